@@ -1,0 +1,17 @@
+//! Pure domain logic of Claude Status: the status-page model, change detection, health assessment
+//! and alert decisions. Nothing here does IO or reads the clock: time comes in as an argument.
+
+pub mod assess;
+pub mod changes;
+pub mod error;
+pub mod level;
+pub mod monitor;
+pub mod probe;
+pub mod ratelimit;
+pub mod report;
+pub mod retry;
+pub mod sse;
+pub mod statuspage;
+
+pub use error::{Error, Result};
+pub use level::Level;
