@@ -1,0 +1,105 @@
+//! The command line: global options and the subcommands, parsed by clap.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Is the Claude API up? Checks the official status page (and, later, the API itself) from a
+/// terminal, a script or CI.
+#[derive(Debug, Parser)]
+#[command(name = "claude-status", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOptions,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand takes.
+#[derive(Debug, Args)]
+pub struct GlobalOptions {
+    /// Base URL of the Atlassian status page to follow.
+    #[arg(long, global = true, env = "CLAUDE_STATUS_STATUS_URL", default_value = claude_status_engine::poller::DEFAULT_STATUS_URL)]
+    pub status_url: String,
+    /// A second host serving the same page, tried when the main one fails (default: the Claude
+    /// page's statuspage.io host when --status-url is the Claude page, else none).
+    #[arg(long, global = true, env = "CLAUDE_STATUS_FALLBACK_URL")]
+    pub status_fallback_url: Option<String>,
+    /// Where history is kept (default: the platform data directory).
+    #[arg(long, global = true, env = "CLAUDE_STATUS_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Status-page component ids that mean "the API" (comma-separated).
+    #[arg(long = "component", global = true, env = "CLAUDE_STATUS_COMPONENTS", value_delimiter = ',', default_value = claude_status_core::statuspage::CLAUDE_API_COMPONENT_ID)]
+    pub components: Vec<String>,
+    /// How many days of history to keep.
+    #[arg(long, global = true, default_value_t = claude_status_engine::store::RETENTION_DEFAULT_DAYS)]
+    pub retention_days: i64,
+    /// Total time limit of one HTTP exchange.
+    #[arg(long, global = true, value_parser = parse_duration, default_value = "30s")]
+    pub http_timeout: Duration,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// One round of checks; exit code 0 operational, 1 degraded or maintenance, 2 outage or
+    /// overloaded, 3 unknown or offline.
+    Check {
+        /// Print the snapshot as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Keep checking and print one line per change until Ctrl-C or --for runs out.
+    Watch {
+        /// How often to poll the status page (minimum 1s; below 15s is impolite).
+        #[arg(long, value_parser = parse_duration, default_value = "60s")]
+        interval: Duration,
+        /// Stop after this long.
+        #[arg(long = "for", value_parser = parse_duration)]
+        run_for: Option<Duration>,
+        /// Print one JSON object per line.
+        #[arg(long)]
+        json_lines: bool,
+    },
+    /// Recent incidents with their update timelines.
+    Incidents {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// How many incidents to show.
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+    },
+}
+
+/// Parses "60s", "1m30s", "2h"; a bare number means seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<f64>() {
+        if seconds.is_finite() && seconds >= 0.0 {
+            return Ok(Duration::from_secs_f64(seconds));
+        }
+    }
+    humantime::parse_duration(text).map_err(|e| format!("{e} (examples: 60s, 5m, 1h30m)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("60s"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("-1").is_err());
+    }
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,302 @@
+//! `claude-status`: the headless front end over the engine (check, watch, incidents).
+
+mod args;
+mod render;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use chrono::Utc;
+use clap::Parser;
+use claude_status_core::assess::AssessConfig;
+use claude_status_core::report::{IncidentReport, Snapshot};
+use claude_status_core::Level;
+use claude_status_engine::http::{build_client, HttpLimits};
+use claude_status_engine::poller::{PollerConfig, StatusPageClient};
+use claude_status_engine::{Engine, EngineConfig, EngineEvent, Store};
+use serde::Serialize;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::args::{Cli, Command, GlobalOptions};
+
+/// Exit code for a usage or configuration error; clap's own 2 would read as "outage".
+const EXIT_USAGE: u8 = 64;
+/// Exit code for a fault of ours (the database could not be opened, …).
+const EXIT_SOFTWARE: u8 = 70;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CLAUDE_STATUS_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("claude-status: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_SOFTWARE);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("claude-status: {e:#}");
+            ExitCode::from(match e.downcast_ref::<claude_status_engine::Error>() {
+                Some(claude_status_engine::Error::Config(_)) => EXIT_USAGE,
+                _ => EXIT_SOFTWARE,
+            })
+        }
+    }
+}
+
+/// A reader that went away (`claude-status check --json | head`) is not an error worth a message.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<std::io::Error>()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+        || error
+            .downcast_ref::<serde_json::Error>()
+            .and_then(|e| e.io_error_kind())
+            .is_some_and(|k| k == std::io::ErrorKind::BrokenPipe)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Check { json } => check(&cli.global, json).await,
+        Command::Watch {
+            interval,
+            run_for,
+            json_lines,
+        } => watch(&cli.global, interval, run_for, json_lines).await,
+        Command::Incidents { json, limit } => incidents(&cli.global, json, limit).await,
+    }
+}
+
+/// The exit code of a verdict: 0 operational, 1 degraded or maintenance, 2 outage or overloaded,
+/// 3 could not tell.
+fn exit_code(level: Level) -> ExitCode {
+    ExitCode::from(match level {
+        Level::Operational => 0,
+        Level::Degraded | Level::Maintenance => 1,
+        Level::Outage | Level::Overloaded => 2,
+        Level::Offline | Level::Unknown => 3,
+    })
+}
+
+fn engine_config(
+    global: &GlobalOptions,
+    interval: Option<std::time::Duration>,
+) -> anyhow::Result<EngineConfig> {
+    let mut poller = PollerConfig::for_url(&global.status_url);
+    if let Some(fallback) = &global.status_fallback_url {
+        poller.fallback_url =
+            Some(fallback.trim_end_matches('/').to_owned()).filter(|f| !f.is_empty());
+    }
+    if let Some(interval) = interval {
+        poller.interval = interval;
+    }
+    poller.limits = HttpLimits {
+        total_timeout: global.http_timeout,
+        connect_timeout: global
+            .http_timeout
+            .min(HttpLimits::default().connect_timeout),
+        ..HttpLimits::default()
+    };
+    if let Some(warning) = poller.validate()? {
+        eprintln!("claude-status: warning: {warning}");
+    }
+    if global.retention_days < 1 {
+        return Err(claude_status_engine::Error::Config(
+            "--retention-days must be at least 1".to_owned(),
+        )
+        .into());
+    }
+    Ok(EngineConfig {
+        poller,
+        assess: AssessConfig {
+            followed_components: global
+                .components
+                .iter()
+                .map(|c| c.trim().to_owned())
+                .filter(|c| !c.is_empty())
+                .collect(),
+        },
+        retention: chrono::Duration::days(global.retention_days),
+    })
+}
+
+fn open_store(global: &GlobalOptions) -> anyhow::Result<Arc<Store>> {
+    let dir = claude_status_engine::paths::data_dir(global.data_dir.clone())?;
+    let path = Store::default_path(&dir);
+    let store = Store::open(&path)
+        .with_context(|| format!("opening the history database {}", path.display()))?;
+    Ok(Arc::new(store))
+}
+
+async fn check(global: &GlobalOptions, json: bool) -> anyhow::Result<ExitCode> {
+    let config = engine_config(global, None)?;
+    let store = open_store(global)?;
+    let http = build_client(&config.poller.limits)?;
+    let snapshot = claude_status_engine::check::check_once(&config, http, Some(store)).await;
+    if json {
+        print_json(&snapshot)?;
+    } else {
+        anstream::print!("{}", render::check_report(&snapshot, Utc::now()));
+    }
+    Ok(exit_code(snapshot.level))
+}
+
+/// One line of `watch --json-lines`: the event and the snapshot after it.
+#[derive(Serialize)]
+struct WatchLine<'a> {
+    at: chrono::DateTime<Utc>,
+    event: &'a EngineEvent,
+    #[serde(flatten)]
+    snapshot: &'a Snapshot,
+}
+
+async fn watch(
+    global: &GlobalOptions,
+    interval: std::time::Duration,
+    run_for: Option<std::time::Duration>,
+    json_lines: bool,
+) -> anyhow::Result<ExitCode> {
+    let config = engine_config(global, Some(interval))?;
+    let store = open_store(global)?;
+    let http = build_client(&config.poller.limits)?;
+    let mut engine = Engine::start(config, http, store)?;
+    let mut events = engine.subscribe();
+    let snapshots = engine.snapshot();
+    let deadline = async {
+        match run_for {
+            Some(limit) => tokio::time::sleep(limit).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(deadline);
+
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = &mut deadline => break,
+            event = events.recv() => match event {
+                Ok(event) => {
+                    let snapshot = snapshots.borrow().clone();
+                    if json_lines {
+                        print_json_line(&WatchLine { at: Utc::now(), event: &event, snapshot: &snapshot })?;
+                    } else {
+                        anstream::println!("{}", watch_line(&event));
+                    }
+                }
+                Err(RecvError::Lagged(missed)) => eprintln!("claude-status: {missed} events were dropped while output was blocked"),
+                Err(RecvError::Closed) => break,
+            },
+        }
+    }
+    let level = snapshots.borrow().level;
+    engine.shutdown().await;
+    Ok(exit_code(level))
+}
+
+fn watch_line(event: &EngineEvent) -> String {
+    match event {
+        EngineEvent::LevelChanged {
+            at, to, reasons, ..
+        } => format!(
+            "{}  {}",
+            render::local_time(*at, "%H:%M:%S"),
+            render::verdict_line(*to, reasons)
+        ),
+        EngineEvent::Change { at, change } => format!(
+            "{}  {}",
+            render::local_time(*at, "%H:%M:%S"),
+            change.describe()
+        ),
+    }
+}
+
+/// The JSON of `incidents`.
+#[derive(Serialize)]
+struct IncidentsOutput {
+    incidents: Vec<IncidentReport>,
+    /// Set when the page could not be read and the list comes from our history only.
+    error: Option<String>,
+}
+
+async fn incidents(global: &GlobalOptions, json: bool, limit: usize) -> anyhow::Result<ExitCode> {
+    let config = engine_config(global, None)?;
+    let store = open_store(global)?;
+    let http = build_client(&config.poller.limits)?;
+    let mut client = StatusPageClient::new(http, config.poller.clone(), Some(store.clone()));
+    let error = match client.fetch_history().await {
+        Ok(fetched) => {
+            store.upsert_incidents(&fetched, Utc::now())?;
+            None
+        }
+        Err(failure) => Some(failure.detail),
+    };
+    let incidents: Vec<IncidentReport> = store
+        .recent_incidents(limit)?
+        .iter()
+        .map(IncidentReport::from)
+        .collect();
+    let nothing_to_show = error.is_some() && incidents.is_empty();
+    if json {
+        print_json(&IncidentsOutput { incidents, error })?;
+    } else {
+        if let Some(error) = &error {
+            anstream::eprintln!(
+                "claude-status: could not read the status page ({error}); showing stored history"
+            );
+        }
+        if incidents.is_empty() {
+            println!("No incidents recorded.");
+        }
+        let now = Utc::now();
+        for incident in &incidents {
+            anstream::println!("{}", render::incident_block(incident, now, 0));
+        }
+    }
+    Ok(if nothing_to_show {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut stdout, value)?;
+    writeln!(stdout)?;
+    Ok(())
+}
+
+fn print_json_line<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    serde_json::to_writer(&mut stdout, value)?;
+    writeln!(stdout)?;
+    // Each line is flushed so a pipe reader sees it as it happens.
+    stdout.flush()?;
+    Ok(())
+}

@@ -1,0 +1,14 @@
+//! All IO of Claude Status: the status-page poller, the monitor task that owns the state, the
+//! SQLite store and the HTTP client. Pure decisions live in `claude-status-core`.
+
+pub mod check;
+pub mod error;
+pub mod http;
+pub mod monitor;
+pub mod paths;
+pub mod poller;
+pub mod store;
+
+pub use error::{Error, Result};
+pub use monitor::{Engine, EngineConfig, EngineEvent};
+pub use store::Store;

@@ -1,0 +1,284 @@
+//! The monitor task: the one owner of the monitor state. Sources send observations over one
+//! channel; the monitor folds them through the pure core, stores what must be kept, publishes the
+//! snapshot on a `watch` channel and broadcasts each change to whoever listens.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use claude_status_core::assess::AssessConfig;
+use claude_status_core::changes::StatusChange;
+use claude_status_core::monitor::{Effect, MonitorState, Observation, PageFetch};
+use claude_status_core::report::Snapshot;
+use claude_status_core::Level;
+use serde::Serialize;
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::Result;
+use crate::poller::{run_poller, PollerCommand, PollerConfig, StatusPageClient};
+use crate::store::Store;
+
+/// How often old history is pruned while running.
+const PRUNE_EVERY: Duration = Duration::from_secs(6 * 3600);
+
+/// Everything the engine needs to run.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub poller: PollerConfig,
+    pub assess: AssessConfig,
+    /// How long history is kept.
+    pub retention: chrono::Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            poller: PollerConfig::default(),
+            assess: AssessConfig::default(),
+            retention: chrono::Duration::days(crate::store::RETENTION_DEFAULT_DAYS),
+        }
+    }
+}
+
+/// One thing that happened, for front ends that print or notify as things change.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EngineEvent {
+    /// The status page changed.
+    Change {
+        at: DateTime<Utc>,
+        change: StatusChange,
+    },
+    /// Our verdict changed (the first verdict too).
+    LevelChanged {
+        at: DateTime<Utc>,
+        from: Level,
+        to: Level,
+        reasons: Vec<String>,
+    },
+}
+
+/// A running engine: its tasks, its channels and the way to stop it.
+#[derive(Debug)]
+pub struct Engine {
+    snapshot: watch::Receiver<Snapshot>,
+    events: broadcast::Sender<EngineEvent>,
+    first_events: Option<broadcast::Receiver<EngineEvent>>,
+    poller_commands: mpsc::Sender<PollerCommand>,
+    shutdown: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Engine {
+    /// Starts the sources and the monitor on the current tokio runtime.
+    pub fn start(config: EngineConfig, http: reqwest::Client, store: Arc<Store>) -> Result<Self> {
+        let shutdown = CancellationToken::new();
+        let (observation_tx, observation_rx) = mpsc::channel(64);
+        let (command_tx, command_rx) = mpsc::channel(16);
+        let (snapshot_tx, snapshot_rx) = watch::channel(Snapshot::initial());
+        // Subscribed before any task runs, so the first events cannot be missed.
+        let (events_tx, first_events) = broadcast::channel(256);
+
+        let client = StatusPageClient::new(http, config.poller.clone(), Some(store.clone()));
+        let poller = tokio::spawn(run_poller(
+            client,
+            observation_tx,
+            command_rx,
+            shutdown.clone(),
+        ));
+        let monitor = tokio::spawn(run_monitor(
+            MonitorState::new(config.assess.clone()),
+            MonitorIo {
+                store,
+                snapshot: snapshot_tx,
+                events: events_tx.clone(),
+                poller_commands: command_tx.clone(),
+                retention: config.retention,
+            },
+            observation_rx,
+            shutdown.clone(),
+        ));
+        Ok(Self {
+            snapshot: snapshot_rx,
+            events: events_tx,
+            first_events: Some(first_events),
+            poller_commands: command_tx,
+            shutdown,
+            tasks: vec![poller, monitor],
+        })
+    }
+
+    /// The current snapshot, and a way to wait for the next one.
+    pub fn snapshot(&self) -> watch::Receiver<Snapshot> {
+        self.snapshot.clone()
+    }
+
+    /// A stream of events; the first call gets every event since start.
+    pub fn subscribe(&mut self) -> broadcast::Receiver<EngineEvent> {
+        self.first_events
+            .take()
+            .unwrap_or_else(|| self.events.subscribe())
+    }
+
+    /// Asks for an immediate poll.
+    pub async fn check_now(&self) {
+        // A full queue already holds a poll request, which is as good.
+        let _ = self.poller_commands.try_send(PollerCommand::PollNow);
+    }
+
+    /// The token that stops every task.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Stops every task and waits for them.
+    pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// The monitor's outputs.
+struct MonitorIo {
+    store: Arc<Store>,
+    snapshot: watch::Sender<Snapshot>,
+    events: broadcast::Sender<EngineEvent>,
+    poller_commands: mpsc::Sender<PollerCommand>,
+    retention: chrono::Duration,
+}
+
+async fn run_monitor(
+    mut state: MonitorState,
+    io: MonitorIo,
+    mut observations: mpsc::Receiver<Observation>,
+    shutdown: CancellationToken,
+) {
+    let mut prune = tokio::time::interval(PRUNE_EVERY);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = prune.tick() => {
+                let store = io.store.clone();
+                let retention = io.retention;
+                let outcome = tokio::task::spawn_blocking(move || store.prune(Utc::now(), retention)).await;
+                if let Ok(Err(e)) = outcome {
+                    tracing::warn!("pruning old history failed: {e}");
+                }
+            }
+            observation = observations.recv() => {
+                let Some(observation) = observation else { return };
+                let now = Utc::now();
+                persist_observation(&io.store, &observation, now).await;
+                let effects = state.apply(observation, now);
+                let events = handle_effects(&io, effects, now).await;
+                let snapshot = state.snapshot();
+                io.snapshot.send_if_modified(|current| {
+                    if *current == snapshot {
+                        false
+                    } else {
+                        *current = snapshot;
+                        true
+                    }
+                });
+                // Events go out after the snapshot, so a listener that reads the snapshot on an
+                // event sees the state that event led to.
+                for event in events {
+                    let _ = io.events.send(event);
+                }
+            }
+        }
+    }
+}
+
+/// Keeps every incident we are shown, with its updates, before the state folds it.
+pub(crate) async fn persist_observation(
+    store: &Arc<Store>,
+    observation: &Observation,
+    now: DateTime<Utc>,
+) {
+    let incidents = match observation {
+        Observation::StatusPage {
+            fetch:
+                PageFetch::Fetched {
+                    page,
+                    not_modified: false,
+                    ..
+                },
+        } => page.incidents.clone(),
+        Observation::IncidentHistory { incidents } => incidents.clone(),
+        Observation::IncidentDetail {
+            incident: Some(incident),
+            ..
+        } => vec![(**incident).clone()],
+        _ => return,
+    };
+    if incidents.is_empty() {
+        return;
+    }
+    let store = store.clone();
+    let outcome =
+        tokio::task::spawn_blocking(move || store.upsert_incidents(&incidents, now)).await;
+    if let Ok(Err(e)) = outcome {
+        tracing::warn!("could not store incidents: {e}");
+    }
+}
+
+/// Stores what the effects say to keep, passes commands on, and returns the events to broadcast.
+async fn handle_effects(
+    io: &MonitorIo,
+    effects: Vec<Effect>,
+    now: DateTime<Utc>,
+) -> Vec<EngineEvent> {
+    let mut changes = Vec::new();
+    let mut events = Vec::new();
+    for effect in effects {
+        match effect {
+            Effect::Change(change) => {
+                events.push(EngineEvent::Change {
+                    at: now,
+                    change: change.clone(),
+                });
+                changes.push(change);
+            }
+            Effect::LevelChanged { from, to, reasons } => {
+                let store = io.store.clone();
+                let stored_reasons = reasons.clone();
+                let outcome = tokio::task::spawn_blocking(move || {
+                    store.record_level_change(now, from.as_str(), to.as_str(), &stored_reasons)
+                })
+                .await;
+                if let Ok(Err(e)) = outcome {
+                    tracing::warn!("could not store a level change: {e}");
+                }
+                events.push(EngineEvent::LevelChanged {
+                    at: now,
+                    from,
+                    to,
+                    reasons,
+                });
+            }
+            Effect::FetchIncident { id } => {
+                if io
+                    .poller_commands
+                    .try_send(PollerCommand::FetchIncident(id))
+                    .is_err()
+                {
+                    tracing::warn!("poller busy: an incident's details will be fetched later");
+                }
+            }
+        }
+    }
+    if !changes.is_empty() {
+        let store = io.store.clone();
+        let outcome =
+            tokio::task::spawn_blocking(move || store.record_changes(now, &changes)).await;
+        if let Ok(Err(e)) = outcome {
+            tracing::warn!("could not store status changes: {e}");
+        }
+    }
+    events
+}

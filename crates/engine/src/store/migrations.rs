@@ -1,0 +1,141 @@
+//! The store's schema as an ordered list of migrations, tracked by `PRAGMA user_version`.
+//!
+//! The rule: **never edit a migration that has shipped**; add a new one at the end. A user's
+//! database has already run the old text, so editing it would make their schema differ from a
+//! fresh install's without anything noticing. Migration `n` (counting from 1) moves the schema
+//! from version `n - 1` to `n`; `user_version` records the last one applied.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::error::{Error, Result};
+
+/// Every migration, oldest first. Append only; see the module documentation.
+const MIGRATIONS: &[&str] = &[
+    // 1: status-page history, incidents and the HTTP cache.
+    r#"
+    -- One row per status-page fetch attempt, kept so "how often did the page fail?" has an answer.
+    CREATE TABLE fetch_log (
+        id           INTEGER PRIMARY KEY,
+        at           INTEGER NOT NULL,  -- unix ms UTC, when the fetch started
+        url          TEXT    NOT NULL,
+        outcome      TEXT    NOT NULL,  -- 'ok' | 'not_modified' | 'error'
+        http_status  INTEGER,
+        bytes        INTEGER NOT NULL,  -- body bytes read
+        duration_ms  INTEGER NOT NULL,
+        error        TEXT
+    );
+    CREATE INDEX fetch_log_at ON fetch_log (at);
+
+    -- One row per core::changes::StatusChange, the change itself as JSON.
+    CREATE TABLE status_changes (
+        id          INTEGER PRIMARY KEY,
+        at          INTEGER NOT NULL,
+        kind        TEXT    NOT NULL,  -- StatusChange::kind()
+        subject_id  TEXT,              -- StatusChange::subject_id()
+        change      TEXT    NOT NULL   -- JSON
+    );
+    CREATE INDEX status_changes_at ON status_changes (at);
+    CREATE INDEX status_changes_subject ON status_changes (subject_id, at);
+
+    -- The app's own verdict history.
+    CREATE TABLE level_changes (
+        id          INTEGER PRIMARY KEY,
+        at          INTEGER NOT NULL,
+        from_level  TEXT    NOT NULL,
+        to_level    TEXT    NOT NULL,
+        reasons     TEXT    NOT NULL   -- JSON array of strings
+    );
+    CREATE INDEX level_changes_at ON level_changes (at);
+
+    -- Every incident we have seen, merged across fetches.
+    CREATE TABLE incidents (
+        id             TEXT    PRIMARY KEY,  -- Incident::key()
+        source_id      TEXT    NOT NULL,     -- the payload's own id, '' when it had none
+        name           TEXT    NOT NULL,
+        status         TEXT    NOT NULL,
+        impact         TEXT    NOT NULL,
+        shortlink      TEXT,
+        created_at     INTEGER,
+        updated_at     INTEGER,
+        started_at     INTEGER,
+        monitoring_at  INTEGER,
+        resolved_at    INTEGER,
+        components     TEXT    NOT NULL,     -- JSON array of IncidentComponent
+        first_seen_at  INTEGER NOT NULL,     -- when we first saw it; never overwritten
+        last_seen_at   INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX incidents_recent ON incidents (coalesce(created_at, first_seen_at));
+
+    -- Every update of every incident; an update never leaves this table while its incident stays.
+    CREATE TABLE incident_updates (
+        id                   INTEGER PRIMARY KEY,  -- insertion order breaks ties in time
+        incident_id          TEXT    NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+        key                  TEXT    NOT NULL,     -- IncidentUpdate::key()
+        source_id            TEXT    NOT NULL,     -- the payload's own id, '' when it had none
+        status               TEXT    NOT NULL,
+        body                 TEXT    NOT NULL,
+        created_at           INTEGER,
+        display_at           INTEGER,
+        updated_at           INTEGER,
+        affected_components  TEXT    NOT NULL,     -- JSON array of AffectedComponent
+        first_seen_at        INTEGER NOT NULL,
+        UNIQUE (incident_id, key)
+    );
+
+    -- The last response per URL, so a one-shot `claude-status check` can revalidate with ETags.
+    CREATE TABLE http_cache (
+        url            TEXT    PRIMARY KEY,
+        etag           TEXT,
+        last_modified  TEXT,
+        content_type   TEXT,
+        body           BLOB    NOT NULL,
+        fetched_at     INTEGER NOT NULL
+    );
+    "#,
+];
+
+/// The schema version this build creates and understands.
+// The list is a handful of entries, so the conversion cannot truncate.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the database up to [`SCHEMA_VERSION`], or refuses a database from a newer build.
+///
+/// All pending migrations run in one IMMEDIATE transaction, and `user_version` is read inside it:
+/// when the tray app and the CLI open an old file at the same moment, one migrates and the other
+/// waits, then finds nothing left to do. A failed migration leaves the file as it was.
+pub(super) fn migrate(connection: &mut Connection, location: &str) -> Result<()> {
+    let failed = |action: &str, e: rusqlite::Error| {
+        Error::store(format_args!("{action} of the database {location}"), e)
+    };
+    let transaction = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| failed("starting the migration", e))?;
+    let found: i64 = transaction
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(|e| failed("reading the schema version", e))?;
+    if found > SCHEMA_VERSION {
+        return Err(Error::SchemaTooNew {
+            path: location.to_owned(),
+            found,
+            known: SCHEMA_VERSION,
+        });
+    }
+    // A negative version can only come from a foreign tool; treat it as an empty schema.
+    let applied = usize::try_from(found).unwrap_or(0);
+    if applied == MIGRATIONS.len() {
+        return Ok(());
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let version = index + 1;
+        transaction
+            .execute_batch(sql)
+            .map_err(|e| failed(&format!("applying migration {version}"), e))?;
+        tracing::info!(store = location, version, "applied a store migration");
+    }
+    transaction
+        .pragma_update(None, "user_version", SCHEMA_VERSION)
+        .map_err(|e| failed("recording the schema version", e))?;
+    transaction
+        .commit()
+        .map_err(|e| failed("committing the migration", e))
+}

@@ -1,0 +1,813 @@
+//! The store's test suite, run once over an in-memory database and once over a temporary file,
+//! plus the few tests that only make sense for a file (reopening, WAL, schema versions).
+//!
+//! The shape follows gatus's `storage/store/store_test.go`: each test is a plain function of a
+//! store, and a macro instantiates it for every backend, so both backends stay equally covered.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use claude_status_core::changes::{IncidentRef, StatusChange, UpdateRef};
+use claude_status_core::statuspage::{
+    parse_incidents, AffectedComponent, ComponentStatus, Impact, Incident, IncidentComponent,
+    IncidentStatus, IncidentUpdate, Indicator,
+};
+use claude_status_engine::error::Error;
+use claude_status_engine::store::{
+    CachedResponse, FetchOutcome, FetchRecord, LevelChange, PruneReport, Store, UpsertOutcome,
+    RETENTION_DEFAULT_DAYS, SCHEMA_VERSION,
+};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Instantiates every listed test for both backends. The store is passed as `&Arc<Store>`, which
+/// derefs to `&Store`, so a test takes whichever of the two it needs.
+macro_rules! store_suite {
+    ($($name:ident),+ $(,)?) => {
+        mod memory {
+            $(
+                #[test]
+                fn $name() {
+                    let store = std::sync::Arc::new(
+                        claude_status_engine::store::Store::open_in_memory().unwrap(),
+                    );
+                    super::$name(&store);
+                }
+            )+
+        }
+
+        mod file {
+            $(
+                #[test]
+                fn $name() {
+                    let directory = tempfile::tempdir().unwrap();
+                    let path = claude_status_engine::store::Store::default_path(directory.path());
+                    let store = std::sync::Arc::new(
+                        claude_status_engine::store::Store::open(&path).unwrap(),
+                    );
+                    super::$name(&store);
+                }
+            )+
+        }
+    };
+}
+
+store_suite!(
+    a_fresh_store_has_the_current_schema,
+    fetches_round_trip_within_a_half_open_range,
+    status_changes_round_trip_through_json_newest_first,
+    level_changes_round_trip_oldest_first,
+    a_new_incident_is_inserted_with_its_updates,
+    an_upsert_keeps_first_seen_and_accumulates_updates,
+    an_update_dropped_by_a_later_payload_stays,
+    a_payload_that_omits_fields_does_not_erase_them,
+    a_stale_payload_does_not_roll_an_incident_back,
+    a_reopened_incident_loses_its_resolution_time,
+    an_edited_update_is_refreshed_only_by_a_newer_edit,
+    the_trimmed_anthropic_incidents_round_trip,
+    incidents_without_ids_round_trip_under_their_keys,
+    the_fifty_github_incidents_round_trip,
+    unresolved_incidents_are_the_open_ones,
+    the_http_cache_stores_and_replaces_responses,
+    prune_deletes_only_rows_older_than_the_retention,
+    prune_keeps_incidents_still_seen_or_recently_resolved,
+    prune_refuses_an_unrepresentable_retention,
+    two_threads_write_through_one_arc,
+);
+
+// ---------------------------------------------------------------------------------------------
+// Helpers.
+
+fn at(millis: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(1_780_000_000_000 + millis)
+        .unwrap()
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/statuspage")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("reading fixture {}: {e}", path.display()))
+}
+
+fn fixture_incidents(name: &str) -> Vec<Incident> {
+    parse_incidents(&fixture(name)).unwrap()
+}
+
+fn update(id: &str, status: IncidentStatus, body: &str, posted: i64) -> IncidentUpdate {
+    IncidentUpdate {
+        id: id.to_owned(),
+        status,
+        body: body.to_owned(),
+        created_at: Some(at(posted)),
+        display_at: Some(at(posted)),
+        updated_at: Some(at(posted)),
+        affected_components: vec![AffectedComponent {
+            code: "k8w3r06qmzrp".to_owned(),
+            name: "Claude API (api.anthropic.com)".to_owned(),
+            old_status: ComponentStatus::Operational,
+            new_status: ComponentStatus::PartialOutage,
+        }],
+    }
+}
+
+/// An open incident with one update, created at `at(0)`.
+fn incident(id: &str) -> Incident {
+    Incident {
+        id: id.to_owned(),
+        name: format!("Elevated errors ({id})"),
+        status: IncidentStatus::Investigating,
+        impact: Impact::Major,
+        shortlink: Some(format!("https://stspg.io/{id}")),
+        created_at: Some(at(0)),
+        updated_at: Some(at(0)),
+        started_at: Some(at(0)),
+        monitoring_at: None,
+        resolved_at: None,
+        incident_updates: vec![update(
+            &format!("{id}-u1"),
+            IncidentStatus::Investigating,
+            "We are investigating.",
+            0,
+        )],
+        components: vec![IncidentComponent {
+            id: "k8w3r06qmzrp".to_owned(),
+            name: "Claude API (api.anthropic.com)".to_owned(),
+            status: ComponentStatus::PartialOutage,
+        }],
+    }
+}
+
+/// The same incident one update later.
+fn with_update(mut incident: Incident, update: IncidentUpdate) -> Incident {
+    incident.updated_at = update.updated_at;
+    incident.status = update.status.clone();
+    incident.incident_updates.insert(0, update);
+    incident
+}
+
+fn reference(id: &str) -> IncidentRef {
+    IncidentRef {
+        id: id.to_owned(),
+        name: format!("Elevated errors ({id})"),
+        impact: Impact::Major,
+        shortlink: None,
+    }
+}
+
+fn fetch(millis: i64, outcome: FetchOutcome) -> FetchRecord {
+    FetchRecord {
+        at: at(millis),
+        url: "https://status.claude.com/api/v2/summary.json".to_owned(),
+        outcome,
+        http_status: match outcome {
+            FetchOutcome::Ok => Some(200),
+            FetchOutcome::NotModified => Some(304),
+            FetchOutcome::Error => None,
+        },
+        bytes: if outcome == FetchOutcome::Ok { 4310 } else { 0 },
+        duration_ms: 120,
+        error: (outcome == FetchOutcome::Error).then(|| "connection refused".to_owned()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The suite.
+
+fn a_fresh_store_has_the_current_schema(store: &Store) {
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    assert!(store.recent_incidents(10).unwrap().is_empty());
+    assert_eq!(
+        store.cached_response("https://example.test/").unwrap(),
+        None
+    );
+}
+
+fn fetches_round_trip_within_a_half_open_range(store: &Store) {
+    let records = [
+        fetch(0, FetchOutcome::Ok),
+        fetch(1_000, FetchOutcome::NotModified),
+        fetch(2_000, FetchOutcome::Error),
+        fetch(3_000, FetchOutcome::Ok),
+    ];
+    // Stored out of order, read back oldest first.
+    for record in records.iter().rev() {
+        store.record_fetch(record).unwrap();
+    }
+    assert_eq!(store.fetches_between(at(0), at(4_000)).unwrap(), records);
+    // `from` is inclusive and `to` exclusive.
+    assert_eq!(
+        store.fetches_between(at(1_000), at(3_000)).unwrap(),
+        records[1..3]
+    );
+    assert!(store
+        .fetches_between(at(5_000), at(9_000))
+        .unwrap()
+        .is_empty());
+}
+
+fn status_changes_round_trip_through_json_newest_first(store: &Store) {
+    let first = vec![
+        StatusChange::IndicatorChanged {
+            from: Indicator::None,
+            to: Indicator::Unknown("apocalyptic".to_owned()),
+            description: "Partial System Outage".to_owned(),
+        },
+        StatusChange::ComponentStatusChanged {
+            id: "k8w3r06qmzrp".to_owned(),
+            name: "Claude API (api.anthropic.com)".to_owned(),
+            from: ComponentStatus::Operational,
+            to: ComponentStatus::MajorOutage,
+        },
+        StatusChange::IncidentOpened {
+            incident: reference("a"),
+            status: IncidentStatus::Investigating,
+            latest_update: Some(UpdateRef {
+                status: IncidentStatus::Investigating,
+                body: "We are investigating — “quotes” and ünïcode.".to_owned(),
+                created_at: Some(at(5)),
+            }),
+        },
+    ];
+    let second = vec![
+        StatusChange::IncidentResolved {
+            incident: reference("a"),
+            confirmed: false,
+        },
+        StatusChange::MaintenanceStarted {
+            id: "m".to_owned(),
+            name: "Database maintenance".to_owned(),
+            scheduled_until: None,
+        },
+    ];
+    store.record_changes(at(1_000), &first).unwrap();
+    store.record_changes(at(2_000), &second).unwrap();
+    store.record_changes(at(3_000), &[]).unwrap();
+
+    let expected: Vec<(DateTime<Utc>, StatusChange)> = second
+        .iter()
+        .rev()
+        .map(|c| (at(2_000), c.clone()))
+        .chain(first.iter().rev().map(|c| (at(1_000), c.clone())))
+        .collect();
+    assert_eq!(
+        store.changes_between(at(0), at(3_000), usize::MAX).unwrap(),
+        expected
+    );
+    assert_eq!(
+        store.changes_between(at(0), at(3_000), 3).unwrap(),
+        expected[..3]
+    );
+    assert_eq!(
+        store.changes_between(at(0), at(2_000), 100).unwrap(),
+        expected[2..]
+    );
+}
+
+fn level_changes_round_trip_oldest_first(store: &Store) {
+    store
+        .record_level_change(at(2_000), "degraded", "operational", &[])
+        .unwrap();
+    let reasons = vec![
+        "Claude API: partial outage".to_owned(),
+        "3 probe failures in a row".to_owned(),
+    ];
+    store
+        .record_level_change(at(1_000), "operational", "degraded", &reasons)
+        .unwrap();
+    assert_eq!(
+        store.level_changes_between(at(0), at(3_000)).unwrap(),
+        vec![
+            LevelChange {
+                at: at(1_000),
+                from: "operational".to_owned(),
+                to: "degraded".to_owned(),
+                reasons,
+            },
+            LevelChange {
+                at: at(2_000),
+                from: "degraded".to_owned(),
+                to: "operational".to_owned(),
+                reasons: Vec::new(),
+            },
+        ]
+    );
+}
+
+fn a_new_incident_is_inserted_with_its_updates(store: &Store) {
+    let incident = incident("a");
+    let outcome = store.upsert_incident(&incident, at(10)).unwrap();
+    assert_eq!(
+        outcome,
+        UpsertOutcome {
+            new_incident: true,
+            new_updates: 1
+        }
+    );
+    assert_eq!(store.incident("a").unwrap(), Some(incident));
+    assert_eq!(store.incident_first_seen("a").unwrap(), Some(at(10)));
+    assert_eq!(store.incident("missing").unwrap(), None);
+    assert_eq!(store.incident_first_seen("missing").unwrap(), None);
+}
+
+fn an_upsert_keeps_first_seen_and_accumulates_updates(store: &Store) {
+    let first = incident("a");
+    store.upsert_incident(&first, at(10)).unwrap();
+    let second = with_update(
+        first,
+        update("a-u2", IncidentStatus::Identified, "Found it.", 500),
+    );
+    let outcome = store.upsert_incident(&second, at(600)).unwrap();
+    assert_eq!(
+        outcome,
+        UpsertOutcome {
+            new_incident: false,
+            new_updates: 1
+        }
+    );
+    assert_eq!(store.incident_first_seen("a").unwrap(), Some(at(10)));
+    assert_eq!(store.incident("a").unwrap(), Some(second.clone()));
+
+    // The same payload again adds nothing.
+    let outcome = store.upsert_incident(&second, at(700)).unwrap();
+    assert_eq!(outcome, UpsertOutcome::default());
+    assert_eq!(store.incident_first_seen("a").unwrap(), Some(at(10)));
+}
+
+fn an_update_dropped_by_a_later_payload_stays(store: &Store) {
+    let first = incident("a");
+    store.upsert_incident(&first, at(10)).unwrap();
+    let full = with_update(
+        first,
+        update("a-u2", IncidentStatus::Identified, "Found it.", 500),
+    );
+    // A later payload that carries only the newest update.
+    let mut trimmed = full.clone();
+    trimmed.incident_updates.truncate(1);
+    let outcome = store.upsert_incident(&trimmed, at(600)).unwrap();
+    assert_eq!(outcome.new_updates, 1);
+    assert_eq!(store.incident("a").unwrap(), Some(full.clone()));
+
+    // And one with no updates at all.
+    let mut bare = full.clone();
+    bare.incident_updates.clear();
+    store.upsert_incident(&bare, at(700)).unwrap();
+    assert_eq!(store.incident("a").unwrap(), Some(full));
+}
+
+fn a_payload_that_omits_fields_does_not_erase_them(store: &Store) {
+    let full = incident("a");
+    store.upsert_incident(&full, at(10)).unwrap();
+    let sparse = Incident {
+        id: "a".to_owned(),
+        incident_updates: Vec::new(),
+        ..Incident::default()
+    };
+    store.upsert_incident(&sparse, at(20)).unwrap();
+    assert_eq!(store.incident("a").unwrap(), Some(full));
+}
+
+fn a_stale_payload_does_not_roll_an_incident_back(store: &Store) {
+    let open = incident("a");
+    let mut resolved = with_update(
+        open.clone(),
+        update("a-u2", IncidentStatus::Resolved, "Fixed.", 900),
+    );
+    resolved.resolved_at = Some(at(900));
+    store.upsert_incident(&resolved, at(1_000)).unwrap();
+    // A lagging cache serves the older, open version afterwards.
+    let outcome = store.upsert_incident(&open, at(1_100)).unwrap();
+    assert_eq!(outcome, UpsertOutcome::default());
+    assert_eq!(store.incident("a").unwrap(), Some(resolved));
+    assert!(store.unresolved_incidents().unwrap().is_empty());
+}
+
+fn a_reopened_incident_loses_its_resolution_time(store: &Store) {
+    let mut resolved = with_update(
+        incident("a"),
+        update("a-u2", IncidentStatus::Resolved, "Fixed.", 900),
+    );
+    resolved.resolved_at = Some(at(900));
+    store.upsert_incident(&resolved, at(1_000)).unwrap();
+    let mut reopened = with_update(
+        resolved,
+        update("a-u3", IncidentStatus::Investigating, "It is back.", 2_000),
+    );
+    reopened.resolved_at = None;
+    store.upsert_incident(&reopened, at(2_100)).unwrap();
+    assert_eq!(store.incident("a").unwrap(), Some(reopened.clone()));
+    assert_eq!(store.unresolved_incidents().unwrap(), vec![reopened]);
+}
+
+fn an_edited_update_is_refreshed_only_by_a_newer_edit(store: &Store) {
+    let original = incident("a");
+    store.upsert_incident(&original, at(10)).unwrap();
+
+    let mut edited = original.clone();
+    edited.incident_updates[0].body = "We are investigating elevated errors.".to_owned();
+    edited.incident_updates[0].updated_at = Some(at(50));
+    let outcome = store.upsert_incident(&edited, at(60)).unwrap();
+    assert_eq!(outcome.new_updates, 0);
+    assert_eq!(store.incident("a").unwrap(), Some(edited.clone()));
+
+    // The pre-edit copy, served late, does not undo the edit.
+    store.upsert_incident(&original, at(70)).unwrap();
+    assert_eq!(store.incident("a").unwrap(), Some(edited));
+}
+
+fn the_trimmed_anthropic_incidents_round_trip(store: &Store) {
+    let incidents = fixture_incidents("anthropic-incidents-TRIMMED-PARTLY-SYNTHETIC.json");
+    assert!(!incidents.is_empty());
+    // The trimmed copy drops the updates' ids, so their keys are synthetic.
+    assert!(incidents
+        .iter()
+        .flat_map(|i| &i.incident_updates)
+        .all(|u| u.id.is_empty()));
+    let outcomes = store.upsert_incidents(&incidents, at(0)).unwrap();
+    for (incident, outcome) in incidents.iter().zip(&outcomes) {
+        assert!(outcome.new_incident);
+        assert_eq!(outcome.new_updates, incident.incident_updates.len());
+        assert_eq!(
+            store.incident(&incident.key()).unwrap().as_ref(),
+            Some(incident)
+        );
+    }
+    assert_eq!(store.recent_incidents(100).unwrap(), incidents);
+    // Storing the same payload again finds nothing new.
+    let again = store.upsert_incidents(&incidents, at(1_000)).unwrap();
+    assert!(again.iter().all(|o| *o == UpsertOutcome::default()));
+    assert_eq!(store.recent_incidents(100).unwrap(), incidents);
+}
+
+fn incidents_without_ids_round_trip_under_their_keys(store: &Store) {
+    let mut document: serde_json::Value = serde_json::from_slice(&fixture(
+        "anthropic-incidents-TRIMMED-PARTLY-SYNTHETIC.json",
+    ))
+    .unwrap();
+    for (index, incident) in document["incidents"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .enumerate()
+    {
+        let object = incident.as_object_mut().unwrap();
+        object.remove("id");
+        // Half of them without a shortlink too, so the key falls back to name and time.
+        if index % 2 == 0 {
+            object.remove("shortlink");
+        }
+    }
+    let incidents = parse_incidents(&serde_json::to_vec(&document).unwrap()).unwrap();
+    assert!(incidents.iter().all(|i| i.id.is_empty()));
+    // Some keys come from the shortlink, others from the name and creation time.
+    assert!(incidents.iter().any(|i| i.key().starts_with("https://")));
+    assert!(incidents.iter().any(|i| i.key().contains('|')));
+    store.upsert_incidents(&incidents, at(0)).unwrap();
+    for incident in &incidents {
+        assert_eq!(
+            store.incident(&incident.key()).unwrap().as_ref(),
+            Some(incident)
+        );
+    }
+    let again = store.upsert_incidents(&incidents, at(1_000)).unwrap();
+    assert!(again.iter().all(|o| *o == UpsertOutcome::default()));
+}
+
+fn the_fifty_github_incidents_round_trip(store: &Store) {
+    let incidents = fixture_incidents("github-incidents-2026-07.json");
+    assert_eq!(incidents.len(), 50);
+    store.upsert_incidents(&incidents, at(0)).unwrap();
+    for incident in &incidents {
+        assert_eq!(
+            store.incident(&incident.key()).unwrap().as_ref(),
+            Some(incident)
+        );
+    }
+    let mut newest_first = incidents.clone();
+    newest_first.sort_by_key(|incident| std::cmp::Reverse(incident.created_at));
+    assert_eq!(store.recent_incidents(50).unwrap(), newest_first);
+    assert_eq!(store.recent_incidents(7).unwrap(), newest_first[..7]);
+    assert!(store.unresolved_incidents().unwrap().is_empty());
+}
+
+fn unresolved_incidents_are_the_open_ones(store: &Store) {
+    let open = incident("open");
+    let mut monitoring = incident("monitoring");
+    monitoring.status = IncidentStatus::Monitoring;
+    monitoring.created_at = Some(at(100));
+    let mut maintenance = incident("maintenance");
+    maintenance.status = IncidentStatus::Unknown("in_progress".to_owned());
+    maintenance.created_at = Some(at(50));
+    let mut resolved = incident("resolved");
+    resolved.status = IncidentStatus::Resolved;
+    let mut postmortem = incident("postmortem");
+    postmortem.status = IncidentStatus::Postmortem;
+    store
+        .upsert_incidents(
+            &[
+                open.clone(),
+                monitoring.clone(),
+                maintenance.clone(),
+                resolved,
+                postmortem,
+            ],
+            at(0),
+        )
+        .unwrap();
+    assert_eq!(
+        store.unresolved_incidents().unwrap(),
+        vec![monitoring, maintenance, open]
+    );
+}
+
+fn the_http_cache_stores_and_replaces_responses(store: &Store) {
+    let url = "https://status.claude.com/api/v2/summary.json";
+    assert_eq!(store.cached_response(url).unwrap(), None);
+    let first = CachedResponse {
+        etag: Some("W/\"abc\"".to_owned()),
+        last_modified: Some("Sat, 06 Jun 2026 19:05:27 GMT".to_owned()),
+        content_type: Some("application/json; charset=utf-8".to_owned()),
+        body: fixture("github-summary-2026-07.json"),
+        fetched_at: at(0),
+    };
+    store.put_cached_response(url, &first).unwrap();
+    assert_eq!(store.cached_response(url).unwrap(), Some(first));
+
+    let second = CachedResponse {
+        etag: None,
+        last_modified: None,
+        content_type: None,
+        // Not UTF-8: the body is stored as bytes.
+        body: vec![0xff, 0x00, 0xfe],
+        fetched_at: at(1_000),
+    };
+    store.put_cached_response(url, &second).unwrap();
+    assert_eq!(store.cached_response(url).unwrap(), Some(second));
+    assert_eq!(store.cached_response("https://other.test/").unwrap(), None);
+}
+
+fn prune_deletes_only_rows_older_than_the_retention(store: &Store) {
+    let retention = Duration::days(RETENTION_DEFAULT_DAYS);
+    let now = at(0) + retention + Duration::milliseconds(1_000);
+    // The cut-off is at(1_000): 999 is older, 1_000 is exactly at the boundary and stays.
+    for millis in [999, 1_000, 1_001] {
+        store
+            .record_fetch(&fetch(millis, FetchOutcome::Ok))
+            .unwrap();
+        store
+            .record_changes(
+                at(millis),
+                &[StatusChange::MaintenanceEnded {
+                    id: "m".to_owned(),
+                    name: "Maintenance".to_owned(),
+                }],
+            )
+            .unwrap();
+        store
+            .record_level_change(at(millis), "operational", "maintenance", &[])
+            .unwrap();
+    }
+    let report = store.prune(now, retention).unwrap();
+    assert_eq!(
+        report,
+        PruneReport {
+            fetches: 1,
+            status_changes: 1,
+            level_changes: 1,
+            incidents: 0,
+            incident_updates: 0,
+        }
+    );
+    assert_eq!(report.total(), 3);
+    let kept: Vec<_> = store
+        .fetches_between(at(0), now)
+        .unwrap()
+        .into_iter()
+        .map(|f| f.at)
+        .collect();
+    assert_eq!(kept, [at(1_000), at(1_001)]);
+    assert_eq!(store.changes_between(at(0), now, 100).unwrap().len(), 2);
+    assert_eq!(store.level_changes_between(at(0), now).unwrap().len(), 2);
+    // Pruning again finds nothing.
+    assert_eq!(store.prune(now, retention).unwrap(), PruneReport::default());
+}
+
+fn prune_keeps_incidents_still_seen_or_recently_resolved(store: &Store) {
+    let retention = Duration::days(RETENTION_DEFAULT_DAYS);
+    let now = at(0) + retention + Duration::milliseconds(1_000);
+    let resolved_at = |incident: &mut Incident, millis: i64| {
+        incident.status = IncidentStatus::Resolved;
+        incident.resolved_at = Some(at(millis));
+    };
+
+    // Resolved and last seen before the cut-off: deleted, with its two updates.
+    let mut old_resolved = with_update(
+        incident("old-resolved"),
+        update("old-resolved-u2", IncidentStatus::Resolved, "Fixed.", 10),
+    );
+    resolved_at(&mut old_resolved, 10);
+    store.upsert_incident(&old_resolved, at(999)).unwrap();
+    // Resolved exactly at the cut-off, last seen before it: kept.
+    let mut boundary = incident("boundary");
+    resolved_at(&mut boundary, 1_000);
+    store.upsert_incident(&boundary, at(999)).unwrap();
+    // Unresolved and not seen since before the cut-off: deleted.
+    store.upsert_incident(&incident("gone"), at(999)).unwrap();
+    // Unresolved, created long ago, but still seen within the retention: kept.
+    store
+        .upsert_incident(&incident("lingering"), at(0))
+        .unwrap();
+    store
+        .upsert_incident(&incident("lingering"), at(1_000))
+        .unwrap();
+    // Resolved long ago but still served by the page: kept, so it is not re-stored as new.
+    let mut still_listed = incident("still-listed");
+    resolved_at(&mut still_listed, 10);
+    store.upsert_incident(&still_listed, now).unwrap();
+
+    let report = store.prune(now, retention).unwrap();
+    assert_eq!(report.incidents, 2);
+    assert_eq!(report.incident_updates, 3);
+    assert_eq!(store.incident("old-resolved").unwrap(), None);
+    assert_eq!(store.incident("gone").unwrap(), None);
+    for kept in ["boundary", "lingering", "still-listed"] {
+        assert!(store.incident(kept).unwrap().is_some(), "{kept} was pruned");
+    }
+    assert_eq!(store.incident_first_seen("lingering").unwrap(), Some(at(0)));
+}
+
+fn prune_refuses_an_unrepresentable_retention(store: &Store) {
+    let error = store.prune(at(0), Duration::MAX).unwrap_err();
+    assert!(matches!(error, Error::Config(_)), "{error:?}");
+}
+
+fn two_threads_write_through_one_arc(store: &Arc<Store>) {
+    const PER_THREAD: i64 = 50;
+    let writers: Vec<_> = (0..2)
+        .map(|thread| {
+            let store = Arc::clone(store);
+            std::thread::spawn(move || {
+                for i in 0..PER_THREAD {
+                    let millis = thread * 10_000 + i;
+                    store
+                        .record_fetch(&fetch(millis, FetchOutcome::Ok))
+                        .unwrap();
+                    let mut incident = incident(&format!("t{thread}-{i}"));
+                    incident.created_at = Some(at(millis));
+                    store.upsert_incident(&incident, at(millis)).unwrap();
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    assert_eq!(
+        store.fetches_between(at(0), at(100_000)).unwrap().len(),
+        2 * PER_THREAD as usize
+    );
+    assert_eq!(
+        store.recent_incidents(usize::MAX).unwrap().len(),
+        2 * PER_THREAD as usize
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// File-only tests.
+
+fn database_in(directory: &tempfile::TempDir) -> PathBuf {
+    Store::default_path(directory.path())
+}
+
+#[test]
+fn open_creates_parent_directories() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("nested/deeper/claude-status.sqlite3");
+    Store::open(&path).unwrap();
+    assert!(path.is_file());
+}
+
+#[test]
+fn default_path_is_inside_the_data_directory() {
+    assert_eq!(
+        Store::default_path(Path::new("/data")),
+        Path::new("/data/claude-status.sqlite3")
+    );
+}
+
+#[test]
+fn migrations_are_idempotent_and_reopening_finds_the_data() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = database_in(&directory);
+    let incident = incident("a");
+    {
+        let store = Store::open(&path).unwrap();
+        store.upsert_incident(&incident, at(10)).unwrap();
+        store.record_fetch(&fetch(0, FetchOutcome::Ok)).unwrap();
+    }
+    for _ in 0..2 {
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(store.incident("a").unwrap(), Some(incident.clone()));
+        assert_eq!(store.incident_first_seen("a").unwrap(), Some(at(10)));
+        assert_eq!(store.fetches_between(at(0), at(1)).unwrap().len(), 1);
+    }
+}
+
+#[test]
+fn a_database_from_a_newer_build_is_refused_with_a_clear_error() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = database_in(&directory);
+    drop(Store::open(&path).unwrap());
+    {
+        let connection = rusqlite::Connection::open(&path).unwrap();
+        connection
+            .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+    }
+    let error = Store::open(&path).unwrap_err();
+    match &error {
+        Error::SchemaTooNew { found, known, .. } => {
+            assert_eq!(*found, SCHEMA_VERSION + 1);
+            assert_eq!(*known, SCHEMA_VERSION);
+        }
+        other => panic!("expected SchemaTooNew, got {other:?}"),
+    }
+    let message = error.to_string();
+    assert!(message.contains("newer Claude Status"), "{message}");
+    assert!(message.contains(&path.display().to_string()), "{message}");
+}
+
+#[test]
+fn the_file_store_uses_wal() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = database_in(&directory);
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.journal_mode().unwrap(), "wal");
+    store.record_fetch(&fetch(0, FetchOutcome::Ok)).unwrap();
+    assert!(path.with_extension("sqlite3-wal").exists());
+    // WAL is a property of the file: another connection sees it too.
+    let other = rusqlite::Connection::open(&path).unwrap();
+    let mode: String = other
+        .pragma_query_value(None, "journal_mode", |row| row.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn a_row_whose_json_no_longer_parses_is_skipped() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = database_in(&directory);
+    let store = Store::open(&path).unwrap();
+    let change = StatusChange::MaintenanceEnded {
+        id: "m".to_owned(),
+        name: "Maintenance".to_owned(),
+    };
+    store
+        .record_changes(at(0), std::slice::from_ref(&change))
+        .unwrap();
+    store
+        .record_changes(at(1), std::slice::from_ref(&change))
+        .unwrap();
+    store
+        .record_level_change(at(0), "operational", "outage", &[])
+        .unwrap();
+    store.upsert_incident(&incident("good"), at(0)).unwrap();
+    store.upsert_incident(&incident("bad"), at(0)).unwrap();
+    {
+        // Another writer (an older or buggy build) leaves unreadable rows behind.
+        let connection = rusqlite::Connection::open(&path).unwrap();
+        connection
+            .execute_batch(
+                "UPDATE status_changes SET change = '{\"kind\":\"from_the_future\"}' WHERE at = 1780000000001;
+                 UPDATE level_changes SET reasons = 'not json';
+                 UPDATE incidents SET components = '{' WHERE id = 'bad';
+                 UPDATE incident_updates SET affected_components = '42' WHERE incident_id = 'good';
+                 INSERT INTO fetch_log (at, url, outcome, bytes, duration_ms)
+                     VALUES (0, 'u', 'teleported', 0, 0);",
+            )
+            .unwrap();
+    }
+    assert_eq!(
+        store.changes_between(at(0), at(10), 10).unwrap(),
+        vec![(at(0), change)]
+    );
+    assert!(store
+        .level_changes_between(at(0), at(10))
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .fetches_between(at(-1_780_000_000_000), at(10))
+        .unwrap()
+        .is_empty());
+    assert_eq!(store.incident("bad").unwrap(), None);
+    let good = store.incident("good").unwrap().unwrap();
+    assert!(good.incident_updates.is_empty());
+    assert_eq!(store.recent_incidents(10).unwrap().len(), 1);
+}
+
+#[test]
+fn the_store_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<Store>();
+    assert_send_sync::<Arc<Store>>();
+}
