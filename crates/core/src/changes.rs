@@ -171,10 +171,7 @@ impl StatusChange {
                 if *confirmed {
                     format!("incident resolved: {}", incident.name)
                 } else {
-                    format!(
-                        "incident no longer listed as unresolved: {}",
-                        incident.name
-                    )
+                    format!("incident no longer listed as unresolved: {}", incident.name)
                 }
             }
             StatusChange::MaintenanceStarted { name, .. } => format!("maintenance started: {name}"),
@@ -191,7 +188,11 @@ fn append_link(line: &mut String, incident: &IncidentRef) {
 
 /// The first line of a body, shortened for one-line output.
 pub fn first_line(body: &str) -> String {
-    let line = body.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    let line = body
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
     const LIMIT: usize = 200;
     if line.chars().count() > LIMIT {
         let cut: String = line.chars().take(LIMIT - 1).collect();
@@ -270,8 +271,11 @@ pub fn diff_incidents(old: &[Incident], new: &[Incident], changes: &mut Vec<Stat
                 }
             }
             Some(before) => {
-                let seen: std::collections::HashSet<String> =
-                    before.incident_updates.iter().map(IncidentUpdate::key).collect();
+                let seen: std::collections::HashSet<String> = before
+                    .incident_updates
+                    .iter()
+                    .map(IncidentUpdate::key)
+                    .collect();
                 // Oldest first, so the events read in the order the page posted them.
                 for update in incident
                     .incident_updates

@@ -1,11 +1,15 @@
 //! Pure domain logic of Claude Status: the status-page model, change detection, health assessment
 //! and alert decisions. Nothing here does IO or reads the clock: time comes in as an argument.
 
+pub mod alerts;
 pub mod assess;
 pub mod changes;
 pub mod error;
+pub mod health;
+pub mod history;
 pub mod level;
 pub mod monitor;
+pub mod pricing;
 pub mod probe;
 pub mod ratelimit;
 pub mod report;

@@ -5,15 +5,30 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-use crate::assess::{status_page_verdict, AssessConfig, FetchFailure, Verdict};
+use crate::alerts::{AlertPolicy, AlertState, AlertStep, Notification};
+use crate::assess::{status_page_verdict, worse, AssessConfig, FetchFailure, Verdict};
 use crate::changes::{diff, diff_incidents, IncidentRef, StatusChange};
+use crate::health::{HealthConfig, ProbeHealth, ProbeKind, ProbeResult, ProbeVerdict};
 use crate::level::Level;
-use crate::report::{Snapshot, StatusPageReport};
+use crate::probe::ProbeOutcome;
+use crate::report::{ProbeReport, Snapshot, StatusPageReport};
 use crate::statuspage::{Incident, StatusPage};
 
 /// How long an incident that left the unresolved list may wait for its final details before we
 /// report it resolved without them.
 pub const RESOLUTION_GRACE: Duration = Duration::minutes(2);
+
+/// How far back an episode of our own may explain an incident the status page opens later: the
+/// page has lagged outages by 30 to 60 minutes, and our probes may have recovered by then.
+pub const LEAD_TIME_LOOKBACK: Duration = Duration::hours(2);
+
+/// Everything the monitor's decisions depend on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonitorConfig {
+    pub assess: AssessConfig,
+    pub health: HealthConfig,
+    pub alerts: AlertPolicy,
+}
 
 /// The result of one status-page fetch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,6 +58,8 @@ pub enum Observation {
         id: String,
         incident: Option<Box<Incident>>,
     },
+    /// One API probe's result.
+    Probe { result: Box<ProbeResult> },
 }
 
 /// What the monitor must do after an observation.
@@ -59,12 +76,24 @@ pub enum Effect {
     },
     /// An incident left the unresolved list: fetch `incidents/{id}.json` for its final update.
     FetchIncident { id: String },
+    /// Tell the user (OS notification, or a line in `watch`).
+    Notify(Notification),
+    /// The status page opened an incident after our own probes had seen trouble: record how much
+    /// earlier we knew.
+    LeadTime {
+        incident_id: String,
+        incident_name: String,
+        /// When our probes first saw the trouble.
+        detected_at: DateTime<Utc>,
+        /// When the status page's incident began (its `created_at`, else when we saw it).
+        reported_at: DateTime<Utc>,
+    },
 }
 
 /// Everything the monitor remembers between observations.
 #[derive(Debug, Clone)]
 pub struct MonitorState {
-    config: AssessConfig,
+    config: MonitorConfig,
     page: Option<StatusPage>,
     page_source: Option<String>,
     page_fetched_at: Option<DateTime<Utc>>,
@@ -74,11 +103,15 @@ pub struct MonitorState {
     level_since: Option<DateTime<Utc>>,
     /// Incidents that left the unresolved list, waiting for their details, with when they left.
     pending_resolution: BTreeMap<String, (Incident, DateTime<Utc>)>,
+    probes: ProbeHealth,
+    alerts: AlertState,
+    /// Incidents whose lead time was already recorded.
+    lead_times_recorded: std::collections::BTreeSet<String>,
 }
 
 impl MonitorState {
     /// A state that has seen nothing yet.
-    pub fn new(config: AssessConfig) -> Self {
+    pub fn new(config: MonitorConfig) -> Self {
         let initial = Snapshot::initial();
         Self {
             config,
@@ -93,20 +126,28 @@ impl MonitorState {
             },
             level_since: None,
             pending_resolution: BTreeMap::new(),
+            probes: ProbeHealth::default(),
+            alerts: AlertState::default(),
+            lead_times_recorded: std::collections::BTreeSet::new(),
         }
     }
 
     /// The configuration in force.
-    pub fn config(&self) -> &AssessConfig {
+    pub fn config(&self) -> &MonitorConfig {
         &self.config
     }
 
     /// Replaces the configuration (settings changed) and re-assesses.
-    pub fn set_config(&mut self, config: AssessConfig, now: DateTime<Utc>) -> Vec<Effect> {
+    pub fn set_config(&mut self, config: MonitorConfig, now: DateTime<Utc>) -> Vec<Effect> {
         self.config = config;
         let mut effects = Vec::new();
         self.reassess(now, &mut effects);
         effects
+    }
+
+    /// The probes' memory (for the engine's scheduling of confirmation re-checks).
+    pub fn probes(&self) -> &ProbeHealth {
+        &self.probes
     }
 
     /// The last page we read, if any.
@@ -135,6 +176,7 @@ impl MonitorState {
             Observation::IncidentDetail { id, incident } => {
                 self.settle_pending(&id, incident.map(|i| *i), &mut effects)
             }
+            Observation::Probe { result } => self.probes.record(&self.config.health, *result),
         }
         self.expire_pending(now, &mut effects);
         self.reassess(now, &mut effects);
@@ -148,8 +190,33 @@ impl MonitorState {
                 source_url,
                 not_modified: _,
             } => {
+                let mut relisted = std::collections::BTreeSet::new();
                 for change in diff(self.page.as_ref(), &page) {
                     match change {
+                        // Listed again after missing from one fetch (two edges, or the fallback
+                        // host, can serve copies of different ages): it never left, so it is not a
+                        // new incident; only what changed since we last saw it is news.
+                        StatusChange::IncidentOpened { ref incident, .. }
+                            if self.pending_resolution.contains_key(&incident.id) =>
+                        {
+                            if let Some((old, _)) = self.pending_resolution.remove(&incident.id) {
+                                let current: Vec<Incident> = page
+                                    .incidents
+                                    .iter()
+                                    .filter(|i| i.key() == incident.id)
+                                    .cloned()
+                                    .collect();
+                                let mut changes = Vec::new();
+                                diff_incidents(std::slice::from_ref(&old), &current, &mut changes);
+                                effects.extend(changes.into_iter().map(Effect::Change));
+                            }
+                            relisted.insert(incident.id.clone());
+                        }
+                        // Its resolution, if any, was told just above.
+                        StatusChange::IncidentResolved {
+                            ref incident,
+                            confirmed: true,
+                        } if relisted.contains(&incident.id) => {}
                         // An incident that only left the list waits for its final update, so the
                         // resolution is told once, with the page's own words.
                         StatusChange::IncidentResolved {
@@ -172,6 +239,7 @@ impl MonitorState {
                     }
                 }
                 self.page = Some(*page);
+                self.record_lead_times(now, effects);
                 self.page_source = Some(source_url);
                 self.page_fetched_at = Some(now);
                 self.page_failure = None;
@@ -223,27 +291,124 @@ impl MonitorState {
         }
     }
 
+    fn record_lead_times(&mut self, now: DateTime<Utc>, effects: &mut Vec<Effect>) {
+        let Some(page) = &self.page else { return };
+        let followed: Vec<_> = self
+            .config
+            .assess
+            .followed_components
+            .iter()
+            .filter_map(|id| page.component(id))
+            .collect();
+        for incident in page.active_incidents() {
+            let key = incident.key();
+            if self.lead_times_recorded.contains(&key) {
+                continue;
+            }
+            let touches = incident.names_no_component()
+                || followed
+                    .iter()
+                    .any(|c| incident.touches_component(&c.id, &c.name));
+            if !touches {
+                continue;
+            }
+            let reported_at = incident.created_at.unwrap_or(now);
+            if let Some(detected_at) = self
+                .probes
+                .trouble_started_before(reported_at, LEAD_TIME_LOOKBACK)
+            {
+                if detected_at < reported_at {
+                    self.lead_times_recorded.insert(key.clone());
+                    effects.push(Effect::LeadTime {
+                        incident_id: key,
+                        incident_name: incident.name.clone(),
+                        detected_at,
+                        reported_at,
+                    });
+                }
+            }
+        }
+    }
+
+    /// True when an incident (by key) touches a followed component, or names none at all.
+    fn incident_is_relevant(&self, id: &str) -> bool {
+        let pending = self.pending_resolution.get(id).map(|(i, _)| i);
+        let Some(page) = &self.page else {
+            return true;
+        };
+        let Some(incident) = page.incidents.iter().find(|i| i.key() == id).or(pending) else {
+            // An incident we only know by its reference (e.g. it vanished): say it rather than
+            // stay silent about an incident that may concern the user.
+            return true;
+        };
+        if incident.names_no_component() {
+            return true;
+        }
+        self.config
+            .assess
+            .followed_components
+            .iter()
+            .filter_map(|cid| page.component(cid))
+            .any(|c| incident.touches_component(&c.id, &c.name))
+            || self.config.assess.followed_components.is_empty()
+    }
+
+    fn probe_verdict(&self) -> Option<ProbeVerdict> {
+        (!self.probes.is_empty()).then(|| self.probes.verdict(&self.config.health))
+    }
+
     fn reassess(&mut self, now: DateTime<Utc>, effects: &mut Vec<Effect>) {
-        let verdict = status_page_verdict(
+        let page_verdict = status_page_verdict(
             self.page.as_ref(),
             self.page_failure.as_ref(),
-            &self.config,
+            &self.config.assess,
         );
-        if verdict.level != self.verdict.level || self.level_since.is_none() {
+        let verdict = combine(
+            page_verdict,
+            self.page_failure.as_ref(),
+            self.probe_verdict().as_ref(),
+            self.probes.latest(),
+        );
+        let previous = self.verdict.level;
+        if verdict.level != previous || self.level_since.is_none() {
             effects.push(Effect::LevelChanged {
-                from: self.verdict.level,
+                from: previous,
                 to: verdict.level,
                 reasons: verdict.reasons.clone(),
             });
             self.level_since = Some(now);
         }
+        let changes: Vec<StatusChange> = effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Change(change) => Some(change.clone()),
+                _ => None,
+            })
+            .collect();
+        let relevant = |id: &str| self.incident_is_relevant(id);
+        let mut alerts = self.alerts.clone();
+        let notifications = alerts.decide(
+            &self.config.alerts,
+            &AlertStep {
+                previous,
+                next: verdict.level,
+                reasons: &verdict.reasons,
+                changes: &changes,
+            },
+            &relevant,
+            now,
+        );
+        self.alerts = alerts;
+        effects.extend(notifications.into_iter().map(Effect::Notify));
         self.verdict = verdict;
     }
 
     /// The current snapshot for the front ends.
     pub fn snapshot(&self) -> Snapshot {
         let mut status_page = match &self.page {
-            Some(page) => StatusPageReport::from_page(page, &self.config.followed_components),
+            Some(page) => {
+                StatusPageReport::from_page(page, &self.config.assess.followed_components)
+            }
             None => StatusPageReport::default(),
         };
         status_page.source_url = self.page_source.clone();
@@ -255,6 +420,138 @@ impl MonitorState {
             level_since: self.level_since,
             checked_at: self.checked_at,
             status_page,
+            probe: ProbeReport::from_health(&self.probes, self.probes.failures_in_a_row()),
         }
     }
+}
+
+/// Combines the status page's verdict with our probes'.
+///
+/// * Our probes cannot reach the API and the status page cannot be reached either: `offline`, so
+///   a dead Wi-Fi is never reported as an Anthropic outage.
+/// * Our probes cannot reach the API while the status page answers: `outage`.
+/// * Otherwise the worse of the two, with our evidence first; when our probes see trouble and the
+///   page still says operational, the reasons say so (the page lags real outages).
+/// * A page we could not read does not hide what our probes see.
+pub fn combine(
+    page: Verdict,
+    page_failure: Option<&FetchFailure>,
+    probes: Option<&ProbeVerdict>,
+    latest_probe: Option<&ProbeResult>,
+) -> Verdict {
+    let Some(probes) = probes else {
+        return page;
+    };
+    let mut reasons = Vec::new();
+    let level = match &probes.episode {
+        Some(episode) if episode.network_only => {
+            reasons.extend(probes.reasons.iter().cloned());
+            match page_failure {
+                Some(failure) if failure.is_network() => {
+                    reasons.insert(
+                        0,
+                        "neither the API nor the status page can be reached: your network looks down"
+                            .to_owned(),
+                    );
+                    reasons.push(format!("status page: {}", failure.detail));
+                    Level::Offline
+                }
+                _ => {
+                    reasons.push("the status page answers, so the network works".to_owned());
+                    reasons.extend(page.reasons.iter().cloned());
+                    Level::Outage
+                }
+            }
+        }
+        Some(episode) => {
+            reasons.extend(probes.reasons.iter().cloned());
+            match page.level {
+                Level::Operational => {
+                    reasons.push(
+                        "the status page still says operational: our probes see it first"
+                            .to_owned(),
+                    );
+                    episode.level
+                }
+                Level::Unknown | Level::Offline => {
+                    reasons.extend(page.reasons.iter().cloned());
+                    episode.level
+                }
+                other => {
+                    let level = worse(episode.level, other);
+                    if level == other && level != episode.level {
+                        // The page decided the level, so its words come first.
+                        let ours = std::mem::take(&mut reasons);
+                        reasons.extend(page.reasons.iter().cloned());
+                        reasons.extend(ours);
+                    } else {
+                        reasons.extend(page.reasons.iter().cloned());
+                    }
+                    level
+                }
+            }
+        }
+        None => {
+            let level = match page.level {
+                // Our probes answer: an unreadable page is no reason to say "unknown".
+                Level::Unknown => Level::Operational,
+                other => other,
+            };
+            reasons.extend(page.reasons.iter().cloned());
+            if let Some(latest) = latest_probe {
+                let answering = format!(
+                    "our probes: the API answers ({}{})",
+                    latest.outcome(),
+                    latest
+                        .latency_ms
+                        .map(|ms| format!(", {ms} ms"))
+                        .unwrap_or_default()
+                );
+                if level == Level::Operational {
+                    reasons.insert(0, answering);
+                } else {
+                    reasons.push(answering);
+                }
+            }
+            reasons.extend(probes.reasons.iter().cloned());
+            level
+        }
+    };
+    if let Some(latest) = latest_probe {
+        if let Some(note) = user_side_note(latest) {
+            reasons.push(note);
+        }
+    }
+    Verdict { level, reasons }
+}
+
+/// A sentence for outcomes that are the user's own problem, not Anthropic's.
+fn user_side_note(result: &ProbeResult) -> Option<String> {
+    let c = &result.classification;
+    let text = match c.outcome {
+        ProbeOutcome::RateLimited => format!(
+            "your key is rate limited{}",
+            c.retry_after
+                .map(|d| format!(" (retry after {} s)", d.as_secs()))
+                .unwrap_or_default()
+        ),
+        ProbeOutcome::SpendCap => format!(
+            "your organisation reached its monthly spend cap{}",
+            c.retry_not_before
+                .map(|t| format!(
+                    ": requests are refused until {}",
+                    t.format("%Y-%m-%d %H:%M UTC")
+                ))
+                .unwrap_or_default()
+        ),
+        ProbeOutcome::Billing => "billing problem: the credit balance is too low".to_owned(),
+        ProbeOutcome::Auth => "the configured API key was refused (401)".to_owned(),
+        ProbeOutcome::Permission => "the API key lacks permission (403)".to_owned(),
+        ProbeOutcome::NotFound if result.kind == ProbeKind::Streaming => {
+            "the streaming probe's model was not found (404): check its model setting".to_owned()
+        }
+        ProbeOutcome::InvalidRequest => format!("the probe's request was refused: {}", c.detail),
+        _ => return None,
+    };
+    Some(text)
 }

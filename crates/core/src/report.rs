@@ -4,7 +4,11 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::health::{ProbeHealth, ProbeKind};
 use crate::level::Level;
+use crate::probe::ProbeOutcome;
+use crate::ratelimit::RateLimitSnapshot;
+use crate::sse::Usage;
 use crate::statuspage::{
     ComponentStatus, Impact, Incident, IncidentStatus, Indicator, MaintenanceStatus, StatusPage,
 };
@@ -96,6 +100,7 @@ pub struct MaintenanceReport {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusPageReport {
     /// The page's rollup; `"unknown"` (or the raw unknown value) when we could not read it.
+    #[serde(serialize_with = "indicator_or_unknown")]
     pub indicator: Indicator,
     pub description: String,
     pub page: PageInfo,
@@ -109,6 +114,17 @@ pub struct StatusPageReport {
     pub fetched_at: Option<DateTime<Utc>>,
     /// Why the last fetch failed, when it did; the content above is then the last good copy.
     pub error: Option<String>,
+}
+
+/// Writes an absent indicator (no page yet, or a page without one) as `"unknown"`, not `""`.
+fn indicator_or_unknown<S: serde::Serializer>(
+    indicator: &Indicator,
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match indicator.as_str() {
+        "" => serializer.serialize_str("unknown"),
+        raw => serializer.serialize_str(raw),
+    }
 }
 
 impl StatusPageReport {
@@ -176,6 +192,80 @@ pub struct Snapshot {
     /// When any source last reported.
     pub checked_at: Option<DateTime<Utc>>,
     pub status_page: StatusPageReport,
+    /// What our own probes saw last; `None` until a probe has run.
+    pub probe: Option<ProbeReport>,
+}
+
+/// The latest probe results, as shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeReport {
+    /// Which probe this is (the latest of any kind).
+    pub kind: ProbeKind,
+    pub at: DateTime<Utc>,
+    /// ok | unauthenticated | overloaded | rate_limited | spend_cap | billing | server_error |
+    /// auth | permission | not_found | invalid_request | timeout | network.
+    pub outcome: ProbeOutcome,
+    pub http_status: Option<u16>,
+    pub error_type: Option<String>,
+    pub latency_ms: Option<u64>,
+    /// Time to first token of the latest streaming probe, if one ran.
+    pub ttft_ms: Option<u64>,
+    pub request_id: Option<String>,
+    /// One human sentence about the outcome.
+    pub detail: String,
+    /// The latest `anthropic-ratelimit-*` readings (streaming probe, else reachability).
+    pub ratelimit: RateLimitSnapshot,
+    pub failures_in_a_row: u32,
+    /// The latest streaming probe, when enabled.
+    pub streaming: Option<StreamingReport>,
+}
+
+/// The latest streaming probe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamingReport {
+    pub at: DateTime<Utc>,
+    pub outcome: ProbeOutcome,
+    /// Time to response headers.
+    pub latency_ms: Option<u64>,
+    pub message_start_ms: Option<u64>,
+    pub ttft_ms: Option<u64>,
+    pub usage: Option<Usage>,
+}
+
+impl ProbeReport {
+    /// The report of the probes' memory, `None` before any probe.
+    pub fn from_health(health: &ProbeHealth, failures_in_a_row: u32) -> Option<Self> {
+        let latest = health.latest()?;
+        let streaming = health.latest_of(ProbeKind::Streaming);
+        let ratelimit = health
+            .results()
+            .rev()
+            .find(|r| !r.ratelimit.is_empty())
+            .map(|r| r.ratelimit.clone())
+            .unwrap_or_default();
+        let c = &latest.classification;
+        Some(Self {
+            kind: latest.kind,
+            at: latest.at,
+            outcome: c.outcome,
+            http_status: c.http_status,
+            error_type: c.error_type.clone(),
+            latency_ms: latest.latency_ms,
+            ttft_ms: streaming.and_then(|s| s.ttft_ms),
+            request_id: c.request_id.clone(),
+            detail: c.detail.clone(),
+            ratelimit,
+            failures_in_a_row,
+            streaming: streaming.map(|s| StreamingReport {
+                at: s.at,
+                outcome: s.outcome(),
+                latency_ms: s.latency_ms,
+                message_start_ms: s.message_start_ms,
+                ttft_ms: s.ttft_ms,
+                usage: s.usage.clone(),
+            }),
+        })
+    }
 }
 
 impl Snapshot {
@@ -187,6 +277,7 @@ impl Snapshot {
             level_since: None,
             checked_at: None,
             status_page: StatusPageReport::default(),
+            probe: None,
         }
     }
 }

@@ -412,7 +412,10 @@ impl Maintenance {
         if !self.id.is_empty() {
             return self.id.clone();
         }
-        let at = self.scheduled_for.map(|t| t.to_rfc3339()).unwrap_or_default();
+        let at = self
+            .scheduled_for
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_default();
         format!("{}|{}", fnv1a(self.name.as_bytes()), at)
     }
 }
@@ -421,9 +424,9 @@ impl Maintenance {
 /// or `incidents/{id}.json` (whose body is `{ "incident": … }`). Absent keys stay `None`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusDocument {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_opt_object")]
     pub page: Option<Page>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_opt_object")]
     pub status: Option<PageStatus>,
     #[serde(default, deserialize_with = "lenient_opt_list")]
     pub components: Option<Vec<Component>>,
@@ -432,7 +435,7 @@ pub struct StatusDocument {
     #[serde(default, deserialize_with = "lenient_opt_list")]
     pub scheduled_maintenances: Option<Vec<Maintenance>>,
     /// Set by `incidents/{id}.json`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_opt_object")]
     pub incident: Option<Incident>,
 }
 
@@ -682,6 +685,19 @@ where
     T: serde::de::DeserializeOwned,
 {
     Ok(lenient_opt_list(d)?.unwrap_or_default())
+}
+
+/// An object, or `None` when the value is not one: `"page": "Claude"` must not fail the document
+/// (serde would otherwise read a list as a struct, or refuse a string).
+fn lenient_opt_object<'de, D, T>(d: D) -> std::result::Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    Ok(match serde_json::Value::deserialize(d)? {
+        value @ serde_json::Value::Object(_) => serde_json::from_value(value).ok(),
+        _ => None,
+    })
 }
 
 fn lenient_opt_list<'de, D, T>(d: D) -> std::result::Result<Option<Vec<T>>, D::Error>

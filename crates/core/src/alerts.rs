@@ -1,0 +1,305 @@
+//! Alert decisions: from the previous and new verdict and the status-page changes, which
+//! notifications to raise. One per change, deduplicated, with a cooldown, and flapping suppressed.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::changes::{first_line, StatusChange};
+use crate::level::Level;
+
+/// What a notification is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// The API entered overloaded or outage.
+    Trouble,
+    /// The API is operational again after trouble we notified.
+    Recovered,
+    /// The level keeps flipping; further level alerts are held back.
+    Flapping,
+    IncidentOpened,
+    IncidentUpdated,
+    IncidentResolved,
+}
+
+/// One notification for the OS (the tray) or the terminal (`watch`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    pub kind: AlertKind,
+    /// The level it is about (the new level for level alerts).
+    pub level: Level,
+    pub title: String,
+    pub body: String,
+    /// The incident it is about, to open it from the notification.
+    pub incident_id: Option<String>,
+    /// The deduplication key.
+    pub key: String,
+}
+
+/// Cooldown and flapping rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertPolicy {
+    /// The same key is not raised again within this time.
+    pub cooldown: Duration,
+    /// Level alerts counted over this window for flapping…
+    pub flap_window: Duration,
+    /// …and more than this many within it is flapping.
+    pub flap_limit: usize,
+}
+
+impl Default for AlertPolicy {
+    fn default() -> Self {
+        Self {
+            cooldown: Duration::minutes(10),
+            flap_window: Duration::minutes(30),
+            flap_limit: 4,
+        }
+    }
+}
+
+/// One step of the monitor, as the alerting sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct AlertStep<'a> {
+    pub previous: Level,
+    pub next: Level,
+    /// The new verdict's reasons, most important first.
+    pub reasons: &'a [String],
+    /// The status-page changes of this step.
+    pub changes: &'a [StatusChange],
+}
+
+/// What the alerting remembers.
+#[derive(Debug, Clone, Default)]
+pub struct AlertState {
+    sent: BTreeMap<String, DateTime<Utc>>,
+    level_alerts: VecDeque<DateTime<Utc>>,
+    /// The bad level we last notified and have not yet notified recovery from.
+    notified_trouble: Option<(Level, DateTime<Utc>)>,
+    flapping_since: Option<DateTime<Utc>>,
+}
+
+fn is_trouble(level: Level) -> bool {
+    matches!(level, Level::Overloaded | Level::Outage)
+}
+
+impl AlertState {
+    /// Decides the notifications for one step. `relevant_incident` says whether an incident (by
+    /// id) touches the followed components; others are not the user's concern.
+    pub fn decide(
+        &mut self,
+        policy: &AlertPolicy,
+        step: &AlertStep<'_>,
+        relevant_incident: &dyn Fn(&str) -> bool,
+        now: DateTime<Utc>,
+    ) -> Vec<Notification> {
+        let AlertStep {
+            previous,
+            next,
+            reasons,
+            changes,
+        } = *step;
+        self.forget_old(policy, now);
+        let mut out = Vec::new();
+        if previous != next {
+            self.level_alert(policy, next, reasons, now, &mut out);
+        }
+        for change in changes {
+            let notification = match change {
+                StatusChange::IncidentOpened {
+                    incident,
+                    latest_update,
+                    status,
+                } if relevant_incident(&incident.id) => Some(Notification {
+                    kind: AlertKind::IncidentOpened,
+                    level: next,
+                    title: format!("Official incident: {}", incident.name),
+                    body: latest_update
+                        .as_ref()
+                        .map(|u| first_line(&u.body))
+                        .unwrap_or_else(|| format!("{status}, {} impact", incident.impact)),
+                    incident_id: Some(incident.id.clone()),
+                    key: format!("incident:{}:opened", incident.id),
+                }),
+                StatusChange::IncidentUpdated { incident, update }
+                    if relevant_incident(&incident.id) =>
+                {
+                    Some(Notification {
+                        kind: AlertKind::IncidentUpdated,
+                        level: next,
+                        title: format!("{} ({})", incident.name, update.status),
+                        body: first_line(&update.body),
+                        incident_id: Some(incident.id.clone()),
+                        key: format!(
+                            "incident:{}:update:{}:{}",
+                            incident.id,
+                            update.status,
+                            update.created_at.map(|t| t.timestamp()).unwrap_or_default()
+                        ),
+                    })
+                }
+                StatusChange::IncidentResolved {
+                    incident,
+                    confirmed,
+                } if relevant_incident(&incident.id) => Some(Notification {
+                    kind: AlertKind::IncidentResolved,
+                    level: next,
+                    title: format!("Resolved: {}", incident.name),
+                    body: if *confirmed {
+                        "The status page marks the incident resolved.".to_owned()
+                    } else {
+                        "The incident is no longer listed as unresolved.".to_owned()
+                    },
+                    incident_id: Some(incident.id.clone()),
+                    key: format!("incident:{}:resolved", incident.id),
+                }),
+                _ => None,
+            };
+            if let Some(notification) = notification {
+                if self.fresh(policy, &notification.key, now) {
+                    out.push(notification);
+                }
+            }
+        }
+        // A resolution notification supersedes the update that said the same thing a moment ago.
+        let resolved: Vec<String> = out
+            .iter()
+            .filter(|n| n.kind == AlertKind::IncidentResolved)
+            .filter_map(|n| n.incident_id.clone())
+            .collect();
+        out.retain(|n| {
+            n.kind != AlertKind::IncidentUpdated
+                || !n
+                    .incident_id
+                    .as_ref()
+                    .is_some_and(|id| resolved.contains(id))
+        });
+        out
+    }
+
+    fn level_alert(
+        &mut self,
+        policy: &AlertPolicy,
+        next: Level,
+        reasons: &[String],
+        now: DateTime<Utc>,
+        out: &mut Vec<Notification>,
+    ) {
+        let reason = reasons.first().cloned().unwrap_or_default();
+        let notification =
+            if is_trouble(next) && self.notified_trouble.map(|(l, _)| l) != Some(next) {
+                Some(Notification {
+                    kind: AlertKind::Trouble,
+                    level: next,
+                    title: next.headline().to_owned(),
+                    body: reason,
+                    incident_id: None,
+                    key: format!("level:{}", next.as_str()),
+                })
+            } else if next == Level::Operational && self.notified_trouble.is_some() {
+                self.notified_trouble.map(|(level, since)| {
+                    let lasted = now - since;
+                    Notification {
+                        kind: AlertKind::Recovered,
+                        level: next,
+                        title: "Claude API recovered".to_owned(),
+                        body: format!(
+                            "Operational again after {} {}.",
+                            minutes_text(lasted),
+                            match level {
+                                Level::Overloaded => "of overload",
+                                _ => "of outage",
+                            }
+                        ),
+                        incident_id: None,
+                        key: format!("recovered:{}", since.timestamp()),
+                    }
+                })
+            } else {
+                None
+            };
+        let Some(notification) = notification else {
+            return;
+        };
+
+        self.level_alerts.push_back(now);
+        if self.level_alerts.len() > policy.flap_limit {
+            if self.flapping_since.is_none() {
+                self.flapping_since = Some(now);
+                out.push(Notification {
+                    kind: AlertKind::Flapping,
+                    level: next,
+                    title: "Claude API is flapping".to_owned(),
+                    body: format!(
+                        "The state changed {} times in {} minutes; holding further alerts until it settles.",
+                        self.level_alerts.len(),
+                        policy.flap_window.num_minutes()
+                    ),
+                    incident_id: None,
+                    key: format!("flapping:{}", now.timestamp()),
+                });
+            }
+            // While flapping, only the state is tracked, so a later recovery is still told.
+            self.track_trouble(&notification, now);
+            return;
+        }
+        if notification.kind == AlertKind::Trouble && !self.fresh(policy, &notification.key, now) {
+            self.track_trouble(&notification, now);
+            return;
+        }
+        self.track_trouble(&notification, now);
+        self.sent.insert(notification.key.clone(), now);
+        out.push(notification);
+    }
+
+    fn track_trouble(&mut self, notification: &Notification, now: DateTime<Utc>) {
+        match notification.kind {
+            AlertKind::Trouble => {
+                let since = self.notified_trouble.map_or(now, |(_, since)| since);
+                self.notified_trouble = Some((notification.level, since));
+            }
+            AlertKind::Recovered => self.notified_trouble = None,
+            _ => {}
+        }
+    }
+
+    /// True (and remembered) when the key was not sent within the cooldown.
+    fn fresh(&mut self, policy: &AlertPolicy, key: &str, now: DateTime<Utc>) -> bool {
+        if self
+            .sent
+            .get(key)
+            .is_some_and(|at| now - *at < policy.cooldown)
+        {
+            return false;
+        }
+        self.sent.insert(key.to_owned(), now);
+        true
+    }
+
+    fn forget_old(&mut self, policy: &AlertPolicy, now: DateTime<Utc>) {
+        while self
+            .level_alerts
+            .front()
+            .is_some_and(|at| now - *at > policy.flap_window)
+        {
+            self.level_alerts.pop_front();
+        }
+        if self.flapping_since.is_some() && self.level_alerts.len() <= 1 {
+            self.flapping_since = None;
+        }
+        let horizon = policy.cooldown.max(policy.flap_window) * 4;
+        self.sent.retain(|_, at| now - *at < horizon);
+    }
+}
+
+fn minutes_text(duration: Duration) -> String {
+    let minutes = duration.num_minutes();
+    if minutes < 1 {
+        format!("{} s", duration.num_seconds().max(0))
+    } else if minutes < 120 {
+        format!("{minutes} min")
+    } else {
+        format!("{} h {} min", minutes / 60, minutes % 60)
+    }
+}

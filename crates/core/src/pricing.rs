@@ -1,0 +1,122 @@
+//! List prices of the Messages API per model (USD per million tokens), as of December 2025 to
+//! October 2026 (api-facts D1), and the estimate of what the streaming probe costs a day.
+//!
+//! A model we do not know has no price: callers say "price unknown", never $0.
+
+use std::time::Duration;
+
+/// Input and output prices in USD per million tokens.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ModelPrice {
+    pub input_per_mtok: f64,
+    pub output_per_mtok: f64,
+}
+
+/// The date the built-in prices were last checked.
+pub const PRICES_AS_OF: &str = "2026-10";
+
+/// Known models (normalised ids) and their prices. Matching is exact, so a future model such as
+/// `claude-opus-4-9` is "price unknown" rather than a guess from its family.
+const PRICES: &[(&str, f64, f64)] = &[
+    ("claude-opus-4-8", 5.0, 25.0),
+    ("claude-opus-4-7", 5.0, 25.0),
+    ("claude-opus-4-6", 5.0, 25.0),
+    ("claude-opus-4-5", 5.0, 25.0),
+    ("claude-opus-4-1", 15.0, 75.0),
+    ("claude-opus-4-0", 15.0, 75.0),
+    ("claude-opus-4", 15.0, 75.0),
+    ("claude-4-opus", 15.0, 75.0),
+    ("claude-sonnet-4-6", 3.0, 15.0),
+    ("claude-sonnet-4-5", 3.0, 15.0),
+    ("claude-sonnet-4-0", 3.0, 15.0),
+    ("claude-sonnet-4", 3.0, 15.0),
+    ("claude-4-sonnet", 3.0, 15.0),
+    ("claude-3-7-sonnet", 3.0, 15.0),
+    ("claude-3-5-sonnet", 3.0, 15.0),
+    ("claude-haiku-4-5", 1.0, 5.0),
+    ("claude-3-5-haiku", 0.8, 4.0),
+    ("claude-3-opus", 15.0, 75.0),
+    ("claude-3-haiku", 0.25, 1.25),
+];
+
+/// Strips what does not change the price: a `[1m]` context suffix, `-latest` and a `-YYYYMMDD`
+/// date.
+pub fn normalize_model(model: &str) -> String {
+    let model = model.trim().to_ascii_lowercase();
+    let model = model.strip_suffix("[1m]").unwrap_or(&model);
+    let model = model.strip_suffix("-latest").unwrap_or(model).to_owned();
+    match model.rsplit_once('-') {
+        Some((base, date)) if date.len() == 8 && date.bytes().all(|b| b.is_ascii_digit()) => {
+            base.to_owned()
+        }
+        _ => model,
+    }
+}
+
+/// The price of a model, if we know it.
+pub fn price_of(model: &str) -> Option<ModelPrice> {
+    let model = normalize_model(model);
+    PRICES
+        .iter()
+        .find(|(known, _, _)| model == *known)
+        .map(|(_, input, output)| ModelPrice {
+            input_per_mtok: *input,
+            output_per_mtok: *output,
+        })
+}
+
+/// The tokens one streaming probe uses when none has run yet: the prompt "ping" with the
+/// message framing is about 8 input tokens, and `max_tokens` is 1.
+pub const PROBE_TOKENS_ESTIMATE: (u64, u64) = (8, 1);
+
+/// What the streaming probe costs a day at an interval, in USD; `None` when the price is unknown.
+pub fn probe_cost_per_day(
+    model: &str,
+    interval: Duration,
+    input_tokens: u64,
+    output_tokens: u64,
+) -> Option<f64> {
+    let price = price_of(model)?;
+    let per_probe = (input_tokens as f64 * price.input_per_mtok
+        + output_tokens as f64 * price.output_per_mtok)
+        / 1_000_000.0;
+    let per_day = 86_400.0 / interval.as_secs_f64().max(1.0);
+    Some(per_probe * per_day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalization_and_lookup() {
+        let check = |model: &str, expected: Option<(f64, f64)>| {
+            assert_eq!(
+                price_of(model).map(|p| (p.input_per_mtok, p.output_per_mtok)),
+                expected,
+                "{model}"
+            )
+        };
+        check("claude-haiku-4-5", Some((1.0, 5.0)));
+        check("claude-haiku-4-5-20251001", Some((1.0, 5.0)));
+        check("claude-opus-4-1-20250805", Some((15.0, 75.0)));
+        check("claude-opus-4-8", Some((5.0, 25.0)));
+        check("claude-opus-4-20250514", Some((15.0, 75.0)));
+        check("claude-sonnet-4-6[1m]", Some((3.0, 15.0)));
+        check("claude-3-5-haiku-latest", Some((0.8, 4.0)));
+        check("claude-fable-5", None);
+        check("claude-opus-4-9", None);
+        check("gpt-4o", None);
+    }
+
+    #[test]
+    fn probe_cost_is_cents_a_day() {
+        let cost = probe_cost_per_day("claude-haiku-4-5", Duration::from_secs(60), 8, 1).unwrap();
+        // 1,440 probes × (8 × $1 + 1 × $5) / 1M = $0.01872.
+        assert!((cost - 0.01872).abs() < 1e-9, "{cost}");
+        assert_eq!(
+            probe_cost_per_day("claude-unknown-9", Duration::from_secs(60), 8, 1),
+            None
+        );
+    }
+}
