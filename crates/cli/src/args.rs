@@ -35,6 +35,19 @@ pub struct GlobalOptions {
     /// How many days of history to keep.
     #[arg(long, global = true, default_value_t = claude_status_engine::store::RETENTION_DEFAULT_DAYS)]
     pub retention_days: i64,
+    /// Base URL of the Claude API to probe.
+    #[arg(long, global = true, env = "ANTHROPIC_BASE_URL", default_value = claude_status_engine::probe::DEFAULT_API_URL)]
+    pub api_url: String,
+    /// Do not probe the API; follow the status page only.
+    #[arg(long, global = true)]
+    pub no_probe: bool,
+    /// Also run the streaming probe (time to first token). It sends a one-token request with
+    /// ANTHROPIC_API_KEY and so costs a little (about $0.02 a day with Haiku 4.5 at 60 s).
+    #[arg(long, global = true)]
+    pub ttft: bool,
+    /// The streaming probe's model.
+    #[arg(long, global = true, default_value = claude_status_engine::probe::DEFAULT_STREAM_MODEL)]
+    pub model: String,
     /// Total time limit of one HTTP exchange.
     #[arg(long, global = true, value_parser = parse_duration, default_value = "30s")]
     pub http_timeout: Duration,
@@ -52,7 +65,8 @@ pub enum Command {
     },
     /// Keep checking and print one line per change until Ctrl-C or --for runs out.
     Watch {
-        /// How often to poll the status page (minimum 1s; below 15s is impolite).
+        /// How often to probe the API and poll the status page (minimum 1s; below 15s is impolite
+        /// to the status page).
         #[arg(long, value_parser = parse_duration, default_value = "60s")]
         interval: Duration,
         /// Stop after this long.
@@ -70,6 +84,16 @@ pub enum Command {
         /// How many incidents to show.
         #[arg(long, default_value_t = 10)]
         limit: usize,
+    },
+    /// What our probes recorded: uptime, latency, TTFT, 529 and 429 rates, incidents and how much
+    /// earlier our probes saw trouble than the status page.
+    History {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// How far back to look: 1h, 24h, 7d or 30d (any duration works).
+        #[arg(long, value_parser = parse_duration, default_value = "24h")]
+        window: Duration,
     },
 }
 

@@ -11,10 +11,12 @@ use anyhow::Context as _;
 use chrono::Utc;
 use clap::Parser;
 use claude_status_core::assess::AssessConfig;
+use claude_status_core::monitor::MonitorConfig;
 use claude_status_core::report::{IncidentReport, Snapshot};
 use claude_status_core::Level;
 use claude_status_engine::http::{build_client, HttpLimits};
 use claude_status_engine::poller::{PollerConfig, StatusPageClient};
+use claude_status_engine::probe::{ApiKey, ProbeConfig, StreamingProbeConfig};
 use claude_status_engine::{Engine, EngineConfig, EngineEvent, Store};
 use serde::Serialize;
 use tokio::sync::broadcast::error::RecvError;
@@ -90,6 +92,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json_lines,
         } => watch(&cli.global, interval, run_for, json_lines).await,
         Command::Incidents { json, limit } => incidents(&cli.global, json, limit).await,
+        Command::History { json, window } => history(&cli.global, json, window).await,
     }
 }
 
@@ -132,18 +135,68 @@ fn engine_config(
         )
         .into());
     }
+    let limits = poller.limits;
+    let probes = if global.no_probe {
+        None
+    } else {
+        let mut probes = ProbeConfig {
+            api_url: global.api_url.trim_end_matches('/').to_owned(),
+            api_key: std::env::var("ANTHROPIC_API_KEY")
+                .ok()
+                .and_then(ApiKey::new),
+            limits,
+            ..ProbeConfig::default()
+        };
+        if let Some(interval) = interval {
+            probes.schedule.interval = interval;
+        }
+        if global.ttft {
+            probes.streaming = Some(StreamingProbeConfig {
+                model: global.model.clone(),
+                interval: probes.schedule.interval,
+            });
+        }
+        probes.validate()?;
+        Some(probes)
+    };
     Ok(EngineConfig {
         poller,
-        assess: AssessConfig {
-            followed_components: global
-                .components
-                .iter()
-                .map(|c| c.trim().to_owned())
-                .filter(|c| !c.is_empty())
-                .collect(),
+        monitor: MonitorConfig {
+            assess: AssessConfig {
+                followed_components: global
+                    .components
+                    .iter()
+                    .map(|c| c.trim().to_owned())
+                    .filter(|c| !c.is_empty())
+                    .collect(),
+            },
+            ..MonitorConfig::default()
         },
+        probes,
         retention: chrono::Duration::days(global.retention_days),
     })
+}
+
+/// Says once, on stderr, what the streaming probe will cost.
+fn announce_streaming_cost(config: &EngineConfig) {
+    let Some(streaming) = config.probes.as_ref().and_then(|p| p.streaming.as_ref()) else {
+        return;
+    };
+    let (input, output) = claude_status_core::pricing::PROBE_TOKENS_ESTIMATE;
+    let cost = claude_status_core::pricing::probe_cost_per_day(
+        &streaming.model,
+        streaming.interval,
+        input,
+        output,
+    )
+    .map(|usd| format!("about ${usd:.3} a day"))
+    .unwrap_or_else(|| "price unknown for this model".to_owned());
+    eprintln!(
+        "claude-status: streaming probe on: {} every {}, {cost} (prices as of {})",
+        streaming.model,
+        humantime::format_duration(streaming.interval),
+        claude_status_core::pricing::PRICES_AS_OF
+    );
 }
 
 fn open_store(global: &GlobalOptions) -> anyhow::Result<Arc<Store>> {
@@ -156,6 +209,7 @@ fn open_store(global: &GlobalOptions) -> anyhow::Result<Arc<Store>> {
 
 async fn check(global: &GlobalOptions, json: bool) -> anyhow::Result<ExitCode> {
     let config = engine_config(global, None)?;
+    announce_streaming_cost(&config);
     let store = open_store(global)?;
     let http = build_client(&config.poller.limits)?;
     let snapshot = claude_status_engine::check::check_once(&config, http, Some(store)).await;
@@ -183,6 +237,7 @@ async fn watch(
     json_lines: bool,
 ) -> anyhow::Result<ExitCode> {
     let config = engine_config(global, Some(interval))?;
+    announce_streaming_cost(&config);
     let store = open_store(global)?;
     let http = build_client(&config.poller.limits)?;
     let mut engine = Engine::start(config, http, store)?;
@@ -232,6 +287,23 @@ fn watch_line(event: &EngineEvent) -> String {
             "{}  {}",
             render::local_time(*at, "%H:%M:%S"),
             change.describe()
+        ),
+        EngineEvent::Notify { at, notification } => format!(
+            "{}  notify: {}: {}",
+            render::local_time(*at, "%H:%M:%S"),
+            notification.title,
+            notification.body
+        ),
+        EngineEvent::LeadTime {
+            at,
+            incident_name,
+            detected_at,
+            reported_at,
+            ..
+        } => format!(
+            "{}  our probes saw this {} before the status page: {incident_name}",
+            render::local_time(*at, "%H:%M:%S"),
+            render::short_duration(*reported_at - *detected_at)
         ),
     }
 }
@@ -283,6 +355,33 @@ async fn incidents(global: &GlobalOptions, json: bool, limit: usize) -> anyhow::
     } else {
         ExitCode::SUCCESS
     })
+}
+
+async fn history(
+    global: &GlobalOptions,
+    json: bool,
+    window: std::time::Duration,
+) -> anyhow::Result<ExitCode> {
+    let store = open_store(global)?;
+    let to = Utc::now();
+    let span = chrono::Duration::from_std(window)
+        .map_err(|_| claude_status_engine::Error::Config("--window is too long".to_owned()))?;
+    let from = to - span;
+    let probes = store.probes_between(from, to)?;
+    let incidents = store.recent_incidents(200)?;
+    let leads: Vec<claude_status_core::history::HistoryLead> = store
+        .lead_times_between(from, to)?
+        .iter()
+        .map(Into::into)
+        .collect();
+    let mut report = claude_status_core::history::summarize(&probes, &incidents, &leads, from, to);
+    report.window_label = humantime::format_duration(window).to_string();
+    if json {
+        print_json(&report)?;
+    } else {
+        anstream::print!("{}", render::history_report(&report, to));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {

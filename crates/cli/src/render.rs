@@ -164,6 +164,89 @@ pub fn incident_block(incident: &IncidentReport, now: DateTime<Utc>, max_updates
     out
 }
 
+/// The human report of `history`.
+pub fn history_report(
+    report: &claude_status_core::history::HistoryReport,
+    now: DateTime<Utc>,
+) -> String {
+    let mut out = String::new();
+    let bold = Style::new().bold();
+    let _ = writeln!(
+        out,
+        "{bold}Last {}{bold:#} ({} probes)",
+        if report.window_label.is_empty() {
+            "window".to_owned()
+        } else {
+            report.window_label.clone()
+        },
+        report.probes
+    );
+    let pct = |v: Option<f64>| {
+        v.map(|v| format!("{v:.2}%"))
+            .unwrap_or_else(|| "n/a".to_owned())
+    };
+    let ms = |v: Option<u64>| {
+        v.map(|v| format!("{v} ms"))
+            .unwrap_or_else(|| "n/a".to_owned())
+    };
+    let _ = writeln!(out, "  uptime        {}", pct(report.uptime_percent));
+    let _ = writeln!(
+        out,
+        "  latency       p50 {}  p95 {}",
+        ms(report.latency_p50_ms),
+        ms(report.latency_p95_ms)
+    );
+    let _ = writeln!(
+        out,
+        "  TTFT          p50 {}  p95 {}",
+        ms(report.ttft_p50_ms),
+        ms(report.ttft_p95_ms)
+    );
+    let _ = writeln!(out, "  529 rate      {}", pct(report.rate_529_percent));
+    let _ = writeln!(out, "  429 rate      {}", pct(report.rate_429_percent));
+    if !report.outcomes.is_empty() {
+        let outcomes: Vec<String> = report
+            .outcomes
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        let _ = writeln!(out, "  outcomes      {}", outcomes.join(", "));
+    }
+    if !report.downtime.is_empty() {
+        let _ = writeln!(out, "\nFailing periods seen by our probes:");
+        for period in &report.downtime {
+            let end = period
+                .end
+                .map(|e| local_time(e, "%H:%M"))
+                .unwrap_or_else(|| "now".to_owned());
+            let _ = writeln!(
+                out,
+                "  {}–{end}  {}",
+                local_time(period.start, "%Y-%m-%d %H:%M"),
+                period.outcome
+            );
+        }
+    }
+    if !report.lead_times.is_empty() {
+        let _ = writeln!(out, "\nEarly detection (our probes vs the status page):");
+        for lead in &report.lead_times {
+            let _ = writeln!(
+                out,
+                "  {} earlier: {}",
+                short_duration(chrono::Duration::seconds(lead.lead_seconds)),
+                lead.incident_name
+            );
+        }
+    }
+    if !report.incidents.is_empty() {
+        let _ = writeln!(out, "\nIncidents:");
+        for incident in &report.incidents {
+            out.push_str(&incident_block(incident, now, 1));
+        }
+    }
+    out
+}
+
 /// A time in the user's local zone.
 pub fn local_time(at: DateTime<Utc>, format: &str) -> String {
     at.with_timezone(&Local).format(format).to_string()

@@ -7,6 +7,7 @@ pub mod http;
 pub mod monitor;
 pub mod paths;
 pub mod poller;
+pub mod probe;
 pub mod store;
 
 pub use error::{Error, Result};

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use claude_status_core::assess::AssessConfig;
+use claude_status_core::alerts::Notification;
 use claude_status_core::changes::StatusChange;
-use claude_status_core::monitor::{Effect, MonitorState, Observation, PageFetch};
+use claude_status_core::monitor::{Effect, MonitorConfig, MonitorState, Observation, PageFetch};
 use claude_status_core::report::Snapshot;
 use claude_status_core::Level;
 use serde::Serialize;
@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::Result;
 use crate::poller::{run_poller, PollerCommand, PollerConfig, StatusPageClient};
+use crate::probe::{run_probes, HttpProber, ProbeCommand, ProbeConfig};
 use crate::store::Store;
 
 /// How often old history is pruned while running.
@@ -27,7 +28,9 @@ const PRUNE_EVERY: Duration = Duration::from_secs(6 * 3600);
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     pub poller: PollerConfig,
-    pub assess: AssessConfig,
+    pub monitor: MonitorConfig,
+    /// The API probes; `None` watches the status page alone.
+    pub probes: Option<ProbeConfig>,
     /// How long history is kept.
     pub retention: chrono::Duration,
 }
@@ -36,7 +39,8 @@ impl Default for EngineConfig {
     fn default() -> Self {
         Self {
             poller: PollerConfig::default(),
-            assess: AssessConfig::default(),
+            monitor: MonitorConfig::default(),
+            probes: Some(ProbeConfig::default()),
             retention: chrono::Duration::days(crate::store::RETENTION_DEFAULT_DAYS),
         }
     }
@@ -58,6 +62,19 @@ pub enum EngineEvent {
         to: Level,
         reasons: Vec<String>,
     },
+    /// A notification to show.
+    Notify {
+        at: DateTime<Utc>,
+        notification: Notification,
+    },
+    /// The status page admitted trouble our probes had seen earlier.
+    LeadTime {
+        at: DateTime<Utc>,
+        incident_id: String,
+        incident_name: String,
+        detected_at: DateTime<Utc>,
+        reported_at: DateTime<Utc>,
+    },
 }
 
 /// A running engine: its tasks, its channels and the way to stop it.
@@ -67,6 +84,7 @@ pub struct Engine {
     events: broadcast::Sender<EngineEvent>,
     first_events: Option<broadcast::Receiver<EngineEvent>>,
     poller_commands: mpsc::Sender<PollerCommand>,
+    probe_commands: Option<mpsc::Sender<ProbeCommand>>,
     shutdown: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -81,15 +99,33 @@ impl Engine {
         // Subscribed before any task runs, so the first events cannot be missed.
         let (events_tx, first_events) = broadcast::channel(256);
 
+        let mut tasks = Vec::new();
+        let mut probe_commands = None;
+        if let Some(probes) = config.probes.clone() {
+            probes.validate()?;
+            let (probe_tx, probe_rx) = mpsc::channel(4);
+            probe_commands = Some(probe_tx);
+            let schedule = probes.schedule;
+            let streaming_interval = probes.streaming.as_ref().map(|s| s.interval);
+            tasks.push(tokio::spawn(run_probes(
+                HttpProber::new(http.clone(), probes),
+                schedule,
+                config.monitor.health.clone(),
+                streaming_interval,
+                observation_tx.clone(),
+                probe_rx,
+                shutdown.clone(),
+            )));
+        }
         let client = StatusPageClient::new(http, config.poller.clone(), Some(store.clone()));
-        let poller = tokio::spawn(run_poller(
+        tasks.push(tokio::spawn(run_poller(
             client,
             observation_tx,
             command_rx,
             shutdown.clone(),
-        ));
-        let monitor = tokio::spawn(run_monitor(
-            MonitorState::new(config.assess.clone()),
+        )));
+        tasks.push(tokio::spawn(run_monitor(
+            MonitorState::new(config.monitor.clone()),
             MonitorIo {
                 store,
                 snapshot: snapshot_tx,
@@ -99,14 +135,15 @@ impl Engine {
             },
             observation_rx,
             shutdown.clone(),
-        ));
+        )));
         Ok(Self {
             snapshot: snapshot_rx,
             events: events_tx,
             first_events: Some(first_events),
             poller_commands: command_tx,
+            probe_commands,
             shutdown,
-            tasks: vec![poller, monitor],
+            tasks,
         })
     }
 
@@ -126,6 +163,9 @@ impl Engine {
     pub async fn check_now(&self) {
         // A full queue already holds a poll request, which is as good.
         let _ = self.poller_commands.try_send(PollerCommand::PollNow);
+        if let Some(probes) = &self.probe_commands {
+            let _ = probes.try_send(ProbeCommand::ProbeNow);
+        }
     }
 
     /// The token that stops every task.
@@ -194,12 +234,22 @@ async fn run_monitor(
     }
 }
 
-/// Keeps every incident we are shown, with its updates, before the state folds it.
+/// Keeps every probe result and every incident we are shown (with its updates) before the state
+/// folds them.
 pub(crate) async fn persist_observation(
     store: &Arc<Store>,
     observation: &Observation,
     now: DateTime<Utc>,
 ) {
+    if let Observation::Probe { result } = observation {
+        let store = store.clone();
+        let result = result.clone();
+        let outcome = tokio::task::spawn_blocking(move || store.record_probe(&result)).await;
+        if let Ok(Err(e)) = outcome {
+            tracing::warn!("could not store a probe result: {e}");
+        }
+        return;
+    }
     let incidents = match observation {
         Observation::StatusPage {
             fetch:
@@ -259,6 +309,33 @@ async fn handle_effects(
                     from,
                     to,
                     reasons,
+                });
+            }
+            Effect::Notify(notification) => events.push(EngineEvent::Notify {
+                at: now,
+                notification,
+            }),
+            Effect::LeadTime {
+                incident_id,
+                incident_name,
+                detected_at,
+                reported_at,
+            } => {
+                let store = io.store.clone();
+                let (id, name) = (incident_id.clone(), incident_name.clone());
+                let outcome = tokio::task::spawn_blocking(move || {
+                    store.record_lead_time(&id, &name, detected_at, reported_at, now)
+                })
+                .await;
+                if let Ok(Err(e)) = outcome {
+                    tracing::warn!("could not store a detection lead time: {e}");
+                }
+                events.push(EngineEvent::LeadTime {
+                    at: now,
+                    incident_id,
+                    incident_name,
+                    detected_at,
+                    reported_at,
                 });
             }
             Effect::FetchIncident { id } => {

@@ -575,6 +575,8 @@ fn prune_deletes_only_rows_older_than_the_retention(store: &Store) {
             level_changes: 1,
             incidents: 0,
             incident_updates: 0,
+            probe_results: 0,
+            detection_leads: 0,
         }
     );
     assert_eq!(report.total(), 3);

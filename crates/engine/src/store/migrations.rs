@@ -92,6 +92,42 @@ const MIGRATIONS: &[&str] = &[
         fetched_at     INTEGER NOT NULL
     );
     "#,
+    // 2: our own probe results and the detection lead times measured against the status page.
+    r#"
+    -- One row per probe (reachability or streaming, confirmations included). The whole
+    -- Classification is kept as JSON so fields without a column (error_message, retry_after_ms,
+    -- retry_not_before) survive; outcome, http_status, error_type and request_id are copied out
+    -- of it so they can be queried and counted in SQL.
+    CREATE TABLE probe_results (
+        id                INTEGER PRIMARY KEY,
+        at                INTEGER NOT NULL,  -- unix ms UTC, when the probe started
+        kind              TEXT    NOT NULL,  -- ProbeKind::as_str()
+        outcome           TEXT    NOT NULL,  -- ProbeOutcome::as_str()
+        http_status       INTEGER,
+        error_type        TEXT,
+        request_id        TEXT,
+        latency_ms        INTEGER,
+        message_start_ms  INTEGER,
+        ttft_ms           INTEGER,
+        confirmation      INTEGER NOT NULL,  -- 0 | 1
+        detail            TEXT    NOT NULL,
+        classification    TEXT    NOT NULL,  -- JSON Classification
+        ratelimit         TEXT,              -- JSON RateLimitSnapshot, NULL when empty
+        usage             TEXT               -- JSON Usage, NULL when absent
+    );
+    CREATE INDEX probe_results_at ON probe_results (at);
+
+    -- How long before the status page we noticed each incident; the first measurement wins.
+    CREATE TABLE detection_leads (
+        incident_id    TEXT    PRIMARY KEY,  -- Incident::key()
+        incident_name  TEXT    NOT NULL,
+        detected_at    INTEGER NOT NULL,     -- start of the trouble our probes saw
+        reported_at    INTEGER NOT NULL,     -- when the status page reported the incident
+        lead_seconds   INTEGER NOT NULL,     -- reported_at - detected_at; negative when the page was first
+        recorded_at    INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX detection_leads_reported ON detection_leads (reported_at);
+    "#,
 ];
 
 /// The schema version this build creates and understands.

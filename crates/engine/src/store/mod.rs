@@ -1,5 +1,6 @@
 //! The SQLite store: everything Claude Status keeps between runs (fetch log, status changes, level
-//! history, incidents with their updates, the HTTP cache), behind one `Send + Sync` handle.
+//! history, incidents with their updates, probe results, detection lead times, the HTTP cache),
+//! behind one `Send + Sync` handle.
 //!
 //! One connection sits behind a `std::sync::Mutex`. The methods are synchronous and short, so the
 //! lock is never held across an `.await`; async callers go through `tokio::task::spawn_blocking`.
@@ -18,7 +19,9 @@
 mod fetch_log;
 mod http_cache;
 mod incidents;
+mod leads;
 mod migrations;
+mod probes;
 mod prune;
 mod status_history;
 
@@ -33,6 +36,7 @@ use crate::error::{Error, Result};
 pub use fetch_log::{FetchOutcome, FetchRecord};
 pub use http_cache::CachedResponse;
 pub use incidents::UpsertOutcome;
+pub use leads::LeadTime;
 pub use migrations::SCHEMA_VERSION;
 pub use prune::{PruneReport, RETENTION_DEFAULT_DAYS};
 pub use status_history::LevelChange;

@@ -19,6 +19,9 @@ pub struct PruneReport {
     pub incidents: usize,
     /// Updates deleted along with their incidents.
     pub incident_updates: usize,
+    pub probe_results: usize,
+    /// Lead times go by when the status page reported their incident.
+    pub detection_leads: usize,
 }
 
 impl PruneReport {
@@ -29,13 +32,16 @@ impl PruneReport {
             + self.level_changes
             + self.incidents
             + self.incident_updates
+            + self.probe_results
+            + self.detection_leads
     }
 }
 
 impl Store {
     /// Deletes what is older than `now - retention`; a row exactly at the cut-off is kept.
     ///
-    /// Log rows go by their own time. An incident goes when it has not been seen within the
+    /// Log rows (probe results included) go by their own time, and lead times by when the status
+    /// page reported their incident. An incident goes when it has not been seen within the
     /// retention *and* it is not resolved within it either (unresolved incidents have no
     /// resolution time, so only "not seen" counts for them). An incident the page still serves
     /// is therefore never deleted, which matters because deleting it would make the next fetch
@@ -56,6 +62,10 @@ impl Store {
             let fetches = delete_older("fetch_log")?;
             let status_changes = delete_older("status_changes")?;
             let level_changes = delete_older("level_changes")?;
+            let probe_results = delete_older("probe_results")?;
+            let detection_leads = transaction
+                .prepare_cached("DELETE FROM detection_leads WHERE reported_at < ?1")?
+                .execute(params![cutoff])?;
 
             const EXPIRED: &str = "last_seen_at < ?1 AND (resolved_at IS NULL OR resolved_at < ?1)";
             // Cascaded deletes are not counted by SQLite's change counter, so count them first.
@@ -74,6 +84,8 @@ impl Store {
                 level_changes,
                 incidents,
                 incident_updates: usize::try_from(incident_updates).unwrap_or(0),
+                probe_results,
+                detection_leads,
             })
         })
     }

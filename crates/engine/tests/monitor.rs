@@ -1,0 +1,281 @@
+//! The running engine against the simulator: levels, notifications, the offline/outage split, what lands in the store, and detection lead times.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use claude_status_core::alerts::AlertKind;
+use claude_status_core::health::ProbeSchedule;
+use claude_status_core::monitor::MonitorConfig;
+use claude_status_core::report::Snapshot;
+use claude_status_core::Level;
+use claude_status_engine::http::{build_client, HttpLimits};
+use claude_status_engine::poller::PollerConfig;
+use claude_status_engine::probe::{ApiKey, ProbeConfig};
+use claude_status_engine::{Engine, EngineConfig, EngineEvent, Store};
+use claude_status_simulator::{Clock, SimHandle, Simulator};
+use tokio::sync::broadcast;
+
+/// How long any one expectation may take; the engine polls every second.
+const PATIENCE: Duration = Duration::from_secs(15);
+
+async fn sim(scenario: &str) -> SimHandle {
+    Simulator::new(scenario)
+        .clock(Clock::Manual)
+        .start()
+        .await
+        .expect("simulator starts")
+}
+
+fn closed_port_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+fn config(status_url: &str, api_url: &str) -> EngineConfig {
+    let limits = HttpLimits {
+        connect_timeout: Duration::from_secs(1),
+        total_timeout: Duration::from_secs(2),
+        ..HttpLimits::default()
+    };
+    EngineConfig {
+        poller: PollerConfig {
+            status_url: status_url.to_owned(),
+            fallback_url: None,
+            interval: Duration::from_secs(1),
+            incident_interval: Duration::from_secs(1),
+            history_interval: Duration::from_secs(60),
+            fallback_hold: Duration::from_secs(60),
+            limits,
+        },
+        monitor: MonitorConfig::default(),
+        probes: Some(ProbeConfig {
+            api_url: api_url.to_owned(),
+            api_key: ApiKey::new("sk-ant-test"),
+            schedule: ProbeSchedule {
+                interval: Duration::from_secs(1),
+                confirm_interval: Duration::from_millis(200),
+                confirmations: 2,
+            },
+            streaming: None,
+            limits,
+        }),
+        retention: chrono::Duration::days(30),
+    }
+}
+
+fn start(config: EngineConfig) -> (Engine, Arc<Store>) {
+    let store = Arc::new(Store::open_in_memory().unwrap());
+    let http = build_client(&config.poller.limits).unwrap();
+    let engine = Engine::start(config, http, store.clone()).unwrap();
+    (engine, store)
+}
+
+/// Waits until the snapshot satisfies `wanted`, failing with the last snapshot after `PATIENCE`.
+async fn snapshot_where(
+    engine: &Engine,
+    what: &str,
+    wanted: impl Fn(&Snapshot) -> bool,
+) -> Snapshot {
+    let mut snapshots = engine.snapshot();
+    let outcome = tokio::time::timeout(PATIENCE, snapshots.wait_for(|s| wanted(s))).await;
+    match outcome {
+        Ok(Ok(snapshot)) => snapshot.clone(),
+        _ => panic!(
+            "no snapshot with {what} within {PATIENCE:?}; last: {:#?}",
+            engine.snapshot().borrow()
+        ),
+    }
+}
+
+/// Waits for an event that satisfies `wanted`, returning it and the events before it.
+async fn event_where(
+    events: &mut broadcast::Receiver<EngineEvent>,
+    what: &str,
+    wanted: impl Fn(&EngineEvent) -> bool,
+) -> EngineEvent {
+    let mut seen = Vec::new();
+    let found = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match events.recv().await {
+                Ok(event) if wanted(&event) => return event,
+                Ok(event) => seen.push(event),
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => panic!("the engine stopped"),
+            }
+        }
+    })
+    .await;
+    found.unwrap_or_else(|_| panic!("no {what} within {PATIENCE:?}; saw {seen:#?}"))
+}
+
+fn is_notification(event: &EngineEvent, kind: AlertKind) -> bool {
+    matches!(event, EngineEvent::Notify { notification, .. } if notification.kind == kind)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overload_storm_is_noticed_notified_stored_and_recovered_from() {
+    let started = Utc::now();
+    let sim = sim("overload-storm").await;
+    sim.advance(Duration::from_secs(4 * 60));
+    let (mut engine, store) = start(config(&sim.base_url(), &sim.base_url()));
+    let mut events = engine.subscribe();
+
+    let snapshot = snapshot_where(&engine, "level overloaded", |s| {
+        s.level == Level::Overloaded
+    })
+    .await;
+    assert!(
+        snapshot.reasons.iter().any(|r| r.contains("529")),
+        "{:#?}",
+        snapshot.reasons
+    );
+    let probe = snapshot.probe.as_ref().unwrap();
+    assert_eq!(probe.http_status, Some(529));
+    assert!(probe.request_id.is_some());
+    let notify = event_where(&mut events, "an overload notification", |e| {
+        is_notification(e, AlertKind::Trouble)
+    })
+    .await;
+    let EngineEvent::Notify { notification, .. } = &notify else {
+        unreachable!()
+    };
+    assert!(
+        notification.title.to_lowercase().contains("overloaded"),
+        "{notification:?}"
+    );
+
+    sim.set_scenario("healthy").unwrap();
+    let recovered = event_where(&mut events, "a recovery notification", |e| {
+        is_notification(e, AlertKind::Recovered)
+    })
+    .await;
+    let EngineEvent::Notify { notification, .. } = &recovered else {
+        unreachable!()
+    };
+    assert_eq!(notification.level, Level::Operational);
+    assert!(notification.body.contains("overload"), "{notification:?}");
+    assert_eq!(engine.snapshot().borrow().level, Level::Operational);
+
+    // Everything the monitor saw is in the store.
+    let until = Utc::now() + chrono::Duration::seconds(1);
+    let probes = store.probes_between(started, until).unwrap();
+    assert!(probes
+        .iter()
+        .any(|p| p.classification.http_status == Some(529)));
+    assert!(probes
+        .iter()
+        .any(|p| p.classification.http_status == Some(200)));
+    assert!(probes.iter().any(|p| p.confirmation));
+    let levels: Vec<String> = store
+        .level_changes_between(started, until)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.to)
+        .collect();
+    let overloaded = levels.iter().position(|l| l == "overloaded");
+    let operational = levels.iter().rposition(|l| l == "operational");
+    assert!(
+        overloaded.is_some() && operational > overloaded,
+        "{levels:?}"
+    );
+
+    engine.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_reachable_at_all_is_offline() {
+    let closed = closed_port_url();
+    let (engine, store) = start(config(&closed, &closed));
+    let snapshot = snapshot_where(&engine, "level offline", |s| s.level == Level::Offline).await;
+    assert!(
+        snapshot.reasons[0].contains("network"),
+        "{:#?}",
+        snapshot.reasons
+    );
+    assert!(snapshot.status_page.error.is_some());
+    assert_eq!(
+        snapshot.probe.as_ref().unwrap().outcome,
+        claude_status_core::probe::ProbeOutcome::Network
+    );
+    let changes = store
+        .level_changes_between(
+            Utc::now() - chrono::Duration::minutes(1),
+            Utc::now() + chrono::Duration::seconds(1),
+        )
+        .unwrap();
+    assert_eq!(changes.last().unwrap().to, "offline");
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_api_with_a_working_status_page_is_an_outage() {
+    let sim = sim("operational").await;
+    let closed = closed_port_url();
+    let (engine, _store) = start(config(&sim.base_url(), &closed));
+    let snapshot = snapshot_where(&engine, "level outage", |s| s.level == Level::Outage).await;
+    assert!(
+        snapshot
+            .reasons
+            .iter()
+            .any(|r| r.contains("status page answers")),
+        "{:#?}",
+        snapshot.reasons
+    );
+    assert_eq!(snapshot.status_page.error, None);
+    engine.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incident_opened_after_our_probes_saw_the_storm_records_a_lead_time() {
+    let started = Utc::now();
+    let sim = sim("storm-then-incident").await;
+    sim.advance(Duration::from_secs(4 * 60));
+    let (mut engine, store) = start(config(&sim.base_url(), &sim.base_url()));
+    let mut events = engine.subscribe();
+
+    snapshot_where(&engine, "level overloaded", |s| {
+        s.level == Level::Overloaded
+    })
+    .await;
+    // The status page admits it at 11 minutes; the storm goes on until 14.
+    sim.advance(Duration::from_secs(7 * 60 + 30));
+    let lead = event_where(&mut events, "a lead time", |e| {
+        matches!(e, EngineEvent::LeadTime { .. })
+    })
+    .await;
+    let EngineEvent::LeadTime {
+        incident_id,
+        detected_at,
+        reported_at,
+        ..
+    } = lead
+    else {
+        unreachable!()
+    };
+    assert_eq!(incident_id, "w2n8c4r6t0pk");
+    assert!(detected_at < reported_at);
+    assert!(detected_at >= started);
+
+    // Story time ran ahead of the wall clock, so the report lies in the future.
+    let rows = store
+        .lead_times_between(
+            started - chrono::Duration::hours(1),
+            Utc::now() + chrono::Duration::hours(1),
+        )
+        .unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].incident_id, "w2n8c4r6t0pk");
+    assert_eq!(rows[0].detected_at, detected_at);
+    assert!(rows[0].lead > chrono::Duration::zero());
+
+    let snapshot = engine.snapshot().borrow().clone();
+    assert_eq!(snapshot.status_page.incidents.len(), 1);
+    engine.shutdown().await;
+    sim.shutdown().await;
+}
