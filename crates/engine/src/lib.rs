@@ -8,6 +8,7 @@ pub mod monitor;
 pub mod paths;
 pub mod poller;
 pub mod probe;
+pub mod retry;
 pub mod store;
 
 pub use error::{Error, Result};
