@@ -447,7 +447,12 @@ pub fn combine(
         Some(episode) if episode.network_only => {
             reasons.extend(probes.reasons.iter().cloned());
             match page_failure {
-                Some(failure) if failure.is_network() => {
+                // A page that timed out did not answer either: nothing answering at all is what
+                // a dead or captive network looks like, so it must not read as an API outage.
+                Some(failure)
+                    if failure.is_network()
+                        || matches!(failure.kind, crate::assess::FetchFailureKind::Timeout) =>
+                {
                     reasons.insert(
                         0,
                         "neither the API nor the status page can be reached: your network looks down"

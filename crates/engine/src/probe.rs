@@ -352,19 +352,23 @@ impl HttpProber {
         let mut stream = response.bytes_stream();
         let mut read = 0usize;
         let mut events = Vec::new();
-        let mut cut_off: Option<String> = None;
+        // Why the stream stopped early. A transport error keeps its kind, so a stream that our
+        // deadline cut off reads as a timeout rather than as a reset connection.
+        let mut cut_off: Option<TransportFailure> = None;
         'read: while let Some(chunk) = stream.next().await {
             let chunk = match chunk {
                 Ok(chunk) => chunk,
                 Err(e) => {
-                    cut_off = Some(describe_transport_error(&e).1);
+                    cut_off = Some(transport_failure(&e));
                     break;
                 }
             };
             read += chunk.len();
             events.clear();
             if let Err(e) = parser.push_into(&chunk, &mut events) {
-                cut_off = Some(format!("unreadable stream: {e}"));
+                cut_off = Some(TransportFailure::ConnectionReset(format!(
+                    "unreadable stream: {e}"
+                )));
                 break;
             }
             for raw in &events {
@@ -372,7 +376,9 @@ impl HttpProber {
                 match StreamEvent::decode(raw) {
                     Ok(event) => timings.observe(&event, elapsed),
                     Err(e) => {
-                        cut_off = Some(format!("unreadable stream event: {e}"));
+                        cut_off = Some(TransportFailure::ConnectionReset(format!(
+                            "unreadable stream event: {e}"
+                        )));
                         break 'read;
                     }
                 }
@@ -381,9 +387,9 @@ impl HttpProber {
                 }
             }
             if read > STREAM_BYTE_LIMIT {
-                cut_off = Some(format!(
+                cut_off = Some(TransportFailure::ConnectionReset(format!(
                     "stream longer than {STREAM_BYTE_LIMIT} bytes for one token"
-                ));
+                )));
                 break;
             }
         }
@@ -399,8 +405,10 @@ impl HttpProber {
         if let Some(error) = timings.error_classification(request_id) {
             result.classification = error;
         } else if timings.message_stop_at.is_none() {
-            let why = cut_off.unwrap_or_else(|| "the stream ended before message_stop".to_owned());
-            let mut classification = classify_transport(&TransportFailure::ConnectionReset(why));
+            let why = cut_off.unwrap_or_else(|| {
+                TransportFailure::ConnectionReset("the stream ended before message_stop".to_owned())
+            });
+            let mut classification = classify_transport(&why);
             classification.http_status = Some(status);
             classification.request_id = result.classification.request_id.clone();
             result.classification = classification;

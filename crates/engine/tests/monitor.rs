@@ -160,6 +160,19 @@ async fn an_overload_storm_is_noticed_notified_stored_and_recovered_from() {
     assert!(notification.body.contains("overload"), "{notification:?}");
     assert_eq!(engine.snapshot().borrow().level, Level::Operational);
 
+    // Recovered means recovered: a run of healthy probes must not bring the storm's old 529s
+    // back as a new overload (regression: the 529 share of the whole window re-opened it once
+    // the window held enough samples).
+    let mut snapshots = engine.snapshot();
+    let relapse = tokio::time::timeout(
+        Duration::from_secs(8),
+        snapshots.wait_for(|s| s.level != Level::Operational),
+    )
+    .await;
+    if let Ok(Ok(snapshot)) = relapse {
+        panic!("relapsed while the API was healthy: {:#?}", *snapshot);
+    }
+
     // Everything the monitor saw is in the store.
     let until = Utc::now() + chrono::Duration::seconds(1);
     let probes = store.probes_between(started, until).unwrap();
@@ -271,11 +284,49 @@ async fn an_incident_opened_after_our_probes_saw_the_storm_records_a_lead_time()
         .unwrap();
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0].incident_id, "w2n8c4r6t0pk");
-    assert_eq!(rows[0].detected_at, detected_at);
+    // The store keeps milliseconds.
+    assert_eq!(
+        rows[0].detected_at.timestamp_millis(),
+        detected_at.timestamp_millis()
+    );
     assert!(rows[0].lead > chrono::Duration::zero());
 
     let snapshot = engine.snapshot().borrow().clone();
     assert_eq!(snapshot.status_page.incidents.len(), 1);
+    engine.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_api_and_a_status_page_that_times_out_is_offline() {
+    // Regression: a status page that timed out was taken as proof that the network works, so a
+    // dead network read "outage" with the reason "the status page answers".
+    let sim = Simulator::new("slow-status")
+        .clock(Clock::Manual)
+        .slow_status_delay(Duration::from_secs(5))
+        .start()
+        .await
+        .unwrap();
+    let closed = closed_port_url();
+    let (engine, _store) = start(config(&sim.base_url(), &closed));
+    let snapshot = snapshot_where(&engine, "a page error and a network episode", |s| {
+        s.status_page.error.is_some() && s.probe.as_ref().is_some_and(|p| p.failures_in_a_row >= 3)
+    })
+    .await;
+    assert_eq!(snapshot.level, Level::Offline, "{:#?}", snapshot.reasons);
+    assert!(
+        !snapshot
+            .reasons
+            .iter()
+            .any(|r| r.contains("status page answers")),
+        "{:#?}",
+        snapshot.reasons
+    );
+    assert!(
+        snapshot.reasons.iter().any(|r| r.contains("timed out")),
+        "{:#?}",
+        snapshot.reasons
+    );
     engine.shutdown().await;
     sim.shutdown().await;
 }

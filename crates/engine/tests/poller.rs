@@ -515,3 +515,32 @@ async fn an_incident_lifecycle_reads_as_the_expected_changes_and_levels() {
     assert!(fetch < resolved, "{last:?}");
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_failing_fallback_sends_the_poller_back_to_the_main_host() {
+    let main = sim("bot-challenge").await;
+    let fallback = sim("operational").await;
+    let mut client = client(config(&main.base_url(), Some(&fallback.base_url())), None);
+    assert!(matches!(
+        client.poll_summary().await.fetch,
+        PageFetch::Fetched { .. }
+    ));
+
+    // Now the roles swap: the held fallback fails and the main host works again.
+    main.set_scenario("operational").unwrap();
+    fallback.set_scenario("bot-challenge").unwrap();
+    let poll = client.poll_summary().await;
+    let PageFetch::Fetched { source_url, .. } = &poll.fetch else {
+        panic!("{:?}", poll.fetch);
+    };
+    assert!(source_url.starts_with(&main.base_url()), "{source_url}");
+    assert_eq!(poll.records.len(), 2, "the held fallback is tried first");
+    assert!(poll.records[0].url.starts_with(&fallback.base_url()));
+
+    // The hold is over: the main host comes first again.
+    let poll = client.poll_summary().await;
+    assert_eq!(poll.records.len(), 1);
+    assert!(poll.records[0].url.starts_with(&main.base_url()));
+    main.shutdown().await;
+    fallback.shutdown().await;
+}

@@ -380,3 +380,30 @@ async fn a_slow_first_token_is_measured_and_counts_as_slow() {
     );
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_stream_that_stalls_past_the_timeout_is_a_timeout() {
+    // Regression: a stream cut off by our own deadline after its headers read as a reset
+    // connection ("network"), which blames the user's network for a slow API.
+    let sim = Simulator::new("slow")
+        .clock(Clock::Manual)
+        .slow_api_delay(Duration::from_secs(3))
+        .start()
+        .await
+        .unwrap();
+    let prober = prober_with(&sim.base_url(), key(), Duration::from_secs(1));
+    let started = std::time::Instant::now();
+    let result = prober.streaming(false).await;
+    assert!(started.elapsed() < Duration::from_millis(2500));
+    assert_eq!(result.outcome(), ProbeOutcome::Timeout, "{:#?}", result);
+    // The headers and `message_start` did arrive.
+    assert_eq!(result.classification.http_status, Some(200));
+    assert!(result.classification.request_id.is_some());
+    assert!(result.message_start_ms.is_some());
+    assert_eq!(result.ttft_ms, None);
+    assert_eq!(
+        HealthConfig::default().signal(&result),
+        Signal::Fail(FailureKind::Timeout)
+    );
+    sim.shutdown().await;
+}
