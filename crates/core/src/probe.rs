@@ -213,10 +213,8 @@ pub fn classify_reply(reply: &HttpReply, now: DateTime<Utc>) -> Classification {
         .map(str::to_owned);
 
     if (200..300).contains(&status) {
-        let mut classification = Classification::bare(
-            ProbeOutcome::Ok,
-            format!("The API answered normally (HTTP {status})."),
-        );
+        let (outcome, detail) = success_body_verdict(status, reply);
+        let mut classification = Classification::bare(outcome, detail);
         classification.http_status = Some(status);
         classification.request_id = header_request_id;
         return classification;
@@ -294,6 +292,45 @@ pub fn classify_reply(reply: &HttpReply, now: DateTime<Utc>) -> Classification {
         retry_after,
         retry_not_before,
         detail,
+    }
+}
+
+/// A 2xx is only a healthy answer when its body is the API's JSON. An HTML page with a 200 is a
+/// captive portal or a proxy answering in the API's place (our network, not Anthropic), and an
+/// empty or unreadable JSON body is the API misbehaving.
+fn success_body_verdict(status: u16, reply: &HttpReply) -> (ProbeOutcome, String) {
+    let content_type = header(reply.headers, "content-type")
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let first = reply
+        .body
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .copied();
+    if first == Some(b'<') || (!content_type.is_empty() && !content_type.contains("json")) {
+        return (
+            ProbeOutcome::Network,
+            format!(
+                "Something other than the API answered HTTP {status} with {} (a captive portal or proxy?).",
+                if content_type.is_empty() { "a page that is not JSON" } else { content_type.as_str() }
+            ),
+        );
+    }
+    if first.is_none() {
+        return (
+            ProbeOutcome::ServerError,
+            format!("The API answered HTTP {status} with an empty body."),
+        );
+    }
+    match serde_json::from_slice::<serde_json::Value>(reply.body) {
+        Ok(serde_json::Value::Object(_)) => (
+            ProbeOutcome::Ok,
+            format!("The API answered normally (HTTP {status})."),
+        ),
+        _ => (
+            ProbeOutcome::ServerError,
+            format!("The API answered HTTP {status} with a body that is not readable JSON."),
+        ),
     }
 }
 

@@ -95,14 +95,39 @@ fn success_replies() {
         "outcome=ok status=200 type=- request_id=req_011CSLsW7mFqvHHnzrKdKjAE retry_after=- not_before=-
 The API answered normally (HTTP 200).",
     );
-    // A success body is not searched for errors, whatever it holds.
+    // A 2xx is healthy only with the API's JSON: an HTML page is something else answering in the
+    // API's place (a captive portal or proxy), and an empty or broken body is the API misbehaving.
+    check_reply(
+        200,
+        &[("content-type", "text/html; charset=utf-8")],
+        "<html><body>Sign in to the Wi-Fi</body></html>",
+        true,
+        "outcome=network status=200 type=- request_id=- retry_after=- not_before=-
+Something other than the API answered HTTP 200 with text/html; charset=utf-8 (a captive portal or proxy?).",
+    );
     check_reply(
         204,
         &[],
         "<html>",
         true,
-        "outcome=ok status=204 type=- request_id=- retry_after=- not_before=-
-The API answered normally (HTTP 204).",
+        "outcome=network status=204 type=- request_id=- retry_after=- not_before=-
+Something other than the API answered HTTP 204 with a page that is not JSON (a captive portal or proxy?).",
+    );
+    check_reply(
+        200,
+        &[RID, ("content-type", "application/json")],
+        "",
+        true,
+        "outcome=server_error status=200 type=- request_id=req_011CSLsW7mFqvHHnzrKdKjAE retry_after=- not_before=-
+The API answered HTTP 200 with an empty body.",
+    );
+    check_reply(
+        200,
+        &[("content-type", "application/json")],
+        r#"{"data":[{"type":"model","#,
+        true,
+        "outcome=server_error status=200 type=- request_id=- retry_after=- not_before=-
+The API answered HTTP 200 with a body that is not readable JSON.",
     );
 }
 
@@ -454,7 +479,7 @@ proptest! {
         prop_assert_eq!(classification.http_status, Some(status));
         prop_assert!(!classification.detail.is_empty());
         let expected_family = match status {
-            200..=299 => vec![ProbeOutcome::Ok],
+            200..=299 => vec![ProbeOutcome::Ok, ProbeOutcome::Network, ProbeOutcome::ServerError],
             500..=599 => vec![ProbeOutcome::Overloaded, ProbeOutcome::ServerError],
             400..=499 => vec![
                 ProbeOutcome::Unauthenticated, ProbeOutcome::Auth, ProbeOutcome::Billing,

@@ -157,57 +157,27 @@ impl StatusPageClient {
 
     /// Polls `summary.json` on the main host, or the fallback when the main one fails.
     pub async fn poll_summary(&mut self) -> SummaryPoll {
-        let mut records = Vec::new();
-        let hold = self.fallback_until.is_some_and(|t| Instant::now() < t);
-        let mut bases = vec![self.config.status_url.clone()];
-        if let Some(fallback) = self.config.fallback_url.clone() {
-            if hold {
-                bases.insert(0, fallback);
-            } else {
-                bases.push(fallback);
-            }
-        }
-
-        let mut failures: Vec<(String, FetchFailure)> = Vec::new();
-        for (index, base) in bases.iter().enumerate() {
-            let url = format!("{}/api/v2/summary.json", base.trim_end_matches('/'));
-            let (result, record) = self.get_document(&url, statuspage::parse_summary).await;
-            records.push(record);
-            match result {
-                Ok((page, not_modified)) => {
-                    let on_fallback = self.config.fallback_url.as_deref() == Some(base.as_str());
-                    if on_fallback && !hold && index > 0 {
-                        // The main host just failed: stay away from it for a while.
-                        self.fallback_until = Some(Instant::now() + self.config.fallback_hold);
-                    } else if !on_fallback {
-                        self.fallback_until = None;
-                    }
-                    return SummaryPoll {
-                        fetch: PageFetch::Fetched {
-                            page: Box::new(page),
-                            source_url: url,
-                            not_modified,
-                        },
-                        records,
-                    };
-                }
-                Err(failure) => failures.push((host_of(base), failure)),
-            }
-        }
-        SummaryPoll {
-            fetch: PageFetch::Failed {
-                failure: combine_failures(failures),
+        let (result, records) = self
+            .get_with_fallback("/api/v2/summary.json", statuspage::parse_summary)
+            .await;
+        let fetch = match result {
+            Ok((page, not_modified, source_url)) => PageFetch::Fetched {
+                page: Box::new(page),
+                source_url,
+                not_modified,
             },
-            records,
-        }
+            Err(failure) => PageFetch::Failed { failure },
+        };
+        SummaryPoll { fetch, records }
     }
 
     /// Reads `incidents.json` (the 50 most recent incidents, any state).
     pub async fn fetch_history(&mut self) -> std::result::Result<Vec<Incident>, FetchFailure> {
-        let url = format!("{}/api/v2/incidents.json", self.active_base());
-        let (result, record) = self.get_document(&url, statuspage::parse_incidents).await;
-        self.log(record).await;
-        result.map(|(incidents, _)| incidents)
+        let (result, records) = self
+            .get_with_fallback("/api/v2/incidents.json", statuspage::parse_incidents)
+            .await;
+        self.log_all(records).await;
+        result.map(|(incidents, _, _)| incidents)
     }
 
     /// Reads `incidents/{id}.json`.
@@ -222,18 +192,58 @@ impl StatusPageClient {
                 detail: format!("incident id {id:?} is not a status-page id"),
             });
         }
-        let url = format!("{}/api/v2/incidents/{id}.json", self.active_base());
-        let (result, record) = self.get_document(&url, statuspage::parse_incident).await;
-        self.log(record).await;
-        result.map(|(incident, _)| incident)
+        let (result, records) = self
+            .get_with_fallback(
+                &format!("/api/v2/incidents/{id}.json"),
+                statuspage::parse_incident,
+            )
+            .await;
+        self.log_all(records).await;
+        result.map(|(incident, _, _)| incident)
     }
 
-    fn active_base(&self) -> String {
+    /// GETs `path` on the main host, or on the fallback when the main one fails (or first, while
+    /// the fallback is held after a recent failure of the main host). Returns the parsed value,
+    /// whether it came from a 304, and the URL that answered, with one record per host tried.
+    async fn get_with_fallback<T>(
+        &mut self,
+        path: &str,
+        parse: fn(&[u8]) -> claude_status_core::Result<T>,
+    ) -> (
+        std::result::Result<(T, bool, String), FetchFailure>,
+        Vec<FetchRecord>,
+    ) {
+        let mut records = Vec::new();
         let hold = self.fallback_until.is_some_and(|t| Instant::now() < t);
-        match (&self.config.fallback_url, hold) {
-            (Some(fallback), true) => fallback.trim_end_matches('/').to_owned(),
-            _ => self.config.status_url.trim_end_matches('/').to_owned(),
+        let mut bases = vec![self.config.status_url.clone()];
+        if let Some(fallback) = self.config.fallback_url.clone() {
+            if hold {
+                bases.insert(0, fallback);
+            } else {
+                bases.push(fallback);
+            }
         }
+
+        let mut failures: Vec<(String, FetchFailure)> = Vec::new();
+        for (index, base) in bases.iter().enumerate() {
+            let url = format!("{}{path}", base.trim_end_matches('/'));
+            let (result, record) = self.get_document(&url, parse).await;
+            records.push(record);
+            match result {
+                Ok((value, not_modified)) => {
+                    let on_fallback = self.config.fallback_url.as_deref() == Some(base.as_str());
+                    if on_fallback && !hold && index > 0 {
+                        // The main host just failed: stay away from it for a while.
+                        self.fallback_until = Some(Instant::now() + self.config.fallback_hold);
+                    } else if !on_fallback {
+                        self.fallback_until = None;
+                    }
+                    return (Ok((value, not_modified, url)), records);
+                }
+                Err(failure) => failures.push((host_of(base), failure)),
+            }
+        }
+        (Err(combine_failures(failures)), records)
     }
 
     /// Writes fetch records to the store, if there is one; a store failure is logged, never fatal.

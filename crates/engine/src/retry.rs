@@ -23,11 +23,19 @@ pub struct Attempt {
     pub waited: Option<Duration>,
 }
 
+/// An HTTP reply whose body was read.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: bytes::Bytes,
+}
+
 /// The outcome of a retried call: the last reply (status, headers, body) when one arrived, and
 /// every attempt with its classification.
 #[derive(Debug)]
 pub struct Retried {
-    pub reply: Option<(u16, Vec<(String, String)>, bytes::Bytes)>,
+    pub reply: Option<Reply>,
     pub attempts: Vec<Attempt>,
     /// Why the helper stopped.
     pub stopped: &'static str,
@@ -82,7 +90,11 @@ where
                         (
                             classification,
                             headers.clone(),
-                            Some((status, headers, body)),
+                            Some(Reply {
+                                status,
+                                headers,
+                                body,
+                            }),
                         )
                     }
                     Err(BodyError::TooLarge { limit }) => {

@@ -260,12 +260,22 @@ async fn dropped_connections_are_network_failures() {
 async fn garbage_answers_are_classified_without_panic() {
     let sim = sim("garbage-api").await;
     let prober = prober(&sim, key());
-    // Truncated JSON, HTML and an empty body, all with HTTP 200: the reachability probe asks only
-    // whether the API answers, so the status decides.
+    // Truncated JSON, HTML and an empty body, all with HTTP 200. An HTML page is something else
+    // answering in the API's place (a captive portal): network. Broken JSON or an empty body is
+    // the API misbehaving: a server error. None of them is a healthy answer.
+    let mut outcomes = std::collections::HashSet::new();
     for _ in 0..3 {
         let result = prober.reachability(false).await;
-        assert_outcome(&result, ProbeOutcome::Ok, Some(200));
+        assert_eq!(result.classification.http_status, Some(200));
+        assert!(!result.classification.detail.is_empty());
+        outcomes.insert(result.outcome());
     }
+    assert_eq!(
+        outcomes,
+        [ProbeOutcome::ServerError, ProbeOutcome::Network]
+            .into_iter()
+            .collect()
+    );
     // A stream whose body is not a stream never reaches `message_stop`.
     for _ in 0..3 {
         let result = prober.streaming(false).await;
