@@ -11,6 +11,7 @@ use crate::level::Level;
 
 /// What a notification is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum AlertKind {
     /// The API entered overloaded or outage.
@@ -26,6 +27,7 @@ pub enum AlertKind {
 
 /// One notification for the OS (the tray) or the terminal (`watch`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Notification {
     pub kind: AlertKind,
     /// The level it is about (the new level for level alerts).

@@ -15,6 +15,7 @@ use crate::sse::Usage;
 
 /// Which probe produced a result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ProbeKind {
     /// `GET /v1/models`: is the API there?

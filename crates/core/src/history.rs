@@ -38,6 +38,7 @@ pub struct HistoryLead {
 
 /// One detection lead as shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LeadTimeReport {
     pub incident_id: String,
     pub incident_name: String,
@@ -45,12 +46,14 @@ pub struct LeadTimeReport {
     pub reported_at: DateTime<Utc>,
     /// `reported_at - detected_at` in whole seconds (truncated toward zero): positive when our
     /// probes saw the trouble first, negative when the status page did.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub lead_seconds: i64,
 }
 
 /// A stretch of time in which the API was down by our reachability probes: at least
 /// [`MIN_FAILURES_FOR_DOWNTIME`] failing probes in a row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DowntimeRun {
     /// When the first failing probe of the run ran.
     pub start: DateTime<Utc>,
@@ -60,11 +63,13 @@ pub struct DowntimeRun {
     /// The most frequent outcome of the run (the earliest of equally frequent ones).
     pub outcome: ProbeOutcome,
     /// How many failing probes the run had.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub failures: u64,
 }
 
 /// The summary of one window of history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HistoryReport {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
@@ -72,6 +77,7 @@ pub struct HistoryReport {
     #[serde(default)]
     pub window_label: String,
     /// Probes of every kind in the window, confirmations included.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub probes: u64,
     /// The share of regular reachability probes whose answer was not a health failure (overload,
     /// server error, timeout, no connection). Slow answers count as up here; they show in the
@@ -80,10 +86,14 @@ pub struct HistoryReport {
     pub uptime_percent: Option<f64>,
     /// Reachability latency over the probes that got a working answer, so a fast 529 or a
     /// timeout's deadline does not pass for the API's speed.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub latency_p50_ms: Option<u64>,
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub latency_p95_ms: Option<u64>,
     /// Time to first token of the streaming probes that got one.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub ttft_p50_ms: Option<u64>,
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub ttft_p95_ms: Option<u64>,
     /// The share of all probes that were overloaded (HTTP 529, or an `overloaded_error` inside a
     /// stream, which is the same condition reported later).
@@ -91,6 +101,7 @@ pub struct HistoryReport {
     /// The share of all probes answered with a 429: rate limited or at the spend cap.
     pub rate_429_percent: Option<f64>,
     /// How many probes ended with each outcome, by its wire name (`"rate_limited"`).
+    #[cfg_attr(feature = "ts", ts(type = "Record<string, number>"))]
     pub outcomes: BTreeMap<String, u64>,
     /// Status-page incidents that overlap the window, newest first.
     pub incidents: Vec<IncidentReport>,
@@ -98,6 +109,7 @@ pub struct HistoryReport {
     pub lead_times: Vec<LeadTimeReport>,
     /// The median of `lead_times` (nearest rank, like every percentile here: of two it is the
     /// smaller one).
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub median_lead_seconds: Option<i64>,
     /// Runs of failing reachability probes, oldest first.
     pub downtime: Vec<DowntimeRun>,

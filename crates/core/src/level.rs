@@ -5,6 +5,7 @@ use std::fmt;
 
 /// The verdict shown by the tray colour, the CLI's exit code and the JSON `level` field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     Operational,

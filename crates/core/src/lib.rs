@@ -17,6 +17,7 @@ pub mod retry;
 pub mod settings;
 pub mod sse;
 pub mod statuspage;
+pub mod tray;
 
 pub use error::{Error, Result};
 pub use level::Level;

@@ -17,6 +17,7 @@ use crate::retry::parse_retry_after;
 
 /// What one API call told us, in the words the app uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ProbeOutcome {
     /// A 2xx reply.

@@ -15,10 +15,13 @@ use crate::probe::header;
 
 /// One token bucket as the headers describe it. Any part may be missing or unreadable.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RateLimitBucket {
     /// `…-limit`: the bucket's size.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub limit: Option<u64>,
     /// `…-remaining`: what is left now. Token counts come rounded to the nearest thousand.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub remaining: Option<u64>,
     /// `…-reset`: when the bucket will be full again.
     pub reset: Option<DateTime<Utc>>,
@@ -26,6 +29,7 @@ pub struct RateLimitBucket {
 
 /// All rate-limit headers of one reply.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RateLimitSnapshot {
     /// `anthropic-ratelimit-requests-*`.
     pub requests: Option<RateLimitBucket>,

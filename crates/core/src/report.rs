@@ -15,6 +15,7 @@ use crate::statuspage::{
 
 /// Where the status page came from and how fresh it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PageInfo {
     pub name: String,
     pub url: String,
@@ -23,6 +24,7 @@ pub struct PageInfo {
 
 /// One component as shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ComponentReport {
     pub id: String,
     pub name: String,
@@ -35,6 +37,7 @@ pub struct ComponentReport {
 
 /// One incident update as shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UpdateReport {
     pub status: IncidentStatus,
     pub body: String,
@@ -43,6 +46,7 @@ pub struct UpdateReport {
 
 /// One incident (or maintenance) as shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct IncidentReport {
     pub id: String,
     pub name: String,
@@ -85,6 +89,7 @@ impl From<&Incident> for IncidentReport {
 
 /// One scheduled maintenance as shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MaintenanceReport {
     pub id: String,
     pub name: String,
@@ -98,6 +103,7 @@ pub struct MaintenanceReport {
 
 /// What the official status page says, as of our last fetch.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StatusPageReport {
     /// The page's rollup; `"unknown"` (or the raw unknown value) when we could not read it.
     #[serde(serialize_with = "indicator_or_unknown")]
@@ -182,6 +188,7 @@ impl StatusPageReport {
 
 /// The current state of everything we watch: one value, published whenever it changes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Snapshot {
     /// The verdict: operational | degraded | overloaded | outage | maintenance | offline | unknown.
     pub level: Level,
@@ -198,6 +205,7 @@ pub struct Snapshot {
 
 /// The latest probe results, as shown.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ProbeReport {
     /// Which probe this is (the latest of any kind).
     pub kind: ProbeKind,
@@ -207,8 +215,10 @@ pub struct ProbeReport {
     pub outcome: ProbeOutcome,
     pub http_status: Option<u16>,
     pub error_type: Option<String>,
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub latency_ms: Option<u64>,
     /// Time to first token of the latest streaming probe, if one ran.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub ttft_ms: Option<u64>,
     pub request_id: Option<String>,
     /// One human sentence about the outcome.
@@ -222,12 +232,16 @@ pub struct ProbeReport {
 
 /// The latest streaming probe.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StreamingReport {
     pub at: DateTime<Utc>,
     pub outcome: ProbeOutcome,
     /// Time to response headers.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub latency_ms: Option<u64>,
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub message_start_ms: Option<u64>,
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub ttft_ms: Option<u64>,
     pub usage: Option<Usage>,
 }

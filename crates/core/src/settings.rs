@@ -11,16 +11,20 @@ use crate::statuspage::CLAUDE_API_COMPONENT_ID;
 
 /// Everything the tray app lets the user change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct Settings {
     /// Seconds between reachability probes (and status-page polls).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub probe_interval_secs: u64,
     /// The streaming probe sends a one-token request; off by default because it costs tokens.
     pub streaming_probe: bool,
     pub streaming_model: String,
     /// A response slower than this is a failure.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub latency_threshold_ms: u64,
     /// A first token later than this is degraded.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub ttft_threshold_ms: u64,
     /// Failures in a row that enter a bad state.
     pub failures_to_enter: u32,
@@ -53,6 +57,7 @@ impl Default for Settings {
 
 /// A setting that cannot be used, with the field it concerns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SettingsError {
     pub field: String,
     pub message: String,
@@ -151,13 +156,22 @@ mod tests {
     fn validation_names_the_field() {
         check(|_| {}, None);
         check(|s| s.probe_interval_secs = 1, Some("probe_interval_secs"));
-        check(|s| s.probe_interval_secs = 3601, Some("probe_interval_secs"));
-        check(|s| s.streaming_model = " ".to_owned(), Some("streaming_model"));
+        check(
+            |s| s.probe_interval_secs = 3601,
+            Some("probe_interval_secs"),
+        );
+        check(
+            |s| s.streaming_model = " ".to_owned(),
+            Some("streaming_model"),
+        );
         check(
             |s| s.streaming_model = "haiku; rm -rf".to_owned(),
             Some("streaming_model"),
         );
-        check(|s| s.streaming_model = "claude-sonnet-4-6[1m]".to_owned(), None);
+        check(
+            |s| s.streaming_model = "claude-sonnet-4-6[1m]".to_owned(),
+            None,
+        );
         check(|s| s.latency_threshold_ms = 0, Some("latency_threshold_ms"));
         check(|s| s.ttft_threshold_ms = 100_000, Some("ttft_threshold_ms"));
         check(|s| s.failures_to_enter = 0, Some("failures_to_enter"));

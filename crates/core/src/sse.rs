@@ -221,15 +221,22 @@ impl SseParser {
 
 /// Token counts of one message, flattened from the API's `usage` object (B6).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Usage {
     /// Input tokens after the last cache breakpoint only.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub input_tokens: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub output_tokens: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub cache_creation_input_tokens: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub cache_read_input_tokens: u64,
     /// `cache_creation.ephemeral_5m_input_tokens`.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub cache_creation_5m: u64,
     /// `cache_creation.ephemeral_1h_input_tokens`.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub cache_creation_1h: u64,
     /// `standard`, `priority` or `batch`.
     pub service_tier: Option<String>,

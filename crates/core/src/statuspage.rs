@@ -75,6 +75,42 @@ macro_rules! open_enum {
                 })
             }
         }
+
+        // Serialised as a bare string, so the TypeScript type is the known spellings plus
+        // `string` for the values this version does not know; a derive would describe the Rust
+        // enum (`{ Unknown: string }`), not the wire.
+        #[cfg(feature = "ts")]
+        impl ts_rs::TS for $name {
+            type WithoutGenerics = Self;
+            type OptionInnerType = Self;
+
+            fn docs() -> Option<String> {
+                Some(concat!(
+                    "/**\n * A status-page value: one of the spellings this version knows, or any other\n",
+                    " * string the page sent, kept verbatim.\n */\n"
+                ).to_owned())
+            }
+
+            fn name(_: &ts_rs::Config) -> String {
+                stringify!($name).to_owned()
+            }
+
+            fn inline(_: &ts_rs::Config) -> String {
+                concat!($("\"", $text, "\" | ",)+ "string").to_owned()
+            }
+
+            fn decl(cfg: &ts_rs::Config) -> String {
+                format!("type {} = {};", Self::name(cfg), Self::inline(cfg))
+            }
+
+            fn decl_concrete(cfg: &ts_rs::Config) -> String {
+                Self::decl(cfg)
+            }
+
+            fn output_path() -> Option<std::path::PathBuf> {
+                Some(std::path::PathBuf::from(concat!(stringify!($name), ".ts")))
+            }
+        }
     };
 }
 

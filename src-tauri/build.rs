@@ -1,0 +1,22 @@
+//! Build script: Tauri's code generation, with the app's IPC commands declared so the capability
+//! file can grant the dashboard exactly these and nothing else.
+
+fn main() {
+    let commands: &[&str] = &[
+        "get_snapshot",
+        "get_history",
+        "get_incident",
+        "list_incidents",
+        "get_settings",
+        "set_settings",
+        "set_api_key",
+        "check_now",
+        "pause_notifications",
+        "open_status_page",
+    ];
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .app_manifest(tauri_build::AppManifest::new().commands(commands)),
+    )
+    .unwrap_or_else(|e| panic!("tauri build step failed: {e}"));
+}

@@ -1,0 +1,230 @@
+//! The IPC commands the dashboard may call (and only these: see `capabilities/default.json`).
+//! Each returns the core's own types, or an `IpcError` with a kind and a message.
+
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use claude_status_core::history::{summarize, HistoryLead, HistoryReport};
+use claude_status_core::report::{IncidentReport, Snapshot};
+use claude_status_core::settings::Settings;
+use claude_status_engine::probe::ApiKey;
+use serde::Serialize;
+use tauri::{AppHandle, Manager, Runtime, State};
+
+use crate::settings::{save_settings, store_api_key, KeySource};
+use crate::state::{lock, AppState};
+use crate::{host, tray};
+
+/// A command's failure, as the dashboard receives it.
+#[derive(Debug, Clone, Serialize, thiserror::Error)]
+#[error("{kind}: {message}")]
+pub struct IpcError {
+    /// `invalid_argument`, `invalid_settings`, `keychain_unavailable`, `storage`, `not_found`.
+    pub kind: &'static str,
+    pub message: String,
+}
+
+impl IpcError {
+    fn new(kind: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<claude_status_engine::Error> for IpcError {
+    fn from(e: claude_status_engine::Error) -> Self {
+        Self::new("storage", e.to_string())
+    }
+}
+
+type Result<T> = std::result::Result<T, IpcError>;
+type AppStateRef<'a> = State<'a, Arc<AppState>>;
+
+/// The current snapshot; afterwards the dashboard listens to `snapshot-changed`.
+#[tauri::command]
+pub fn get_snapshot(state: AppStateRef<'_>) -> Snapshot {
+    state.snapshot()
+}
+
+/// What our probes recorded over a range: `1h`, `24h`, `7d` or `30d`.
+#[tauri::command]
+pub async fn get_history(state: AppStateRef<'_>, range: String) -> Result<HistoryReport> {
+    let span = match range.as_str() {
+        "1h" => Duration::hours(1),
+        "24h" => Duration::hours(24),
+        "7d" => Duration::days(7),
+        "30d" => Duration::days(30),
+        other => {
+            return Err(IpcError::new(
+                "invalid_argument",
+                format!("range {other:?} is not one of 1h, 24h, 7d, 30d"),
+            ))
+        }
+    };
+    let store = state.store.clone();
+    let to = Utc::now();
+    let from = to - span;
+    let report = tauri::async_runtime::spawn_blocking(move || -> Result<HistoryReport> {
+        let probes = store.probes_between(from, to)?;
+        let incidents = store.recent_incidents(200)?;
+        let leads: Vec<HistoryLead> = store
+            .lead_times_between(from, to)?
+            .iter()
+            .map(Into::into)
+            .collect();
+        let mut report = summarize(&probes, &incidents, &leads, from, to);
+        report.window_label = range;
+        Ok(report)
+    })
+    .await
+    .map_err(|e| IpcError::new("storage", e.to_string()))??;
+    Ok(report)
+}
+
+/// One incident with its whole timeline, from our history.
+#[tauri::command]
+pub async fn get_incident(state: AppStateRef<'_>, id: String) -> Result<Option<IncidentReport>> {
+    if id.is_empty() || id.len() > 200 {
+        return Err(IpcError::new(
+            "invalid_argument",
+            "an incident id is 1 to 200 characters",
+        ));
+    }
+    let store = state.store.clone();
+    let incident = tauri::async_runtime::spawn_blocking(move || store.incident(&id))
+        .await
+        .map_err(|e| IpcError::new("storage", e.to_string()))??;
+    Ok(incident.as_ref().map(IncidentReport::from))
+}
+
+/// Recent incidents, newest first.
+#[tauri::command]
+pub async fn list_incidents(state: AppStateRef<'_>, limit: u32) -> Result<Vec<IncidentReport>> {
+    let limit = usize::try_from(limit.clamp(1, 200)).unwrap_or(200);
+    let store = state.store.clone();
+    let incidents = tauri::async_runtime::spawn_blocking(move || store.recent_incidents(limit))
+        .await
+        .map_err(|e| IpcError::new("storage", e.to_string()))??;
+    Ok(incidents.iter().map(IncidentReport::from).collect())
+}
+
+/// The settings as the dashboard sees them: never the key, only whether there is one.
+#[derive(Debug, Clone, Serialize)]
+pub struct SettingsView {
+    pub settings: Settings,
+    pub api_key_configured: bool,
+    pub api_key_source: KeySource,
+}
+
+fn settings_view(state: &AppState) -> SettingsView {
+    let source = *lock(&state.key_source);
+    SettingsView {
+        settings: state.settings(),
+        api_key_configured: source != KeySource::None,
+        api_key_source: source,
+    }
+}
+
+/// The settings in force.
+#[tauri::command]
+pub fn get_settings(state: AppStateRef<'_>) -> SettingsView {
+    settings_view(&state)
+}
+
+/// Validates, stores and applies new settings; an invalid value is refused with the field named,
+/// and the last good settings stay in force.
+#[tauri::command]
+pub async fn set_settings<R: Runtime>(
+    app: AppHandle<R>,
+    state: AppStateRef<'_>,
+    settings: Settings,
+) -> Result<SettingsView> {
+    settings
+        .validate()
+        .map_err(|e| IpcError::new("invalid_settings", e.to_string()))?;
+    let previous = state.settings();
+    save_settings(&app, &settings).map_err(|e| IpcError::new("storage", e))?;
+    if previous.launch_at_login != settings.launch_at_login {
+        apply_autostart(&app, settings.launch_at_login)?;
+    }
+    *lock(&state.settings) = settings.clone();
+    if engine_settings_changed(&previous, &settings) {
+        host::restart_engine(&app).await;
+    }
+    tray::update(&app);
+    Ok(settings_view(&state))
+}
+
+/// Settings that only the shell reads (notifications, autostart) need no engine restart.
+fn engine_settings_changed(a: &Settings, b: &Settings) -> bool {
+    let shell_only = |s: &Settings| Settings {
+        notifications: true,
+        launch_at_login: false,
+        ..s.clone()
+    };
+    shell_only(a) != shell_only(b)
+}
+
+fn apply_autostart<R: Runtime>(app: &AppHandle<R>, enabled: bool) -> Result<()> {
+    use tauri_plugin_autostart::ManagerExt;
+    let launcher = app.autolaunch();
+    let outcome = if enabled {
+        launcher.enable()
+    } else {
+        launcher.disable()
+    };
+    outcome.map_err(|e| IpcError::new("autostart", format!("launch at login: {e}")))
+}
+
+/// Stores the API key in the OS keychain (or removes it with `null`) and restarts the probes with
+/// it. The key is never echoed back.
+#[tauri::command]
+pub async fn set_api_key<R: Runtime>(
+    app: AppHandle<R>,
+    state: AppStateRef<'_>,
+    key: Option<String>,
+) -> Result<SettingsView> {
+    let key = match key.map(|k| k.trim().to_owned()).filter(|k| !k.is_empty()) {
+        None => None,
+        Some(k) if k.len() > 256 || k.chars().any(|c| c.is_whitespace() || c.is_control()) => {
+            return Err(IpcError::new(
+                "invalid_argument",
+                "an API key is one word of at most 256 characters",
+            ))
+        }
+        Some(k) => ApiKey::new(k),
+    };
+    store_api_key(key.as_ref()).map_err(|e| IpcError::new("keychain_unavailable", e))?;
+    host::restart_engine(&app).await;
+    Ok(settings_view(&state))
+}
+
+/// Probes and polls now.
+#[tauri::command]
+pub async fn check_now<R: Runtime>(app: AppHandle<R>) {
+    host::check_now(&app).await;
+}
+
+/// Pauses notifications for `minutes` (0 resumes them).
+#[tauri::command]
+pub fn pause_notifications<R: Runtime>(app: AppHandle<R>, minutes: u32) -> Result<()> {
+    if minutes > 24 * 60 {
+        return Err(IpcError::new(
+            "invalid_argument",
+            "a pause lasts at most 24 hours",
+        ));
+    }
+    let state = app.state::<Arc<AppState>>();
+    *lock(&state.paused_until) =
+        (minutes > 0).then(|| Utc::now() + Duration::minutes(i64::from(minutes)));
+    tray::update(&app);
+    Ok(())
+}
+
+/// Opens the followed status page in the system browser.
+#[tauri::command]
+pub fn open_status_page<R: Runtime>(app: AppHandle<R>) {
+    tray::open_status_page(&app);
+}

@@ -1,0 +1,176 @@
+//! Where the app looks (API and status-page URLs, data directory, key from the environment) and
+//! how the user's settings become the engine's configuration.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use claude_status_core::assess::AssessConfig;
+use claude_status_core::health::{HealthConfig, ProbeSchedule};
+use claude_status_core::monitor::MonitorConfig;
+use claude_status_core::settings::Settings;
+use claude_status_engine::http::HttpLimits;
+use claude_status_engine::poller::PollerConfig;
+use claude_status_engine::probe::{ApiKey, ProbeConfig, StreamingProbeConfig, DEFAULT_API_URL};
+use claude_status_engine::EngineConfig;
+
+/// Whether the app runs the built-in simulator's scripted story instead of the real services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoMode {
+    Off,
+    On,
+}
+
+/// The part of the configuration that comes from the environment (the same variables as the
+/// CLI) rather than from the settings.
+#[derive(Debug, Clone)]
+pub struct BaseConfig {
+    pub demo: DemoMode,
+    pub status_url: String,
+    pub fallback_url: Option<String>,
+    pub api_url: String,
+    /// `ANTHROPIC_API_KEY`, used when the keychain holds no key.
+    pub env_api_key: Option<ApiKey>,
+    /// `CLAUDE_STATUS_DATA_DIR` or the platform data directory.
+    pub data_dir: PathBuf,
+    /// Overrides of the probe and poll interval and of the confirmation interval, for tests and
+    /// demos (`CLAUDE_STATUS_PROBE_INTERVAL`, `CLAUDE_STATUS_CONFIRM_INTERVAL`); settings can go no
+    /// lower than 5 s.
+    pub interval_override: Option<Duration>,
+    pub confirm_interval_override: Option<Duration>,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+fn env_duration(name: &str, minimum: Duration) -> Result<Option<Duration>, String> {
+    match env(name) {
+        None => Ok(None),
+        Some(text) => {
+            let parsed = text
+                .parse::<f64>()
+                .ok()
+                .filter(|s| s.is_finite() && *s > 0.0)
+                .map(Duration::from_secs_f64)
+                .or_else(|| {
+                    text.strip_suffix("ms")
+                        .and_then(|ms| ms.parse::<u64>().ok())
+                        .map(Duration::from_millis)
+                })
+                .or_else(|| {
+                    text.strip_suffix('s')
+                        .and_then(|s| s.parse::<f64>().ok())
+                        .filter(|s| s.is_finite() && *s > 0.0)
+                        .map(Duration::from_secs_f64)
+                });
+            match parsed {
+                Some(d) if d >= minimum => Ok(Some(d)),
+                _ => Err(format!(
+                    "{name}={text:?} is not a duration of at least {minimum:?} (examples: 2s, 500ms)"
+                )),
+            }
+        }
+    }
+}
+
+impl BaseConfig {
+    /// Reads the environment.
+    pub fn from_env(demo: DemoMode) -> Result<Self, String> {
+        let status_url = env("CLAUDE_STATUS_STATUS_URL")
+            .unwrap_or_else(|| claude_status_engine::poller::DEFAULT_STATUS_URL.to_owned());
+        let fallback_url = env("CLAUDE_STATUS_FALLBACK_URL")
+            .or_else(|| PollerConfig::for_url(&status_url).fallback_url);
+        let data_dir = claude_status_engine::paths::data_dir(None).map_err(|e| e.to_string())?;
+        Ok(Self {
+            demo,
+            status_url,
+            fallback_url,
+            api_url: env("ANTHROPIC_BASE_URL").unwrap_or_else(|| DEFAULT_API_URL.to_owned()),
+            env_api_key: env("ANTHROPIC_API_KEY").and_then(ApiKey::new),
+            // The demo keeps its own history so it never mixes with the real one.
+            data_dir: if demo == DemoMode::On {
+                data_dir.join("demo")
+            } else {
+                data_dir
+            },
+            interval_override: env_duration(
+                "CLAUDE_STATUS_PROBE_INTERVAL",
+                Duration::from_secs(1),
+            )?,
+            confirm_interval_override: env_duration(
+                "CLAUDE_STATUS_CONFIRM_INTERVAL",
+                Duration::from_millis(100),
+            )?,
+        })
+    }
+
+    /// A configuration for tests: given URLs, a data directory, no key.
+    pub fn for_tests(url: &str, data_dir: PathBuf) -> Self {
+        Self {
+            demo: DemoMode::Off,
+            status_url: url.to_owned(),
+            fallback_url: None,
+            api_url: url.to_owned(),
+            env_api_key: None,
+            data_dir,
+            interval_override: None,
+            confirm_interval_override: None,
+        }
+    }
+}
+
+/// The engine configuration for the given URLs, settings and key.
+pub fn engine_config(
+    base: &BaseConfig,
+    status_url: &str,
+    api_url: &str,
+    settings: &Settings,
+    api_key: Option<ApiKey>,
+) -> EngineConfig {
+    let interval = base
+        .interval_override
+        .unwrap_or_else(|| settings.probe_interval());
+    let mut schedule = ProbeSchedule {
+        interval,
+        ..ProbeSchedule::default()
+    };
+    if let Some(confirm) = base.confirm_interval_override {
+        schedule.confirm_interval = confirm;
+    }
+    let mut poller = PollerConfig::for_url(status_url);
+    if status_url == base.status_url {
+        poller.fallback_url.clone_from(&base.fallback_url);
+    }
+    poller.interval = interval;
+    let streaming = (settings.streaming_probe && api_key.is_some()).then(|| StreamingProbeConfig {
+        model: settings.streaming_model.clone(),
+        interval,
+    });
+    EngineConfig {
+        poller,
+        monitor: MonitorConfig {
+            assess: AssessConfig {
+                followed_components: settings.followed_components.clone(),
+            },
+            health: HealthConfig {
+                latency_threshold: Duration::from_millis(settings.latency_threshold_ms),
+                ttft_threshold: Duration::from_millis(settings.ttft_threshold_ms),
+                failures_to_enter: settings.failures_to_enter,
+                successes_to_leave: settings.successes_to_leave,
+                ..HealthConfig::default()
+            },
+            ..MonitorConfig::default()
+        },
+        probes: Some(ProbeConfig {
+            api_url: api_url.trim_end_matches('/').to_owned(),
+            api_key,
+            schedule,
+            streaming,
+            limits: HttpLimits::default(),
+        }),
+        retention: chrono::Duration::days(claude_status_engine::store::RETENTION_DEFAULT_DAYS),
+    }
+}

@@ -1,0 +1,73 @@
+//! OS notifications (notify-rust: D-Bus on Linux, the notification centre on macOS, toasts on
+//! Windows) from the engine's alert effects, honouring the user's switch and the pause, with a
+//! last guard against floods on top of the core's deduplication.
+
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use claude_status_core::alerts::Notification;
+use tauri::{AppHandle, Manager, Runtime};
+
+use crate::state::{lock, AppState};
+
+/// At most this many notifications within [`FLOOD_WINDOW`]; the core already deduplicates and
+/// holds back flapping, so this only catches what nothing else foresaw.
+const FLOOD_LIMIT: usize = 5;
+const FLOOD_WINDOW: Duration = Duration::minutes(2);
+
+/// Shows a notification unless notifications are off, paused, or flooding.
+pub fn show<R: Runtime>(app: &AppHandle<R>, notification: Notification) {
+    let state = app.state::<Arc<AppState>>();
+    let now = Utc::now();
+    if !state.settings().notifications {
+        tracing::debug!("notifications off: not showing {:?}", notification.title);
+        return;
+    }
+    if let Some(until) = state.paused_until(now) {
+        tracing::info!(
+            "notifications paused until {until}: not showing {:?}",
+            notification.title
+        );
+        return;
+    }
+    {
+        let mut recent = lock(&state.recent_notifications);
+        while recent.front().is_some_and(|at| now - *at > FLOOD_WINDOW) {
+            recent.pop_front();
+        }
+        if recent.len() >= FLOOD_LIMIT {
+            tracing::warn!(
+                "holding back a notification: {FLOOD_LIMIT} shown in the last {} minutes",
+                FLOOD_WINDOW.num_minutes()
+            );
+            return;
+        }
+        recent.push_back(now);
+    }
+    let identifier = app.config().identifier.clone();
+    // The D-Bus call can block for a moment; keep it off the async workers.
+    tauri::async_runtime::spawn_blocking(move || {
+        let mut os = notify_rust::Notification::new();
+        os.appname("Claude Status")
+            .summary(&notification.title)
+            .body(&notification.body)
+            .icon(icon_name(&notification));
+        #[cfg(all(unix, not(target_os = "macos")))]
+        os.hint(notify_rust::Hint::DesktopEntry(identifier));
+        #[cfg(not(all(unix, not(target_os = "macos"))))]
+        let _ = identifier;
+        if let Err(e) = os.show() {
+            tracing::warn!("could not show a notification: {e}");
+        }
+    });
+}
+
+/// A freedesktop icon name that matches the notification's weight.
+fn icon_name(notification: &Notification) -> &'static str {
+    use claude_status_core::alerts::AlertKind;
+    match notification.kind {
+        AlertKind::Recovered | AlertKind::IncidentResolved => "emblem-ok-symbolic",
+        AlertKind::Trouble | AlertKind::Flapping => "dialog-warning",
+        AlertKind::IncidentOpened | AlertKind::IncidentUpdated => "dialog-information",
+    }
+}

@@ -1,0 +1,86 @@
+//! The app's managed state: the store, the settings, the key's source, the running engine and the
+//! latest snapshot. Managed with `app.manage`, never a global.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use claude_status_core::report::Snapshot;
+use claude_status_core::settings::Settings;
+use claude_status_engine::http::{build_client, HttpLimits};
+use claude_status_engine::{Engine, Store};
+use tauri::{AppHandle, Runtime};
+
+use crate::config::BaseConfig;
+use crate::settings::{load_api_key, load_settings, KeySource};
+
+/// Everything the shell keeps between events.
+pub struct AppState {
+    pub base: BaseConfig,
+    pub store: Arc<Store>,
+    pub http: reqwest::Client,
+    pub settings: Mutex<Settings>,
+    pub key_source: Mutex<KeySource>,
+    /// The running engine; replaced when settings change.
+    pub engine: tokio::sync::Mutex<Option<Engine>>,
+    /// The demo's simulator, started on first use and kept for the app's life.
+    pub demo_sim: tokio::sync::Mutex<Option<claude_status_simulator::SimHandle>>,
+    /// The latest snapshot, for `get_snapshot` and the tray.
+    pub snapshot: Mutex<Snapshot>,
+    /// Notifications are held back until then.
+    pub paused_until: Mutex<Option<DateTime<Utc>>>,
+    /// When notifications were last shown, for the flood guard.
+    pub recent_notifications: Mutex<std::collections::VecDeque<DateTime<Utc>>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Opens the history database and reads the settings and the key's source.
+    pub fn open<R: Runtime>(app: &AppHandle<R>, base: BaseConfig) -> anyhow::Result<Self> {
+        let store = Store::open(&Store::default_path(&base.data_dir))?;
+        let http = build_client(&HttpLimits::default())?;
+        let settings = load_settings(app);
+        let key_source = load_api_key(&base).1;
+        Ok(Self {
+            base,
+            store: Arc::new(store),
+            http,
+            settings: Mutex::new(settings),
+            key_source: Mutex::new(key_source),
+            engine: tokio::sync::Mutex::new(None),
+            demo_sim: tokio::sync::Mutex::new(None),
+            snapshot: Mutex::new(Snapshot::initial()),
+            paused_until: Mutex::new(None),
+            recent_notifications: Mutex::new(std::collections::VecDeque::new()),
+        })
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> Settings {
+        lock(&self.settings).clone()
+    }
+
+    /// The latest snapshot.
+    pub fn snapshot(&self) -> Snapshot {
+        lock(&self.snapshot).clone()
+    }
+
+    /// Until when notifications are paused, if they are.
+    pub fn paused_until(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        lock(&self.paused_until).filter(|until| *until > now)
+    }
+}
+
+/// Locks a mutex, recovering it if a panic poisoned it: every value behind these locks is whole
+/// after any single assignment, so the data is still good.
+pub fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

@@ -1,0 +1,193 @@
+//! The tray icon and its menu: the icon's colour and glyph say the level, the first menu line says
+//! the verdict (Linux trays show no tooltip), and the menu is the way in on platforms that report
+//! no clicks.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{Duration, Local, Utc};
+use claude_status_core::tray::{render_icon, tray_look};
+use claude_status_core::Level;
+use tauri::image::Image;
+use tauri::menu::{Menu, MenuEvent, MenuItem, PredefinedMenuItem};
+use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
+use tauri::{AppHandle, Manager, Runtime};
+use tauri_plugin_opener::OpenerExt;
+
+use crate::state::{lock, AppState};
+use crate::{host, window};
+
+/// The tray icon's id.
+const TRAY_ID: &str = "claude-status";
+/// Icons are drawn at this size; panels scale them down, and 64 px stays crisp at 2× scaling.
+const ICON_SIZE: u32 = 64;
+/// At most this many incidents are listed in the menu.
+const MENU_INCIDENTS: usize = 5;
+/// "Pause notifications for 1 hour".
+const PAUSE: Duration = Duration::hours(1);
+
+/// What the tray shows now, so an unchanged snapshot changes nothing on screen.
+#[derive(Default)]
+struct Shown {
+    level: Option<Level>,
+    menu_lines: Vec<String>,
+}
+
+struct TrayCache(Mutex<Shown>);
+
+fn icon(level: Level) -> Image<'static> {
+    Image::new_owned(render_icon(level, ICON_SIZE), ICON_SIZE, ICON_SIZE)
+}
+
+/// Creates the tray icon with the current (initial) state.
+pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
+    app.manage(TrayCache(Mutex::new(Shown::default())));
+    let state = app.state::<Arc<AppState>>();
+    let snapshot = state.snapshot();
+    let (menu, _) = build_menu(app)?;
+    TrayIconBuilder::with_id(TRAY_ID)
+        .icon(icon(snapshot.level))
+        .tooltip("Claude Status")
+        .menu(&menu)
+        .show_menu_on_left_click(false)
+        .on_menu_event(on_menu_event)
+        .on_tray_icon_event(|tray, event| {
+            if let TrayIconEvent::Click {
+                button: MouseButton::Left,
+                button_state: MouseButtonState::Up,
+                ..
+            } = event
+            {
+                window::open_dashboard(tray.app_handle(), None);
+            }
+        })
+        .build(app)?;
+    update(app);
+    Ok(())
+}
+
+/// Brings the icon, tooltip and menu in line with the latest snapshot; cheap when nothing changed.
+pub fn update<R: Runtime>(app: &AppHandle<R>) {
+    let Some(tray) = app.tray_by_id(TRAY_ID) else {
+        return;
+    };
+    let Some(cache) = app.try_state::<TrayCache>() else {
+        return;
+    };
+    let state = app.state::<Arc<AppState>>();
+    let snapshot = state.snapshot();
+    let look = tray_look(&snapshot, Utc::now(), state.paused_until(Utc::now()));
+    let mut shown = lock(&cache.0);
+    if shown.level != Some(snapshot.level) {
+        if let Err(e) = tray.set_icon(Some(icon(snapshot.level))) {
+            tracing::warn!("could not change the tray icon: {e}");
+        }
+        shown.level = Some(snapshot.level);
+    }
+    let _ = tray.set_tooltip(Some(&look.tooltip));
+    match build_menu(app) {
+        Ok((menu, lines)) if lines != shown.menu_lines => {
+            if let Err(e) = tray.set_menu(Some(menu)) {
+                tracing::warn!("could not change the tray menu: {e}");
+            }
+            shown.menu_lines = lines;
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!("could not build the tray menu: {e}"),
+    }
+}
+
+/// The menu and its lines (to tell whether it changed).
+fn build_menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<(Menu<R>, Vec<String>)> {
+    let state = app.state::<Arc<AppState>>();
+    let snapshot = state.snapshot();
+    let now = Utc::now();
+    let paused = state.paused_until(now);
+    let look = tray_look(&snapshot, now, paused);
+    let menu = Menu::new(app)?;
+    let mut lines = Vec::new();
+    let mut add = |menu: &Menu<R>, id: &str, text: String, enabled: bool| -> tauri::Result<()> {
+        lines.push(format!("{id}={text}={enabled}"));
+        menu.append(&MenuItem::with_id(app, id, text, enabled, None::<&str>)?)
+    };
+
+    add(&menu, "verdict", look.title.clone(), false)?;
+    if let Some(checked) = snapshot.checked_at {
+        add(
+            &menu,
+            "checked",
+            format!(
+                "Checked {}",
+                checked.with_timezone(&Local).format("%H:%M:%S")
+            ),
+            false,
+        )?;
+    }
+    menu.append(&PredefinedMenuItem::separator(app)?)?;
+    for incident in snapshot.status_page.incidents.iter().take(MENU_INCIDENTS) {
+        add(
+            &menu,
+            &format!("incident:{}", incident.id),
+            format!("Incident: {} ({})", incident.name, incident.status),
+            true,
+        )?;
+    }
+    if !snapshot.status_page.incidents.is_empty() {
+        menu.append(&PredefinedMenuItem::separator(app)?)?;
+    }
+    add(&menu, "open", "Open dashboard".to_owned(), true)?;
+    add(&menu, "status-page", "Open status page".to_owned(), true)?;
+    add(&menu, "check", "Check now".to_owned(), true)?;
+    let pause_text = match paused {
+        Some(until) => format!(
+            "Resume notifications (paused until {})",
+            until.with_timezone(&Local).format("%H:%M")
+        ),
+        None => "Pause notifications for 1 hour".to_owned(),
+    };
+    add(&menu, "pause", pause_text, true)?;
+    menu.append(&PredefinedMenuItem::separator(app)?)?;
+    add(&menu, "quit", "Quit Claude Status".to_owned(), true)?;
+    Ok((menu, lines))
+}
+
+fn on_menu_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
+    let id = event.id().as_ref();
+    match id {
+        "open" => window::open_dashboard(app, None),
+        "status-page" => open_status_page(app),
+        "check" => {
+            let app = app.clone();
+            tauri::async_runtime::spawn(async move { host::check_now(&app).await });
+        }
+        "pause" => {
+            toggle_pause(app, PAUSE);
+            update(app);
+        }
+        "quit" => app.exit(0),
+        other => {
+            if let Some(incident) = other.strip_prefix("incident:") {
+                window::open_dashboard(app, Some(incident));
+            }
+        }
+    }
+}
+
+/// Pauses notifications for `duration`, or resumes them when they are paused.
+pub fn toggle_pause<R: Runtime>(app: &AppHandle<R>, duration: Duration) {
+    let state = app.state::<Arc<AppState>>();
+    let now = Utc::now();
+    let mut paused = lock(&state.paused_until);
+    *paused = match *paused {
+        Some(until) if until > now => None,
+        _ => Some(now + duration),
+    };
+}
+
+/// Opens the status page the app follows in the system browser.
+pub fn open_status_page<R: Runtime>(app: &AppHandle<R>) {
+    let state = app.state::<Arc<AppState>>();
+    let url = state.base.status_url.clone();
+    if let Err(e) = app.opener().open_url(url, None::<&str>) {
+        tracing::warn!("could not open the status page: {e}");
+    }
+}

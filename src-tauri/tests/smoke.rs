@@ -1,0 +1,147 @@
+//! Smoke test of the shell on Tauri's mock runtime: the app builds with `run_app`'s own builder,
+//! the engine runs against the simulator, and every IPC command answers as the dashboard expects.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use claude_status_tray::{build_app, AppOptions, BaseConfig};
+use serde_json::{json, Value};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{mock_builder, mock_context, noop_assets, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::WebviewWindowBuilder;
+
+fn invoke<W: AsRef<tauri::Webview<tauri::test::MockRuntime>>>(
+    webview: &W,
+    cmd: &str,
+    args: Value,
+) -> Result<Value, Value> {
+    tauri::test::get_ipc_response(
+        webview,
+        InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: if cfg!(windows) {
+                "http://tauri.localhost"
+            } else {
+                "tauri://localhost"
+            }
+            .parse()
+            .unwrap(),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|body| body.deserialize::<Value>().unwrap())
+}
+
+#[test]
+fn the_app_builds_and_answers_every_command() {
+    let home = tempfile::tempdir().unwrap();
+    // The store plugin and WebKit write under XDG folders; keep them inside the test's folder.
+    for (name, dir) in [
+        ("XDG_DATA_HOME", "data"),
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_CACHE_HOME", "cache"),
+    ] {
+        std::env::set_var(name, home.path().join(dir));
+    }
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("warn")
+        .with_test_writer()
+        .try_init();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sim = runtime
+        .block_on(
+            claude_status_simulator::Simulator::new("healthy")
+                .clock(claude_status_simulator::Clock::Manual)
+                .start(),
+        )
+        .unwrap();
+
+    let mut base = BaseConfig::for_tests(&sim.base_url(), home.path().join("claude-status"));
+    base.interval_override = Some(Duration::from_secs(1));
+    let app = build_app(
+        mock_builder(),
+        mock_context(noop_assets()),
+        AppOptions {
+            base,
+            tray: false,
+            engine: true,
+            single_instance: false,
+        },
+    )
+    .unwrap();
+    let webview = WebviewWindowBuilder::new(&app, "dashboard", Default::default())
+        .build()
+        .unwrap();
+
+    // The engine reaches a verdict against the simulator within a bounded time.
+    let started = Instant::now();
+    let snapshot = loop {
+        let snapshot = invoke(&webview, "get_snapshot", json!({})).unwrap();
+        if snapshot["level"] == "operational" {
+            break snapshot;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "no verdict: {snapshot:#}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(snapshot["status_page"]["page"]["name"], "Claude");
+    assert_eq!(snapshot["probe"]["outcome"], "unauthenticated");
+
+    let settings = invoke(&webview, "get_settings", json!({})).unwrap();
+    assert_eq!(settings["settings"]["probe_interval_secs"], 60);
+    assert!(settings.get("api_key").is_none());
+
+    // An invalid setting is refused with its field named, and the old value stays.
+    let mut bad = settings["settings"].clone();
+    bad["probe_interval_secs"] = json!(1);
+    let error = invoke(&webview, "set_settings", json!({ "settings": bad })).unwrap_err();
+    assert_eq!(error["kind"], "invalid_settings");
+    assert!(error["message"]
+        .as_str()
+        .unwrap()
+        .contains("probe_interval_secs"));
+    let after = invoke(&webview, "get_settings", json!({})).unwrap();
+    assert_eq!(after["settings"]["probe_interval_secs"], 60);
+
+    // A valid change that only the shell reads is stored.
+    let mut quiet = settings["settings"].clone();
+    quiet["notifications"] = json!(false);
+    let changed = invoke(&webview, "set_settings", json!({ "settings": quiet })).unwrap();
+    assert_eq!(changed["settings"]["notifications"], false);
+
+    let history = invoke(&webview, "get_history", json!({ "range": "1h" })).unwrap();
+    assert!(history["probes"].as_u64().unwrap() >= 1, "{history:#}");
+    let error = invoke(&webview, "get_history", json!({ "range": "2h" })).unwrap_err();
+    assert_eq!(error["kind"], "invalid_argument");
+
+    // The simulator's history (two resolved incidents) was read at start and kept in the store.
+    let incidents = invoke(&webview, "list_incidents", json!({ "limit": 5 })).unwrap();
+    let incidents = incidents.as_array().unwrap();
+    assert_eq!(incidents.len(), 2, "{incidents:#?}");
+    let id = incidents[0]["id"].as_str().unwrap();
+    let incident = invoke(&webview, "get_incident", json!({ "id": id })).unwrap();
+    assert_eq!(incident["name"], incidents[0]["name"]);
+    assert!(incident["updates"].as_array().unwrap().len() >= 2);
+    assert_eq!(
+        invoke(&webview, "get_incident", json!({ "id": "nothing" })).unwrap(),
+        Value::Null
+    );
+    invoke(&webview, "pause_notifications", json!({ "minutes": 30 })).unwrap();
+    let error = invoke(
+        &webview,
+        "pause_notifications",
+        json!({ "minutes": 100000 }),
+    )
+    .unwrap_err();
+    assert_eq!(error["kind"], "invalid_argument");
+    invoke(&webview, "check_now", json!({})).unwrap();
+
+    runtime.block_on(sim.shutdown());
+}

@@ -1,0 +1,102 @@
+// The IPC contract with the Tauri shell (src-tauri/src/commands.rs and events.rs), typed with the
+// bindings generated from the Rust types (ui/src/bindings/, `scripts/check-bindings.sh`). Every
+// command and event the page uses goes through this module.
+
+import { invoke, type InvokeArgs } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+
+import type { HistoryReport } from "./bindings/HistoryReport";
+import type { IncidentReport } from "./bindings/IncidentReport";
+import type { Settings } from "./bindings/Settings";
+import type { Snapshot } from "./bindings/Snapshot";
+
+/** The events the shell emits, named in one place (mirrors `FrontendEvent::name`). */
+export const EVENTS = {
+  /** Payload: the new `Snapshot`. */
+  snapshotChanged: "snapshot-changed",
+  /** Payload: `{ id }`; the tray asks the page to show an incident. */
+  openIncident: "open-incident",
+} as const;
+
+/** A command's failure as the shell sends it: `invalid_settings`, `invalid_argument`, … */
+export interface IpcError {
+  kind: string;
+  message: string;
+}
+
+export type HistoryRange = "1h" | "24h" | "7d" | "30d";
+
+/** Where the API key comes from; the key itself never crosses IPC. */
+export type ApiKeySource = "keychain" | "environment" | "none";
+
+/** What `get_settings`, `set_settings` and `set_api_key` answer. */
+export interface SettingsView {
+  settings: Settings;
+  api_key_configured: boolean;
+  api_key_source: ApiKeySource;
+}
+
+export interface OpenIncidentPayload {
+  id: string;
+}
+
+/** True inside the app's webview; false in a plain browser (where every call would fail). */
+export function insideTauri(): boolean {
+  return typeof window !== "undefined" && "__TAURI_INTERNALS__" in window;
+}
+
+export function isIpcError(value: unknown): value is IpcError {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as IpcError).kind === "string" &&
+    typeof (value as IpcError).message === "string"
+  );
+}
+
+/** Invokes a command; every rejection becomes an `IpcError` (Tauri's own failures are strings). */
+async function call<T>(command: string, args?: InvokeArgs): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (error) {
+    if (isIpcError(error)) throw error;
+    throw { kind: "ipc", message: String(error) } satisfies IpcError;
+  }
+}
+
+export const getSnapshot = (): Promise<Snapshot> => call("get_snapshot");
+
+export const getHistory = (range: HistoryRange): Promise<HistoryReport> =>
+  call("get_history", { range });
+
+export const getIncident = (id: string): Promise<IncidentReport | null> =>
+  call("get_incident", { id });
+
+export const listIncidents = (limit: number): Promise<IncidentReport[]> =>
+  call("list_incidents", { limit });
+
+export const getSettings = (): Promise<SettingsView> => call("get_settings");
+
+/** Rejects with `{ kind: "invalid_settings", message }` naming the field; nothing is applied then. */
+export const setSettings = (settings: Settings): Promise<SettingsView> =>
+  call("set_settings", { settings });
+
+/** Stores the key in the OS keychain, or removes it with `null`. */
+export const setApiKey = (key: string | null): Promise<SettingsView> =>
+  call("set_api_key", { key });
+
+export const checkNow = (): Promise<null> => call("check_now");
+
+/** Pauses notifications for `minutes`; 0 resumes them. */
+export const pauseNotifications = (minutes: number): Promise<null> =>
+  call("pause_notifications", { minutes });
+
+export const openStatusPage = (): Promise<null> => call("open_status_page");
+
+export const onSnapshotChanged = (
+  handler: (snapshot: Snapshot) => void,
+): Promise<UnlistenFn> =>
+  listen<Snapshot>(EVENTS.snapshotChanged, (event) => handler(event.payload));
+
+export const onOpenIncident = (handler: (id: string) => void): Promise<UnlistenFn> =>
+  listen<OpenIncidentPayload>(EVENTS.openIncident, (event) => handler(event.payload.id));
