@@ -13,7 +13,7 @@ use crate::config::BaseConfig;
 const SETTINGS_FILE: &str = "settings.json";
 const SETTINGS_KEY: &str = "settings";
 /// The keychain entry's service and account names.
-const KEYCHAIN_SERVICE: &str = "dev.claude-status.app";
+const KEYCHAIN_SERVICE: &str = "dev.claude-status.tray";
 const KEYCHAIN_ACCOUNT: &str = "anthropic-api-key";
 
 /// Where the API key in use comes from.
