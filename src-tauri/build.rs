@@ -13,6 +13,8 @@ fn main() {
         "check_now",
         "pause_notifications",
         "open_status_page",
+        "get_probe_series",
+        "open_external",
     ];
     tauri_build::try_build(
         tauri_build::Attributes::new()

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use claude_status_core::history::{summarize, HistoryLead, HistoryReport};
 use claude_status_core::report::{IncidentReport, Snapshot};
+use claude_status_core::series::{probe_series, ProbeSeries};
 use claude_status_core::settings::Settings;
 use claude_status_engine::probe::ApiKey;
 use serde::Serialize;
@@ -48,21 +49,25 @@ pub fn get_snapshot(state: AppStateRef<'_>) -> Snapshot {
     state.snapshot()
 }
 
+/// A range the dashboard may ask for, its length and the number of chart buckets (1 min, 5 min,
+/// 30 min and 2 h buckets).
+fn parse_range(range: &str) -> Result<(Duration, usize)> {
+    match range {
+        "1h" => Ok((Duration::hours(1), 60)),
+        "24h" => Ok((Duration::hours(24), 288)),
+        "7d" => Ok((Duration::days(7), 336)),
+        "30d" => Ok((Duration::days(30), 360)),
+        other => Err(IpcError::new(
+            "invalid_argument",
+            format!("range {other:?} is not one of 1h, 24h, 7d, 30d"),
+        )),
+    }
+}
+
 /// What our probes recorded over a range: `1h`, `24h`, `7d` or `30d`.
 #[tauri::command]
 pub async fn get_history(state: AppStateRef<'_>, range: String) -> Result<HistoryReport> {
-    let span = match range.as_str() {
-        "1h" => Duration::hours(1),
-        "24h" => Duration::hours(24),
-        "7d" => Duration::days(7),
-        "30d" => Duration::days(30),
-        other => {
-            return Err(IpcError::new(
-                "invalid_argument",
-                format!("range {other:?} is not one of 1h, 24h, 7d, 30d"),
-            ))
-        }
-    };
+    let (span, _) = parse_range(&range)?;
     let store = state.store.clone();
     let to = Utc::now();
     let from = to - span;
@@ -81,6 +86,64 @@ pub async fn get_history(state: AppStateRef<'_>, range: String) -> Result<Histor
     .await
     .map_err(|e| IpcError::new("storage", e.to_string()))??;
     Ok(report)
+}
+
+/// The probes of a range as chart buckets (latency, TTFT, 529s, 429s per bucket).
+#[tauri::command]
+pub async fn get_probe_series(state: AppStateRef<'_>, range: String) -> Result<ProbeSeries> {
+    let (span, buckets) = parse_range(&range)?;
+    let store = state.store.clone();
+    let to = Utc::now();
+    let from = to - span;
+    let probes = tauri::async_runtime::spawn_blocking(move || store.probes_between(from, to))
+        .await
+        .map_err(|e| IpcError::new("storage", e.to_string()))??;
+    Ok(probe_series(&probes, from, to, buckets))
+}
+
+/// Opens an incident's page in the system browser. Only `https` links on the status page's own
+/// hosts (the followed page, its statuspage.io host, and Statuspage's `stspg.io` short links) are
+/// opened: anything else in an incident is text from the internet.
+#[tauri::command]
+pub fn open_external<R: Runtime>(
+    app: AppHandle<R>,
+    state: AppStateRef<'_>,
+    url: String,
+) -> Result<()> {
+    let allowed = allowed_link(
+        &url,
+        &state.base.status_url,
+        state.base.fallback_url.as_deref(),
+    )
+    .ok_or_else(|| {
+        IpcError::new(
+            "invalid_argument",
+            "only https links to the status page are opened",
+        )
+    })?;
+    use tauri_plugin_opener::OpenerExt;
+    app.opener()
+        .open_url(allowed, None::<&str>)
+        .map_err(|e| IpcError::new("opener", e.to_string()))
+}
+
+/// The URL, normalised, when it is an https link on one of the status page's hosts.
+pub fn allowed_link(url: &str, status_url: &str, fallback_url: Option<&str>) -> Option<String> {
+    let parsed = reqwest::Url::parse(url).ok()?;
+    if parsed.scheme() != "https" || !parsed.username().is_empty() || parsed.password().is_some() {
+        return None;
+    }
+    let host = parsed.host_str()?.to_ascii_lowercase();
+    let host_of = |u: &str| {
+        reqwest::Url::parse(u)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+    };
+    let allowed = host == "stspg.io"
+        || host.ends_with(".statuspage.io")
+        || Some(&host) == host_of(status_url).as_ref()
+        || fallback_url.and_then(host_of).as_ref() == Some(&host);
+    allowed.then(|| parsed.to_string())
 }
 
 /// One incident with its whole timeline, from our history.
@@ -227,4 +290,36 @@ pub fn pause_notifications<R: Runtime>(app: AppHandle<R>, minutes: u32) -> Resul
 #[tauri::command]
 pub fn open_status_page<R: Runtime>(app: AppHandle<R>) {
     tray::open_status_page(&app);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::allowed_link;
+
+    #[test]
+    fn only_https_links_on_status_page_hosts_open() {
+        let check = |url: &str, expected: bool| {
+            assert_eq!(
+                allowed_link(
+                    url,
+                    "https://status.claude.com",
+                    Some("https://tymt9n04zgry.statuspage.io")
+                )
+                .is_some(),
+                expected,
+                "{url}"
+            )
+        };
+        check("https://stspg.io/32dgd2bnmh8z", true);
+        check("https://status.claude.com/incidents/6ptd5skgmy3v", true);
+        check("https://tymt9n04zgry.statuspage.io/incidents/x", true);
+        check("https://other.statuspage.io/incidents/x", true);
+        check("http://stspg.io/32dgd2bnmh8z", false);
+        check("https://evil.example/stspg.io", false);
+        check("https://stspg.io.evil.example/x", false);
+        check("https://user:pw@stspg.io/x", false);
+        check("javascript:alert(1)", false);
+        check("file:///etc/passwd", false);
+        check("not a url", false);
+    }
 }

@@ -67,6 +67,8 @@ pub fn build_app<R: Runtime>(
             commands::check_now,
             commands::pause_notifications,
             commands::open_status_page,
+            commands::get_probe_series,
+            commands::open_external,
         ])
         .build(context)
         .and_then(|mut app| {

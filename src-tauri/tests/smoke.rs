@@ -133,6 +133,20 @@ fn the_app_builds_and_answers_every_command() {
         invoke(&webview, "get_incident", json!({ "id": "nothing" })).unwrap(),
         Value::Null
     );
+    let series = invoke(&webview, "get_probe_series", json!({ "range": "1h" })).unwrap();
+    assert_eq!(series["buckets"].as_array().unwrap().len(), 60);
+    assert!(series["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|b| b["probes"].as_u64().unwrap() > 0));
+    let error = invoke(
+        &webview,
+        "open_external",
+        json!({ "url": "https://evil.example/" }),
+    )
+    .unwrap_err();
+    assert_eq!(error["kind"], "invalid_argument");
     invoke(&webview, "pause_notifications", json!({ "minutes": 30 })).unwrap();
     let error = invoke(
         &webview,

@@ -14,6 +14,7 @@ pub mod probe;
 pub mod ratelimit;
 pub mod report;
 pub mod retry;
+pub mod series;
 pub mod settings;
 pub mod sse;
 pub mod statuspage;

@@ -25,6 +25,7 @@ use claude_status_core::report::{
     ComponentReport, IncidentReport, MaintenanceReport, PageInfo, ProbeReport, Snapshot,
     StatusPageReport, StreamingReport, UpdateReport,
 };
+use claude_status_core::series::{ProbeSeries, SeriesBucket};
 use claude_status_core::settings::{Settings, SettingsError};
 use claude_status_core::sse::Usage;
 use claude_status_core::statuspage::{
@@ -53,6 +54,8 @@ macro_rules! for_each_binding {
         $action::<HistoryReport>();
         $action::<LeadTimeReport>();
         $action::<DowntimeRun>();
+        $action::<ProbeSeries>();
+        $action::<SeriesBucket>();
         $action::<Settings>();
         $action::<SettingsError>();
         $action::<Notification>();
