@@ -31,6 +31,8 @@ pub struct AppOptions {
     /// Register as the single instance (a D-Bus name on Linux), so a second launch focuses the
     /// first.
     pub single_instance: bool,
+    /// Open the dashboard at start (`--dashboard`), as a second launch would.
+    pub open_dashboard: bool,
 }
 
 /// Builds the app on any runtime, so the smoke test can use `tauri::test::mock_builder()`.
@@ -92,6 +94,9 @@ fn start<R: Runtime>(app: &mut tauri::App<R>, options: AppOptions) -> tauri::Res
     if options.tray {
         tray::create(&handle)?;
     }
+    if options.open_dashboard {
+        window::open_dashboard(&handle, None);
+    }
     if options.engine {
         tauri::async_runtime::spawn(async move {
             host::restart_engine(&handle).await;
@@ -100,7 +105,7 @@ fn start<R: Runtime>(app: &mut tauri::App<R>, options: AppOptions) -> tauri::Res
     Ok(())
 }
 
-/// Starts the app from the command line: `claude-status-tray [--demo]`.
+/// Starts the app from the command line: `claude-status-tray [--demo] [--dashboard]`.
 pub fn run() {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -109,7 +114,17 @@ pub fn run() {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let demo = std::env::args().any(|a| a == "--demo");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(unknown) = args
+        .iter()
+        .find(|a| !matches!(a.as_str(), "--demo" | "--dashboard"))
+    {
+        eprintln!(
+            "claude-status-tray: unknown argument {unknown:?}\nusage: claude-status-tray [--demo] [--dashboard]"
+        );
+        std::process::exit(64);
+    }
+    let demo = args.iter().any(|a| a == "--demo");
     let base = match BaseConfig::from_env(if demo { DemoMode::On } else { DemoMode::Off }) {
         Ok(base) => base,
         Err(e) => {
@@ -122,6 +137,7 @@ pub fn run() {
         tray: true,
         engine: true,
         single_instance: true,
+        open_dashboard: args.iter().any(|a| a == "--dashboard"),
     };
     let app = match build_app(
         tauri::Builder::default(),

@@ -71,6 +71,7 @@ fn the_app_builds_and_answers_every_command() {
             tray: false,
             engine: true,
             single_instance: false,
+            open_dashboard: false,
         },
     )
     .unwrap();

@@ -19,6 +19,7 @@ pub mod settings;
 pub mod sse;
 pub mod statuspage;
 pub mod tray;
+pub mod usage;
 
 pub use error::{Error, Result};
 pub use level::Level;

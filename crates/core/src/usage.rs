@@ -1,0 +1,115 @@
+//! One API request's usage, whatever source saw it (Claude Code's logs, the Admin API, the local
+//! gateway, our own streaming probe): the row of the usage ledger and the input of the tracker.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Where a usage record comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UsageSource {
+    /// A Claude Code transcript (`~/.claude/projects/**/*.jsonl`).
+    ClaudeCode,
+    /// The Admin API's usage report (aggregated buckets, not single requests).
+    AdminApi,
+    /// The local gateway in front of the user's own traffic.
+    Gateway,
+    /// Our own streaming probe.
+    Probe,
+}
+
+impl UsageSource {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UsageSource::ClaudeCode => "claude_code",
+            UsageSource::AdminApi => "admin_api",
+            UsageSource::Gateway => "gateway",
+            UsageSource::Probe => "probe",
+        }
+    }
+
+    /// Reads the stored spelling.
+    pub fn from_stored(text: &str) -> Option<Self> {
+        Some(match text {
+            "claude_code" => UsageSource::ClaudeCode,
+            "admin_api" => UsageSource::AdminApi,
+            "gateway" => UsageSource::Gateway,
+            "probe" => UsageSource::Probe,
+            _ => return None,
+        })
+    }
+}
+
+/// Token counts of one request (or one bucket), as the API's `usage` object reports them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenCounts {
+    /// Input tokens after the last cache breakpoint (`input_tokens`).
+    pub input: u64,
+    pub output: u64,
+    /// Tokens written to the 5-minute cache (`cache_creation.ephemeral_5m_input_tokens`, or all of
+    /// `cache_creation_input_tokens` when the split is missing).
+    pub cache_write_5m: u64,
+    /// Tokens written to the 1-hour cache.
+    pub cache_write_1h: u64,
+    pub cache_read: u64,
+}
+
+impl TokenCounts {
+    /// All cache writes.
+    pub fn cache_write(&self) -> u64 {
+        self.cache_write_5m + self.cache_write_1h
+    }
+
+    /// Every input token: uncached, cache writes and cache reads.
+    pub fn total_input(&self) -> u64 {
+        self.input + self.cache_write() + self.cache_read
+    }
+
+    /// Everything, as ccusage's `totalTokens` counts it.
+    pub fn total(&self) -> u64 {
+        self.total_input() + self.output
+    }
+
+    /// Field-wise sum.
+    pub fn add(&mut self, other: &TokenCounts) {
+        self.input += other.input;
+        self.output += other.output;
+        self.cache_write_5m += other.cache_write_5m;
+        self.cache_write_1h += other.cache_write_1h;
+        self.cache_read += other.cache_read;
+    }
+}
+
+/// One request in the usage ledger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageRecord {
+    pub at: DateTime<Utc>,
+    pub source: UsageSource,
+    /// The model id as the source gave it (`claude-sonnet-4-5-20250929`, `claude-opus-4-6[1m]`).
+    pub model: String,
+    pub tokens: TokenCounts,
+    /// The HTTP status, when known (an API error line has one and no tokens).
+    pub status: Option<u16>,
+    pub latency_ms: Option<u64>,
+    pub ttft_ms: Option<u64>,
+    /// `standard`, `priority`, `batch`, … when known.
+    pub service_tier: Option<String>,
+    /// The API's `msg_…` id, when known.
+    pub message_id: Option<String>,
+    /// The API's `req_…` id, when known.
+    pub request_id: Option<String>,
+    /// The Claude Code session (or another source's grouping), when known.
+    pub session_id: Option<String>,
+    /// The Claude Code project folder, when known.
+    pub project: Option<String>,
+    /// A cost the source itself reported (old Claude Code `costUSD`), in USD.
+    pub reported_cost_usd: Option<f64>,
+}
+
+impl UsageRecord {
+    /// True for a line that records a failed request rather than usage.
+    pub fn is_error(&self) -> bool {
+        self.status.is_some_and(|s| !(200..300).contains(&s))
+    }
+}
