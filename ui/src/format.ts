@@ -1,12 +1,12 @@
 // Pure text for the dashboard: labels, symbols, relative and local times, probe lines. No DOM and
 // no IPC here, so `npm test` runs it under plain Node.
 
-import type { ComponentReport } from "./bindings/ComponentReport";
-import type { IncidentReport } from "./bindings/IncidentReport";
-import type { Level } from "./bindings/Level";
-import type { ProbeReport } from "./bindings/ProbeReport";
-import type { UpdateReport } from "./bindings/UpdateReport";
-import type { ApiKeySource } from "./ipc";
+import type { ComponentReport } from "./bindings/ComponentReport.ts";
+import type { IncidentReport } from "./bindings/IncidentReport.ts";
+import type { Level } from "./bindings/Level.ts";
+import type { ProbeReport } from "./bindings/ProbeReport.ts";
+import type { UpdateReport } from "./bindings/UpdateReport.ts";
+import type { ApiKeySource } from "./ipc.ts";
 
 /** How each level is shown: a word, a symbol that differs in shape (not only in colour). */
 const LEVELS: Record<Level, { label: string; symbol: string }> = {
@@ -118,5 +118,75 @@ export function apiKeyText(source: ApiKeySource): string {
       return "from ANTHROPIC_API_KEY";
     case "none":
       return "not set";
+  }
+}
+
+/** "2026-08-21 14:03 (12 min ago)": a timestamp both ways, or a dash. */
+export function localAndRelative(iso: string | null | undefined, now: Date): string {
+  const date = parseTime(iso);
+  return date ? `${localTime(date)} (${relativeTime(date, now)})` : "—";
+}
+
+/** "99.5%", "0.03%", "100%"; a dash when there is nothing to measure. */
+export function percent(value: number | null | undefined): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return "—";
+  if (value === 0 || value === 100) return `${value}%`;
+  const digits = Math.abs(value) < 1 ? 2 : 1;
+  return `${value.toFixed(digits)}%`;
+}
+
+/** A duration in ms, or a dash. */
+export function durationOf(ms: number | null | undefined): string {
+  return ms === null || ms === undefined ? "—" : duration(ms);
+}
+
+/** "45 seconds", "12 minutes", "1 hour 5 minutes", "2 days 3 hours": a span in words. */
+export function spanText(totalSeconds: number): string {
+  const s = Math.abs(Math.trunc(totalSeconds));
+  const unit = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  if (s < 60) return unit(s, "second");
+  const minutes = Math.floor(s / 60);
+  if (minutes < 60) return unit(minutes, "minute");
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) {
+    const rest = minutes % 60;
+    return rest ? `${unit(hours, "hour")} ${unit(rest, "minute")}` : unit(hours, "hour");
+  }
+  const days = Math.floor(hours / 24);
+  const rest = hours % 24;
+  return rest ? `${unit(days, "day")} ${unit(rest, "hour")}` : unit(days, "day");
+}
+
+/** "1,000,000": counts with thousands separators, the same in every locale (and in tests). */
+export function count(n: number): string {
+  const [whole, fraction] = String(Math.round(n * 100) / 100).split(".");
+  const grouped = (whole ?? "").replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return fraction ? `${grouped}.${fraction}` : grouped;
+}
+
+/** "$1.30", "$0.019", "$0.50", "$0": dollars, two significant digits below a dollar. */
+export function usd(amount: number): string {
+  if (amount === 0) return "$0";
+  if (amount < 0.0001) return "< $0.0001";
+  if (amount < 1) return `$${amount.toPrecision(2)}`;
+  const [whole, cents] = amount.toFixed(2).split(".");
+  return `$${count(Number(whole))}.${cents}`;
+}
+
+/** A status-page component status, as a symbol that reads without colour. */
+export function componentSymbol(status: string): string {
+  switch (status) {
+    case "operational":
+      return "✓";
+    case "degraded_performance":
+      return "◐";
+    case "partial_outage":
+      return "▲";
+    case "major_outage":
+      return "✕";
+    case "under_maintenance":
+      return "⚙\uFE0E";
+    default:
+      return "?";
   }
 }

@@ -5,10 +5,11 @@
 import { invoke, type InvokeArgs } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 
-import type { HistoryReport } from "./bindings/HistoryReport";
-import type { IncidentReport } from "./bindings/IncidentReport";
-import type { Settings } from "./bindings/Settings";
-import type { Snapshot } from "./bindings/Snapshot";
+import type { HistoryReport } from "./bindings/HistoryReport.ts";
+import type { IncidentReport } from "./bindings/IncidentReport.ts";
+import type { ProbeSeries } from "./bindings/ProbeSeries.ts";
+import type { Settings } from "./bindings/Settings.ts";
+import type { Snapshot } from "./bindings/Snapshot.ts";
 
 /** The events the shell emits, named in one place (mirrors `FrontendEvent::name`). */
 export const EVENTS = {
@@ -69,6 +70,10 @@ export const getSnapshot = (): Promise<Snapshot> => call("get_snapshot");
 export const getHistory = (range: HistoryRange): Promise<HistoryReport> =>
   call("get_history", { range });
 
+/** The probes of a range as chart buckets (1 min, 5 min, 30 min or 2 h each). */
+export const getProbeSeries = (range: HistoryRange): Promise<ProbeSeries> =>
+  call("get_probe_series", { range });
+
 export const getIncident = (id: string): Promise<IncidentReport | null> =>
   call("get_incident", { id });
 
@@ -92,6 +97,12 @@ export const pauseNotifications = (minutes: number): Promise<null> =>
   call("pause_notifications", { minutes });
 
 export const openStatusPage = (): Promise<null> => call("open_status_page");
+
+/**
+ * Opens a link in the system browser. The shell opens only https links on the status page's
+ * hosts (an incident's shortlink) and refuses anything else with `invalid_argument`.
+ */
+export const openExternal = (url: string): Promise<null> => call("open_external", { url });
 
 export const onSnapshotChanged = (
   handler: (snapshot: Snapshot) => void,
