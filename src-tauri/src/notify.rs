@@ -67,7 +67,10 @@ fn icon_name(notification: &Notification) -> &'static str {
     use claude_status_core::alerts::AlertKind;
     match notification.kind {
         AlertKind::Recovered | AlertKind::IncidentResolved => "emblem-ok-symbolic",
-        AlertKind::Trouble | AlertKind::Flapping => "dialog-warning",
+        AlertKind::Trouble
+        | AlertKind::Flapping
+        | AlertKind::UsageThreshold
+        | AlertKind::SpendCapReached => "dialog-warning",
         AlertKind::IncidentOpened | AlertKind::IncidentUpdated => "dialog-information",
     }
 }

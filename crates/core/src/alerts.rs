@@ -23,6 +23,11 @@ pub enum AlertKind {
     IncidentOpened,
     IncidentUpdated,
     IncidentResolved,
+    /// Usage reached a share (80%, 95%) of a per-minute limit, the monthly spend cap or the
+    /// user's budget (`tracker::UsageAlerts`).
+    UsageThreshold,
+    /// A request was refused because the tier's monthly spend cap is reached.
+    SpendCapReached,
 }
 
 /// One notification for the OS (the tray) or the terminal (`watch`).

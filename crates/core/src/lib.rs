@@ -1,9 +1,12 @@
 //! Pure domain logic of Claude Status: the status-page model, change detection, health assessment
 //! and alert decisions. Nothing here does IO or reads the clock: time comes in as an argument.
 
+pub mod aggregate;
 pub mod alerts;
 pub mod assess;
+pub mod catalog;
 pub mod changes;
+pub mod cost;
 pub mod error;
 pub mod health;
 pub mod history;
@@ -18,6 +21,7 @@ pub mod series;
 pub mod settings;
 pub mod sse;
 pub mod statuspage;
+pub mod tracker;
 pub mod tray;
 pub mod usage;
 

@@ -1,68 +1,27 @@
-//! List prices of the Messages API per model (USD per million tokens), as of December 2025 to
-//! October 2026 (api-facts D1), and the estimate of what the streaming probe costs a day.
+//! List prices of the Messages API per model, and the estimate of what the streaming probe costs a
+//! day. The prices themselves live in the catalog (`data/prices.json`, api-facts D1); these are
+//! the short forms for callers that only need the built-in table.
 //!
 //! A model we do not know has no price: callers say "price unknown", never $0.
 
 use std::time::Duration;
 
-/// Input and output prices in USD per million tokens.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ModelPrice {
-    pub input_per_mtok: f64,
-    pub output_per_mtok: f64,
-}
+use crate::catalog::Catalog;
 
-/// The date the built-in prices were last checked.
+pub use crate::catalog::ModelPrice;
+
+/// The date the built-in prices were last checked (the `as_of` of `data/prices.json`).
 pub const PRICES_AS_OF: &str = "2026-10";
 
-/// Known models (normalised ids) and their prices. Matching is exact, so a future model such as
-/// `claude-opus-4-9` is "price unknown" rather than a guess from its family.
-const PRICES: &[(&str, f64, f64)] = &[
-    ("claude-opus-4-8", 5.0, 25.0),
-    ("claude-opus-4-7", 5.0, 25.0),
-    ("claude-opus-4-6", 5.0, 25.0),
-    ("claude-opus-4-5", 5.0, 25.0),
-    ("claude-opus-4-1", 15.0, 75.0),
-    ("claude-opus-4-0", 15.0, 75.0),
-    ("claude-opus-4", 15.0, 75.0),
-    ("claude-4-opus", 15.0, 75.0),
-    ("claude-sonnet-4-6", 3.0, 15.0),
-    ("claude-sonnet-4-5", 3.0, 15.0),
-    ("claude-sonnet-4-0", 3.0, 15.0),
-    ("claude-sonnet-4", 3.0, 15.0),
-    ("claude-4-sonnet", 3.0, 15.0),
-    ("claude-3-7-sonnet", 3.0, 15.0),
-    ("claude-3-5-sonnet", 3.0, 15.0),
-    ("claude-haiku-4-5", 1.0, 5.0),
-    ("claude-3-5-haiku", 0.8, 4.0),
-    ("claude-3-opus", 15.0, 75.0),
-    ("claude-3-haiku", 0.25, 1.25),
-];
-
-/// Strips what does not change the price: a `[1m]` context suffix, `-latest` and a `-YYYYMMDD`
-/// date.
+/// The canonical model id: lower case, without a `[1m]` suffix, `-latest` or a `-YYYYMMDD` date,
+/// with aliases such as `claude-4-opus` resolved (`claude-opus-4`).
 pub fn normalize_model(model: &str) -> String {
-    let model = model.trim().to_ascii_lowercase();
-    let model = model.strip_suffix("[1m]").unwrap_or(&model);
-    let model = model.strip_suffix("-latest").unwrap_or(model).to_owned();
-    match model.rsplit_once('-') {
-        Some((base, date)) if date.len() == 8 && date.bytes().all(|b| b.is_ascii_digit()) => {
-            base.to_owned()
-        }
-        _ => model,
-    }
+    Catalog::builtin().normalize(model)
 }
 
-/// The price of a model, if we know it.
+/// The built-in price of a model, if we know it.
 pub fn price_of(model: &str) -> Option<ModelPrice> {
-    let model = normalize_model(model);
-    PRICES
-        .iter()
-        .find(|(known, _, _)| model == *known)
-        .map(|(_, input, output)| ModelPrice {
-            input_per_mtok: *input,
-            output_per_mtok: *output,
-        })
+    Catalog::builtin().price(model).copied()
 }
 
 /// The tokens one streaming probe uses when none has run yet: the prompt "ping" with the
@@ -107,6 +66,11 @@ mod tests {
         check("claude-fable-5", None);
         check("claude-opus-4-9", None);
         check("gpt-4o", None);
+    }
+
+    #[test]
+    fn the_as_of_date_is_the_data_files() {
+        assert_eq!(Catalog::builtin().as_of.prices, PRICES_AS_OF);
     }
 
     #[test]

@@ -105,6 +105,10 @@ pub struct UsageRecord {
     pub project: Option<String>,
     /// A cost the source itself reported (old Claude Code `costUSD`), in USD.
     pub reported_cost_usd: Option<f64>,
+    /// A Claude Code sidechain line (`isSidechain`): a subagent or a `/btw` replay. A replay that
+    /// reuses its parent's message id is dropped by `aggregate::dedupe` (api-facts F).
+    #[serde(default)]
+    pub is_sidechain: bool,
 }
 
 impl UsageRecord {

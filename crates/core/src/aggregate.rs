@@ -1,0 +1,357 @@
+//! The usage tables of the CLI (`daily`, `monthly`, `sessions`) from usage records, and the
+//! deduplication of Claude Code's repeated transcript lines that must come first.
+//!
+//! The token totals follow ccusage: `total_tokens = input + output + cache_creation + cache_read`.
+//! Costs come from our catalog, so they may differ from ccusage's price table by a little.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::str::FromStr;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, Offset, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use crate::catalog::Catalog;
+use crate::cost::{cost_of_record, CostTotal};
+use crate::error::{Error, Result};
+use crate::usage::{TokenCounts, UsageRecord};
+
+/// The model id of Claude Code's made-up replies (interruptions, API errors); never listed.
+pub const SYNTHETIC_MODEL: &str = "<synthetic>";
+
+/// The time zone that decides which day a record belongs to: a fixed offset or an IANA zone
+/// (with its daylight-saving rules). Reading the system's zone is the caller's job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DayZone {
+    Offset(FixedOffset),
+    Named(Tz),
+}
+
+impl DayZone {
+    /// UTC.
+    pub fn utc() -> DayZone {
+        DayZone::Named(Tz::UTC)
+    }
+
+    /// Reads `UTC`, `Z`, an offset (`+02:00`, `-0530`, `+2`) or an IANA name (`Europe/Berlin`).
+    pub fn parse(text: &str) -> Result<DayZone> {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case("utc") || text.eq_ignore_ascii_case("z") {
+            return Ok(DayZone::utc());
+        }
+        if text.starts_with('+') || text.starts_with('-') {
+            return parse_offset(text)
+                .map(DayZone::Offset)
+                .ok_or_else(|| Error::Config(format!("time zone: `{text}` is not an offset")));
+        }
+        Tz::from_str(text)
+            .map(DayZone::Named)
+            .map_err(|_| Error::Config(format!("time zone: unknown zone `{text}`")))
+    }
+
+    /// The calendar date of a moment in this zone.
+    pub fn date_of(&self, at: DateTime<Utc>) -> NaiveDate {
+        match self {
+            DayZone::Offset(offset) => at.with_timezone(offset).date_naive(),
+            DayZone::Named(zone) => at.with_timezone(zone).date_naive(),
+        }
+    }
+
+    /// The zone's offset from UTC at a moment.
+    pub fn offset_at(&self, at: DateTime<Utc>) -> FixedOffset {
+        match self {
+            DayZone::Offset(offset) => *offset,
+            DayZone::Named(zone) => zone.offset_from_utc_datetime(&at.naive_utc()).fix(),
+        }
+    }
+
+    /// The name as `parse` reads it back.
+    pub fn name(&self) -> String {
+        match self {
+            DayZone::Offset(offset) => offset.to_string(),
+            DayZone::Named(zone) => zone.name().to_owned(),
+        }
+    }
+}
+
+fn parse_offset(text: &str) -> Option<FixedOffset> {
+    let (sign, rest) = match text.split_at(1) {
+        ("+", rest) => (1, rest),
+        ("-", rest) => (-1, rest),
+        _ => return None,
+    };
+    let (hours, minutes) = match rest.split_once(':') {
+        Some((h, m)) => (h, m),
+        None if rest.len() == 4 => rest.split_at(2),
+        None => (rest, "0"),
+    };
+    let hours: i32 = hours.parse().ok()?;
+    let minutes: i32 = minutes.parse().ok()?;
+    if !(0..=18).contains(&hours) || !(0..60).contains(&minutes) {
+        return None;
+    }
+    FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))
+}
+
+/// The usage columns of one row.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct UsageColumns {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// 5-minute and 1-hour cache writes together.
+    pub cache_creation_tokens: u64,
+    pub cache_read_tokens: u64,
+    /// `input + output + cache_creation + cache_read`, as ccusage counts it.
+    pub total_tokens: u64,
+    /// USD of every record whose price is known.
+    pub cost_usd: f64,
+    /// Canonical model ids, sorted, without `<synthetic>`.
+    pub models: Vec<String>,
+    /// Some record's model has no known price: `cost_usd` is too low.
+    pub includes_unknown_price: bool,
+}
+
+/// One day of the `daily` table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DailyRow {
+    /// `YYYY-MM-DD` in the chosen zone.
+    pub date: NaiveDate,
+    #[serde(flatten)]
+    pub usage: UsageColumns,
+}
+
+/// One month of the `monthly` table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MonthlyRow {
+    /// `YYYY-MM` in the chosen zone.
+    pub month: String,
+    #[serde(flatten)]
+    pub usage: UsageColumns,
+}
+
+/// One session of the `sessions` table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionRow {
+    /// `null` gathers the records that name no session.
+    pub session_id: Option<String>,
+    #[serde(flatten)]
+    pub usage: UsageColumns,
+}
+
+/// The totals line of every table.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Totals {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_creation_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub total_tokens: u64,
+    pub cost_usd: f64,
+    pub includes_unknown_price: bool,
+}
+
+/// `{"daily": […], "totals": {…}}`, oldest day first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DailyReport {
+    pub daily: Vec<DailyRow>,
+    pub totals: Totals,
+}
+
+/// `{"monthly": […], "totals": {…}}`, oldest month first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MonthlyReport {
+    pub monthly: Vec<MonthlyRow>,
+    pub totals: Totals,
+}
+
+/// `{"sessions": […], "totals": {…}}`, by last activity, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionReport {
+    pub sessions: Vec<SessionRow>,
+    pub totals: Totals,
+}
+
+/// Whether a record is usage at all: an API error line (a failed status and no tokens) is not.
+pub fn is_usage(record: &UsageRecord) -> bool {
+    !(record.is_error() && record.tokens.total() == 0)
+}
+
+#[derive(Debug, Default)]
+struct Accumulator {
+    tokens: TokenCounts,
+    cost: CostTotal,
+    models: BTreeSet<String>,
+    last_activity: Option<DateTime<Utc>>,
+}
+
+impl Accumulator {
+    fn add(&mut self, record: &UsageRecord, catalog: &Catalog) {
+        self.tokens.add(&record.tokens);
+        self.cost.add(&cost_of_record(record, catalog));
+        if record.model.trim() != SYNTHETIC_MODEL && !record.model.trim().is_empty() {
+            self.models.insert(catalog.normalize(&record.model));
+        }
+        self.last_activity = self.last_activity.max(Some(record.at));
+    }
+
+    fn columns(&self) -> UsageColumns {
+        UsageColumns {
+            input_tokens: self.tokens.input,
+            output_tokens: self.tokens.output,
+            cache_creation_tokens: self.tokens.cache_write(),
+            cache_read_tokens: self.tokens.cache_read,
+            total_tokens: self.tokens.total(),
+            cost_usd: self.cost.usd,
+            models: self.models.iter().cloned().collect(),
+            includes_unknown_price: self.cost.includes_unknown_price,
+        }
+    }
+}
+
+fn group<K: Ord>(
+    records: &[UsageRecord],
+    catalog: &Catalog,
+    key: impl Fn(&UsageRecord) -> K,
+) -> (BTreeMap<K, Accumulator>, Totals) {
+    let mut groups: BTreeMap<K, Accumulator> = BTreeMap::new();
+    let mut all = Accumulator::default();
+    for record in records.iter().filter(|r| is_usage(r)) {
+        groups.entry(key(record)).or_default().add(record, catalog);
+        all.add(record, catalog);
+    }
+    let columns = all.columns();
+    let totals = Totals {
+        input_tokens: columns.input_tokens,
+        output_tokens: columns.output_tokens,
+        cache_creation_tokens: columns.cache_creation_tokens,
+        cache_read_tokens: columns.cache_read_tokens,
+        total_tokens: columns.total_tokens,
+        cost_usd: columns.cost_usd,
+        includes_unknown_price: columns.includes_unknown_price,
+    };
+    (groups, totals)
+}
+
+/// Usage per calendar day in `zone`. Pass deduplicated records (`dedupe`).
+pub fn daily(records: &[UsageRecord], zone: &DayZone, catalog: &Catalog) -> DailyReport {
+    let (groups, totals) = group(records, catalog, |r| zone.date_of(r.at));
+    DailyReport {
+        daily: groups
+            .into_iter()
+            .map(|(date, acc)| DailyRow {
+                date,
+                usage: acc.columns(),
+            })
+            .collect(),
+        totals,
+    }
+}
+
+/// Usage per calendar month in `zone`. Pass deduplicated records (`dedupe`).
+pub fn monthly(records: &[UsageRecord], zone: &DayZone, catalog: &Catalog) -> MonthlyReport {
+    let (groups, totals) = group(records, catalog, |r| {
+        zone.date_of(r.at).format("%Y-%m").to_string()
+    });
+    MonthlyReport {
+        monthly: groups
+            .into_iter()
+            .map(|(month, acc)| MonthlyRow {
+                month,
+                usage: acc.columns(),
+            })
+            .collect(),
+        totals,
+    }
+}
+
+/// Usage per session, the session with the oldest last activity first. Pass deduplicated records.
+pub fn sessions(records: &[UsageRecord], catalog: &Catalog) -> SessionReport {
+    let (groups, totals) = group(records, catalog, |r| r.session_id.clone());
+    let mut rows: Vec<(Option<DateTime<Utc>>, SessionRow)> = groups
+        .into_iter()
+        .map(|(session_id, acc)| {
+            (
+                acc.last_activity,
+                SessionRow {
+                    session_id,
+                    usage: acc.columns(),
+                },
+            )
+        })
+        .collect();
+    rows.sort_by(|(a_last, a), (b_last, b)| {
+        a_last
+            .cmp(b_last)
+            .then_with(|| a.session_id.cmp(&b.session_id))
+    });
+    SessionReport {
+        sessions: rows.into_iter().map(|(_, row)| row).collect(),
+        totals,
+    }
+}
+
+/// Whether `candidate` should replace `kept` as the copy of one (message id, request id): more
+/// tokens wins (Claude Code writes a line per content block and only the last has the full
+/// count), then a larger reported cost, then the later line.
+fn better(candidate: &UsageRecord, kept: &UsageRecord) -> bool {
+    let by_tokens = candidate.tokens.total().cmp(&kept.tokens.total());
+    if by_tokens.is_ne() {
+        return by_tokens.is_gt();
+    }
+    let cost = |r: &UsageRecord| r.reported_cost_usd.unwrap_or(f64::NEG_INFINITY);
+    if cost(candidate) != cost(kept) {
+        return cost(candidate) > cost(kept);
+    }
+    candidate.at >= kept.at
+}
+
+/// The indices (in input order) of the records `dedupe` keeps.
+pub fn dedupe_indices(records: &[UsageRecord]) -> Vec<usize> {
+    let mut best: HashMap<(&str, &str), usize> = HashMap::new();
+    for (index, record) in records.iter().enumerate() {
+        let (Some(message), Some(request)) = (&record.message_id, &record.request_id) else {
+            continue;
+        };
+        let key = (message.as_str(), request.as_str());
+        match best.get(&key) {
+            Some(&kept) if !better(record, &records[kept]) => {}
+            _ => {
+                best.insert(key, index);
+            }
+        }
+    }
+    // A `/btw` sidechain replay reuses its parent's message id with a new request id; the
+    // non-sidechain copy is the real request (api-facts F, ccusage issue #913).
+    let parents: HashSet<&str> = best
+        .iter()
+        .filter(|(_, &index)| !records[index].is_sidechain)
+        .map(|((message, _), _)| *message)
+        .collect();
+    records
+        .iter()
+        .enumerate()
+        .filter(|(index, record)| {
+            let (Some(message), Some(request)) = (&record.message_id, &record.request_id) else {
+                // Lines missing either id are never deduplicated.
+                return true;
+            };
+            best.get(&(message.as_str(), request.as_str())) == Some(index)
+                && !(record.is_sidechain && parents.contains(message.as_str()))
+        })
+        .map(|(index, _)| index)
+        .collect()
+}
+
+/// Removes repeated lines of one API response: per (message id, request id) the copy with the
+/// most tokens stays (ties: the larger reported cost, then the later line), and a sidechain copy of
+/// a message that also has a non-sidechain copy goes. Records missing either id all stay. The
+/// order of the kept records is kept.
+pub fn dedupe(records: Vec<UsageRecord>) -> Vec<UsageRecord> {
+    let keep: HashSet<usize> = dedupe_indices(&records).into_iter().collect();
+    records
+        .into_iter()
+        .enumerate()
+        .filter(|(index, _)| keep.contains(index))
+        .map(|(_, record)| record)
+        .collect()
+}

@@ -1,0 +1,202 @@
+//! What tokens cost: one request's price from the catalog (cache writes and reads, batch discount,
+//! long context), what prompt caching saved, and sums that remember whether any part had no
+//! known price.
+//!
+//! A model without a known price contributes $0 and sets `unknown_price`; every sum that includes
+//! one carries `includes_unknown_price`, so the UI says "price unknown" rather than a wrong total.
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{Catalog, ModelPrice};
+use crate::usage::{TokenCounts, UsageRecord};
+
+/// The cost of one request (or one bucket of tokens of one model).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Cost {
+    /// USD; 0 when the price is unknown.
+    pub usd: f64,
+    /// The model has no known price.
+    pub unknown_price: bool,
+    /// The long-context prices applied.
+    pub long_context: bool,
+}
+
+/// The per-million prices one request is billed at, after the long-context rule and the batch
+/// discount.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Rates {
+    input: f64,
+    output: f64,
+    cache_write_5m: f64,
+    cache_write_1h: f64,
+    cache_read: f64,
+    long_context: bool,
+}
+
+fn rates(
+    price: &ModelPrice,
+    tokens: &TokenCounts,
+    service_tier: Option<&str>,
+    catalog: &Catalog,
+) -> Rates {
+    let mut rates = Rates {
+        input: price.input_per_mtok,
+        output: price.output_per_mtok,
+        cache_write_5m: price.cache_write_5m_per_mtok,
+        cache_write_1h: price.cache_write_1h_per_mtok,
+        cache_read: price.cache_read_per_mtok,
+        long_context: false,
+    };
+    if let Some(rule) = price.long_context {
+        if tokens.total_input() > rule.above_input_tokens {
+            rates = Rates {
+                input: rule.input_per_mtok,
+                output: rule.output_per_mtok,
+                cache_write_5m: rule.cache_write_5m_per_mtok,
+                cache_write_1h: rule.cache_write_1h_per_mtok,
+                cache_read: rule.cache_read_per_mtok,
+                long_context: true,
+            };
+        }
+    }
+    if is_batch(service_tier) {
+        // The discount stacks with the cache and long-context prices (api-facts D1).
+        let keep = 1.0 - catalog.batch_discount;
+        rates.input *= keep;
+        rates.output *= keep;
+        rates.cache_write_5m *= keep;
+        rates.cache_write_1h *= keep;
+        rates.cache_read *= keep;
+    }
+    rates
+}
+
+fn is_batch(service_tier: Option<&str>) -> bool {
+    service_tier.is_some_and(|tier| tier.trim().eq_ignore_ascii_case("batch"))
+}
+
+fn per_mtok(tokens: u64, usd_per_mtok: f64) -> f64 {
+    tokens as f64 * usd_per_mtok / 1_000_000.0
+}
+
+/// What `tokens` of `model` cost. Service tiers other than `batch` (standard, priority…) are billed
+/// at the standard price: Priority Tier prices were not recovered. Zero tokens cost $0 whatever the
+/// model, so an empty line of an unknown model does not make a total "unknown".
+pub fn cost_of(
+    tokens: &TokenCounts,
+    model: &str,
+    service_tier: Option<&str>,
+    catalog: &Catalog,
+) -> Cost {
+    if tokens.total() == 0 {
+        return Cost::default();
+    }
+    let Some(price) = catalog.price(model) else {
+        return Cost {
+            usd: 0.0,
+            unknown_price: true,
+            long_context: false,
+        };
+    };
+    let rates = rates(price, tokens, service_tier, catalog);
+    Cost {
+        usd: per_mtok(tokens.input, rates.input)
+            + per_mtok(tokens.output, rates.output)
+            + per_mtok(tokens.cache_write_5m, rates.cache_write_5m)
+            + per_mtok(tokens.cache_write_1h, rates.cache_write_1h)
+            + per_mtok(tokens.cache_read, rates.cache_read),
+        unknown_price: false,
+        long_context: rates.long_context,
+    }
+}
+
+/// The cost of one usage record: from the catalog, or, when the catalog has no price for the
+/// model, the cost the source itself reported (old Claude Code `costUSD`), or unknown.
+pub fn cost_of_record(record: &UsageRecord, catalog: &Catalog) -> Cost {
+    let cost = cost_of(
+        &record.tokens,
+        &record.model,
+        record.service_tier.as_deref(),
+        catalog,
+    );
+    match record.reported_cost_usd {
+        Some(reported) if cost.unknown_price && reported.is_finite() && reported >= 0.0 => Cost {
+            usd: reported,
+            unknown_price: false,
+            long_context: false,
+        },
+        _ => cost,
+    }
+}
+
+/// What prompt caching did to a bill.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct CacheSavings {
+    /// What the cache reads would have cost as plain input, minus what they cost.
+    pub read_savings_usd: f64,
+    /// What the cache writes cost beyond plain input (writes cost 1.25× or 2× input).
+    pub write_premium_usd: f64,
+    /// `read_savings_usd - write_premium_usd`; negative when caching cost more than it saved.
+    pub net_usd: f64,
+    pub includes_unknown_price: bool,
+}
+
+impl CacheSavings {
+    /// Field-wise sum.
+    pub fn add(&mut self, other: &CacheSavings) {
+        self.read_savings_usd += other.read_savings_usd;
+        self.write_premium_usd += other.write_premium_usd;
+        self.net_usd += other.net_usd;
+        self.includes_unknown_price |= other.includes_unknown_price;
+    }
+}
+
+/// What caching saved on `tokens` of `model`, at the prices the request was billed at (long
+/// context and batch included).
+pub fn cache_savings(
+    tokens: &TokenCounts,
+    model: &str,
+    service_tier: Option<&str>,
+    catalog: &Catalog,
+) -> CacheSavings {
+    if tokens.cache_read == 0 && tokens.cache_write() == 0 {
+        return CacheSavings::default();
+    }
+    let Some(price) = catalog.price(model) else {
+        return CacheSavings {
+            includes_unknown_price: true,
+            ..CacheSavings::default()
+        };
+    };
+    let rates = rates(price, tokens, service_tier, catalog);
+    let read_savings_usd = per_mtok(tokens.cache_read, rates.input - rates.cache_read);
+    let write_premium_usd = per_mtok(tokens.cache_write_5m, rates.cache_write_5m - rates.input)
+        + per_mtok(tokens.cache_write_1h, rates.cache_write_1h - rates.input);
+    CacheSavings {
+        read_savings_usd,
+        write_premium_usd,
+        net_usd: read_savings_usd - write_premium_usd,
+        includes_unknown_price: false,
+    }
+}
+
+/// A sum of costs that remembers whether any part had no known price.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct CostTotal {
+    pub usd: f64,
+    pub includes_unknown_price: bool,
+}
+
+impl CostTotal {
+    /// Adds one cost.
+    pub fn add(&mut self, cost: &Cost) {
+        self.usd += cost.usd;
+        self.includes_unknown_price |= cost.unknown_price;
+    }
+
+    /// Adds another total.
+    pub fn merge(&mut self, other: &CostTotal) {
+        self.usd += other.usd;
+        self.includes_unknown_price |= other.includes_unknown_price;
+    }
+}

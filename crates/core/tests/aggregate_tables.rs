@@ -1,0 +1,425 @@
+//! The `daily`, `monthly` and `sessions` tables: grouping by day in a time zone, ccusage's token
+//! totals, the JSON the issue fixes, and unknown prices carried to every total.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
+
+use chrono::{DateTime, Utc};
+use claude_status_core::aggregate::{daily, monthly, sessions, DayZone};
+use claude_status_core::catalog::Catalog;
+use claude_status_core::usage::{TokenCounts, UsageRecord, UsageSource};
+use serde_json::json;
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn record(time: &str, model: &str, session: &str, tokens: [u64; 5]) -> UsageRecord {
+    let [input, output, cache_write_5m, cache_write_1h, cache_read] = tokens;
+    UsageRecord {
+        at: at(time),
+        source: UsageSource::ClaudeCode,
+        model: model.to_owned(),
+        tokens: TokenCounts {
+            input,
+            output,
+            cache_write_5m,
+            cache_write_1h,
+            cache_read,
+        },
+        status: None,
+        latency_ms: None,
+        ttft_ms: None,
+        service_tier: Some("standard".to_owned()),
+        message_id: None,
+        request_id: None,
+        session_id: Some(session.to_owned()),
+        project: None,
+        reported_cost_usd: None,
+        is_sidechain: false,
+    }
+}
+
+fn error_line(time: &str, status: u16) -> UsageRecord {
+    UsageRecord {
+        status: Some(status),
+        ..record(time, "<synthetic>", "s1", [0; 5])
+    }
+}
+
+fn zone(name: &str) -> DayZone {
+    DayZone::parse(name).unwrap()
+}
+
+/// (date, total_tokens, cost_usd rounded to cents, models, includes_unknown_price) per row.
+type Row = (&'static str, u64, f64, Vec<&'static str>, bool);
+
+fn check_daily(records: &[UsageRecord], zone_name: &str, expected: &[Row]) {
+    let report = daily(records, &zone(zone_name), &Catalog::builtin());
+    let found: Vec<(String, u64, f64, Vec<String>, bool)> = report
+        .daily
+        .iter()
+        .map(|row| {
+            (
+                row.date.to_string(),
+                row.usage.total_tokens,
+                (row.usage.cost_usd * 100.0).round() / 100.0,
+                row.usage.models.clone(),
+                row.usage.includes_unknown_price,
+            )
+        })
+        .collect();
+    let expected: Vec<(String, u64, f64, Vec<String>, bool)> = expected
+        .iter()
+        .map(|(d, t, c, m, u)| {
+            (
+                d.to_string(),
+                *t,
+                *c,
+                m.iter().map(|s| s.to_string()).collect(),
+                *u,
+            )
+        })
+        .collect();
+    assert_eq!(found, expected, "{zone_name}");
+}
+
+#[test]
+fn a_late_evening_record_is_the_next_day_in_berlin() {
+    let records = [
+        record(
+            "2025-08-21T10:00:00Z",
+            "claude-haiku-4-5",
+            "s1",
+            [1_000_000, 0, 0, 0, 0],
+        ),
+        record(
+            "2025-08-21T23:30:00Z",
+            "claude-sonnet-4-5-20250929",
+            "s1",
+            [100_000, 0, 0, 0, 0],
+        ),
+    ];
+    check_daily(
+        &records,
+        "UTC",
+        &[(
+            "2025-08-21",
+            1_100_000,
+            1.3,
+            vec!["claude-haiku-4-5", "claude-sonnet-4-5"],
+            false,
+        )],
+    );
+    check_daily(
+        &records,
+        "Europe/Berlin",
+        &[
+            (
+                "2025-08-21",
+                1_000_000,
+                1.0,
+                vec!["claude-haiku-4-5"],
+                false,
+            ),
+            ("2025-08-22", 100_000, 0.3, vec!["claude-sonnet-4-5"], false),
+        ],
+    );
+    check_daily(
+        &records,
+        "+02:00",
+        &[
+            (
+                "2025-08-21",
+                1_000_000,
+                1.0,
+                vec!["claude-haiku-4-5"],
+                false,
+            ),
+            ("2025-08-22", 100_000, 0.3, vec!["claude-sonnet-4-5"], false),
+        ],
+    );
+    // West of UTC the morning record moves back a day… at -11:00.
+    check_daily(
+        &records,
+        "Pacific/Pago_Pago",
+        &[
+            (
+                "2025-08-20",
+                1_000_000,
+                1.0,
+                vec!["claude-haiku-4-5"],
+                false,
+            ),
+            ("2025-08-21", 100_000, 0.3, vec!["claude-sonnet-4-5"], false),
+        ],
+    );
+    // Berlin in winter is +01:00: 23:30 UTC on 21 December is 00:30 on the 22nd, 22:30 is not.
+    let winter = [
+        record(
+            "2025-12-21T22:30:00Z",
+            "claude-haiku-4-5",
+            "s1",
+            [10, 0, 0, 0, 0],
+        ),
+        record(
+            "2025-12-21T23:30:00Z",
+            "claude-haiku-4-5",
+            "s1",
+            [20, 0, 0, 0, 0],
+        ),
+    ];
+    check_daily(
+        &winter,
+        "Europe/Berlin",
+        &[
+            ("2025-12-21", 10, 0.0, vec!["claude-haiku-4-5"], false),
+            ("2025-12-22", 20, 0.0, vec!["claude-haiku-4-5"], false),
+        ],
+    );
+}
+
+#[test]
+fn unknown_prices_mark_their_rows_and_the_totals() {
+    let records = [
+        record(
+            "2026-10-01T10:00:00Z",
+            "claude-haiku-4-5",
+            "s1",
+            [1_000_000, 0, 0, 0, 0],
+        ),
+        record(
+            "2026-10-02T10:00:00Z",
+            "claude-fable-5",
+            "s1",
+            [1_000_000, 0, 0, 0, 0],
+        ),
+    ];
+    check_daily(
+        &records,
+        "UTC",
+        &[
+            (
+                "2026-10-01",
+                1_000_000,
+                1.0,
+                vec!["claude-haiku-4-5"],
+                false,
+            ),
+            ("2026-10-02", 1_000_000, 0.0, vec!["claude-fable-5"], true),
+        ],
+    );
+    let catalog = Catalog::builtin();
+    assert!(
+        daily(&records, &DayZone::utc(), &catalog)
+            .totals
+            .includes_unknown_price
+    );
+    assert!(
+        monthly(&records, &DayZone::utc(), &catalog).monthly[0]
+            .usage
+            .includes_unknown_price
+    );
+    assert!(
+        monthly(&records, &DayZone::utc(), &catalog)
+            .totals
+            .includes_unknown_price
+    );
+    assert!(sessions(&records, &catalog).totals.includes_unknown_price);
+    assert!(
+        !daily(&records[..1], &DayZone::utc(), &catalog)
+            .totals
+            .includes_unknown_price
+    );
+}
+
+#[test]
+fn error_lines_are_not_usage_and_synthetic_is_not_a_model() {
+    let records = [
+        record(
+            "2026-10-01T10:00:00Z",
+            "claude-opus-4-6",
+            "s1",
+            [10, 20, 30, 40, 50],
+        ),
+        error_line("2026-10-01T10:01:00Z", 429),
+        error_line("2026-10-02T10:01:00Z", 529),
+        // A synthetic line with no tokens and no error: nothing to count, no model to list.
+        record("2026-10-01T10:02:00Z", "<synthetic>", "s1", [0; 5]),
+    ];
+    check_daily(
+        &records,
+        "UTC",
+        &[("2026-10-01", 150, 0.0, vec!["claude-opus-4-6"], false)],
+    );
+}
+
+#[test]
+fn the_json_the_issue_fixes() {
+    let records = [
+        record(
+            "2026-10-01T10:00:00Z",
+            "claude-sonnet-4-5-20250929",
+            "s1",
+            [1_000, 2_000, 10_000, 0, 100_000],
+        ),
+        record(
+            "2026-10-01T11:00:00Z",
+            "claude-haiku-4-5-20251001",
+            "s2",
+            [500, 500, 0, 1_000, 0],
+        ),
+        error_line("2026-10-01T12:00:00Z", 429),
+    ];
+    let catalog = Catalog::builtin();
+    let sonnet = (1_000.0 * 3.0 + 2_000.0 * 15.0 + 10_000.0 * 3.75 + 100_000.0 * 0.3) / 1e6;
+    let haiku = (500.0 * 1.0 + 500.0 * 5.0 + 1_000.0 * 2.0) / 1e6;
+    let day = json!({
+        "input_tokens": 1_500,
+        "output_tokens": 2_500,
+        "cache_creation_tokens": 11_000,
+        "cache_read_tokens": 100_000,
+        "total_tokens": 115_000,
+        "cost_usd": sonnet + haiku,
+        "models": ["claude-haiku-4-5", "claude-sonnet-4-5"],
+        "includes_unknown_price": false,
+    });
+    let totals = json!({
+        "input_tokens": 1_500,
+        "output_tokens": 2_500,
+        "cache_creation_tokens": 11_000,
+        "cache_read_tokens": 100_000,
+        "total_tokens": 115_000,
+        "cost_usd": sonnet + haiku,
+        "includes_unknown_price": false,
+    });
+    let mut daily_row = day.clone();
+    daily_row["date"] = json!("2026-10-01");
+    assert_eq!(
+        serde_json::to_value(daily(&records, &DayZone::utc(), &catalog)).unwrap(),
+        json!({"daily": [daily_row], "totals": totals})
+    );
+    let mut monthly_row = day.clone();
+    monthly_row["month"] = json!("2026-10");
+    assert_eq!(
+        serde_json::to_value(monthly(&records, &DayZone::utc(), &catalog)).unwrap(),
+        json!({"monthly": [monthly_row], "totals": totals})
+    );
+    let report = serde_json::to_value(sessions(&records, &catalog)).unwrap();
+    assert_eq!(report["totals"], totals);
+    assert_eq!(
+        report["sessions"],
+        json!([
+            {
+                "session_id": "s1",
+                "input_tokens": 1_000, "output_tokens": 2_000, "cache_creation_tokens": 10_000,
+                "cache_read_tokens": 100_000, "total_tokens": 113_000, "cost_usd": sonnet,
+                "models": ["claude-sonnet-4-5"], "includes_unknown_price": false,
+            },
+            {
+                "session_id": "s2",
+                "input_tokens": 500, "output_tokens": 500, "cache_creation_tokens": 1_000,
+                "cache_read_tokens": 0, "total_tokens": 2_000, "cost_usd": haiku,
+                "models": ["claude-haiku-4-5"], "includes_unknown_price": false,
+            },
+        ])
+    );
+}
+
+#[test]
+fn months_follow_the_zone_too() {
+    let records = [
+        record(
+            "2025-08-31T23:30:00Z",
+            "claude-haiku-4-5",
+            "s1",
+            [1, 0, 0, 0, 0],
+        ),
+        record(
+            "2025-09-15T12:00:00Z",
+            "claude-haiku-4-5",
+            "s1",
+            [2, 0, 0, 0, 0],
+        ),
+    ];
+    let catalog = Catalog::builtin();
+    let months = |zone_name: &str| -> Vec<(String, u64)> {
+        monthly(&records, &zone(zone_name), &catalog)
+            .monthly
+            .into_iter()
+            .map(|row| (row.month, row.usage.total_tokens))
+            .collect()
+    };
+    assert_eq!(
+        months("UTC"),
+        vec![("2025-08".to_owned(), 1), ("2025-09".to_owned(), 2)]
+    );
+    assert_eq!(months("Europe/Berlin"), vec![("2025-09".to_owned(), 3)]);
+}
+
+#[test]
+fn sessions_in_order_of_last_activity() {
+    let records = [
+        record(
+            "2026-10-01T10:00:00Z",
+            "claude-haiku-4-5",
+            "old-but-active",
+            [1, 0, 0, 0, 0],
+        ),
+        record(
+            "2026-10-01T11:00:00Z",
+            "claude-haiku-4-5",
+            "quiet",
+            [1, 0, 0, 0, 0],
+        ),
+        record(
+            "2026-10-01T12:00:00Z",
+            "claude-haiku-4-5",
+            "old-but-active",
+            [1, 0, 0, 0, 0],
+        ),
+        UsageRecord {
+            session_id: None,
+            ..record(
+                "2026-10-01T09:00:00Z",
+                "claude-haiku-4-5",
+                "",
+                [1, 0, 0, 0, 0],
+            )
+        },
+    ];
+    let order: Vec<Option<String>> = sessions(&records, &Catalog::builtin())
+        .sessions
+        .into_iter()
+        .map(|row| row.session_id)
+        .collect();
+    assert_eq!(
+        order,
+        vec![
+            None,
+            Some("quiet".to_owned()),
+            Some("old-but-active".to_owned())
+        ]
+    );
+}
+
+#[test]
+fn time_zone_spellings() {
+    let check = |text: &str, expected: Option<&str>| {
+        assert_eq!(
+            DayZone::parse(text).ok().map(|z| z.name()).as_deref(),
+            expected,
+            "{text}"
+        )
+    };
+    check("UTC", Some("UTC"));
+    check("z", Some("UTC"));
+    check("Europe/Berlin", Some("Europe/Berlin"));
+    check("+02:00", Some("+02:00"));
+    check("-0530", Some("-05:30"));
+    check("+9", Some("+09:00"));
+    check("+25:00", None);
+    check("Mars/Olympus", None);
+    check("", None);
+}
