@@ -162,6 +162,7 @@ pub fn engine_config(
                 successes_to_leave: settings.successes_to_leave,
                 ..HealthConfig::default()
             },
+            probe_model: settings.streaming_model.clone(),
             ..MonitorConfig::default()
         },
         probes: Some(ProbeConfig {

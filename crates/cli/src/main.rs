@@ -170,6 +170,7 @@ fn engine_config(
                     .filter(|c| !c.is_empty())
                     .collect(),
             },
+            probe_model: global.model.clone(),
             ..MonitorConfig::default()
         },
         probes,

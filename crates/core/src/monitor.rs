@@ -13,6 +13,8 @@ use crate::level::Level;
 use crate::probe::ProbeOutcome;
 use crate::report::{ProbeReport, Snapshot, StatusPageReport};
 use crate::statuspage::{Incident, StatusPage};
+use crate::tracker::{OwnTraffic, Tracker, UsageAlertPolicy, UsageAlerts};
+use crate::usage::{TokenCounts, UsageRecord, UsageSource};
 
 /// How long an incident that left the unresolved list may wait for its final details before we
 /// report it resolved without them.
@@ -22,12 +24,25 @@ pub const RESOLUTION_GRACE: Duration = Duration::minutes(2);
 /// page has lagged outages by 30 to 60 minutes, and our probes may have recovered by then.
 pub const LEAD_TIME_LOOKBACK: Duration = Duration::hours(2);
 
+impl Default for MonitorConfig {
+    fn default() -> Self {
+        Self {
+            assess: AssessConfig::default(),
+            health: HealthConfig::default(),
+            alerts: AlertPolicy::default(),
+            probe_model: crate::settings::Settings::default().streaming_model,
+        }
+    }
+}
+
 /// Everything the monitor's decisions depend on.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MonitorConfig {
     pub assess: AssessConfig,
     pub health: HealthConfig,
     pub alerts: AlertPolicy,
+    /// The streaming probe's model, so its usage and rate-limit headers count for the right class.
+    pub probe_model: String,
 }
 
 /// The result of one status-page fetch.
@@ -60,6 +75,8 @@ pub enum Observation {
     },
     /// One API probe's result.
     Probe { result: Box<ProbeResult> },
+    /// Requests seen by a usage source (Claude Code's logs, the gateway), in time order.
+    Usage { records: Vec<UsageRecord> },
 }
 
 /// What the monitor must do after an observation.
@@ -107,7 +124,18 @@ pub struct MonitorState {
     alerts: AlertState,
     /// Incidents whose lead time was already recorded.
     lead_times_recorded: std::collections::BTreeSet<String>,
+    /// Usage against the tier limits, when usage tracking is on.
+    tracker: Option<Tracker>,
+    usage_alerts: UsageAlerts,
+    usage_alert_policy: UsageAlertPolicy,
 }
+
+/// The user's own traffic counts as evidence once it has this many requests in its window…
+const OWN_TRAFFIC_MIN_REQUESTS: u64 = 10;
+/// …and at least this many 529s (or 5xx)…
+const OWN_TRAFFIC_MIN_FAILURES: u64 = 3;
+/// …making up more than this share (the field's 2 % overload guidance).
+const OWN_TRAFFIC_MAX_SHARE: f64 = 0.02;
 
 impl MonitorState {
     /// A state that has seen nothing yet.
@@ -129,7 +157,22 @@ impl MonitorState {
             probes: ProbeHealth::default(),
             alerts: AlertState::default(),
             lead_times_recorded: std::collections::BTreeSet::new(),
+            tracker: None,
+            usage_alerts: UsageAlerts::default(),
+            usage_alert_policy: UsageAlertPolicy::default(),
         }
+    }
+
+    /// Turns usage tracking on: usage observations and the probes' own usage and rate-limit
+    /// headers feed the tracker, whose figures join the snapshot and whose alerts are raised.
+    pub fn with_tracker(mut self, tracker: Tracker) -> Self {
+        self.tracker = Some(tracker);
+        self
+    }
+
+    /// The tracker, when usage tracking is on.
+    pub fn tracker(&self) -> Option<&Tracker> {
+        self.tracker.as_ref()
     }
 
     /// The configuration in force.
@@ -176,7 +219,17 @@ impl MonitorState {
             Observation::IncidentDetail { id, incident } => {
                 self.settle_pending(&id, incident.map(|i| *i), &mut effects)
             }
-            Observation::Probe { result } => self.probes.record(&self.config.health, *result),
+            Observation::Probe { result } => {
+                self.track_probe(&result);
+                self.probes.record(&self.config.health, *result);
+            }
+            Observation::Usage { records } => {
+                if let Some(tracker) = &mut self.tracker {
+                    for record in &records {
+                        tracker.record(record);
+                    }
+                }
+            }
         }
         self.expire_pending(now, &mut effects);
         self.reassess(now, &mut effects);
@@ -353,6 +406,50 @@ impl MonitorState {
             || self.config.assess.followed_components.is_empty()
     }
 
+    /// A probe is traffic on the user's key too: its tokens count against the limits, its
+    /// rate-limit headers are the live headroom, and a spend-cap answer means the cap is reached.
+    fn track_probe(&mut self, result: &ProbeResult) {
+        let Some(tracker) = &mut self.tracker else {
+            return;
+        };
+        // Only the streaming probe sends a message (with the configured model) and uses tokens.
+        let model = if result.kind == ProbeKind::Streaming {
+            self.config.probe_model.clone()
+        } else {
+            String::new()
+        };
+        if !result.ratelimit.is_empty() && result.kind == ProbeKind::Streaming {
+            tracker.observe_ratelimit(result.at, &self.config.probe_model, &result.ratelimit);
+        }
+        if result.outcome() == ProbeOutcome::SpendCap {
+            tracker.spend_cap_reached(result.at);
+        }
+        if let (Some(usage), false) = (&result.usage, model.is_empty()) {
+            tracker.record(&UsageRecord {
+                at: result.at,
+                source: UsageSource::Probe,
+                model,
+                tokens: TokenCounts {
+                    input: usage.input_tokens,
+                    output: usage.output_tokens,
+                    cache_write_5m: usage.cache_creation_5m,
+                    cache_write_1h: usage.cache_creation_1h,
+                    cache_read: usage.cache_read_input_tokens,
+                },
+                status: result.classification.http_status,
+                latency_ms: result.latency_ms,
+                ttft_ms: result.ttft_ms,
+                service_tier: usage.service_tier.clone(),
+                message_id: None,
+                request_id: result.classification.request_id.clone(),
+                session_id: None,
+                project: None,
+                reported_cost_usd: None,
+                is_sidechain: false,
+            });
+        }
+    }
+
     fn probe_verdict(&self) -> Option<ProbeVerdict> {
         (!self.probes.is_empty()).then(|| self.probes.verdict(&self.config.health))
     }
@@ -369,6 +466,10 @@ impl MonitorState {
             self.probe_verdict().as_ref(),
             self.probes.latest(),
         );
+        let verdict = match &self.tracker {
+            Some(tracker) => with_own_traffic(verdict, &tracker.own_traffic_health(now)),
+            None => verdict,
+        };
         let previous = self.verdict.level;
         if verdict.level != previous || self.level_since.is_none() {
             effects.push(Effect::LevelChanged {
@@ -400,6 +501,12 @@ impl MonitorState {
         );
         self.alerts = alerts;
         effects.extend(notifications.into_iter().map(Effect::Notify));
+        if let Some(tracker) = &self.tracker {
+            let usage = self
+                .usage_alerts
+                .decide(&self.usage_alert_policy, tracker, now);
+            effects.extend(usage.into_iter().map(Effect::Notify));
+        }
         self.verdict = verdict;
     }
 
@@ -421,7 +528,47 @@ impl MonitorState {
             checked_at: self.checked_at,
             status_page,
             probe: ProbeReport::from_health(&self.probes, self.probes.failures_in_a_row()),
+            usage: self
+                .tracker
+                .as_ref()
+                .map(|t| t.snapshot(self.checked_at.unwrap_or_default())),
         }
+    }
+}
+
+/// Adds the user's own traffic to a verdict: their own 529s (or 5xx) are the earliest signal of
+/// all, once there are enough of them to be more than noise.
+pub fn with_own_traffic(verdict: Verdict, own: &OwnTraffic) -> Verdict {
+    if own.requests < OWN_TRAFFIC_MIN_REQUESTS {
+        return verdict;
+    }
+    let minutes = own.window.as_secs().div_ceil(60).max(1);
+    let share = |n: u64| n as f64 / own.requests as f64;
+    let (level, count, what) = if own.overloaded >= OWN_TRAFFIC_MIN_FAILURES
+        && share(own.overloaded) > OWN_TRAFFIC_MAX_SHARE
+    {
+        (Level::Overloaded, own.overloaded, "529")
+    } else if own.server_errors >= OWN_TRAFFIC_MIN_FAILURES
+        && share(own.server_errors) > OWN_TRAFFIC_MAX_SHARE
+    {
+        (Level::Outage, own.server_errors, "5xx")
+    } else {
+        return verdict;
+    };
+    let reason = format!(
+        "your own traffic: {what} on {count} of {} requests in the last {minutes} min",
+        own.requests
+    );
+    let mut reasons = verdict.reasons;
+    let decided = worse(verdict.level, level);
+    if decided == level && decided != verdict.level {
+        reasons.insert(0, reason);
+    } else {
+        reasons.push(reason);
+    }
+    Verdict {
+        level: decided,
+        reasons,
     }
 }
 

@@ -201,6 +201,9 @@ pub struct Snapshot {
     pub status_page: StatusPageReport,
     /// What our own probes saw last; `None` until a probe has run.
     pub probe: Option<ProbeReport>,
+    /// Usage and cost against the tier limits; `None` while usage tracking is off.
+    #[serde(default, skip_deserializing)]
+    pub usage: Option<crate::tracker::TrackerSnapshot>,
 }
 
 /// The latest probe results, as shown.
@@ -292,6 +295,7 @@ impl Snapshot {
             checked_at: None,
             status_page: StatusPageReport::default(),
             probe: None,
+            usage: None,
         }
     }
 }
