@@ -102,8 +102,8 @@ export function overviewView(context: AppContext): View {
             class: "muted",
             text:
               history.median_lead_seconds >= 0
-                ? `Median over ${history.lead_times.length} incidents: our probes ${spanText(history.median_lead_seconds)} ahead.`
-                : `Median over ${history.lead_times.length} incidents: the status page ${spanText(history.median_lead_seconds)} ahead.`,
+                ? `Median over ${history.lead_times.length} incidents: our probes were ${spanText(history.median_lead_seconds)} ahead.`
+                : `Median over ${history.lead_times.length} incidents: the status page was ${spanText(history.median_lead_seconds)} ahead.`,
           });
     setChildren(leads, 
       heading,

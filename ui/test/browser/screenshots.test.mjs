@@ -1,0 +1,103 @@
+// Screenshots of each view in light and dark at 1000 × 700, and the Overview at 400 × 600:
+// docs/screenshots/dashboard-<view>-<light|dark>.png with UPDATE_SCREENSHOTS=1, else
+// test/browser/out/ (ignored by git), so a plain run never touches the docs.
+
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { after, before, test } from "node:test";
+
+import { assertClean, fileSetup, load, openPage, screenshot, SKIP, TEST_TIMEOUT_MS, tid } from "./helpers.mjs";
+
+const setup = fileSetup();
+const { state } = setup;
+before(async () => {
+  if (!SKIP) await setup.before();
+});
+after(() => setup.after());
+const opts = { skip: SKIP, timeout: TEST_TIMEOUT_MS };
+
+/** Width and height from a PNG's IHDR chunk. */
+function pngSize(path) {
+  const png = readFileSync(path);
+  assert.equal(png.subarray(1, 4).toString("latin1"), "PNG", `${path} is a PNG`);
+  return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
+}
+
+/** How each view is brought on screen (with the data that shows it best). */
+const VIEWS = {
+  overview: {
+    scenario: (fx) => fx.overloadScenario,
+    level: "Overloaded",
+    async show(page) {
+      await page.locator(tid("lead-time", "view-overview")).first().waitFor();
+    },
+  },
+  incident: {
+    scenario: (fx) => fx.overloadScenario,
+    level: "Overloaded",
+    async show(page) {
+      await page.locator(tid("incident-row", "view-overview")).click();
+      await page.locator(tid("incident-update")).first().waitFor();
+      // The screenshot shows the details, not the focus ring of the Back button.
+      await page.evaluate(() => document.activeElement?.blur());
+    },
+  },
+  probes: {
+    scenario: (fx) => fx.overloadScenario,
+    level: "Overloaded",
+    path: "/#probes",
+    async show(page) {
+      for (const id of ["chart-latency", "chart-ttft", "chart-errors"]) await page.locator(`${tid(id)} svg`).waitFor();
+    },
+  },
+  budget: {
+    // The operational snapshot carries rate-limit headers, so the limits are shown.
+    scenario: (fx) => fx.operationalScenario,
+    level: "Operational",
+    async show(page) {
+      await page.waitForFunction(() => document.querySelector('[data-testid="api-key-status"]')?.textContent !== "");
+      await page.locator(tid("tab-budget")).click();
+      await page.locator(tid("budget-row")).first().waitFor();
+    },
+  },
+  settings: {
+    scenario: (fx) => fx.overloadScenario,
+    level: "Overloaded",
+    path: "/#settings",
+    async show(page) {
+      await page.waitForFunction(() => document.querySelector('[data-testid="setting-probe_interval_secs"]')?.value === "60");
+      await page.locator(`${tid("setting-followed_components")} input`).first().waitFor();
+    },
+  },
+};
+
+async function shoot(name, view, { scheme, viewport, suffix = "" }) {
+  const { fx } = state.build;
+  const { context, page, seen } = await openPage(state.browser, state.build, view.scenario(fx), { colorScheme: scheme, viewport });
+  try {
+    await load(page, state.server.origin, view.path ?? "/", view.level);
+    await view.show(page);
+    // Let the charts' ResizeObserver and a clock tick settle.
+    await page.waitForTimeout(150);
+    const path = await screenshot(page, `${name}${suffix}-${scheme}`);
+    assert.deepEqual(pngSize(path), viewport, `${path} is ${viewport.width}×${viewport.height}`);
+    assertClean(assert, seen);
+    return path;
+  } finally {
+    await context.close();
+  }
+}
+
+for (const [name, view] of Object.entries(VIEWS)) {
+  test(`screenshot: ${name}, light and dark`, opts, async (t) => {
+    for (const scheme of ["light", "dark"]) {
+      const path = await shoot(name, view, { scheme, viewport: { width: 1000, height: 700 } });
+      t.diagnostic(path);
+    }
+  });
+}
+
+test("screenshot: overview at 400 × 600", opts, async (t) => {
+  const path = await shoot("overview", VIEWS.overview, { scheme: "light", viewport: { width: 400, height: 600 }, suffix: "-narrow" });
+  t.diagnostic(path);
+});

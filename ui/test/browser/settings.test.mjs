@@ -1,0 +1,201 @@
+// Settings: the stored values, client-side hints that keep a bad value from being sent, the
+// shell's `invalid_settings` message, a valid save, the API key (sent once, never shown again) and
+// the streaming probe's cost estimate following the model.
+
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+
+import { assertClean, callsOf, fileSetup, load, openPage, setResponse, SKIP, TEST_TIMEOUT_MS, text, tid } from "./helpers.mjs";
+
+const setup = fileSetup();
+const { state } = setup;
+before(async () => {
+  if (!SKIP) await setup.before();
+});
+after(() => setup.after());
+const opts = { skip: SKIP, timeout: TEST_TIMEOUT_MS };
+
+const field = (page, name) => page.locator(tid(`setting-${name}`));
+
+/** Opens Settings once get_settings has answered and the snapshot's components are listed. */
+async function openSettings(page, origin) {
+  await load(page, origin, "/#settings");
+  await page.waitForFunction(() => document.querySelector('[data-testid="api-key-status"]')?.textContent !== "");
+  await page.locator(`${tid("setting-followed_components")} input`).first().waitFor();
+}
+
+test("the form shows the stored values", opts, async () => {
+  const { fx } = state.build;
+  const s = fx.settingsView.settings;
+  const { context, page, seen } = await openPage(state.browser, state.build, fx.overloadScenario);
+  try {
+    await openSettings(page, state.server.origin);
+    assert.equal(await page.locator(tid("tab-settings")).getAttribute("aria-selected"), "true");
+    for (const name of ["probe_interval_secs", "latency_threshold_ms", "ttft_threshold_ms", "failures_to_enter", "successes_to_leave"]) {
+      assert.equal(await field(page, name).inputValue(), String(s[name]), name);
+    }
+    assert.equal(await field(page, "streaming_model").inputValue(), s.streaming_model);
+    for (const name of ["streaming_probe", "notifications", "launch_at_login"]) {
+      assert.equal(await field(page, name).isChecked(), s[name], name);
+    }
+    const ticks = await page
+      .locator(`${tid("setting-followed_components")} input`)
+      .evaluateAll((inputs) => inputs.map((i) => [i.value, i.checked]));
+    assert.deepEqual(
+      ticks,
+      fx.overloadSnapshot.status_page.components.map((c) => [c.id, s.followed_components.includes(c.id)]),
+    );
+    assert.equal(await text(page.locator(tid("api-key-status"))), "configured (keychain)");
+    assert.equal(await field(page, "api_key").inputValue(), "", "the key is never filled in");
+    // No error shown for stored values.
+    assert.equal((await page.locator(".field-error").allInnerTexts()).join(""), "");
+    assertClean(assert, seen);
+  } finally {
+    await context.close();
+  }
+});
+
+test("an invalid interval gets a hint and is not sent; the shell's invalid_settings is shown", opts, async () => {
+  const { fx } = state.build;
+  const { context, page, seen } = await openPage(state.browser, state.build, fx.overloadScenario);
+  try {
+    await openSettings(page, state.server.origin);
+    const interval = field(page, "probe_interval_secs");
+    const hint = page.locator(tid("setting-error-probe_interval_secs"));
+
+    await interval.fill("2");
+    assert.equal(await text(hint), "must be between 5 seconds and 1 hour", "checked as you type");
+    assert.equal(await interval.getAttribute("aria-invalid"), "true");
+    await page.locator(tid("settings-save")).click();
+    assert.equal(await text(page.locator(tid("settings-error"))), "Fix the fields marked above; nothing was saved.");
+    assert.deepEqual(await callsOf(page, "set_settings"), [], "nothing sent");
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), "setting-probe_interval_secs", "focus on the bad field");
+
+    await interval.fill("4000");
+    assert.equal(await text(hint), "must be between 5 seconds and 1 hour");
+    await interval.fill("30");
+    assert.equal(await text(hint), "");
+    assert.equal(await interval.getAttribute("aria-invalid"), "false");
+
+    // The shell refuses it anyway: its message is shown next to the form and next to the field.
+    await setResponse(page, "set_settings", { __ipc_error: fx.invalidSettingsError });
+    await page.locator(tid("settings-save")).click();
+    const formError = page.locator(tid("error", "settings-error"));
+    await formError.waitFor();
+    assert.equal(await formError.getAttribute("data-kind"), "invalid_settings");
+    assert.equal(await text(formError), `Not saved: ${fx.invalidSettingsError.message}`);
+    assert.equal(await text(hint), "must be between 5 seconds and 1 hour");
+    assert.equal(await text(page.locator(tid("settings-saved"))), "");
+    const sent = await callsOf(page, "set_settings");
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0].settings.probe_interval_secs, 30);
+    assertClean(assert, seen);
+  } finally {
+    await context.close();
+  }
+});
+
+test("saving valid settings calls set_settings with the form's values", opts, async () => {
+  const { fx } = state.build;
+  const stored = fx.settingsView.settings;
+  const { context, page, seen } = await openPage(state.browser, state.build, fx.overloadScenario);
+  try {
+    await openSettings(page, state.server.origin);
+    await field(page, "probe_interval_secs").fill("120");
+    await field(page, "latency_threshold_ms").fill("4000");
+    await field(page, "streaming_model").fill("claude-sonnet-4-6");
+    await field(page, "launch_at_login").check();
+    await page.locator(`${tid("setting-followed_components")} input[value="rwppv331jlwc"]`).check();
+    await page.locator(tid("settings-save")).click();
+    await page.locator(tid("settings-saved")).getByText("Saved.").waitFor();
+
+    const sent = await callsOf(page, "set_settings");
+    assert.equal(sent.length, 1);
+    assert.deepEqual(sent[0].settings, {
+      ...stored,
+      probe_interval_secs: 120,
+      latency_threshold_ms: 4000,
+      streaming_model: "claude-sonnet-4-6",
+      launch_at_login: true,
+      followed_components: [...stored.followed_components, "rwppv331jlwc"],
+    });
+    // The form shows what the shell answered.
+    assert.equal(await field(page, "probe_interval_secs").inputValue(), "120");
+    assert.equal(await text(page.locator(tid("settings-error"))), "");
+    assertClean(assert, seen);
+  } finally {
+    await context.close();
+  }
+});
+
+test("the API key goes to set_api_key and never appears in the page", opts, async () => {
+  const { fx } = state.build;
+  const KEY = "sk-ant-api03-TESTONLY-k3yThatMustNeverShow-0000";
+  const scenario = { ...fx.overloadScenario, get_settings: { ...fx.settingsView, api_key_configured: false, api_key_source: "none" } };
+  const { context, page, seen } = await openPage(state.browser, state.build, scenario);
+  try {
+    await openSettings(page, state.server.origin);
+    assert.equal(await text(page.locator(tid("api-key-status"))), "not set");
+    const input = field(page, "api_key");
+    assert.equal(await input.getAttribute("type"), "password");
+    await input.fill(KEY);
+    await page.locator(tid("api-key-save")).click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="api-key-status"]')?.textContent === "configured (keychain)");
+
+    assert.deepEqual(await callsOf(page, "set_api_key"), [{ key: KEY }]);
+    assert.deepEqual(await callsOf(page, "set_settings"), [], "the key does not travel with the settings");
+    const trace = await page.evaluate(() => ({
+      html: document.documentElement.outerHTML,
+      text: document.body.innerText,
+      title: document.title,
+      values: [...document.querySelectorAll("input, textarea")].map((i) => i.value),
+      url: location.href,
+      storage: JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }),
+    }));
+    assert.equal(await input.inputValue(), "", "the field is emptied");
+    for (const [where, value] of Object.entries(trace)) {
+      assert.ok(!JSON.stringify(value).includes("k3yThatMustNeverShow"), `the key is not in ${where}`);
+    }
+    // An empty or spaced key is refused before any call.
+    await input.fill("sk-ant two words");
+    await page.locator(tid("api-key-save")).click();
+    assert.match(await text(page.locator(tid("api-key-error"))), /one word/);
+    assert.equal((await callsOf(page, "set_api_key")).length, 1);
+    assertClean(assert, seen);
+  } finally {
+    await context.close();
+  }
+});
+
+test("the streaming probe's cost estimate follows the model and the interval", opts, async () => {
+  const { fx, cost } = state.build;
+  const { context, page, seen } = await openPage(state.browser, state.build, fx.overloadScenario);
+  try {
+    await openSettings(page, state.server.origin);
+    const estimate = page.locator(tid("streaming-cost"));
+    const seenTexts = new Set();
+    const expectCost = async (model, interval) => {
+      const wanted = cost.streamingCostText(model, interval);
+      assert.equal(await text(estimate), wanted.replace(/\s+/g, " "), `${model} every ${interval} s`);
+      seenTexts.add(wanted);
+    };
+    await expectCost("claude-haiku-4-5", 60);
+    assert.match(await text(estimate), /≈ \$0\.019 per day/, "haiku: 1,440 × (8 × $1 + 1 × $5) / MTok");
+
+    await field(page, "streaming_model").fill("claude-opus-4-6");
+    await expectCost("claude-opus-4-6", 60);
+    await field(page, "streaming_model").fill("claude-sonnet-4-6");
+    await expectCost("claude-sonnet-4-6", 60);
+    await field(page, "probe_interval_secs").fill("30");
+    await expectCost("claude-sonnet-4-6", 30);
+    await field(page, "streaming_model").fill("claude-mystery-9");
+    await expectCost("claude-mystery-9", 30);
+    assert.match(await text(estimate), /price unknown/);
+    assert.doesNotMatch(await text(estimate), /\$/, "no guessed price");
+    assert.equal(seenTexts.size, 5, "every change gave another estimate");
+    assert.deepEqual(await callsOf(page, "set_settings"), [], "typing sends nothing");
+    assertClean(assert, seen);
+  } finally {
+    await context.close();
+  }
+});
