@@ -2,6 +2,7 @@
 //! SQLite store and the HTTP client. Pure decisions live in `claude-status-core`.
 
 pub mod check;
+pub mod claude_code;
 pub mod error;
 pub mod http;
 pub mod monitor;

@@ -128,6 +128,62 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX detection_leads_reported ON detection_leads (reported_at);
     "#,
+    // 3: the usage ledger, the read position of every Claude Code transcript, and rate-limit
+    // readings. `IF NOT EXISTS` because the store tests rewind a database to an older version by
+    // dropping only that version's tables, then migrate it forward again.
+    r#"
+    -- One row per API request, whatever source saw it (core::usage::UsageRecord). The same
+    -- request seen twice (Claude Code writes several lines per response with growing usage) is
+    -- one row: the unique indexes below, and an upsert that keeps the largest token total.
+    CREATE TABLE IF NOT EXISTS usage_ledger (
+        id                 INTEGER PRIMARY KEY,
+        at                 INTEGER NOT NULL,  -- unix ms UTC
+        source             TEXT    NOT NULL,  -- UsageSource::as_str()
+        model              TEXT    NOT NULL,
+        input              INTEGER NOT NULL,
+        output             INTEGER NOT NULL,
+        cache_write_5m     INTEGER NOT NULL,
+        cache_write_1h     INTEGER NOT NULL,
+        cache_read         INTEGER NOT NULL,
+        status             INTEGER,           -- HTTP status when known; an error row has no tokens
+        latency_ms         INTEGER,
+        ttft_ms            INTEGER,
+        service_tier       TEXT,
+        message_id         TEXT,
+        request_id         TEXT,
+        session_id         TEXT,
+        project            TEXT,
+        reported_cost_usd  REAL,
+        is_sidechain       INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX IF NOT EXISTS usage_ledger_at ON usage_ledger (at);
+    CREATE UNIQUE INDEX IF NOT EXISTS usage_ledger_request ON usage_ledger (source, message_id, request_id)
+        WHERE message_id IS NOT NULL AND request_id IS NOT NULL;
+    -- A message without a request id (Claude Code's synthetic error lines) is still one row when
+    -- its file is read again after a truncation.
+    CREATE UNIQUE INDEX IF NOT EXISTS usage_ledger_message ON usage_ledger (source, message_id)
+        WHERE message_id IS NOT NULL AND request_id IS NULL;
+
+    -- How far each transcript has been read, committed with the rows read from it.
+    CREATE TABLE IF NOT EXISTS usage_files (
+        path    TEXT    PRIMARY KEY,
+        size    INTEGER NOT NULL,  -- bytes, when last read
+        mtime   INTEGER,           -- unix ms, when last read
+        offset  INTEGER NOT NULL,  -- just past the last complete line read
+        inode   INTEGER            -- NULL where the platform has none
+    ) WITHOUT ROWID;
+
+    -- Rate-limit headers seen on replies (core::ratelimit::RateLimitSnapshot as JSON).
+    CREATE TABLE IF NOT EXISTS ratelimit_readings (
+        id        INTEGER PRIMARY KEY,
+        at        INTEGER NOT NULL,
+        source    TEXT    NOT NULL,
+        model     TEXT,
+        snapshot  TEXT    NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS ratelimit_readings_source_at ON ratelimit_readings (source, at);
+    CREATE INDEX IF NOT EXISTS ratelimit_readings_at ON ratelimit_readings (at);
+    "#,
 ];
 
 /// The schema version this build creates and understands.

@@ -24,6 +24,7 @@ mod migrations;
 mod probes;
 mod prune;
 mod status_history;
+mod usage;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -40,6 +41,7 @@ pub use leads::LeadTime;
 pub use migrations::SCHEMA_VERSION;
 pub use prune::{PruneReport, RETENTION_DEFAULT_DAYS};
 pub use status_history::LevelChange;
+pub use usage::{BatchOutcome, RateLimitReading, UsageFileOffset};
 
 /// The file name of the database inside the app's data directory.
 pub const DATABASE_FILE_NAME: &str = "claude-status.sqlite3";

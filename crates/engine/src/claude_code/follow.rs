@@ -1,0 +1,219 @@
+//! Following the transcripts as Claude Code writes them: file-system events (the `notify` crate)
+//! trigger a read of the files that changed, after a short debounce so that a burst of lines is
+//! read once, and a periodic full rescan catches anything the events missed (a watch limit hit,
+//! a folder created before its watch was in place, a network file system without events).
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use claude_status_core::usage::UsageRecord;
+use notify::{RecursiveMode, Watcher};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::discover::{find_log_files, is_transcript, LogFile};
+use super::{ingest_files, IngestReport};
+use crate::error::{Error, Result};
+use crate::store::Store;
+
+/// How [`follow`] paces itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FollowConfig {
+    /// How long to gather events after the first before reading: Claude Code writes a reply as
+    /// several lines in quick succession.
+    pub debounce: Duration,
+    /// How often every transcript is checked regardless of events.
+    pub rescan_every: Duration,
+}
+
+impl Default for FollowConfig {
+    fn default() -> Self {
+        FollowConfig {
+            debounce: Duration::from_millis(200),
+            rescan_every: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Reads new transcript lines into the ledger until `shutdown`, sending the records of each
+/// committed batch over `records`.
+///
+/// It starts with a catch-up ingest of everything written while it was not running; those
+/// records are in the ledger but are *not* sent (there can be hundreds of thousands on a first
+/// run: read them with `Store::usage_between`). The sent records are deduplicated per batch
+/// only: a later batch may carry a fuller copy of a request already sent, so consumers
+/// deduplicate by (message id, request id) keeping the larger total, as `core` does.
+///
+/// Ends early, with `Ok`, when the receiver of `records` is dropped.
+pub async fn follow(
+    store: Arc<Store>,
+    projects_dirs: Vec<PathBuf>,
+    records: mpsc::Sender<Vec<UsageRecord>>,
+    shutdown: CancellationToken,
+) -> Result<()> {
+    follow_with(
+        store,
+        projects_dirs,
+        FollowConfig::default(),
+        records,
+        shutdown,
+    )
+    .await
+}
+
+/// [`follow`] with its pacing given.
+pub async fn follow_with(
+    store: Arc<Store>,
+    projects_dirs: Vec<PathBuf>,
+    config: FollowConfig,
+    records: mpsc::Sender<Vec<UsageRecord>>,
+    shutdown: CancellationToken,
+) -> Result<()> {
+    let (event_sender, mut events) = mpsc::unbounded_channel::<PathBuf>();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        match event {
+            Ok(event) => {
+                for path in event.paths {
+                    if is_transcript(&path) {
+                        // The receiver is gone only when `follow` has returned.
+                        let _ = event_sender.send(path);
+                    }
+                }
+            }
+            // An overflowed queue or a failed watch: the periodic rescan catches up.
+            Err(error) => tracing::debug!(%error, "file watch error"),
+        }
+    })
+    .map_err(|e| {
+        Error::Io(std::io::Error::other(format!(
+            "starting the file watcher: {e}"
+        )))
+    })?;
+    let mut watched = HashSet::new();
+    watch_new_dirs(&mut watcher, &projects_dirs, &mut watched);
+
+    // Catch up with what was written while we were not running; not sent (see above).
+    let catch_up = run_ingest(Arc::clone(&store), find_files(&projects_dirs), false).await;
+    if let Some((report, _)) = catch_up {
+        tracing::info!(
+            files = report.files,
+            records = report.records,
+            elapsed_ms = report.elapsed.as_millis() as u64,
+            "read the Claude Code transcripts"
+        );
+    }
+
+    let mut rescan = tokio::time::interval(config.rescan_every);
+    rescan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    rescan.reset(); // The catch-up was the first scan.
+    loop {
+        let files = tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            _ = rescan.tick() => {
+                watch_new_dirs(&mut watcher, &projects_dirs, &mut watched);
+                find_files(&projects_dirs)
+            }
+            Some(first) = events.recv() => {
+                let mut changed = HashSet::from([first]);
+                let window = tokio::time::sleep(config.debounce);
+                tokio::pin!(window);
+                loop {
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return Ok(()),
+                        _ = &mut window => break,
+                        Some(path) = events.recv() => { changed.insert(path); }
+                    }
+                }
+                changed_files(&projects_dirs, changed)
+            }
+        };
+        if files.is_empty() {
+            continue;
+        }
+        let Some((_, batches)) = run_ingest(Arc::clone(&store), files, true).await else {
+            continue;
+        };
+        for batch in batches {
+            if records.send(batch).await.is_err() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Watches every projects directory not yet watched; one that does not exist yet is tried again
+/// at the next rescan.
+fn watch_new_dirs(
+    watcher: &mut notify::RecommendedWatcher,
+    projects_dirs: &[PathBuf],
+    watched: &mut HashSet<PathBuf>,
+) {
+    for dir in projects_dirs {
+        if watched.contains(dir) || !dir.is_dir() {
+            continue;
+        }
+        match watcher.watch(dir, RecursiveMode::Recursive) {
+            Ok(()) => {
+                watched.insert(dir.clone());
+            }
+            Err(error) => {
+                tracing::warn!(dir = %dir.display(), %error, "cannot watch a transcript folder; relying on the periodic rescan");
+            }
+        }
+    }
+}
+
+fn find_files(projects_dirs: &[PathBuf]) -> Vec<LogFile> {
+    find_log_files(projects_dirs)
+}
+
+/// The changed paths that still exist, each with the projects directory it is under.
+fn changed_files(projects_dirs: &[PathBuf], changed: HashSet<PathBuf>) -> Vec<LogFile> {
+    let mut files: Vec<LogFile> = changed
+        .into_iter()
+        .filter(|path| path.is_file())
+        .filter_map(|path| {
+            // The deepest matching directory, should one projects directory contain another.
+            let projects_dir = projects_dirs
+                .iter()
+                .filter(|dir| path.starts_with(dir))
+                .max_by_key(|dir| dir.components().count())?
+                .clone();
+            Some(LogFile { path, projects_dir })
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Runs an ingest on the blocking pool; a failure is logged (the next event or rescan retries)
+/// rather than ending the follow.
+async fn run_ingest(
+    store: Arc<Store>,
+    files: Vec<LogFile>,
+    collect: bool,
+) -> Option<(IngestReport, Vec<Vec<UsageRecord>>)> {
+    let result = tokio::task::spawn_blocking(move || {
+        let mut batches = Vec::new();
+        let report = ingest_files(&store, &files, &mut |batch| {
+            if collect && !batch.is_empty() {
+                batches.push(batch);
+            }
+        })?;
+        Ok::<_, Error>((report, batches))
+    })
+    .await;
+    match result {
+        Ok(Ok(done)) => Some(done),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "reading Claude Code transcripts failed; will retry");
+            None
+        }
+        Err(error) => {
+            tracing::warn!(%error, "the transcript reader stopped unexpectedly; will retry");
+            None
+        }
+    }
+}

@@ -1,0 +1,422 @@
+//! The Claude Code usage source: reads the JSONL transcripts Claude Code writes under
+//! `~/.claude/projects/` into the usage ledger, once ([`ingest_all`]) or as they grow
+//! ([`follow`]).
+//!
+//! Each transcript is read from where the last run stopped (its offset in the store) and only up
+//! to its last complete line, so a line being written is read once it is finished. A file that
+//! shrank or was replaced (another inode) is read again from the start; the ledger's unique key
+//! (message id, request id) keeps its records from being counted twice.
+//!
+//! Reading is spread over the cores: worker threads each take whole files, read and parse them,
+//! and hand chunks of records to the calling thread, which alone writes to SQLite (SQLite has one
+//! writer anyway). A chunk carries the offset just past its last line, and a batch of chunks is
+//! committed with those offsets in one transaction, so a process killed mid-ingest resumes
+//! exactly where its last commit ended.
+
+pub mod discover;
+mod follow;
+pub mod parse;
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use claude_status_core::usage::UsageRecord;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::store::{Store, UsageFileOffset};
+
+pub use discover::{default_projects_dirs, find_log_files, logs_override, LogFile};
+pub use follow::{follow, follow_with, FollowConfig};
+pub use parse::{parse_line, FileContext, ParsedLine};
+
+/// How many records one transaction writes. Large enough that the commit's cost is spread thin,
+/// small enough that a batch is a few megabytes of memory and a kill loses little work.
+pub const BATCH_RECORDS: usize = 5_000;
+
+/// How much of a file one read takes.
+const READ_BLOCK: usize = 4 << 20;
+
+/// What one ingest did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestReport {
+    /// Transcripts found.
+    pub files: usize,
+    /// Of those, the ones that had something new to read.
+    pub files_read: usize,
+    /// Of those, the ones read again from the start because they shrank or were replaced.
+    pub files_reset: usize,
+    /// Complete lines read.
+    pub lines: u64,
+    /// Usage records found in them (API-error lines included).
+    pub records: u64,
+    /// Records of a request already seen (an earlier line of the same response, or a row
+    /// already in the ledger); they update the row rather than add one.
+    pub duplicates: u64,
+    /// Of the records, synthetic API-error lines.
+    pub api_errors: u64,
+    /// Lines that looked like usage but did not parse; skipped, never fatal.
+    pub malformed: u64,
+    /// Bytes read.
+    pub bytes: u64,
+    #[serde(with = "duration_ms")]
+    pub elapsed: Duration,
+}
+
+impl IngestReport {
+    fn add_chunk(&mut self, chunk: &Chunk) {
+        self.lines += chunk.lines;
+        self.records += chunk.records.len() as u64 + chunk.collapsed;
+        self.duplicates += chunk.collapsed;
+        self.api_errors += chunk.api_errors;
+        self.malformed += chunk.malformed;
+        self.bytes += chunk.bytes;
+    }
+}
+
+mod duration_ms {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_millis)
+    }
+}
+
+/// Reads everything new in the transcripts under `projects_dirs` into the ledger.
+pub fn ingest_all(store: &Store, projects_dirs: &[PathBuf]) -> Result<IngestReport> {
+    let started = Instant::now();
+    let files = find_log_files(projects_dirs);
+    forget_deleted_files(store, projects_dirs, &files)?;
+    let mut report = ingest_files(store, &files, &mut |_| {})?;
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// Reads everything new in `files` into the ledger, handing each committed batch's records to
+/// `on_batch` (after the commit).
+pub fn ingest_files(
+    store: &Store,
+    files: &[LogFile],
+    on_batch: &mut dyn FnMut(Vec<UsageRecord>),
+) -> Result<IngestReport> {
+    let started = Instant::now();
+    let known = store.usage_file_offsets()?;
+    let mut report = IngestReport {
+        files: files.len(),
+        ..IngestReport::default()
+    };
+    // Decide up front which files have something new, so idle files cost one `stat` each.
+    let mut work = Vec::new();
+    for file in files {
+        let Ok(metadata) = std::fs::metadata(&file.path) else {
+            continue;
+        };
+        let stat = FileStat::of(&metadata);
+        let start = match known.get(&file.path) {
+            None => 0,
+            Some(stored) => {
+                let replaced = matches!((stored.inode, stat.inode), (Some(a), Some(b)) if a != b);
+                if replaced || stat.size < stored.offset {
+                    report.files_reset += 1;
+                    0
+                } else if stat.size == stored.offset {
+                    continue;
+                } else {
+                    stored.offset
+                }
+            }
+        };
+        work.push(FileWork {
+            file: file.clone(),
+            start,
+            stat,
+        });
+    }
+    report.files_read = work.len();
+    if work.is_empty() {
+        report.elapsed = started.elapsed();
+        return Ok(report);
+    }
+
+    let workers = std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(1)
+        .clamp(1, 8)
+        .min(work.len());
+    let next = AtomicUsize::new(0);
+    let (sender, receiver) = mpsc::sync_channel::<Chunk>(workers * 4);
+    let write_result = std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let sender = sender.clone();
+            let work = &work;
+            let next = &next;
+            scope.spawn(move || loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(item) = work.get(index) else {
+                    break;
+                };
+                if read_file(item, &sender).is_err() {
+                    // The writer has stopped (it failed); nothing more to do.
+                    break;
+                }
+            });
+        }
+        drop(sender);
+        write_chunks(store, receiver, &mut report, on_batch)
+    });
+    write_result?;
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// Writes chunks as they come, [`BATCH_RECORDS`] at a time, each batch with its offsets.
+fn write_chunks(
+    store: &Store,
+    receiver: mpsc::Receiver<Chunk>,
+    report: &mut IngestReport,
+    on_batch: &mut dyn FnMut(Vec<UsageRecord>),
+) -> Result<()> {
+    let mut records = Vec::with_capacity(BATCH_RECORDS * 2);
+    // A later chunk of a file supersedes its earlier offset within the batch.
+    let mut offsets: HashMap<PathBuf, UsageFileOffset> = HashMap::new();
+    let mut flush = |records: &mut Vec<UsageRecord>,
+                     offsets: &mut HashMap<PathBuf, UsageFileOffset>,
+                     report: &mut IngestReport|
+     -> Result<()> {
+        if records.is_empty() && offsets.is_empty() {
+            return Ok(());
+        }
+        let batch_offsets: Vec<UsageFileOffset> = offsets.drain().map(|(_, o)| o).collect();
+        let outcome = store.ingest_batch(records, &batch_offsets)?;
+        report.duplicates += outcome.duplicates as u64;
+        on_batch(std::mem::take(records));
+        Ok(())
+    };
+    for chunk in receiver {
+        report.add_chunk(&chunk);
+        if chunk.malformed > 0 {
+            tracing::debug!(file = %chunk.offset.path.display(), malformed = chunk.malformed, "skipped malformed transcript lines");
+        }
+        records.extend(chunk.records);
+        offsets.insert(chunk.offset.path.clone(), chunk.offset);
+        if records.len() >= BATCH_RECORDS {
+            flush(&mut records, &mut offsets, report)?;
+        }
+    }
+    flush(&mut records, &mut offsets, report)
+}
+
+/// What a file looks like on disk right now.
+#[derive(Debug, Clone, Copy)]
+struct FileStat {
+    size: u64,
+    mtime_ms: Option<i64>,
+    inode: Option<u64>,
+}
+
+impl FileStat {
+    fn of(metadata: &std::fs::Metadata) -> FileStat {
+        let mtime_ms = metadata
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .and_then(|d| i64::try_from(d.as_millis()).ok());
+        #[cfg(unix)]
+        let inode = {
+            use std::os::unix::fs::MetadataExt;
+            Some(metadata.ino())
+        };
+        #[cfg(not(unix))]
+        let inode = None;
+        FileStat {
+            size: metadata.len(),
+            mtime_ms,
+            inode,
+        }
+    }
+}
+
+struct FileWork {
+    file: LogFile,
+    start: u64,
+    stat: FileStat,
+}
+
+/// Records parsed from consecutive complete lines of one file, and the offset just past them.
+struct Chunk {
+    records: Vec<UsageRecord>,
+    offset: UsageFileOffset,
+    lines: u64,
+    /// Records dropped because a later line of the same request in this chunk replaced them.
+    collapsed: u64,
+    api_errors: u64,
+    malformed: u64,
+    bytes: u64,
+}
+
+/// Reads a file from its start offset to its last complete line, sending one chunk per block.
+/// Fails only when the writer has gone away; a file that cannot be read is logged and skipped.
+fn read_file(item: &FileWork, sender: &mpsc::SyncSender<Chunk>) -> std::result::Result<(), ()> {
+    let path = &item.file.path;
+    let context = FileContext::within(&item.file.projects_dir, path);
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(error) => {
+            tracing::warn!(file = %path.display(), %error, "cannot open a transcript; skipping it");
+            return Ok(());
+        }
+    };
+    if item.start > 0 && file.seek(SeekFrom::Start(item.start)).is_err() {
+        return Ok(());
+    }
+    let mut offset = item.start;
+    let mut buffer: Vec<u8> = Vec::with_capacity(READ_BLOCK);
+    let mut at_end = false;
+    while !at_end {
+        // Fill the buffer up to one block beyond what is left over from the last one.
+        let keep = buffer.len();
+        buffer.resize(keep + READ_BLOCK, 0);
+        let mut filled = keep;
+        while filled < buffer.len() {
+            match file.read(&mut buffer[filled..]) {
+                Ok(0) => {
+                    at_end = true;
+                    break;
+                }
+                Ok(n) => filled += n,
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(error) => {
+                    tracing::warn!(file = %path.display(), %error, "reading a transcript failed");
+                    at_end = true;
+                    break;
+                }
+            }
+        }
+        buffer.truncate(filled);
+        let mut complete = memchr::memrchr(b'\n', &buffer).map_or(0, |i| i + 1);
+        // A last line without its newline counts once it is a whole JSON value: Claude Code
+        // always ends its lines, but a file copied by hand may not. Anything else at the end is
+        // a line still being written, and waits for the next read.
+        if at_end && complete < buffer.len() && is_whole_json(&buffer[complete..]) {
+            complete = buffer.len();
+        }
+        if complete == 0 && !at_end {
+            // One line longer than a block: read on.
+            continue;
+        }
+        let chunk = parse_chunk(&buffer[..complete], &context, item);
+        offset += complete as u64;
+        let chunk = Chunk {
+            offset: UsageFileOffset {
+                path: path.clone(),
+                size: item.stat.size.max(offset),
+                mtime_ms: item.stat.mtime_ms,
+                offset,
+                inode: item.stat.inode,
+            },
+            ..chunk
+        };
+        if chunk.lines > 0 || item.start == 0 {
+            sender.send(chunk).map_err(|_| ())?;
+        }
+        buffer.drain(..complete);
+    }
+    Ok(())
+}
+
+fn is_whole_json(bytes: &[u8]) -> bool {
+    let trimmed = bytes.trim_ascii();
+    !trimmed.is_empty() && serde_json::from_slice::<serde::de::IgnoredAny>(trimmed).is_ok()
+}
+
+/// Parses complete lines, collapsing repeated lines of one request to the one with the most
+/// tokens (Claude Code writes one line per content block, with the same ids).
+fn parse_chunk(bytes: &[u8], context: &FileContext, item: &FileWork) -> Chunk {
+    let mut records: Vec<UsageRecord> = Vec::new();
+    let mut by_request: HashMap<(String, Option<String>), usize> = HashMap::new();
+    let mut chunk = Chunk {
+        records: Vec::new(),
+        offset: UsageFileOffset {
+            path: item.file.path.clone(),
+            size: 0,
+            mtime_ms: None,
+            offset: 0,
+            inode: None,
+        },
+        lines: 0,
+        collapsed: 0,
+        api_errors: 0,
+        malformed: 0,
+        bytes: bytes.len() as u64,
+    };
+    for line in bytes.split(|b| *b == b'\n') {
+        if line.is_empty() {
+            continue;
+        }
+        chunk.lines += 1;
+        match parse_line(line, context) {
+            ParsedLine::Record(record) => {
+                if record.status.is_some() {
+                    chunk.api_errors += 1;
+                }
+                let Some(message_id) = record.message_id.clone() else {
+                    records.push(record);
+                    continue;
+                };
+                let key = (message_id, record.request_id.clone());
+                match by_request.get(&key) {
+                    Some(&index) => {
+                        chunk.collapsed += 1;
+                        if record.tokens.total() > records[index].tokens.total() {
+                            records[index] = record;
+                        }
+                    }
+                    None => {
+                        by_request.insert(key, records.len());
+                        records.push(record);
+                    }
+                }
+            }
+            ParsedLine::Skipped => {}
+            ParsedLine::Malformed => chunk.malformed += 1,
+        }
+    }
+    chunk.records = records;
+    chunk
+}
+
+/// Drops the stored offsets of transcripts under `projects_dirs` that are gone, so that a new
+/// file created later under the same name is read from its start.
+fn forget_deleted_files(store: &Store, projects_dirs: &[PathBuf], found: &[LogFile]) -> Result<()> {
+    let found: HashSet<&Path> = found.iter().map(|f| f.path.as_path()).collect();
+    let gone: Vec<PathBuf> = store
+        .usage_file_offsets()?
+        .into_keys()
+        .filter(|path| projects_dirs.iter().any(|dir| path.starts_with(dir)))
+        .filter(|path| !found.contains(path.as_path()) && !path.exists())
+        .collect();
+    if gone.is_empty() {
+        return Ok(());
+    }
+    store.forget_usage_files(&gone)?;
+    Ok(())
+}
+
+/// The `projects/` directories to read: `--logs DIR` when given, else the environment and the
+/// defaults (see [`discover`]).
+pub fn projects_dirs(logs: Option<&Path>) -> Result<Vec<PathBuf>> {
+    match logs {
+        Some(dir) => Ok(vec![logs_override(dir)?]),
+        None => default_projects_dirs(),
+    }
+}

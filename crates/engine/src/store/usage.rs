@@ -1,0 +1,397 @@
+//! The usage ledger (one row per API request, from any usage source), the read position of every
+//! Claude Code transcript, and the rate-limit readings.
+//!
+//! Rows and read positions are written together: [`Store::ingest_batch`] commits a batch of
+//! records *and* the offsets just past the lines they came from in one transaction. A process
+//! killed at any moment therefore leaves either both or neither, so the next run neither counts a
+//! line twice nor skips one.
+//!
+//! Claude Code writes several lines per API response while it streams, each with the same
+//! `message.id` and `requestId` and a growing `usage`. The ledger keeps one row per
+//! (source, message id, request id), and a later line replaces the row only when its token total
+//! is larger, so the row ends up with the complete count whatever order the lines arrive in.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use claude_status_core::ratelimit::RateLimitSnapshot;
+use claude_status_core::usage::{TokenCounts, UsageRecord, UsageSource};
+use rusqlite::{params, Transaction};
+use serde::{Deserialize, Serialize};
+
+use super::{from_json, from_millis, to_json, to_millis, to_sql_integer, Store};
+use crate::error::Result;
+
+/// How far one transcript has been read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageFileOffset {
+    pub path: PathBuf,
+    /// The file's size when it was last read.
+    pub size: u64,
+    /// Its modification time then, unix ms.
+    pub mtime_ms: Option<i64>,
+    /// Just past the last complete line read: the next read starts here.
+    pub offset: u64,
+    /// The inode (Unix), to notice a file replaced under the same name.
+    pub inode: Option<u64>,
+}
+
+/// What one batch did to the ledger.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchOutcome {
+    /// New rows.
+    pub inserted: usize,
+    /// Records of a request already in the ledger (whether or not they replaced its row).
+    pub duplicates: usize,
+    /// Of the duplicates, those whose larger total replaced the stored row.
+    pub replaced: usize,
+}
+
+/// One set of rate-limit headers as seen on a reply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RateLimitReading {
+    pub at: DateTime<Utc>,
+    pub source: UsageSource,
+    pub model: Option<String>,
+    pub snapshot: RateLimitSnapshot,
+}
+
+/// The columns of `usage_ledger` after `id`, in the order every statement below uses.
+const COLUMNS: &str = "at, source, model, input, output, cache_write_5m, cache_write_1h, \
+                       cache_read, status, latency_ms, ttft_ms, service_tier, message_id, \
+                       request_id, session_id, project, reported_cost_usd, is_sidechain";
+
+/// The token total that decides which of two lines of one request is kept.
+const STORED_TOTAL: &str = "(input + output + cache_write_5m + cache_write_1h + cache_read)";
+
+impl Store {
+    /// Writes `records` and the read positions `offsets` in one transaction.
+    ///
+    /// A record of a request already in the ledger (same source, message id and request id)
+    /// replaces the stored row only when its token total is larger; on a tie the stored row
+    /// stays. Records without a message id are always new rows.
+    pub fn ingest_batch(
+        &self,
+        records: &[UsageRecord],
+        offsets: &[UsageFileOffset],
+    ) -> Result<BatchOutcome> {
+        self.write("writing a batch of usage records", |transaction| {
+            let mut outcome = BatchOutcome::default();
+            for record in records {
+                match upsert(transaction, record)? {
+                    Upsert::Inserted => outcome.inserted += 1,
+                    Upsert::Replaced => {
+                        outcome.duplicates += 1;
+                        outcome.replaced += 1;
+                    }
+                    Upsert::Kept => outcome.duplicates += 1,
+                }
+            }
+            for offset in offsets {
+                write_offset(transaction, offset)?;
+            }
+            Ok(outcome)
+        })
+    }
+
+    /// The usage records with `from <= at < to`, oldest first (ties in insertion order).
+    pub fn usage_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<UsageRecord>> {
+        let rows = self.read("reading usage records", |connection| {
+            let mut statement = connection.prepare_cached(&format!(
+                "SELECT id, {COLUMNS} FROM usage_ledger
+                 WHERE at >= ?1 AND at < ?2 ORDER BY at, id"
+            ))?;
+            let rows = statement.query_map(params![to_millis(from), to_millis(to)], |row| {
+                Ok(StoredUsage {
+                    id: row.get(0)?,
+                    at: row.get(1)?,
+                    source: row.get(2)?,
+                    model: row.get(3)?,
+                    tokens: [
+                        row.get(4)?,
+                        row.get(5)?,
+                        row.get(6)?,
+                        row.get(7)?,
+                        row.get(8)?,
+                    ],
+                    status: row.get(9)?,
+                    latency_ms: row.get(10)?,
+                    ttft_ms: row.get(11)?,
+                    service_tier: row.get(12)?,
+                    message_id: row.get(13)?,
+                    request_id: row.get(14)?,
+                    session_id: row.get(15)?,
+                    project: row.get(16)?,
+                    reported_cost_usd: row.get(17)?,
+                    is_sidechain: row.get(18)?,
+                })
+            })?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        Ok(rows.into_iter().filter_map(StoredUsage::decode).collect())
+    }
+
+    /// The number of rows in the ledger (for reports and tests).
+    pub fn usage_record_count(&self) -> Result<u64> {
+        self.read("counting usage records", |connection| {
+            connection.query_row("SELECT count(*) FROM usage_ledger", [], |row| {
+                row.get::<_, i64>(0)
+            })
+        })
+        .map(|n| u64::try_from(n).unwrap_or(0))
+    }
+
+    /// How far every known transcript has been read, by path.
+    pub fn usage_file_offsets(&self) -> Result<HashMap<PathBuf, UsageFileOffset>> {
+        let rows = self.read("reading transcript offsets", |connection| {
+            let mut statement = connection
+                .prepare_cached("SELECT path, size, mtime, offset, inode FROM usage_files")?;
+            let rows = statement.query_map([], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, Option<i64>>(2)?,
+                    row.get::<_, i64>(3)?,
+                    row.get::<_, Option<i64>>(4)?,
+                ))
+            })?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        let unsigned = |n: i64| u64::try_from(n).unwrap_or(0);
+        Ok(rows
+            .into_iter()
+            .map(|(path, size, mtime_ms, offset, inode)| {
+                let path = PathBuf::from(path);
+                let entry = UsageFileOffset {
+                    path: path.clone(),
+                    size: unsigned(size),
+                    mtime_ms,
+                    offset: unsigned(offset),
+                    // Inodes are stored as their bit pattern, so a huge one round-trips.
+                    inode: inode.map(|i| i as u64),
+                };
+                (path, entry)
+            })
+            .collect())
+    }
+
+    /// Forgets the read positions of transcripts that no longer exist. Their rows stay: the
+    /// usage happened even if the user deleted the log afterwards.
+    pub fn forget_usage_files(&self, paths: &[PathBuf]) -> Result<usize> {
+        self.write("forgetting transcript offsets", |transaction| {
+            let mut statement =
+                transaction.prepare_cached("DELETE FROM usage_files WHERE path = ?1")?;
+            let mut deleted = 0;
+            for path in paths {
+                deleted += statement.execute(params![path.to_string_lossy()])?;
+            }
+            Ok(deleted)
+        })
+    }
+
+    /// Appends one rate-limit reading.
+    pub fn record_ratelimit_reading(&self, reading: &RateLimitReading) -> Result<()> {
+        let snapshot = to_json("a rate-limit snapshot", &reading.snapshot)?;
+        self.write("recording a rate-limit reading", |transaction| {
+            transaction
+                .prepare_cached(
+                    "INSERT INTO ratelimit_readings (at, source, model, snapshot)
+                     VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![
+                    to_millis(reading.at),
+                    reading.source.as_str(),
+                    reading.model,
+                    snapshot
+                ])?;
+            Ok(())
+        })
+    }
+
+    /// The most recent rate-limit reading, of one source or of any.
+    pub fn latest_ratelimit_reading(
+        &self,
+        source: Option<UsageSource>,
+    ) -> Result<Option<RateLimitReading>> {
+        let row = self.read("reading the latest rate-limit reading", |connection| {
+            let mut statement = connection.prepare_cached(
+                "SELECT id, at, source, model, snapshot FROM ratelimit_readings
+                 WHERE ?1 IS NULL OR source = ?1 ORDER BY at DESC, id DESC LIMIT 1",
+            )?;
+            let mut rows =
+                statement.query_map(params![source.map(UsageSource::as_str)], |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, i64>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, Option<String>>(3)?,
+                        row.get::<_, String>(4)?,
+                    ))
+                })?;
+            rows.next().transpose()
+        })?;
+        let Some((id, at, source, model, snapshot)) = row else {
+            return Ok(None);
+        };
+        let row_id = id.to_string();
+        let (Some(at), Some(source)) = (from_millis(at), UsageSource::from_stored(&source)) else {
+            tracing::warn!(
+                table = "ratelimit_readings",
+                row = row_id,
+                "skipping an unreadable row"
+            );
+            return Ok(None);
+        };
+        Ok(
+            from_json("ratelimit_readings", &row_id, &snapshot).map(|snapshot| RateLimitReading {
+                at,
+                source,
+                model,
+                snapshot,
+            }),
+        )
+    }
+}
+
+enum Upsert {
+    Inserted,
+    Replaced,
+    Kept,
+}
+
+/// Inserts a record, or settles it against the stored row of the same request.
+fn upsert(transaction: &Transaction<'_>, record: &UsageRecord) -> rusqlite::Result<Upsert> {
+    let t = &record.tokens;
+    let values = params![
+        to_millis(record.at),
+        record.source.as_str(),
+        record.model,
+        to_sql_integer(t.input),
+        to_sql_integer(t.output),
+        to_sql_integer(t.cache_write_5m),
+        to_sql_integer(t.cache_write_1h),
+        to_sql_integer(t.cache_read),
+        record.status,
+        record.latency_ms.map(to_sql_integer),
+        record.ttft_ms.map(to_sql_integer),
+        record.service_tier,
+        record.message_id,
+        record.request_id,
+        record.session_id,
+        record.project,
+        record.reported_cost_usd,
+        record.is_sidechain,
+    ];
+    // No conflict target: either unique index (with or without a request id) may be the one hit.
+    let inserted = transaction
+        .prepare_cached(&format!(
+            "INSERT INTO usage_ledger ({COLUMNS})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+             ON CONFLICT DO NOTHING"
+        ))?
+        .execute(values)?;
+    if inserted == 1 {
+        return Ok(Upsert::Inserted);
+    }
+    // Two statements rather than `request_id IS ?14`, so that each one's WHERE implies the
+    // condition of its partial index and SQLite can use it.
+    let same_request = if record.request_id.is_some() {
+        "request_id = ?14"
+    } else {
+        "request_id IS NULL"
+    };
+    let replaced = transaction
+        .prepare_cached(&format!(
+            "UPDATE usage_ledger SET ({COLUMNS}) =
+                 (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+             WHERE source = ?2 AND message_id = ?13 AND {same_request}
+               AND {STORED_TOTAL} < ?4 + ?5 + ?6 + ?7 + ?8"
+        ))?
+        .execute(values)?;
+    Ok(if replaced == 1 {
+        Upsert::Replaced
+    } else {
+        Upsert::Kept
+    })
+}
+
+fn write_offset(transaction: &Transaction<'_>, offset: &UsageFileOffset) -> rusqlite::Result<()> {
+    transaction
+        .prepare_cached(
+            "INSERT INTO usage_files (path, size, mtime, offset, inode) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime,
+                 offset = excluded.offset, inode = excluded.inode",
+        )?
+        .execute(params![
+            offset.path.to_string_lossy(),
+            to_sql_integer(offset.size),
+            offset.mtime_ms,
+            to_sql_integer(offset.offset),
+            // Stored as the bit pattern: an inode above i64::MAX must not collide with another.
+            offset.inode.map(|i| i as i64),
+        ])?;
+    Ok(())
+}
+
+/// A `usage_ledger` row as SQLite returns it, before it is checked.
+struct StoredUsage {
+    id: i64,
+    at: i64,
+    source: String,
+    model: String,
+    tokens: [i64; 5],
+    status: Option<i64>,
+    latency_ms: Option<i64>,
+    ttft_ms: Option<i64>,
+    service_tier: Option<String>,
+    message_id: Option<String>,
+    request_id: Option<String>,
+    session_id: Option<String>,
+    project: Option<String>,
+    reported_cost_usd: Option<f64>,
+    is_sidechain: bool,
+}
+
+impl StoredUsage {
+    fn decode(self) -> Option<UsageRecord> {
+        const TABLE: &str = "usage_ledger";
+        let row = self.id.to_string();
+        let Some(source) = UsageSource::from_stored(&self.source) else {
+            tracing::warn!(table = TABLE, row, source = %self.source, "skipping a row with an unknown source");
+            return None;
+        };
+        let Some(at) = from_millis(self.at) else {
+            tracing::warn!(table = TABLE, row, "skipping a row with an unreadable time");
+            return None;
+        };
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        let [input, output, cache_write_5m, cache_write_1h, cache_read] = self.tokens;
+        Some(UsageRecord {
+            at,
+            source,
+            model: self.model,
+            tokens: TokenCounts {
+                input: count(input),
+                output: count(output),
+                cache_write_5m: count(cache_write_5m),
+                cache_write_1h: count(cache_write_1h),
+                cache_read: count(cache_read),
+            },
+            status: self.status.and_then(|s| u16::try_from(s).ok()),
+            latency_ms: self.latency_ms.and_then(|n| u64::try_from(n).ok()),
+            ttft_ms: self.ttft_ms.and_then(|n| u64::try_from(n).ok()),
+            service_tier: self.service_tier,
+            message_id: self.message_id,
+            request_id: self.request_id,
+            session_id: self.session_id,
+            project: self.project,
+            reported_cost_usd: self.reported_cost_usd,
+            is_sidechain: self.is_sidechain,
+        })
+    }
+}

@@ -1,0 +1,185 @@
+//! The usage ledger, transcript offsets and rate-limit readings of the store, run over an
+//! in-memory and a file database alike.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use claude_status_core::ratelimit::{RateLimitBucket, RateLimitSnapshot};
+use claude_status_core::usage::{TokenCounts, UsageRecord, UsageSource};
+use claude_status_engine::store::{BatchOutcome, RateLimitReading, UsageFileOffset};
+use claude_status_engine::Store;
+
+fn at(millis: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(1_780_000_000_000 + millis).unwrap()
+}
+
+fn record(message: Option<&str>, request: Option<&str>, output: u64, millis: i64) -> UsageRecord {
+    UsageRecord {
+        at: at(millis),
+        source: UsageSource::ClaudeCode,
+        model: "claude-sonnet-4-5-20250929".to_owned(),
+        tokens: TokenCounts {
+            input: 1,
+            output,
+            cache_write_5m: 2,
+            cache_write_1h: 3,
+            cache_read: 4,
+        },
+        status: None,
+        latency_ms: Some(1_200),
+        ttft_ms: Some(300),
+        service_tier: Some("standard".to_owned()),
+        message_id: message.map(str::to_owned),
+        request_id: request.map(str::to_owned),
+        session_id: Some("s".to_owned()),
+        project: Some("-w-app".to_owned()),
+        reported_cost_usd: Some(0.25),
+        is_sidechain: true,
+    }
+}
+
+fn all(store: &Store) -> Vec<UsageRecord> {
+    store.usage_between(at(-1_000_000), at(1_000_000)).unwrap()
+}
+
+fn each_store(check: impl Fn(&Store)) {
+    check(&Store::open_in_memory().unwrap());
+    let temp = tempfile::tempdir().unwrap();
+    check(&Store::open(&Store::default_path(temp.path())).unwrap());
+}
+
+#[test]
+fn a_record_round_trips_every_field() {
+    each_store(|store| {
+        let mut error = record(Some("e1"), None, 0, 5);
+        error.status = Some(529);
+        error.tokens = TokenCounts::default();
+        let rows = [record(Some("m1"), Some("r1"), 10, 0), error];
+        store.ingest_batch(&rows, &[]).unwrap();
+        assert_eq!(all(store), rows);
+    });
+}
+
+#[test]
+fn the_largest_total_wins_and_a_tie_keeps_the_first() {
+    each_store(|store| {
+        let outcome = store
+            .ingest_batch(
+                &[
+                    record(Some("m"), Some("r"), 1, 0),
+                    record(Some("m"), Some("r"), 90, 1),
+                    record(Some("m"), Some("r"), 90, 2),
+                    record(Some("m"), Some("r"), 5, 3),
+                ],
+                &[],
+            )
+            .unwrap();
+        assert_eq!(
+            outcome,
+            BatchOutcome {
+                inserted: 1,
+                duplicates: 3,
+                replaced: 1
+            }
+        );
+        let rows = all(store);
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].tokens.output, rows[0].at), (90, at(1)));
+    });
+}
+
+#[test]
+fn ids_decide_what_is_one_request() {
+    each_store(|store| {
+        store
+            .ingest_batch(
+                &[
+                    // Same message, other request (a /btw replay): two rows; core's dedupe decides.
+                    record(Some("m"), Some("r1"), 1, 0),
+                    record(Some("m"), Some("r2"), 1, 1),
+                    // A message without a request id (an API-error line) read twice: one row.
+                    record(Some("e"), None, 0, 2),
+                    record(Some("e"), None, 0, 2),
+                    // No ids at all: every line is its own row.
+                    record(None, None, 1, 3),
+                    record(None, None, 1, 3),
+                ],
+                &[],
+            )
+            .unwrap();
+        assert_eq!(all(store).len(), 5);
+        assert_eq!(store.usage_record_count().unwrap(), 5);
+    });
+}
+
+#[test]
+fn offsets_are_written_with_their_batch_and_can_be_forgotten() {
+    each_store(|store| {
+        let offset = |path: &str, offset: u64| UsageFileOffset {
+            path: PathBuf::from(path),
+            size: offset + 10,
+            mtime_ms: Some(1_780_000_000_000),
+            offset,
+            inode: Some(u64::MAX - 1),
+        };
+        store
+            .ingest_batch(
+                &[record(Some("m"), Some("r"), 1, 0)],
+                &[offset("/a.jsonl", 100)],
+            )
+            .unwrap();
+        store
+            .ingest_batch(&[], &[offset("/a.jsonl", 200), offset("/b.jsonl", 5)])
+            .unwrap();
+        let offsets = store.usage_file_offsets().unwrap();
+        assert_eq!(offsets.len(), 2);
+        assert_eq!(offsets[&PathBuf::from("/a.jsonl")], offset("/a.jsonl", 200));
+        assert_eq!(
+            store
+                .forget_usage_files(&[PathBuf::from("/b.jsonl")])
+                .unwrap(),
+            1
+        );
+        assert_eq!(store.usage_file_offsets().unwrap().len(), 1);
+    });
+}
+
+#[test]
+fn the_latest_ratelimit_reading_is_per_source() {
+    each_store(|store| {
+        assert_eq!(store.latest_ratelimit_reading(None).unwrap(), None);
+        let reading = |millis: i64, source: UsageSource, remaining: u64| RateLimitReading {
+            at: at(millis),
+            source,
+            model: Some("claude-opus-4-6".to_owned()),
+            snapshot: RateLimitSnapshot {
+                requests: Some(RateLimitBucket {
+                    limit: Some(50),
+                    remaining: Some(remaining),
+                    reset: Some(at(60_000)),
+                }),
+                ..RateLimitSnapshot::default()
+            },
+        };
+        store
+            .record_ratelimit_reading(&reading(0, UsageSource::Probe, 49))
+            .unwrap();
+        store
+            .record_ratelimit_reading(&reading(2, UsageSource::Gateway, 10))
+            .unwrap();
+        store
+            .record_ratelimit_reading(&reading(1, UsageSource::Probe, 48))
+            .unwrap();
+        assert_eq!(
+            store
+                .latest_ratelimit_reading(Some(UsageSource::Probe))
+                .unwrap(),
+            Some(reading(1, UsageSource::Probe, 48))
+        );
+        assert_eq!(
+            store.latest_ratelimit_reading(None).unwrap(),
+            Some(reading(2, UsageSource::Gateway, 10))
+        );
+    });
+}
