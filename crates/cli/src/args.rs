@@ -48,6 +48,13 @@ pub struct GlobalOptions {
     /// The streaming probe's model.
     #[arg(long, global = true, default_value = claude_status_engine::probe::DEFAULT_STREAM_MODEL)]
     pub model: String,
+    /// Your rate-limit tier (`tier-2`, `start`, …); by default it is identified from the streaming
+    /// probe's rate-limit headers.
+    #[arg(long, global = true, env = "CLAUDE_STATUS_TIER")]
+    pub tier: Option<String>,
+    /// Do not read Claude Code's logs in `watch` (usage, and your own 429/529s as a signal).
+    #[arg(long, global = true)]
+    pub no_usage: bool,
     /// Total time limit of one HTTP exchange.
     #[arg(long, global = true, value_parser = parse_duration, default_value = "30s")]
     pub http_timeout: Duration,
@@ -95,6 +102,51 @@ pub enum Command {
         #[arg(long, value_parser = parse_duration, default_value = "24h")]
         window: Duration,
     },
+    /// Token usage and cost from Claude Code's logs, per day, month or session (the tables
+    /// ccusage users know).
+    Usage {
+        /// How to group the rows.
+        #[arg(value_enum, default_value_t = UsageView::Daily)]
+        view: UsageView,
+        /// First day to include (YYYY-MM-DD or YYYYMMDD, in the report's time zone).
+        #[arg(long, value_parser = parse_date)]
+        since: Option<chrono::NaiveDate>,
+        /// Last day to include.
+        #[arg(long, value_parser = parse_date)]
+        until: Option<chrono::NaiveDate>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Read this folder instead of the default Claude Code folders (a `projects/` folder or
+        /// the config folder that holds one).
+        #[arg(long)]
+        logs: Option<PathBuf>,
+        /// Time zone for days and months (an IANA name such as Europe/Berlin, UTC, or +02:00);
+        /// default: the system's.
+        #[arg(long)]
+        timezone: Option<String>,
+    },
+    /// Your rate-limit tier's table and the live headroom from the latest rate-limit headers.
+    Limits {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// How `usage` groups its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum UsageView {
+    Daily,
+    Monthly,
+    Session,
+}
+
+/// Parses YYYY-MM-DD or YYYYMMDD.
+pub fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .or_else(|_| chrono::NaiveDate::parse_from_str(text, "%Y%m%d"))
+        .map_err(|_| format!("{text:?} is not a date (YYYY-MM-DD or YYYYMMDD)"))
 }
 
 /// Parses "60s", "1m30s", "2h"; a bare number means seconds.

@@ -2,6 +2,7 @@
 
 mod args;
 mod render;
+mod usage_cmd;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -93,6 +94,31 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => watch(&cli.global, interval, run_for, json_lines).await,
         Command::Incidents { json, limit } => incidents(&cli.global, json, limit).await,
         Command::History { json, window } => history(&cli.global, json, window).await,
+        Command::Usage {
+            view,
+            since,
+            until,
+            json,
+            logs,
+            timezone,
+        } => {
+            let data_dir = claude_status_engine::paths::data_dir(cli.global.data_dir.clone())?;
+            tokio::task::block_in_place(|| {
+                usage_cmd::usage(
+                    &data_dir,
+                    view,
+                    since,
+                    until,
+                    json,
+                    logs.as_deref(),
+                    timezone.as_deref(),
+                )
+            })
+        }
+        Command::Limits { json } => {
+            let data_dir = claude_status_engine::paths::data_dir(cli.global.data_dir.clone())?;
+            usage_cmd::limits(&data_dir, cli.global.tier.as_deref(), json)
+        }
     }
 }
 
@@ -175,6 +201,35 @@ fn engine_config(
         },
         probes,
         retention: chrono::Duration::days(global.retention_days),
+        usage: None,
+    })
+}
+
+/// Usage tracking for `watch`: the catalog, the tier, and Claude Code's folders when there are any.
+fn usage_config(
+    global: &GlobalOptions,
+) -> anyhow::Result<claude_status_engine::monitor::UsageConfig> {
+    let catalog = claude_status_engine::usage::load_catalog()?;
+    if let Some(tier) = &global.tier {
+        if catalog.tier(tier).is_none() {
+            return Err(claude_status_engine::Error::Config(format!(
+                "--tier {tier:?} is not a known tier"
+            ))
+            .into());
+        }
+    }
+    // No Claude Code folder is no error: usage then comes from the probe alone.
+    let dirs = claude_status_engine::claude_code::default_projects_dirs()
+        .ok()
+        .filter(|dirs| !dirs.is_empty());
+    Ok(claude_status_engine::monitor::UsageConfig {
+        catalog,
+        tracker: claude_status_core::tracker::TrackerConfig {
+            tier: global.tier.clone(),
+            day_zone: claude_status_engine::usage::local_day_zone(),
+            ..Default::default()
+        },
+        claude_code_dirs: dirs,
     })
 }
 
@@ -237,7 +292,10 @@ async fn watch(
     run_for: Option<std::time::Duration>,
     json_lines: bool,
 ) -> anyhow::Result<ExitCode> {
-    let config = engine_config(global, Some(interval))?;
+    let mut config = engine_config(global, Some(interval))?;
+    if !global.no_usage {
+        config.usage = Some(usage_config(global)?);
+    }
     announce_streaming_cost(&config);
     let store = open_store(global)?;
     let http = build_client(&config.poller.limits)?;
@@ -385,7 +443,7 @@ async fn history(
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+pub(crate) fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut stdout, value)?;
     writeln!(stdout)?;

@@ -110,27 +110,33 @@ pub fn cost_of(
     }
 }
 
-/// The cost of one usage record: from the catalog, or, when the catalog has no price for the
-/// model, the cost the source itself reported (old Claude Code `costUSD`), or unknown.
+/// The cost of one usage record: the cost the source itself reported (old Claude Code `costUSD`)
+/// when there is one, else from the catalog, else unknown.
 pub fn cost_of_record(record: &UsageRecord, catalog: &Catalog) -> Cost {
-    let cost = cost_of(
+    // A cost the source reported itself (older Claude Code versions write `costUSD`) was computed
+    // at the time with the prices then in force, so it wins over today's table, as ccusage's
+    // default "auto" mode does.
+    if let Some(reported) = record
+        .reported_cost_usd
+        .filter(|usd| usd.is_finite() && *usd >= 0.0)
+    {
+        return Cost {
+            usd: reported,
+            unknown_price: false,
+            long_context: false,
+        };
+    }
+    cost_of(
         &record.tokens,
         &record.model,
         record.service_tier.as_deref(),
         catalog,
-    );
-    match record.reported_cost_usd {
-        Some(reported) if cost.unknown_price && reported.is_finite() && reported >= 0.0 => Cost {
-            usd: reported,
-            unknown_price: false,
-            long_context: false,
-        },
-        _ => cost,
-    }
+    )
 }
 
 /// What prompt caching did to a bill.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CacheSavings {
     /// What the cache reads would have cost as plain input, minus what they cost.
     pub read_savings_usd: f64,

@@ -257,7 +257,7 @@ fn record(model: &str, reported: Option<f64>) -> UsageRecord {
 }
 
 #[test]
-fn a_records_cost_prefers_the_catalog_then_the_reported_cost() {
+fn a_records_cost_prefers_the_reported_cost_then_the_catalog() {
     let catalog = Catalog::builtin();
     let check = |record: UsageRecord, expected: (f64, bool)| {
         let cost = cost_of_record(&record, &catalog);
@@ -265,7 +265,8 @@ fn a_records_cost_prefers_the_catalog_then_the_reported_cost() {
     };
     // The record's service tier applies.
     check(record("claude-haiku-4-5", None), (0.5, false));
-    check(record("claude-haiku-4-5", Some(9.0)), (0.5, false));
+    // A cost the source reported at the time wins, as in ccusage's default mode.
+    check(record("claude-haiku-4-5", Some(9.0)), (9.0, false));
     check(record("claude-fable-5", Some(1.25)), (1.25, false));
     check(record("claude-fable-5", None), (0.0, true));
     check(record("claude-fable-5", Some(f64::NAN)), (0.0, true));

@@ -11,6 +11,7 @@ pub mod poller;
 pub mod probe;
 pub mod retry;
 pub mod store;
+pub mod usage;
 
 pub use error::{Error, Result};
 pub use monitor::{Engine, EngineConfig, EngineEvent};

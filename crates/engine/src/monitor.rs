@@ -33,6 +33,17 @@ pub struct EngineConfig {
     pub probes: Option<ProbeConfig>,
     /// How long history is kept.
     pub retention: chrono::Duration,
+    /// Usage tracking; `None` turns it off.
+    pub usage: Option<UsageConfig>,
+}
+
+/// Usage tracking: the catalog, the tracker's settings, and where Claude Code's logs are.
+#[derive(Debug, Clone)]
+pub struct UsageConfig {
+    pub catalog: claude_status_core::catalog::Catalog,
+    pub tracker: claude_status_core::tracker::TrackerConfig,
+    /// The `projects/` folders to read; `None` leaves Claude Code's logs alone.
+    pub claude_code_dirs: Option<Vec<std::path::PathBuf>>,
 }
 
 impl Default for EngineConfig {
@@ -42,6 +53,7 @@ impl Default for EngineConfig {
             monitor: MonitorConfig::default(),
             probes: Some(ProbeConfig::default()),
             retention: chrono::Duration::days(crate::store::RETENTION_DEFAULT_DAYS),
+            usage: None,
         }
     }
 }
@@ -117,6 +129,21 @@ impl Engine {
                 shutdown.clone(),
             )));
         }
+        let mut state = MonitorState::new(config.monitor.clone());
+        if let Some(usage) = config.usage.clone() {
+            state = state.with_tracker(claude_status_core::tracker::Tracker::new(
+                usage.catalog,
+                usage.tracker,
+            ));
+            if let Some(dirs) = usage.claude_code_dirs {
+                tasks.push(tokio::spawn(crate::usage::run_claude_code_source(
+                    store.clone(),
+                    dirs,
+                    observation_tx.clone(),
+                    shutdown.clone(),
+                )));
+            }
+        }
         let client = StatusPageClient::new(http, config.poller.clone(), Some(store.clone()));
         tasks.push(tokio::spawn(run_poller(
             client,
@@ -125,7 +152,7 @@ impl Engine {
             shutdown.clone(),
         )));
         tasks.push(tokio::spawn(run_monitor(
-            MonitorState::new(config.monitor.clone()),
+            state,
             MonitorIo {
                 store,
                 snapshot: snapshot_tx,
@@ -244,7 +271,23 @@ pub(crate) async fn persist_observation(
     if let Observation::Probe { result } = observation {
         let store = store.clone();
         let result = result.clone();
-        let outcome = tokio::task::spawn_blocking(move || store.record_probe(&result)).await;
+        let outcome = tokio::task::spawn_blocking(move || {
+            store.record_probe(&result)?;
+            // The streaming probe's rate-limit headers are the live headroom of the user's tier;
+            // `claude-status limits` reads the latest one back.
+            if result.kind == claude_status_core::health::ProbeKind::Streaming
+                && !result.ratelimit.is_empty()
+            {
+                store.record_ratelimit_reading(&crate::store::RateLimitReading {
+                    at: result.at,
+                    source: claude_status_core::usage::UsageSource::Probe,
+                    model: None,
+                    snapshot: result.ratelimit.clone(),
+                })?;
+            }
+            Ok::<(), crate::Error>(())
+        })
+        .await;
         if let Ok(Err(e)) = outcome {
             tracing::warn!("could not store a probe result: {e}");
         }

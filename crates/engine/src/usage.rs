@@ -1,0 +1,163 @@
+//! The usage side of the engine: the price and tier catalog with the user's override file, the
+//! local time zone for "today", and the Claude Code source wired to the monitor (catch-up from the
+//! ledger, then following new lines).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{Datelike, TimeZone, Utc};
+use claude_status_core::aggregate::{dedupe, DayZone};
+use claude_status_core::catalog::Catalog;
+use claude_status_core::monitor::Observation;
+use claude_status_core::usage::{UsageRecord, UsageSource};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{Error, Result};
+use crate::store::Store;
+
+/// The environment variable naming a catalog override file.
+pub const CATALOG_ENV: &str = "CLAUDE_STATUS_CATALOG";
+/// The override file's name in the config directory.
+pub const CATALOG_FILE: &str = "catalog.json";
+/// The most bytes an override file may have.
+const CATALOG_LIMIT: u64 = 1024 * 1024;
+
+/// Where the user's catalog override lives: `CLAUDE_STATUS_CATALOG`, else `catalog.json` in the
+/// platform config directory (`~/.config/claude-status/catalog.json` on Linux).
+pub fn catalog_override_path() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(CATALOG_ENV).filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    directories::ProjectDirs::from("dev", "claude-status", "claude-status")
+        .map(|dirs| dirs.config_dir().join(CATALOG_FILE))
+}
+
+/// The built-in catalog with the user's override applied when there is one. A broken override
+/// is an error that names the file, never silently ignored.
+pub fn load_catalog() -> Result<Catalog> {
+    match catalog_override_path() {
+        Some(path) if path.exists() => load_catalog_from(&path),
+        _ => Ok(Catalog::builtin()),
+    }
+}
+
+/// The built-in catalog with the override in `path`.
+pub fn load_catalog_from(path: &Path) -> Result<Catalog> {
+    let size = std::fs::metadata(path)?.len();
+    if size > CATALOG_LIMIT {
+        return Err(Error::Config(format!(
+            "catalog override {} is larger than 1 MiB",
+            path.display()
+        )));
+    }
+    let text = std::fs::read_to_string(path)?;
+    Catalog::with_override(&text)
+        .map_err(|e| Error::Config(format!("catalog override {}: {e}", path.display())))
+}
+
+/// The zone that decides which day a record belongs to: `TZ` when it names a zone, else the
+/// system zone (`/etc/localtime`), else the current local offset.
+pub fn local_day_zone() -> DayZone {
+    if let Ok(tz) = std::env::var("TZ") {
+        if let Ok(zone) = DayZone::parse(tz.trim_start_matches(':')) {
+            return zone;
+        }
+    }
+    if let Ok(target) = std::fs::read_link("/etc/localtime") {
+        let text = target.to_string_lossy().into_owned();
+        if let Some((_, name)) = text.split_once("zoneinfo/") {
+            if let Ok(zone) = DayZone::parse(name) {
+                return zone;
+            }
+        }
+    }
+    DayZone::Offset(*chrono::Local::now().offset())
+}
+
+/// The ledger a `--logs DIR` run keeps: one database per logs folder, so its figures never mix
+/// with the default folders' and a second run only reads what is new.
+pub fn store_path_for_logs(data_dir: &Path, logs: &Path) -> PathBuf {
+    let canonical = logs.canonicalize().unwrap_or_else(|_| logs.to_path_buf());
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in canonical.to_string_lossy().bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    data_dir.join(format!("usage-logs-{hash:016x}.sqlite3"))
+}
+
+/// Claude Code's records of this UTC month from the ledger, deduplicated: what the tracker needs
+/// to know at start-up.
+pub fn month_to_date(store: &Store) -> Result<Vec<UsageRecord>> {
+    let now = Utc::now();
+    let month_start = Utc
+        .with_ymd_and_hms(now.year(), now.month(), 1, 0, 0, 0)
+        .single()
+        .unwrap_or(now);
+    let records: Vec<UsageRecord> = store
+        .usage_between(month_start, now + chrono::Duration::minutes(1))?
+        .into_iter()
+        .filter(|r| r.source == UsageSource::ClaudeCode)
+        .collect();
+    Ok(dedupe(records))
+}
+
+/// Runs the Claude Code source for the monitor: ingests what is new, hands this month's records
+/// to the tracker, then follows new lines until `shutdown`.
+pub async fn run_claude_code_source(
+    store: Arc<Store>,
+    projects_dirs: Vec<PathBuf>,
+    observations: mpsc::Sender<Observation>,
+    shutdown: CancellationToken,
+) {
+    let catch_up = {
+        let store = store.clone();
+        let dirs = projects_dirs.clone();
+        tokio::task::spawn_blocking(move || {
+            crate::claude_code::ingest_all(&store, &dirs)?;
+            month_to_date(&store)
+        })
+        .await
+    };
+    match catch_up {
+        Ok(Ok(records)) => {
+            if !records.is_empty()
+                && observations
+                    .send(Observation::Usage { records })
+                    .await
+                    .is_err()
+            {
+                return;
+            }
+        }
+        Ok(Err(e)) => tracing::warn!("reading Claude Code's logs failed: {e}"),
+        Err(e) => tracing::warn!("reading Claude Code's logs stopped: {e}"),
+    }
+
+    let (tx, mut rx) = mpsc::channel::<Vec<UsageRecord>>(16);
+    let follower = tokio::spawn(crate::claude_code::follow(
+        store,
+        projects_dirs,
+        tx,
+        shutdown.clone(),
+    ));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            batch = rx.recv() => match batch {
+                Some(records) => {
+                    if observations.send(Observation::Usage { records }).await.is_err() {
+                        break;
+                    }
+                }
+                None => break,
+            },
+        }
+    }
+    match follower.await {
+        Ok(Err(e)) => tracing::warn!("following Claude Code's logs stopped: {e}"),
+        Err(e) => tracing::warn!("following Claude Code's logs stopped: {e}"),
+        Ok(Ok(())) => {}
+    }
+}
