@@ -7,7 +7,7 @@ BUILD_PACKAGES=(build-essential pkg-config ca-certificates file libssl-dev libwe
   libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev
   libjavascriptcoregtk-4.1-dev libxdo-dev nodejs npm)
 TEST_PACKAGES=(xvfb xauth dbus dbus-x11 x11-utils xdotool imagemagick dunst libnotify-bin
-  haskell-status-notifier-item-utils haskell-gtk-sni-tray-utils)
+  haskell-status-notifier-item-utils haskell-gtk-sni-tray-utils webkit2gtk-driver chromium)
 
 setup_system_packages() {
   local wanted=("${BUILD_PACKAGES[@]}")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine and runs every test: formatting, lints, the generated
-# TypeScript types, unit and integration tests, the UI's tests, and the end-to-end test of the
-# real tray app under Xvfb with a private D-Bus session. Idempotent: what is installed stays.
+# TypeScript types, unit and integration tests, the UI's tests (node and headless Chromium), and
+# the end-to-end tests of the real tray app under Xvfb with a private D-Bus session (tray, menu and
+# notifications over D-Bus; the dashboard through WebDriver). Idempotent: what is installed stays.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/setup.sh
@@ -21,5 +22,9 @@ echo "==> cargo test"
 cargo test --workspace --locked
 echo "==> UI tests"
 (cd ui && npm test)
+echo "==> UI tests in headless Chromium"
+(cd ui && npm run test:browser)
 echo "==> end-to-end: the tray app under Xvfb and D-Bus"
 ./tests/e2e/run.sh
+echo "==> end-to-end: the dashboard through WebDriver (tauri-driver + WebKitWebDriver)"
+./tests/webdriver/run.sh

@@ -173,5 +173,6 @@ pub fn engine_config(
             limits: HttpLimits::default(),
         }),
         retention: chrono::Duration::days(claude_status_engine::store::RETENTION_DEFAULT_DAYS),
+        usage: None,
     }
 }

@@ -26,13 +26,17 @@ const MENU_INCIDENTS: usize = 5;
 const PAUSE: Duration = Duration::hours(1);
 
 /// What the tray shows now, so an unchanged snapshot changes nothing on screen.
-#[derive(Default)]
-struct Shown {
+struct Shown<R: Runtime> {
     level: Option<Level>,
-    menu_lines: Vec<String>,
+    /// The menu's structure (its items and their actions). While it stays the same, only the
+    /// labels of the two status lines change, in place: a menu rebuilt under an open menu would
+    /// replace it, and the item ids a panel knows would go stale.
+    structure: Vec<String>,
+    verdict: Option<MenuItem<R>>,
+    checked: Option<MenuItem<R>>,
 }
 
-struct TrayCache(Mutex<Shown>);
+struct TrayCache<R: Runtime>(Mutex<Shown<R>>);
 
 fn icon(level: Level) -> Image<'static> {
     Image::new_owned(render_icon(level, ICON_SIZE), ICON_SIZE, ICON_SIZE)
@@ -40,10 +44,15 @@ fn icon(level: Level) -> Image<'static> {
 
 /// Creates the tray icon with the current (initial) state.
 pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
-    app.manage(TrayCache(Mutex::new(Shown::default())));
+    app.manage(TrayCache::<R>(Mutex::new(Shown {
+        level: None,
+        structure: Vec::new(),
+        verdict: None,
+        checked: None,
+    })));
     let state = app.state::<Arc<AppState>>();
     let snapshot = state.snapshot();
-    let (menu, _) = build_menu(app)?;
+    let (menu, _) = build_menu(app)?.into_menu();
     TrayIconBuilder::with_id(TRAY_ID)
         .icon(icon(snapshot.level))
         .tooltip("Claude Status")
@@ -70,7 +79,7 @@ pub fn update<R: Runtime>(app: &AppHandle<R>) {
     let Some(tray) = app.tray_by_id(TRAY_ID) else {
         return;
     };
-    let Some(cache) = app.try_state::<TrayCache>() else {
+    let Some(cache) = app.try_state::<TrayCache<R>>() else {
         return;
     };
     let state = app.state::<Arc<AppState>>();
@@ -84,44 +93,91 @@ pub fn update<R: Runtime>(app: &AppHandle<R>) {
         shown.level = Some(snapshot.level);
     }
     let _ = tray.set_tooltip(Some(&look.tooltip));
-    match build_menu(app) {
-        Ok((menu, lines)) if lines != shown.menu_lines => {
-            if let Err(e) = tray.set_menu(Some(menu)) {
-                tracing::warn!("could not change the tray menu: {e}");
-            }
-            shown.menu_lines = lines;
+    let built = match build_menu(app) {
+        Ok(built) => built,
+        Err(e) => {
+            tracing::warn!("could not build the tray menu: {e}");
+            return;
         }
-        Ok(_) => {}
-        Err(e) => tracing::warn!("could not build the tray menu: {e}"),
+    };
+    if built.structure == shown.structure {
+        // Same items: change the two status labels in place.
+        if let Some(item) = &shown.verdict {
+            let _ = item.set_text(built.verdict_text.as_str());
+        }
+        if let (Some(item), Some(text)) = (&shown.checked, built.checked_text.as_deref()) {
+            let _ = item.set_text(text);
+        }
+        return;
+    }
+    shown.structure = built.structure.clone();
+    shown.verdict = Some(built.verdict.clone());
+    shown.checked = built.checked.clone();
+    if let Err(e) = tray.set_menu(Some(built.menu)) {
+        tracing::warn!("could not change the tray menu: {e}");
     }
 }
 
-/// The menu and its lines (to tell whether it changed).
-fn build_menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<(Menu<R>, Vec<String>)> {
+/// A built menu, its structure, and handles to the status lines that change in place.
+struct BuiltMenu<R: Runtime> {
+    menu: Menu<R>,
+    structure: Vec<String>,
+    verdict: MenuItem<R>,
+    verdict_text: String,
+    checked: Option<MenuItem<R>>,
+    checked_text: Option<String>,
+}
+
+impl<R: Runtime> BuiltMenu<R> {
+    fn into_menu(self) -> (Menu<R>, Vec<String>) {
+        (self.menu, self.structure)
+    }
+}
+
+/// Muda reads `&` in a label as a shortcut marker; text from the status page may contain one.
+fn label(text: &str) -> String {
+    text.replace('&', "&&")
+}
+
+/// The menu; its structure lists every item but the two status lines' changing text.
+fn build_menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<BuiltMenu<R>> {
     let state = app.state::<Arc<AppState>>();
     let snapshot = state.snapshot();
     let now = Utc::now();
     let paused = state.paused_until(now);
     let look = tray_look(&snapshot, now, paused);
     let menu = Menu::new(app)?;
-    let mut lines = Vec::new();
+    let mut structure = Vec::new();
     let mut add = |menu: &Menu<R>, id: &str, text: String, enabled: bool| -> tauri::Result<()> {
-        lines.push(format!("{id}={text}={enabled}"));
-        menu.append(&MenuItem::with_id(app, id, text, enabled, None::<&str>)?)
+        structure.push(format!("{id}={text}={enabled}"));
+        menu.append(&MenuItem::with_id(
+            app,
+            id,
+            label(&text),
+            enabled,
+            None::<&str>,
+        )?)
     };
 
-    add(&menu, "verdict", look.title.clone(), false)?;
-    if let Some(checked) = snapshot.checked_at {
-        add(
-            &menu,
-            "checked",
-            format!(
-                "Checked {}",
-                checked.with_timezone(&Local).format("%H:%M:%S")
-            ),
-            false,
-        )?;
-    }
+    let verdict_text = label(&look.title);
+    let verdict = MenuItem::with_id(app, "verdict", &verdict_text, false, None::<&str>)?;
+    menu.append(&verdict)?;
+    let checked_text = snapshot.checked_at.map(|checked| {
+        format!(
+            "Checked {}",
+            checked.with_timezone(&Local).format("%H:%M:%S")
+        )
+    });
+    let checked = match &checked_text {
+        Some(text) => {
+            let item = MenuItem::with_id(app, "checked", text, false, None::<&str>)?;
+            menu.append(&item)?;
+            Some(item)
+        }
+        None => None,
+    };
+    // Whether the "checked" line exists is structure; its text is not.
+    let mut structure_head = vec![format!("checked-line={}", checked.is_some())];
     menu.append(&PredefinedMenuItem::separator(app)?)?;
     for incident in snapshot.status_page.incidents.iter().take(MENU_INCIDENTS) {
         add(
@@ -147,7 +203,15 @@ fn build_menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<(Menu<R>, Vec<Str
     add(&menu, "pause", pause_text, true)?;
     menu.append(&PredefinedMenuItem::separator(app)?)?;
     add(&menu, "quit", "Quit Claude Status".to_owned(), true)?;
-    Ok((menu, lines))
+    structure_head.append(&mut structure);
+    Ok(BuiltMenu {
+        menu,
+        structure: structure_head,
+        verdict,
+        verdict_text,
+        checked,
+        checked_text,
+    })
 }
 
 fn on_menu_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {

@@ -1,0 +1,994 @@
+#!/usr/bin/env python3
+"""End-to-end test of the real tray app (`claude-status-tray`) on a headless desktop.
+
+Run it through tests/e2e/run.sh, which provides Xvfb, a private D-Bus session and scratch
+folders; this file expects DISPLAY, DBUS_SESSION_BUS_ADDRESS, XDG_RUNTIME_DIR and E2E_DIR.
+
+It starts a StatusNotifierItem watcher with a visible tray bar (gtk-sni-tray-standalone), a
+notification daemon (dunst), dbus-monitor (logging Notify calls) and the simulator, then drives the
+app only from the outside, as a desktop would: the tray item and its menu over D-Bus (busctl), the
+icon's PNG, the notifications seen on the bus, X windows (xdotool) and the screen (ImageMagick).
+
+Standard library only. Every wait polls with a deadline; nothing relies on fixed sleeps.
+Set UPDATE_SCREENSHOTS=1 to rewrite docs/screenshots/*.png; otherwise screenshots go to
+$E2E_DIR/screenshots/. The last line is `e2e: N passed, M failed`; the exit status is 1 on any
+failure.
+"""
+
+import json
+import os
+import re
+import signal
+import struct
+import subprocess
+import sys
+import time
+import traceback
+import urllib.request
+import zlib
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+APP_BIN = os.environ.get("E2E_APP", os.path.join(ROOT, "target", "debug", "claude-status-tray"))
+SIM_BIN = os.environ.get("E2E_SIM", os.path.join(ROOT, "target", "debug", "claude-status-sim"))
+E2E_DIR = os.environ.get("E2E_DIR", os.path.join(ROOT, "target", "e2e", "run"))
+UPDATE_SCREENSHOTS = os.environ.get("UPDATE_SCREENSHOTS") == "1"
+SHOT_DIR = (
+    os.path.join(ROOT, "docs", "screenshots")
+    if UPDATE_SCREENSHOTS
+    else os.path.join(E2E_DIR, "screenshots")
+)
+CONVERT = "/usr/bin/convert"  # /usr/local/bin/convert may be a stand-in
+IMPORT = "/usr/bin/import"
+# The whole test must end before run.sh's `timeout` does, so the summary is always printed.
+DEADLINE = time.monotonic() + float(os.environ.get("E2E_BUDGET_SECONDS", "165"))
+
+SNI_WATCHER = "org.kde.StatusNotifierWatcher"
+SNI_ITEM = "org.kde.StatusNotifierItem"
+DBUSMENU = "com.canonical.dbusmenu"
+WINDOW_TITLE = "Claude Status"
+
+# The tray's colours (crates/core/src/tray.rs).
+COLORS = {
+    "operational": (0x2E, 0xA0, 0x43),
+    "overloaded": (0xE8, 0x70, 0x2A),
+    "outage": (0xD1, 0x24, 0x2F),
+    "degraded": (0xD4, 0xA7, 0x2C),
+    "unknown": (0x8C, 0x95, 0x9F),
+}
+
+T0 = time.monotonic()
+
+
+def log(message):
+    print(f"[{time.monotonic() - T0:7.2f}s] {message}", flush=True)
+
+
+class Timeout(Exception):
+    pass
+
+
+class Gone(Timeout):
+    """A process a wait depends on has exited: waiting longer is pointless."""
+
+
+def wait_until(what, probe, timeout, interval=0.1):
+    """Polls `probe` until it returns a truthy value; returns (value, seconds). Raises Timeout
+    with the last value seen (or the last exception) when `timeout` passes."""
+    start = time.monotonic()
+    end = min(start + timeout, DEADLINE)
+    last = None
+    while True:
+        try:
+            value = probe()
+            if value:
+                return value, time.monotonic() - start
+            last = value
+        except Timeout:
+            raise  # a probe's own verdict that waiting longer is pointless
+        except Exception as e:  # noqa: BLE001 - a probe may fail while things start
+            last = f"{type(e).__name__}: {e}"
+        if time.monotonic() >= end:
+            raise Timeout(f"{what}: not within {timeout:.0f} s (last seen: {last!r})")
+        time.sleep(interval)
+
+
+# ---------------------------------------------------------------------------------------------
+# Processes
+
+
+class Procs:
+    """The processes this test starts, ended (by pid) in reverse order at exit."""
+
+    def __init__(self):
+        self.started = []
+
+    def start(self, name, argv, log_path=None, env=None, stdout=None):
+        out = stdout
+        err = subprocess.STDOUT
+        handle = None
+        if log_path is not None:
+            handle = open(log_path, "ab")
+            out = handle if out is None else out
+            err = handle
+        proc = subprocess.Popen(
+            argv, stdout=out or subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL, env=env
+        )
+        if handle is not None:
+            handle.close()
+        self.started.append((name, proc))
+        return proc
+
+    def stop_all(self):
+        for name, proc in reversed(self.started):
+            stop(proc)
+
+
+def stop(proc, grace=3.0):
+    if proc.poll() is not None:
+        return
+    try:
+        proc.terminate()
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+    except ProcessLookupError:
+        pass
+
+
+def run(argv, timeout=10, check=True):
+    result = subprocess.run(
+        argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+    )
+    if check and result.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(argv)} exited with {result.returncode}: {result.stderr.strip()}"
+        )
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# D-Bus through busctl
+
+
+def busctl(*args, timeout=10):
+    """Runs `busctl --user --json=short ARGS` and returns the parsed JSON (or None)."""
+    out = run(["busctl", "--user", "--json=short", *args], timeout=timeout).stdout.strip()
+    return json.loads(out) if out else None
+
+
+def name_has_owner(name):
+    reply = busctl(
+        "call", "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+        "NameHasOwner", "s", name,
+    )
+    return bool(reply["data"][0])
+
+
+def connection_pid(bus_name):
+    reply = busctl(
+        "call", "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+        "GetConnectionUnixProcessID", "s", bus_name,
+    )
+    return int(reply["data"][0])
+
+
+def registered_items():
+    reply = busctl(
+        "get-property", SNI_WATCHER, "/StatusNotifierWatcher", SNI_WATCHER,
+        "RegisteredStatusNotifierItems",
+    )
+    return list(reply["data"])
+
+
+def item_path(bus_name):
+    """The StatusNotifierItem object of a connection that registered by bus name only
+    (libayatana exports it under /org/ayatana/NotificationItem/<id>)."""
+    paths = run(["busctl", "--user", "tree", "--list", bus_name]).stdout.split()
+    for path in paths:
+        if path == "/StatusNotifierItem":
+            return path
+    for path in paths:
+        if "/NotificationItem/" in path and not path.endswith("/Menu"):
+            return path
+    return None
+
+
+def find_item(pid):
+    """(bus name, object path) of the registered item that belongs to process `pid`, or None."""
+    for entry in registered_items():
+        bus, _, path = entry.partition("/")
+        try:
+            if connection_pid(bus) != pid:
+                continue
+        except Exception:  # noqa: BLE001 - the connection may be gone
+            continue
+        path = "/" + path if path else item_path(bus)
+        if path:
+            return bus, path
+    return None
+
+
+def item_properties(item):
+    bus, path = item
+    reply = busctl("call", bus, path, "org.freedesktop.DBus.Properties", "GetAll", "s", SNI_ITEM)
+    return {key: value["data"] for key, value in reply["data"][0].items()}
+
+
+def unwrap(node):
+    """A dbusmenu layout node, `[id, {props}, [children as variants]]`, as a dict."""
+    if isinstance(node, dict) and "data" in node:
+        node = node["data"]
+    node_id, props, children = node
+    return {
+        "id": node_id,
+        "props": {key: value["data"] for key, value in props.items()},
+        "children": [unwrap(child) for child in children],
+    }
+
+
+def menu_layout(item):
+    bus, path = item
+    menu_path = item_properties(item)["Menu"]
+    reply = busctl("call", bus, menu_path, DBUSMENU, "GetLayout", "iias", "--", "0", "-1", "0")
+    _revision, root = reply["data"]
+    return menu_path, unwrap(root)
+
+
+def menu_entries(item):
+    """The top-level menu entries as (id, label, enabled); separators have label None."""
+    _, root = menu_layout(item)
+    entries = []
+    for child in root["children"]:
+        props = child["props"]
+        label = None if props.get("type") == "separator" else props.get("label", "")
+        entries.append((child["id"], label, props.get("enabled", True)))
+    return entries
+
+
+def first_label(item):
+    entries = menu_entries(item)
+    return entries[0][1] if entries else None
+
+
+def click(item, label):
+    """Clicks the entry with this label through dbusmenu's Event; returns its id."""
+    bus, _ = item
+    menu_path, root = menu_layout(item)
+    for child in root["children"]:
+        if child["props"].get("label") == label:
+            run([
+                "busctl", "--user", "call", bus, menu_path, DBUSMENU, "Event", "isvu",
+                str(child["id"]), "clicked", "s", "", "0",
+            ])
+            return child["id"]
+    raise AssertionError(f"no menu entry {label!r}")
+
+
+def click_until(item, label, effect, timeout, attempts=3):
+    """Clicks `label` and waits for `effect`. The app rebuilds its menu (new ids) whenever a line
+    changes ("Checked 20:31:07" changes with every probe), so a click may land on an id that was
+    just replaced; then the menu is read again and the click repeated. Returns (value, seconds,
+    clicks)."""
+    start = time.monotonic()
+    for attempt in range(1, attempts + 1):
+        click(item, label)
+        try:
+            value, _ = wait_until(f"effect of {label!r}", effect, timeout / attempts)
+            return value, time.monotonic() - start, attempt
+        except Timeout:
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
+
+
+# ---------------------------------------------------------------------------------------------
+# Pixels
+
+
+def png_pixels(path):
+    """Decodes an 8-bit, non-interlaced RGB or RGBA PNG: (width, height, rows of RGBA tuples)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError(f"{path} is not a PNG")
+    pos, idat, header = 8, b"", None
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind = data[pos + 4 : pos + 8]
+        body = data[pos + 8 : pos + 8 + length]
+        pos += 12 + length
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat += body
+        elif kind == b"IEND":
+            break
+    width, height, depth, color_type, _, _, interlace = header
+    if depth != 8 or color_type not in (2, 6) or interlace != 0:
+        raise ValueError(f"unsupported PNG layout {header}")
+    channels = 4 if color_type == 6 else 3
+    stride = width * channels
+    raw = zlib.decompress(idat)
+    rows, previous = [], bytearray(stride)
+    for y in range(height):
+        filter_type = raw[y * (stride + 1)]
+        line = bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
+        for i in range(stride):
+            left = line[i - channels] if i >= channels else 0
+            up = previous[i]
+            up_left = previous[i - channels] if i >= channels else 0
+            if filter_type == 1:
+                line[i] = (line[i] + left) & 0xFF
+            elif filter_type == 2:
+                line[i] = (line[i] + up) & 0xFF
+            elif filter_type == 3:
+                line[i] = (line[i] + (left + up) // 2) & 0xFF
+            elif filter_type == 4:
+                p = left + up - up_left
+                pa, pb, pc = abs(p - left), abs(p - up), abs(p - up_left)
+                pred = left if pa <= pb and pa <= pc else (up if pb <= pc else up_left)
+                line[i] = (line[i] + pred) & 0xFF
+        rows.append(
+            [
+                tuple(line[x * channels : x * channels + channels]) + ((255,) if channels == 3 else ())
+                for x in range(width)
+            ]
+        )
+        previous = line
+    return width, height, rows
+
+
+def convert_pixel(path, x, y):
+    """The same pixel read by ImageMagick, as a cross-check of the decoder above."""
+    text = run([CONVERT, path, "-format", f"%[pixel:p{{{x},{y}}}]", "info:"]).stdout
+    values = re.findall(r"[\d.]+", text)
+    return tuple(int(float(v)) for v in values[:3])
+
+
+def nearest_color(rgb):
+    name = min(COLORS, key=lambda n: sum((a - b) ** 2 for a, b in zip(COLORS[n], rgb)))
+    distance = sum((a - b) ** 2 for a, b in zip(COLORS[name], rgb)) ** 0.5
+    return name, distance
+
+
+def icon_color(item):
+    """The colour of the icon's disc: pixels a little inside the rim on the four sides, clear of
+    every glyph, must agree (a pixel on the glyph would be white or dark)."""
+    path = item_properties(item)["IconName"]
+    width, height, rows = png_pixels(path)
+    inset = max(2, width // 12)
+    points = [(width // 2, inset), (inset, height // 2), (width - 1 - inset, height // 2),
+              (width // 2, height - 1 - inset)]
+    samples = [rows[y][x] for x, y in points]
+    opaque = [s[:3] for s in samples if s[3] == 255]
+    if len(opaque) < len(points) or len(set(opaque)) != 1:
+        return None, path, samples
+    name, distance = nearest_color(opaque[0])
+    return (name if distance < 12 else None), path, opaque[0]
+
+
+def is_color(item, wanted):
+    name, path, rgb = icon_color(item)
+    return (path, rgb) if name == wanted else None
+
+
+def hex_rgb(rgb):
+    return "#%02X%02X%02X" % tuple(rgb[:3])
+
+
+# ---------------------------------------------------------------------------------------------
+# Notifications seen on the bus
+
+
+def notify_calls(path):
+    """The Notify calls dbus-monitor logged: a list of dicts with app, icon, summary, body."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+    except FileNotFoundError:
+        return []
+    calls = []
+    for block in re.split(r"\n(?=\S)", text):
+        if "member=Notify" not in block.split("\n", 1)[0]:
+            continue
+        strings = re.findall(r'^ {3}string "(.*?)"$', block, flags=re.M | re.S)
+        if len(strings) >= 4:
+            calls.append(
+                {"app": strings[0], "icon": strings[1], "summary": strings[2], "body": strings[3]}
+            )
+    return calls
+
+
+def find_notify(path, summary, *needles):
+    for call in notify_calls(path):
+        text = call["summary"] + "\n" + call["body"]
+        if summary in call["summary"] and all(n in text for n in needles):
+            return call
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# X windows and the screen
+
+
+def windows_named(title):
+    result = run(
+        ["xdotool", "search", "--onlyvisible", "--name", f"^{re.escape(title)}$"], check=False
+    )
+    return [int(w) for w in result.stdout.split()]
+
+
+def window_pid(window):
+    result = run(["xdotool", "getwindowpid", str(window)], check=False)
+    return int(result.stdout.strip()) if result.returncode == 0 and result.stdout.strip() else None
+
+
+def dashboard_windows(pid):
+    return [w for w in windows_named(WINDOW_TITLE) if window_pid(w) in (pid, None)]
+
+
+def close_window(window):
+    """Asks `window` to close with a WM_DELETE_WINDOW client message, which is what a window
+    manager sends when the user clicks the close button (Xvfb runs no window manager here).
+
+    Not `xdotool windowclose`: that calls XDestroyWindow from outside, which no desktop does; GDK
+    then gets BadDrawable for its own window and its default X error handler exits the app with
+    status 1, whatever the app does."""
+    import ctypes
+    import ctypes.util
+
+    class ClientMessage(ctypes.Structure):
+        _fields_ = [
+            ("type", ctypes.c_int),
+            ("serial", ctypes.c_ulong),
+            ("send_event", ctypes.c_int),
+            ("display", ctypes.c_void_p),
+            ("window", ctypes.c_ulong),
+            ("message_type", ctypes.c_ulong),
+            ("format", ctypes.c_int),
+            ("data", ctypes.c_long * 5),
+        ]
+
+    class XEvent(ctypes.Union):
+        _fields_ = [("xclient", ClientMessage), ("pad", ctypes.c_long * 24)]
+
+    x11 = ctypes.CDLL(ctypes.util.find_library("X11") or "libX11.so.6")
+    x11.XOpenDisplay.restype = ctypes.c_void_p
+    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    x11.XInternAtom.restype = ctypes.c_ulong
+    x11.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    x11.XSendEvent.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int, ctypes.c_long,
+                               ctypes.POINTER(XEvent)]
+    x11.XFlush.argtypes = [ctypes.c_void_p]
+    x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    display = x11.XOpenDisplay(None)
+    if not display:
+        raise RuntimeError("cannot open the X display")
+    try:
+        event = XEvent()
+        event.xclient.type = 33  # ClientMessage
+        event.xclient.window = window
+        event.xclient.message_type = x11.XInternAtom(display, b"WM_PROTOCOLS", 0)
+        event.xclient.format = 32
+        event.xclient.data[0] = x11.XInternAtom(display, b"WM_DELETE_WINDOW", 0)
+        event.xclient.data[1] = 0  # CurrentTime
+        if not x11.XSendEvent(display, window, 0, 0, ctypes.byref(event)):
+            raise RuntimeError("XSendEvent failed")
+        x11.XFlush(display)
+    finally:
+        x11.XCloseDisplay(display)
+
+
+# The part of the 1280x800 screen with the tray bar's right end (the icon) and dunst's
+# notifications (top right, below the bar).
+TOP_RIGHT = "760x200+520+0"
+
+
+def screenshot(name, window="root", crop=None):
+    """Captures the screen (or a window) to SHOT_DIR/name, cropped to `crop` (WxH+X+Y) if given;
+    the uncropped capture stays in E2E_DIR for a look at the whole screen."""
+    os.makedirs(SHOT_DIR, exist_ok=True)
+    path = os.path.join(SHOT_DIR, name)
+    full = os.path.join(E2E_DIR, "full-" + name)
+    run([IMPORT, "-window", str(window), full], timeout=20)
+    if crop:
+        run([CONVERT, full, "-crop", crop, "+repage", path], timeout=20)
+    else:
+        run([CONVERT, full, path], timeout=20)
+    return path
+
+
+def image_signature(path):
+    """Mean and standard deviation of an image, to tell when a window stopped changing."""
+    return run([CONVERT, path, "-format", "%[fx:mean] %[fx:standard_deviation]", "info:"]).stdout
+
+
+def window_geometry(window):
+    """(x, y, width, height) of a window on the screen."""
+    out = run(["xdotool", "getwindowgeometry", "--shell", str(window)]).stdout
+    values = dict(line.split("=", 1) for line in out.split() if "=" in line)
+    return tuple(int(values[k]) for k in ("X", "Y", "WIDTH", "HEIGHT"))
+
+
+def changed_share(a, b):
+    """The share of pixels that differ between two images of the same size."""
+    result = run(["/usr/bin/compare", "-metric", "AE", "-fuzz", "4%", a, b, "null:"], check=False)
+    if result.returncode not in (0, 1):
+        raise RuntimeError(f"compare failed: {result.stderr.strip()}")
+    differing = float(result.stderr.split()[0])
+    width, height = (int(v) for v in run([CONVERT, a, "-format", "%w %h", "info:"]).stdout.split())
+    return differing / (width * height)
+
+
+def screenshot_settled(name, window, before, timeout=15.0):
+    """Captures `window` once it has painted and settled, and keeps the last capture.
+
+    A new GTK window has no background of its own: until the webview paints, capturing it gives
+    whatever the screen showed there. So a capture counts only once it differs from that part of
+    `before` (the whole screen captured before the window opened) and is not blank; the page has
+    settled when three captures in a row differ by less than 2 % of their pixels (live text such
+    as "checked 3 s ago" keeps changing a little)."""
+    captures = [os.path.join(E2E_DIR, f"settle-{i}.png") for i in range(3)]
+    under = os.path.join(E2E_DIR, "under-window.png")
+    x, y, width, height = window_geometry(window)
+    run([CONVERT, before, "-crop", f"{width}x{height}+{x}+{y}", "+repage", under])
+    state = {"n": 0, "calm": 0}
+
+    def settled():
+        current = captures[state["n"] % 3]
+        previous = captures[(state["n"] - 1) % 3]
+        state["n"] += 1
+        run([IMPORT, "-window", str(window), current], timeout=20)
+        _mean, std = (float(v) for v in image_signature(current).split())
+        if std < 0.02 or changed_share(current, under) < 0.2:
+            state["calm"] = 0  # blank, or not painted yet
+            return False
+        if state["n"] > 1 and changed_share(current, previous) < 0.02:
+            state["calm"] += 1
+        else:
+            state["calm"] = 0
+        return state["calm"] >= 2
+
+    try:
+        _, took = wait_until("the dashboard to paint", settled, timeout, interval=0.5)
+        log(f"    dashboard painted and settled after {took:.2f} s")
+    finally:
+        os.makedirs(SHOT_DIR, exist_ok=True)
+        path = os.path.join(SHOT_DIR, name)
+        last = captures[(state["n"] - 1) % 3]
+        if state["n"] and os.path.exists(last):
+            os.replace(last, path)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# The simulator
+
+
+class Sim:
+    def __init__(self, procs):
+        self.proc = procs.start(
+            "simulator",
+            [SIM_BIN, "--scenario", "healthy", "--manual"],
+            log_path=os.path.join(E2E_DIR, "sim.log"),
+            stdout=subprocess.PIPE,
+        )
+        line = self.proc.stdout.readline().decode()
+        match = re.search(r"listening on (http://\S+)", line)
+        if not match:
+            raise RuntimeError(f"the simulator did not start: {line!r}")
+        self.url = match.group(1).rstrip("/")
+
+    def post(self, path):
+        request = urllib.request.Request(self.url + path, method="POST", data=b"")
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.loads(response.read())
+
+    def state(self):
+        with urllib.request.urlopen(self.url + "/_sim/state", timeout=5) as response:
+            return json.loads(response.read())
+
+    def scenario(self, name):
+        return self.post(f"/_sim/scenario?name={name}")
+
+    def advance(self, seconds):
+        return self.post(f"/_sim/advance?seconds={seconds}")
+
+
+# ---------------------------------------------------------------------------------------------
+# The test
+
+
+DUNSTRC = """\
+[global]
+    monitor = 0
+    follow = none
+    width = 460
+    height = 300
+    origin = top-right
+    offset = 16x60
+    notification_limit = 3
+    font = DejaVu Sans 15
+    line_height = 4
+    padding = 14
+    horizontal_padding = 16
+    frame_width = 3
+    frame_color = "#5c6370"
+    separator_height = 3
+    corner_radius = 6
+    markup = full
+    format = "<b>%s</b>\\n%b"
+    alignment = left
+    word_wrap = yes
+    icon_position = left
+    min_icon_size = 32
+    max_icon_size = 48
+    show_age_threshold = -1
+    idle_threshold = 0
+    sticky_history = yes
+[urgency_low]
+    background = "#20242b"
+    foreground = "#e6e6e6"
+    timeout = 0
+[urgency_normal]
+    background = "#20242b"
+    foreground = "#ffffff"
+    timeout = 0
+[urgency_critical]
+    background = "#3b1d1d"
+    foreground = "#ffffff"
+    frame_color = "#d1242f"
+    timeout = 0
+"""
+
+
+class Test:
+    def __init__(self):
+        self.procs = Procs()
+        self.passed = 0
+        self.failed = 0
+        self.app = None
+        self.item = None
+        self.app_log = os.path.join(E2E_DIR, "app.log")
+        self.monitor_log = os.path.join(E2E_DIR, "dbus-monitor.log")
+        self.diagnosed = False
+        self.sim = None
+
+    # -- bookkeeping
+
+    def ok(self, name, detail=""):
+        self.passed += 1
+        log(f"PASS {name}" + (f" ({detail})" if detail else ""))
+
+    def fail(self, name, error):
+        self.failed += 1
+        log(f"FAIL {name}: {error}")
+        self.diagnose()
+
+    def step(self, name, fn):
+        log(f"--- {name}")
+        start = time.monotonic()
+        try:
+            fn()
+        except (AssertionError, Timeout, RuntimeError, subprocess.SubprocessError, OSError) as e:
+            self.fail(name, e)
+            return False
+        except Exception:  # noqa: BLE001 - report and go on
+            self.fail(name, traceback.format_exc())
+            return False
+        log(f"    {name}: done in {time.monotonic() - start:.2f} s")
+        return True
+
+    def diagnose(self):
+        if self.diagnosed:
+            return
+        self.diagnosed = True
+        for title, path in (("app log", self.app_log), ("dbus-monitor log", self.monitor_log)):
+            print(f"===== last 50 lines of the {title} ({path})", flush=True)
+            try:
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    print("".join(f.readlines()[-50:]), flush=True)
+            except OSError as e:
+                print(f"(unreadable: {e})")
+        print("===== menu layout", flush=True)
+        try:
+            if self.item:
+                for entry in menu_entries(self.item):
+                    print(f"  {entry}")
+                props = item_properties(self.item)
+                print(f"  IconName={props.get('IconName')!r}")
+            else:
+                print("  (no tray item found)")
+        except Exception as e:  # noqa: BLE001
+            print(f"  (could not read the menu: {e})")
+        try:
+            print(f"===== simulator state: {self.sim.state()}")  # may not exist yet
+        except Exception:  # noqa: BLE001
+            pass
+        sys.stdout.flush()
+
+    def app_env(self):
+        env = dict(os.environ)
+        env.update(
+            {
+                # A key is needed to see an overload: the simulator, like the API, answers 401 to
+                # a keyless request before anything else, and a 401 only proves reachability. The
+                # simulator accepts any key; this one goes nowhere else.
+                "ANTHROPIC_API_KEY": "sk-ant-e2e-simulator-only",
+                "CLAUDE_STATUS_STATUS_URL": self.sim.url,
+                "ANTHROPIC_BASE_URL": self.sim.url,
+                "CLAUDE_STATUS_DATA_DIR": os.path.join(E2E_DIR, "app-data"),
+                "CLAUDE_STATUS_PROBE_INTERVAL": "1s",
+                "CLAUDE_STATUS_CONFIRM_INTERVAL": "300ms",
+                "CLAUDE_STATUS_LOG": "info",
+            }
+        )
+        return env
+
+    def require_app(self):
+        if self.app is None or self.app.poll() is not None:
+            raise Gone(
+                f"the app is not running (exit status {None if self.app is None else self.app.poll()})"
+            )
+
+    # -- steps
+
+    def start_desktop(self):
+        start_tray(self.procs, size=40)
+        dunstrc = os.path.join(E2E_DIR, "dunstrc")
+        with open(dunstrc, "w", encoding="utf-8") as f:
+            f.write(DUNSTRC)
+        self.procs.start("dunst", ["dunst", "-config", dunstrc],
+                         log_path=os.path.join(E2E_DIR, "dunst.log"))
+        with open(self.monitor_log, "w"):
+            pass
+        self.procs.start(
+            "dbus-monitor",
+            ["dbus-monitor", "--session",
+             "type='method_call',interface='org.freedesktop.Notifications',member='Notify'"],
+            log_path=self.monitor_log,
+        )
+        self.sim = Sim(self.procs)
+        wait_until("the notification daemon",
+                   lambda: name_has_owner("org.freedesktop.Notifications"), 15)
+        # dbus-monitor prints its own NameAcquired signal first; until then it may miss calls.
+        wait_until("dbus-monitor", lambda: os.path.getsize(self.monitor_log) > 0, 10)
+        self.ok("desktop: watcher, dunst, dbus-monitor and simulator up", f"simulator {self.sim.url}")
+
+    def launch(self):
+        with open(self.app_log, "w"):
+            pass
+        start = time.monotonic()
+        self.app = self.procs.start("app", [APP_BIN], log_path=self.app_log, env=self.app_env())
+        self.item, took = wait_until(
+            "the tray item to register", lambda: self.require_app() or find_item(self.app.pid), 20,
+            interval=0.02,
+        )
+        took = time.monotonic() - start
+        log(f"    launch to tray item registered: {took * 1000:.0f} ms ({self.item[0]} {self.item[1]})")
+        self.ok("launch: tray item registered", f"{took * 1000:.0f} ms")
+
+    def operational(self):
+        props = item_properties(self.item)
+        log(f"    IconName={props['IconName']!r} IconThemePath={props.get('IconThemePath')!r} "
+            f"Menu={props['Menu']!r}")
+        assert props["Menu"], "the item has no menu"
+        labels = [label for _, label, _ in menu_entries(self.item) if label]
+        log(f"    menu: {labels}")
+        for wanted in ("Open dashboard", "Open status page", "Check now",
+                       "Pause notifications for 1 hour", "Quit Claude Status"):
+            assert wanted in labels, f"the menu lacks {wanted!r}: {labels}"
+        label, took = wait_until(
+            "the first menu line to say Operational",
+            lambda: (lambda l: l if l and l.startswith("Operational") else None)(first_label(self.item)),
+            20,
+        )
+        self.ok("menu says Operational", f"{label!r} after {took:.2f} s")
+        (path, rgb), took = wait_until("the icon to turn green",
+                                       lambda: is_color(self.item, "operational"), 10)
+        x, y = 32, 5
+        cross = convert_pixel(path, x, y)
+        self.ok("icon is green", f"{hex_rgb(rgb)} in {os.path.basename(path)}; convert p{{{x},{y}}} = {hex_rgb(cross)}")
+
+    def overload(self):
+        self.require_app()
+        self.sim.scenario("overload-storm")
+        state = self.sim.advance(240)
+        log(f"    simulator: {state.get('scenario')} at {state.get('story_time_seconds')} s, "
+            f"phase {state.get('phase')!r}")
+        start = time.monotonic()
+        label, took = wait_until(
+            "the first menu line to say Overloaded",
+            lambda: (lambda l: l if l and l.startswith("Overloaded") else None)(first_label(self.item)),
+            20,
+        )
+        self.ok("menu says Overloaded", f"{label!r} after {took:.2f} s")
+        (_, rgb), took = wait_until("the icon to turn orange",
+                                    lambda: is_color(self.item, "overloaded"), 20)
+        self.ok("icon is orange", f"{hex_rgb(rgb)} after {time.monotonic() - start:.2f} s")
+        call, took = wait_until(
+            "a Notify with 'Claude API overloaded' and '529'",
+            lambda: find_notify(self.monitor_log, "Claude API overloaded", "529"), 20,
+        )
+        self.ok("overload notification sent",
+                f"{call['summary']!r} / {call['body']!r} after {time.monotonic() - start:.2f} s")
+        # dunst draws the notification a moment after the call; give it a short, bounded wait.
+        wait_until("dunst to show it", lambda: dunst_showing() >= 1, 5)
+        path = screenshot("tray-overloaded.png", crop=TOP_RIGHT)
+        self.ok("screenshot", path)
+
+    def recover(self):
+        self.require_app()
+        run(["dunstctl", "close-all"], check=False)
+        self.sim.scenario("healthy")
+        start = time.monotonic()
+        label, took = wait_until(
+            "the first menu line to say Operational again",
+            lambda: (lambda l: l if l and l.startswith("Operational") else None)(first_label(self.item)),
+            30,
+        )
+        self.ok("menu says Operational again", f"{label!r} after {took:.2f} s")
+        (_, rgb), _ = wait_until("the icon to turn green",
+                                 lambda: is_color(self.item, "operational"), 10)
+        self.ok("icon is green again", f"{hex_rgb(rgb)} after {time.monotonic() - start:.2f} s")
+        call, _ = wait_until(
+            "a Notify with 'Claude API recovered'",
+            lambda: find_notify(self.monitor_log, "Claude API recovered"), 30,
+        )
+        self.ok("recovery notification sent",
+                f"{call['summary']!r} / {call['body']!r} after {time.monotonic() - start:.2f} s")
+        wait_until("dunst to show it", lambda: dunst_showing() >= 1, 5)
+        path = screenshot("tray-recovered.png", crop=TOP_RIGHT)
+        self.ok("screenshot", path)
+
+    def dashboard(self):
+        self.require_app()
+        assert not dashboard_windows(self.app.pid), "a dashboard window is open before the click"
+        before = os.path.join(E2E_DIR, "before-dashboard.png")
+        run([IMPORT, "-window", "root", before], timeout=20)
+        windows, took, clicks = click_until(
+            self.item, "Open dashboard", lambda: dashboard_windows(self.app.pid), 20
+        )
+        window = windows[0]
+        self.ok("Open dashboard shows a window", f"window {window} after {took:.2f} s, {clicks} click(s)")
+        run(["xdotool", "windowmove", "--sync", str(window), "40", "60"], check=False)
+        path = screenshot_settled("dashboard.png", window, before)
+        self.ok("screenshot", path)
+        # Close it as a window manager's close button would (WM_DELETE_WINDOW); see close_window.
+        close_window(window)
+        _, took = wait_until("the dashboard window to go",
+                             lambda: not dashboard_windows(self.app.pid), 10)
+        self.ok("dashboard closed", f"after {took:.2f} s")
+        # The app must stay in the tray: still running, item still registered, menu still served.
+        # Give it a moment to (wrongly) exit: poll for 2 s that it does not.
+        end = time.monotonic() + 2
+        while time.monotonic() < end:
+            self.require_app()
+            time.sleep(0.1)
+        assert find_item(self.app.pid), "the tray item is gone after closing the dashboard"
+        assert first_label(self.item), "the menu is gone after closing the dashboard"
+        self.ok("app still running in the tray after the dashboard closed")
+
+    def second_instance(self):
+        self.require_app()
+        start = time.monotonic()
+        second = subprocess.Popen(
+            [APP_BIN], env=self.app_env(), stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )
+        try:
+            output, _ = second.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            second.kill()
+            output, _ = second.communicate()
+            raise AssertionError(f"the second instance still runs after 10 s: {output[-2000:]!r}")
+        took = time.monotonic() - start
+        assert second.returncode == 0, f"the second instance exited with {second.returncode}: {output[-2000:]!r}"
+        self.ok("second instance exits", f"status 0 after {took:.2f} s")
+        windows, took = wait_until("the dashboard in the first instance",
+                                   lambda: dashboard_windows(self.app.pid), 15)
+        pids = {window_pid(w) for w in windows}
+        assert pids == {self.app.pid}, f"dashboard windows belong to {pids}, not {self.app.pid}"
+        self.ok("first instance opens its dashboard", f"window {windows[0]} after {took:.2f} s")
+        items = [entry for entry in registered_items()]
+        log(f"    registered items: {items}")
+        self.require_app()
+
+    def quit(self):
+        self.require_app()
+        start = time.monotonic()
+        click_until(self.item, "Quit Claude Status", lambda: self.app.poll() is not None, 5)
+        took = time.monotonic() - start
+        status = self.app.poll()
+        assert status == 0, f"the app exited with status {status}"
+        self.ok("Quit exits the app", f"status 0 after {took:.2f} s")
+        _, took = wait_until("the tray item to unregister", lambda: not registered_items(), 5)
+        self.ok("tray item gone", f"after {took:.2f} s")
+
+    def main(self):
+        os.makedirs(E2E_DIR, exist_ok=True)
+        log(f"app {APP_BIN}")
+        log(f"screenshots go to {SHOT_DIR}")
+        steps = [
+            ("1. desktop", self.start_desktop),
+            ("2. launch", self.launch),
+            ("3. operational", self.operational),
+            ("4. overload storm", self.overload),
+            ("5. recovery", self.recover),
+            ("6. dashboard", self.dashboard),
+            ("7. second instance", self.second_instance),
+            ("8. quit", self.quit),
+        ]
+        try:
+            for index, (name, fn) in enumerate(steps):
+                if not self.step(name, fn) and index < 2:
+                    # Without the desktop or the item nothing after can be checked.
+                    for rest, _ in steps[index + 1 :]:
+                        self.fail(rest, "not run")
+                    break
+        finally:
+            self.procs.stop_all()
+        print(f"e2e: {self.passed} passed, {self.failed} failed", flush=True)
+        return 1 if self.failed else 0
+
+
+def start_tray(procs, size):
+    """Starts the StatusNotifierWatcher, then a visible tray bar at the top of the screen that
+    registers with it as the host.
+
+    The watcher runs on its own (`status-notifier-watcher`) rather than inside the bar
+    (`gtk-sni-tray-standalone --watcher`): started that way the bar sometimes dies at once with
+    "Pattern match failure in do expression at app/Main.hs:177" after an UnknownObject error (its
+    host registers before its own watcher has exported its object). The bar is restarted, at
+    most 3 times, if it does not come up as the registered host."""
+    start = time.monotonic()
+    procs.start("watcher", ["status-notifier-watcher"],
+                log_path=os.path.join(E2E_DIR, "watcher.log"))
+    wait_until("the StatusNotifierWatcher", lambda: name_has_owner(SNI_WATCHER), 15)
+    for attempt in range(1, 4):
+        bar = procs.start(
+            "tray bar",
+            ["gtk-sni-tray-standalone", "--top", "--end", "-s", str(size), "-c", "#2b2f36"],
+            log_path=os.path.join(E2E_DIR, "tray-bar.log"),
+        )
+
+        def host_registered():
+            if bar.poll() is not None:
+                raise Gone(f"the tray bar exited with status {bar.returncode}")
+            reply = busctl("get-property", SNI_WATCHER, "/StatusNotifierWatcher", SNI_WATCHER,
+                           "IsStatusNotifierHostRegistered")
+            return bool(reply["data"])
+
+        try:
+            wait_until("the tray bar to register as host", host_registered, 15)
+            log(f"    watcher and tray bar up after {time.monotonic() - start:.2f} s"
+                + (f" ({attempt} attempts)" if attempt > 1 else ""))
+            return
+        except Timeout as e:
+            log(f"    the tray bar did not come up ({e}); retrying")
+            stop(bar)
+    raise AssertionError("the tray bar did not come up in 3 attempts")
+
+
+def dunst_showing():
+    result = run(["dunstctl", "count", "displayed"], check=False)
+    try:
+        return int(result.stdout.strip())
+    except ValueError:
+        return 0
+
+
+def on_signal(signum, _frame):
+    # Turn SIGTERM (from run.sh's timeout) into an exception so the finally blocks stop the
+    # processes this test started.
+    raise SystemExit(128 + signum)
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+    sys.exit(Test().main())
