@@ -80,6 +80,10 @@ theirs = json.load(open(sys.argv[1]))
 ours = json.load(open(sys.argv[2]))
 
 def unpriced_in_ours(day):
+    # Our rows say `includes_unknown_price` when a model of the day has no known price (we report
+    # "price unknown", never $0, so that day's cost is not comparable).
+    if day.get("includes_unknown_price"):
+        return ["(a model without a known price)"]
     # `models` may be a list of names or of objects with a cost (null when unpriced).
     names = []
     for model in day.get("models") or []:

@@ -77,6 +77,12 @@ pub enum Observation {
     Probe { result: Box<ProbeResult> },
     /// Requests seen by a usage source (Claude Code's logs, the gateway), in time order.
     Usage { records: Vec<UsageRecord> },
+    /// The Admin API's cost report for the UTC month so far: the organisation's own bill, which
+    /// the tracker prefers over costs computed from tokens.
+    AdminCost {
+        month_to_date_usd: f64,
+        as_of: DateTime<Utc>,
+    },
 }
 
 /// What the monitor must do after an observation.
@@ -228,6 +234,14 @@ impl MonitorState {
                     for record in &records {
                         tracker.record(record);
                     }
+                }
+            }
+            Observation::AdminCost {
+                month_to_date_usd,
+                as_of,
+            } => {
+                if let Some(tracker) = &mut self.tracker {
+                    tracker.set_admin_month_to_date(month_to_date_usd, as_of);
                 }
             }
         }

@@ -1,6 +1,7 @@
 //! All IO of Claude Status: the status-page poller, the monitor task that owns the state, the
 //! SQLite store and the HTTP client. Pure decisions live in `claude-status-core`.
 
+pub mod admin;
 pub mod check;
 pub mod claude_code;
 pub mod error;

@@ -64,6 +64,7 @@ fn config(status_url: &str, api_url: &str) -> EngineConfig {
             limits,
         }),
         retention: chrono::Duration::days(30),
+        usage: None,
     }
 }
 

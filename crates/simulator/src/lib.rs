@@ -4,6 +4,7 @@
 //! Tests start it on `127.0.0.1:0` with a manual clock and move the story with
 //! [`SimHandle::advance`]; the tray's demo mode runs the `demo` scenario in real time.
 
+mod admin_routes;
 mod api;
 mod clock;
 mod error;

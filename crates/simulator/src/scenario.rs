@@ -33,6 +33,9 @@ pub(crate) enum Scenario {
     GatewayTimeout,
     StormThenIncident,
     Demo,
+    AdminRateLimitedOnce,
+    AdminErrorOnce,
+    AdminSmallBill,
 }
 
 /// How the status page paths answer, independent of the story's content.
@@ -133,7 +136,7 @@ fn update(
 
 impl Scenario {
     /// Every scenario, in the order `--list` shows them.
-    pub(crate) const ALL: [Scenario; 20] = [
+    pub(crate) const ALL: [Scenario; 23] = [
         Scenario::Operational,
         Scenario::Incident,
         Scenario::Maintenance,
@@ -154,6 +157,9 @@ impl Scenario {
         Scenario::GatewayTimeout,
         Scenario::StormThenIncident,
         Scenario::Demo,
+        Scenario::AdminRateLimitedOnce,
+        Scenario::AdminErrorOnce,
+        Scenario::AdminSmallBill,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -178,6 +184,9 @@ impl Scenario {
             Scenario::GatewayTimeout => "gateway-timeout",
             Scenario::StormThenIncident => "storm-then-incident",
             Scenario::Demo => "demo",
+            Scenario::AdminRateLimitedOnce => "admin-rate-limited-once",
+            Scenario::AdminErrorOnce => "admin-error-once",
+            Scenario::AdminSmallBill => "admin-small-bill",
         }
     }
 
@@ -217,6 +226,15 @@ impl Scenario {
             Scenario::Demo => {
                 "two-minute demo: healthy, 529 storm 20-60 s, official incident at 45 s, monitoring 70 s, resolved 100 s"
             }
+            Scenario::AdminRateLimitedOnce => {
+                "the first Admin API request answers 429 rate_limit_error with retry-after 1; later ones succeed"
+            }
+            Scenario::AdminErrorOnce => {
+                "the first Admin API request answers 500 api_error; later ones succeed"
+            }
+            Scenario::AdminSmallBill => {
+                "the Admin API cost report bills 123.45 cents on the first day of any range and 0.01 on the second"
+            }
         }
     }
 
@@ -245,7 +263,10 @@ impl Scenario {
             | Scenario::BotChallenge
             | Scenario::SlowStatus
             | Scenario::GarbageStatus
-            | Scenario::Healthy => ApiMode::Healthy,
+            | Scenario::Healthy
+            | Scenario::AdminRateLimitedOnce
+            | Scenario::AdminErrorOnce
+            | Scenario::AdminSmallBill => ApiMode::Healthy,
             Scenario::OverloadStorm => overloaded(ramp(
                 ms,
                 &[
@@ -421,6 +442,9 @@ impl Scenario {
             Scenario::GarbageApi => "API bodies are garbage",
             Scenario::Billing => "API billing error (402)",
             Scenario::GatewayTimeout => "API gateway timeout (504)",
+            Scenario::AdminRateLimitedOnce => "Admin API rate limited once (429, retry after 1 s)",
+            Scenario::AdminErrorOnce => "Admin API failed once (500 api_error)",
+            Scenario::AdminSmallBill => "Admin API cost report: 123.45 + 0.01 cents",
         };
         text.to_owned()
     }

@@ -24,7 +24,7 @@ use crate::net::{Connection, CountingListener, DroppedConnection};
 use crate::scenario::{NoticeScript, Scenario};
 use crate::stats::{Counters, Stats};
 use crate::statuspage::PageView;
-use crate::{api, ids, status_routes};
+use crate::{admin_routes, api, ids, status_routes};
 
 /// Delays and sizes a scenario uses; tests shorten them so nothing waits 35 real seconds.
 #[derive(Debug, Clone)]
@@ -414,6 +414,7 @@ fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .merge(status_routes::routes())
         .merge(api::routes())
+        .merge(admin_routes::routes())
         .route("/_sim/stats", get(control_stats))
         .route("/_sim/state", get(control_state))
         .route("/_sim/scenarios", get(control_scenarios))
