@@ -15,6 +15,7 @@ fn main() {
         "open_status_page",
         "get_probe_series",
         "open_external",
+        "set_admin_key",
     ];
     tauri_build::try_build(
         tauri_build::Attributes::new()

@@ -12,7 +12,7 @@ use claude_status_engine::probe::ApiKey;
 use serde::Serialize;
 use tauri::{AppHandle, Manager, Runtime, State};
 
-use crate::settings::{save_settings, store_api_key, KeySource};
+use crate::settings::{load_admin_key, save_settings, store_admin_key, store_api_key, KeySource};
 use crate::state::{lock, AppState};
 use crate::{host, tray};
 
@@ -179,6 +179,8 @@ pub struct SettingsView {
     pub settings: Settings,
     pub api_key_configured: bool,
     pub api_key_source: KeySource,
+    /// Whether an Admin API key is known (keychain or `ANTHROPIC_ADMIN_KEY`); never the key.
+    pub admin_key_configured: bool,
 }
 
 fn settings_view(state: &AppState) -> SettingsView {
@@ -187,6 +189,7 @@ fn settings_view(state: &AppState) -> SettingsView {
         settings: state.settings(),
         api_key_configured: source != KeySource::None,
         api_key_source: source,
+        admin_key_configured: *lock(&state.admin_key_configured),
     }
 }
 
@@ -260,6 +263,36 @@ pub async fn set_api_key<R: Runtime>(
         Some(k) => ApiKey::new(k),
     };
     store_api_key(key.as_ref()).map_err(|e| IpcError::new("keychain_unavailable", e))?;
+    host::restart_engine(&app).await;
+    Ok(settings_view(&state))
+}
+
+/// Stores the Admin API key (`sk-ant-admin…`) in the OS keychain, or removes it with `null`, and
+/// restarts the sources with it. The key is never echoed back.
+#[tauri::command]
+pub async fn set_admin_key<R: Runtime>(
+    app: AppHandle<R>,
+    state: AppStateRef<'_>,
+    key: Option<String>,
+) -> Result<SettingsView> {
+    let key = match key.map(|k| k.trim().to_owned()).filter(|k| !k.is_empty()) {
+        None => None,
+        Some(k) if !k.starts_with("sk-ant-admin") => {
+            return Err(IpcError::new(
+                "invalid_argument",
+                "an Admin API key starts with sk-ant-admin (create one in the Console's admin settings)",
+            ))
+        }
+        Some(k) if k.len() > 256 || k.chars().any(|c| c.is_whitespace() || c.is_control()) => {
+            return Err(IpcError::new(
+                "invalid_argument",
+                "an API key is one word of at most 256 characters",
+            ))
+        }
+        Some(k) => ApiKey::new(k),
+    };
+    store_admin_key(key.as_ref()).map_err(|e| IpcError::new("keychain_unavailable", e))?;
+    *lock(&state.admin_key_configured) = load_admin_key().is_some();
     host::restart_engine(&app).await;
     Ok(settings_view(&state))
 }

@@ -8,7 +8,9 @@ use claude_status_core::assess::AssessConfig;
 use claude_status_core::health::{HealthConfig, ProbeSchedule};
 use claude_status_core::monitor::MonitorConfig;
 use claude_status_core::settings::Settings;
+use claude_status_core::tracker::TrackerConfig;
 use claude_status_engine::http::HttpLimits;
+use claude_status_engine::monitor::UsageConfig;
 use claude_status_engine::poller::PollerConfig;
 use claude_status_engine::probe::{ApiKey, ProbeConfig, StreamingProbeConfig, DEFAULT_API_URL};
 use claude_status_engine::EngineConfig;
@@ -122,6 +124,46 @@ impl BaseConfig {
     }
 }
 
+/// Where usage comes from, as the settings and the mode allow.
+#[derive(Debug, Clone)]
+pub struct UsageSources {
+    /// Claude Code's `projects/` folders, when reading them is on.
+    pub claude_code_dirs: Option<Vec<PathBuf>>,
+    /// The Admin API key, when the Admin API is on and a key is known.
+    pub admin_key: Option<ApiKey>,
+}
+
+/// The usage tracking the settings ask for; `None` when it is off.
+pub fn usage_config(
+    settings: &Settings,
+    api_url: &str,
+    sources: UsageSources,
+) -> Option<UsageConfig> {
+    if !settings.usage_tracking {
+        return None;
+    }
+    let catalog = claude_status_engine::usage::load_catalog().unwrap_or_else(|e| {
+        tracing::warn!("{e}; using the built-in catalog");
+        claude_status_core::catalog::Catalog::builtin()
+    });
+    Some(UsageConfig {
+        catalog,
+        tracker: TrackerConfig {
+            tier: settings.tier_override.clone(),
+            monthly_budget_usd: settings.monthly_budget_usd(),
+            daily_budget_usd: settings.daily_budget_usd(),
+            day_zone: claude_status_engine::usage::local_day_zone(),
+        },
+        claude_code_dirs: sources
+            .claude_code_dirs
+            .filter(|_| settings.claude_code_logs),
+        admin: sources
+            .admin_key
+            .filter(|_| settings.admin_api)
+            .map(|key| (api_url.trim_end_matches('/').to_owned(), key)),
+    })
+}
+
 /// The engine configuration for the given URLs, settings and key.
 pub fn engine_config(
     base: &BaseConfig,
@@ -129,6 +171,7 @@ pub fn engine_config(
     api_url: &str,
     settings: &Settings,
     api_key: Option<ApiKey>,
+    usage: Option<UsageConfig>,
 ) -> EngineConfig {
     let interval = base
         .interval_override
@@ -173,6 +216,6 @@ pub fn engine_config(
             limits: HttpLimits::default(),
         }),
         retention: chrono::Duration::days(claude_status_engine::store::RETENTION_DEFAULT_DAYS),
-        usage: None,
+        usage,
     }
 }

@@ -9,9 +9,9 @@ use claude_status_engine::{Engine, EngineEvent};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tokio::sync::{broadcast, watch};
 
-use crate::config::{engine_config, DemoMode};
+use crate::config::{engine_config, usage_config, DemoMode, UsageSources};
 use crate::events::FrontendEvent;
-use crate::settings::load_api_key;
+use crate::settings::{load_admin_key, load_api_key};
 use crate::state::{lock, AppState};
 use crate::{notify, tray};
 
@@ -70,7 +70,32 @@ pub async fn restart_engine<R: Runtime>(app: &AppHandle<R>) {
         )
     };
 
-    let config = engine_config(&base, &status_url, &api_url, &settings, api_key);
+    let demo = state.base.demo == DemoMode::On;
+    let sources = if demo {
+        // The demo reads no real logs; the simulator serves the Admin API, with any admin key.
+        UsageSources {
+            claude_code_dirs: None,
+            admin_key: claude_status_engine::probe::ApiKey::new("sk-ant-admin-demo"),
+        }
+    } else {
+        let dirs = tauri::async_runtime::spawn_blocking(|| {
+            claude_status_engine::claude_code::default_projects_dirs().ok()
+        })
+        .await
+        .ok()
+        .flatten()
+        .filter(|dirs| !dirs.is_empty());
+        UsageSources {
+            claude_code_dirs: dirs,
+            admin_key: load_admin_key(),
+        }
+    };
+    let mut settings = settings;
+    if demo {
+        settings.admin_api = true;
+    }
+    let usage = usage_config(&settings, &api_url, sources);
+    let config = engine_config(&base, &status_url, &api_url, &settings, api_key, usage);
     match Engine::start(config, state.http.clone(), state.store.clone()) {
         Ok(mut engine) => {
             let snapshots = engine.snapshot();

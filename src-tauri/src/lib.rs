@@ -71,6 +71,7 @@ pub fn build_app<R: Runtime>(
             commands::open_status_page,
             commands::get_probe_series,
             commands::open_external,
+            commands::set_admin_key,
         ])
         .build(context)
         .and_then(|mut app| {

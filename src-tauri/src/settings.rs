@@ -15,6 +15,8 @@ const SETTINGS_KEY: &str = "settings";
 /// The keychain entry's service and account names.
 const KEYCHAIN_SERVICE: &str = "dev.claude-status.tray";
 const KEYCHAIN_ACCOUNT: &str = "anthropic-api-key";
+/// The Admin API key's account (an `sk-ant-admin…` key, for the usage and cost reports).
+const ADMIN_KEYCHAIN_ACCOUNT: &str = "anthropic-admin-key";
 
 /// Where the API key in use comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -73,8 +75,46 @@ fn off_runtime<T: Send + 'static>(call: impl FnOnce() -> T + Send + 'static) -> 
 }
 
 fn keychain_entry() -> Result<keyring::Entry, String> {
-    keyring::Entry::new(KEYCHAIN_SERVICE, KEYCHAIN_ACCOUNT)
+    entry_for(KEYCHAIN_ACCOUNT)
+}
+
+fn entry_for(account: &str) -> Result<keyring::Entry, String> {
+    keyring::Entry::new(KEYCHAIN_SERVICE, account)
         .map_err(|e| format!("the OS keychain is not available: {e}"))
+}
+
+/// The Admin API key from the keychain, else `ANTHROPIC_ADMIN_KEY`.
+pub fn load_admin_key() -> Option<ApiKey> {
+    off_runtime(|| {
+        entry_for(ADMIN_KEYCHAIN_ACCOUNT)
+            .ok()
+            .and_then(|entry| entry.get_password().ok())
+    })
+    .flatten()
+    .and_then(ApiKey::new)
+    .or_else(|| {
+        std::env::var("ANTHROPIC_ADMIN_KEY")
+            .ok()
+            .and_then(ApiKey::new)
+    })
+}
+
+/// Stores the Admin API key in the keychain, or removes it with `None`.
+pub fn store_admin_key(key: Option<&ApiKey>) -> Result<(), String> {
+    let key = key.cloned();
+    off_runtime(move || {
+        let entry = entry_for(ADMIN_KEYCHAIN_ACCOUNT)?;
+        match key {
+            Some(key) => entry
+                .set_password(key.expose())
+                .map_err(|e| format!("the OS keychain refused the key: {e}")),
+            None => match entry.delete_credential() {
+                Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+                Err(e) => Err(format!("the OS keychain could not remove the key: {e}")),
+            },
+        }
+    })
+    .unwrap_or_else(|| Err("the keychain call failed".to_owned()))
 }
 
 /// The key to use and where it comes from: the keychain first (the user's choice in the app),

@@ -11,7 +11,7 @@ use claude_status_engine::{Engine, Store};
 use tauri::{AppHandle, Runtime};
 
 use crate::config::BaseConfig;
-use crate::settings::{load_api_key, load_settings, KeySource};
+use crate::settings::{load_admin_key, load_api_key, load_settings, KeySource};
 
 /// Everything the shell keeps between events.
 pub struct AppState {
@@ -20,6 +20,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     pub settings: Mutex<Settings>,
     pub key_source: Mutex<KeySource>,
+    /// Whether an Admin API key is known.
+    pub admin_key_configured: Mutex<bool>,
     /// The running engine; replaced when settings change.
     pub engine: tokio::sync::Mutex<Option<Engine>>,
     /// The demo's simulator, started on first use and kept for the app's life.
@@ -53,6 +55,7 @@ impl AppState {
             http,
             settings: Mutex::new(settings),
             key_source: Mutex::new(key_source),
+            admin_key_configured: Mutex::new(load_admin_key().is_some()),
             engine: tokio::sync::Mutex::new(None),
             demo_sim: tokio::sync::Mutex::new(None),
             snapshot: Mutex::new(Snapshot::initial()),

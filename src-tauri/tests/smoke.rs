@@ -94,6 +94,9 @@ fn the_app_builds_and_answers_every_command() {
     };
     assert_eq!(snapshot["status_page"]["page"]["name"], "Claude");
     assert_eq!(snapshot["probe"]["outcome"], "unauthenticated");
+    // Usage tracking is on by default: the tracker's figures are in the snapshot.
+    assert!(snapshot["usage"].is_object(), "{snapshot:#}");
+    assert_eq!(snapshot["usage"]["today"]["requests"], 0);
 
     let settings = invoke(&webview, "get_settings", json!({})).unwrap();
     assert_eq!(settings["settings"]["probe_interval_secs"], 60);
@@ -148,6 +151,16 @@ fn the_app_builds_and_answers_every_command() {
     )
     .unwrap_err();
     assert_eq!(error["kind"], "invalid_argument");
+    // An Admin API key must look like one; nothing is stored otherwise.
+    let error = invoke(
+        &webview,
+        "set_admin_key",
+        json!({ "key": "sk-ant-api03-not-an-admin-key" }),
+    )
+    .unwrap_err();
+    assert_eq!(error["kind"], "invalid_argument");
+    assert!(!error.to_string().contains("not-an-admin-key"));
+    assert_eq!(settings["admin_key_configured"], false);
     invoke(&webview, "pause_notifications", json!({ "minutes": 30 })).unwrap();
     let error = invoke(
         &webview,

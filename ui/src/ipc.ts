@@ -30,11 +30,16 @@ export type HistoryRange = "1h" | "24h" | "7d" | "30d";
 /** Where the API key comes from; the key itself never crosses IPC. */
 export type ApiKeySource = "keychain" | "environment" | "none";
 
-/** What `get_settings`, `set_settings` and `set_api_key` answer. */
+/** What `get_settings`, `set_settings`, `set_api_key` and `set_admin_key` answer. */
 export interface SettingsView {
   settings: Settings;
   api_key_configured: boolean;
   api_key_source: ApiKeySource;
+  /**
+   * Whether an Admin API key is in the keychain (never the key). Optional: a shell without the
+   * Admin API source does not send it, and the form then says it does not know.
+   */
+  admin_key_configured?: boolean;
 }
 
 export interface OpenIncidentPayload {
@@ -89,6 +94,13 @@ export const setSettings = (settings: Settings): Promise<SettingsView> =>
 /** Stores the key in the OS keychain, or removes it with `null`. */
 export const setApiKey = (key: string | null): Promise<SettingsView> =>
   call("set_api_key", { key });
+
+/**
+ * Stores the Admin API key (`sk-ant-admin…`) in the OS keychain, or removes it with `null`. Like
+ * the API key, it is never sent back.
+ */
+export const setAdminKey = (key: string | null): Promise<SettingsView> =>
+  call("set_admin_key", { key });
 
 export const checkNow = (): Promise<null> => call("check_now");
 

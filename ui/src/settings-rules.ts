@@ -3,6 +3,10 @@
 // as well. Keep the messages word for word the same as the Rust ones.
 
 import type { Settings } from "./bindings/Settings.ts";
+import { findTier } from "./tiers.ts";
+
+/** The largest budget accepted, in cents (`MAX_BUDGET_CENTS` in settings.rs): $10,000,000. */
+export const MAX_BUDGET_CENTS = 1_000_000_000;
 
 export type SettingsField = keyof Settings;
 
@@ -43,7 +47,40 @@ export function settingsProblems(s: Settings): Partial<Record<SettingsField, str
       problems.followed_components = `${JSON.stringify(bad)} is not a status-page component id`;
     }
   }
+  if (s.tier_override !== null && findTier(s.tier_override) === null) {
+    problems.tier_override = `${JSON.stringify(s.tier_override)} is not a known tier`;
+  }
+  for (const field of ["monthly_budget_cents", "daily_budget_cents"] as const) {
+    const cents = s[field];
+    if (cents === null) continue;
+    if (!Number.isInteger(cents) || cents < 0) {
+      // The Rust side cannot hold such a value (u64); this is the form's own message.
+      problems[field] = BUDGET_FORMAT;
+    } else if (cents > MAX_BUDGET_CENTS) {
+      problems[field] = "must be at most $10,000,000";
+    }
+  }
   return problems;
+}
+
+/** The form's message for a budget that is not an amount of dollars. */
+export const BUDGET_FORMAT = "must be an amount in dollars, such as 250 or 12.50";
+
+/**
+ * A budget field's text as cents: null when empty (no budget), NaN when it is not a dollar
+ * amount of at most two decimals (which `settingsProblems` reports). "12.5" is 1250.
+ */
+export function budgetCents(text: string): number | null {
+  const trimmed = text.trim().replace(/^\$/, "").trim();
+  if (trimmed === "") return null;
+  if (!/^[0-9]+(\.[0-9]{1,2})?$/.test(trimmed) && !/^\.[0-9]{1,2}$/.test(trimmed)) return Number.NaN;
+  return Math.round(Number(trimmed) * 100);
+}
+
+/** Cents as the form shows them: "250", "12.50"; empty for no budget. */
+export function budgetText(cents: number | null): string {
+  if (cents === null) return "";
+  return cents % 100 === 0 ? String(cents / 100) : (cents / 100).toFixed(2);
 }
 
 /** The allowed range of each numeric field, as the form's hint and min/max. */
@@ -66,6 +103,12 @@ const FIELDS: readonly SettingsField[] = [
   "followed_components",
   "notifications",
   "launch_at_login",
+  "usage_tracking",
+  "claude_code_logs",
+  "tier_override",
+  "monthly_budget_cents",
+  "daily_budget_cents",
+  "admin_api",
 ];
 
 /**

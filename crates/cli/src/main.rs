@@ -230,6 +230,11 @@ fn usage_config(
             ..Default::default()
         },
         claude_code_dirs: dirs,
+        // The Admin API needs an admin key; the CLI reads it from the environment only.
+        admin: std::env::var("ANTHROPIC_ADMIN_KEY")
+            .ok()
+            .and_then(claude_status_engine::probe::ApiKey::new)
+            .map(|key| (global.api_url.trim_end_matches('/').to_owned(), key)),
     })
 }
 

@@ -78,14 +78,20 @@ pub struct ClassInfo {
 
 /// The limits of one model class in one tier. Any value may be unknown.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ClassLimits {
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub requests_per_minute: Option<u64>,
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub input_tokens_per_minute: Option<u64>,
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub output_tokens_per_minute: Option<u64>,
     /// The † rule in this tier; `None` falls back to the class default.
     pub cache_reads_count_toward_itpm: Option<bool>,
     /// The separate bucket of long-context requests, where there is one.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub long_context_input_tokens_per_minute: Option<u64>,
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub long_context_output_tokens_per_minute: Option<u64>,
     pub notes: Option<String>,
 }

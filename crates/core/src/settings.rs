@@ -7,7 +7,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::Catalog;
 use crate::statuspage::CLAUDE_API_COMPONENT_ID;
+
+/// The largest budget accepted, in cents ($10,000,000): far above any tier's spend cap, low
+/// enough that a typo of a few extra digits is caught.
+pub const MAX_BUDGET_CENTS: u64 = 1_000_000_000;
 
 /// Everything the tray app lets the user change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +41,23 @@ pub struct Settings {
     pub notifications: bool,
     /// Start the app when the user logs in.
     pub launch_at_login: bool,
+    /// Track the user's own usage and cost (per-minute windows against the tier, spend).
+    pub usage_tracking: bool,
+    /// Read Claude Code's transcripts (`~/.claude/projects`) as a usage source.
+    pub claude_code_logs: bool,
+    /// The tier to measure against, as a key or name of the catalog (`tier-2`, `Start`); `None`
+    /// identifies it from the rate-limit headers.
+    pub tier_override: Option<String>,
+    /// The user's own monthly budget (UTC calendar month), in cents: an integer, so the settings
+    /// stay `Eq` and a dollar amount round-trips exactly.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
+    pub monthly_budget_cents: Option<u64>,
+    /// The user's own daily budget, in cents.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
+    pub daily_budget_cents: Option<u64>,
+    /// Read the organisation's usage and cost from the Admin API (needs an admin key, kept in the
+    /// keychain like the API key).
+    pub admin_api: bool,
 }
 
 impl Default for Settings {
@@ -51,6 +73,12 @@ impl Default for Settings {
             followed_components: vec![CLAUDE_API_COMPONENT_ID.to_owned()],
             notifications: true,
             launch_at_login: false,
+            usage_tracking: true,
+            claude_code_logs: true,
+            tier_override: None,
+            monthly_budget_cents: None,
+            daily_budget_cents: None,
+            admin_api: false,
         }
     }
 }
@@ -130,13 +158,54 @@ impl Settings {
                 format!("{bad:?} is not a status-page component id"),
             ));
         }
+        if let Some(tier) = &self.tier_override {
+            if Catalog::builtin().tier(tier).is_none() {
+                return Err(invalid(
+                    "tier_override",
+                    format!("{tier:?} is not a known tier"),
+                ));
+            }
+        }
+        for (field, cents) in [
+            ("monthly_budget_cents", self.monthly_budget_cents),
+            ("daily_budget_cents", self.daily_budget_cents),
+        ] {
+            if cents.is_some_and(|c| c > MAX_BUDGET_CENTS) {
+                return Err(invalid(field, "must be at most $10,000,000"));
+            }
+        }
         Ok(())
+    }
+
+    /// The monthly budget in dollars, as the usage tracker takes it.
+    pub fn monthly_budget_usd(&self) -> Option<f64> {
+        self.monthly_budget_cents.map(cents_to_usd)
+    }
+
+    /// The daily budget in dollars.
+    pub fn daily_budget_usd(&self) -> Option<f64> {
+        self.daily_budget_cents.map(cents_to_usd)
     }
 
     /// The probe interval as a duration.
     pub fn probe_interval(&self) -> Duration {
         Duration::from_secs(self.probe_interval_secs)
     }
+}
+
+fn cents_to_usd(cents: u64) -> f64 {
+    cents as f64 / 100.0
+}
+
+/// Dollars (from a form or a command line) as whole cents: `None` for a negative, infinite or
+/// NaN amount; fractions of a cent are rounded to the nearest cent. An amount beyond `u64` becomes
+/// `u64::MAX` cents, which `Settings::validate` refuses like any amount above the maximum.
+pub fn usd_to_cents(usd: f64) -> Option<u64> {
+    if !usd.is_finite() || usd < 0.0 {
+        return None;
+    }
+    // `as` saturates at u64::MAX.
+    Some((usd * 100.0).round() as u64)
 }
 
 #[cfg(test)]
@@ -181,6 +250,94 @@ mod tests {
             Some("followed_components"),
         );
         check(|s| s.followed_components.clear(), None);
+        check(|s| s.tier_override = Some("tier-2".to_owned()), None);
+        check(|s| s.tier_override = Some("Tier 2".to_owned()), None);
+        check(|s| s.tier_override = Some("start".to_owned()), None);
+        check(
+            |s| s.tier_override = Some("Monthly invoicing".to_owned()),
+            None,
+        );
+        check(
+            |s| s.tier_override = Some("tier-9".to_owned()),
+            Some("tier_override"),
+        );
+        check(
+            |s| s.tier_override = Some(String::new()),
+            Some("tier_override"),
+        );
+        check(|s| s.monthly_budget_cents = Some(0), None);
+        check(|s| s.monthly_budget_cents = Some(MAX_BUDGET_CENTS), None);
+        check(
+            |s| s.monthly_budget_cents = Some(MAX_BUDGET_CENTS + 1),
+            Some("monthly_budget_cents"),
+        );
+        check(
+            |s| s.daily_budget_cents = Some(u64::MAX),
+            Some("daily_budget_cents"),
+        );
+    }
+
+    #[test]
+    fn every_builtin_tier_is_accepted_by_key_and_by_name() {
+        for tier in Catalog::builtin().tiers() {
+            for name in [&tier.key, &tier.name] {
+                check(|s| s.tier_override = Some(name.clone()), None);
+            }
+        }
+    }
+
+    #[test]
+    fn usage_settings_default_to_tracking_with_claude_code_logs_and_no_admin_api() {
+        let settings = Settings::default();
+        assert!(settings.usage_tracking);
+        assert!(settings.claude_code_logs);
+        assert!(!settings.admin_api);
+        assert_eq!(settings.tier_override, None);
+        assert_eq!(settings.monthly_budget_usd(), None);
+        assert_eq!(settings.daily_budget_usd(), None);
+    }
+
+    #[test]
+    fn settings_stored_before_usage_tracking_load_with_its_defaults() {
+        let stored = r#"{"probe_interval_secs": 30, "streaming_probe": true,
+            "streaming_model": "claude-haiku-4-5", "latency_threshold_ms": 5000,
+            "ttft_threshold_ms": 3000, "failures_to_enter": 3, "successes_to_leave": 2,
+            "followed_components": ["k8w3r06qmzrp"], "notifications": true,
+            "launch_at_login": false}"#;
+        let settings: Settings = serde_json::from_str(stored).unwrap();
+        assert_eq!(
+            settings,
+            Settings {
+                probe_interval_secs: 30,
+                streaming_probe: true,
+                ..Settings::default()
+            }
+        );
+    }
+
+    #[test]
+    fn budgets_are_cents_and_read_as_dollars() {
+        let settings: Settings = serde_json::from_str(
+            r#"{"monthly_budget_cents": 25000, "daily_budget_cents": 1250, "tier_override": "tier-2", "admin_api": true}"#,
+        )
+        .unwrap();
+        assert_eq!(settings.monthly_budget_usd(), Some(250.0));
+        assert_eq!(settings.daily_budget_usd(), Some(12.5));
+        assert_eq!(settings.tier_override.as_deref(), Some("tier-2"));
+        assert!(settings.admin_api);
+        assert!(settings.validate().is_ok());
+    }
+
+    #[test]
+    fn dollars_become_whole_cents() {
+        assert_eq!(usd_to_cents(0.0), Some(0));
+        assert_eq!(usd_to_cents(12.5), Some(1250));
+        assert_eq!(usd_to_cents(0.1 + 0.2), Some(30));
+        assert_eq!(usd_to_cents(19.999), Some(2000));
+        assert_eq!(usd_to_cents(-1.0), None);
+        assert_eq!(usd_to_cents(f64::NAN), None);
+        assert_eq!(usd_to_cents(f64::INFINITY), None);
+        assert_eq!(usd_to_cents(1e300), Some(u64::MAX));
     }
 
     #[test]

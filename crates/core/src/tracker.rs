@@ -34,6 +34,7 @@ pub const REQUEST_SIZES_KEPT: usize = 1_000;
 /// Where a cost figure comes from. Admin API figures are the organisation's own bill; the others
 /// are computed from tokens with the catalog's prices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum CostSource {
     ClaudeCodeLogs,
@@ -80,6 +81,7 @@ impl Default for TrackerConfig {
 
 /// How the tier was chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum TierSource {
     /// The user's setting.
@@ -90,6 +92,7 @@ pub enum TierSource {
 
 /// The tier the tracker measures against.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TierChoice {
     pub key: String,
     /// The display name, or the key when the catalog does not know the tier.
@@ -101,6 +104,7 @@ pub struct TierChoice {
 
 /// The latest rate-limit headers seen for a class.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LiveLimits {
     pub at: DateTime<Utc>,
     pub snapshot: RateLimitSnapshot,
@@ -108,17 +112,22 @@ pub struct LiveLimits {
 
 /// One model class over the last 60 seconds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ClassWindow {
     /// The class (`sonnet-4`), or the canonical model id when the catalog has no class for it.
     pub class: String,
     pub known_class: bool,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub requests: u64,
     /// Input tokens as ITPM counts them: uncached input and cache writes, plus cache reads where
     /// the class's rule says so.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub input_tokens: u64,
     /// All cache reads in the window, counted or not.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub cache_read_tokens: u64,
     pub cache_reads_counted: bool,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub output_tokens: u64,
     /// The tier's limits for the class, when known.
     pub limits: Option<ClassLimits>,
@@ -132,6 +141,7 @@ pub struct ClassWindow {
 
 /// A cost figure with what it may be missing and where it comes from.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CostFigure {
     pub usd: f64,
     /// Some tokens had no known price: the figure is a lower bound.
@@ -146,11 +156,13 @@ pub struct CostFigure {
 
 /// Totals of one period (today, this month).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PeriodFigures {
     /// `YYYY-MM-DD` (today, in the chosen zone) or `YYYY-MM` (the UTC month).
     pub period: String,
     pub cost: CostFigure,
     /// Requests that succeeded (Admin API buckets are not requests).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub requests: u64,
     pub tokens: TokenCounts,
     /// `cache_read / total_input`; `None` without input.
@@ -160,6 +172,7 @@ pub struct PeriodFigures {
 
 /// Spending against a limit.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BudgetProgress {
     pub limit_usd: f64,
     pub spent_usd: f64,
@@ -181,16 +194,22 @@ impl BudgetProgress {
 
 /// The user's own traffic over the last minutes, for the health assessment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OwnTraffic {
     /// Every request, failed ones included.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub requests: u64,
     /// 529s.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub overloaded: u64,
     /// 429s.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub rate_limited: u64,
     /// 5xx other than 529.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub server_errors: u64,
     /// The span covered: whole minutes back from the current one, to `now`.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     #[serde(serialize_with = "seconds")]
     pub window: Duration,
 }
@@ -213,6 +232,7 @@ fn seconds<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S
 
 /// Everything the tracker can tell at one moment.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TrackerSnapshot {
     pub at: DateTime<Utc>,
     pub tier: Option<TierChoice>,
@@ -228,6 +248,7 @@ pub struct TrackerSnapshot {
     /// Today's cost per 1,000 successful requests.
     pub cost_per_1000_requests: Option<CostFigure>,
     /// p95 of `TokenCounts::total` over the last 1,000 requests.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub p95_tokens_per_request: Option<u64>,
     pub own_traffic: OwnTraffic,
     /// When a spend-cap refusal was last seen this UTC month.

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 
 use crate::level::Level;
 use crate::report::Snapshot;
+use crate::tracker::TrackerSnapshot;
 
 /// An sRGB colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -145,7 +146,8 @@ pub struct TrayLook {
     /// Plain text. A menu toolkit may read `&` as a mnemonic marker (muda does), so the shell
     /// escapes it for menus.
     pub title: String,
-    /// Several lines for the hover tooltip: the headline, the top reason, when we last checked,
+    /// Several lines for the hover tooltip: the headline, the top reason, the user's usage (when
+    /// tracked: cost today and the highest share of a per-minute limit), when we last checked,
     /// and whether notifications are paused; at most [`TOOLTIP_MAX_CHARS`] characters.
     ///
     /// The times are relative to the `now` given to [`tray_look`] ("checked 2 min ago"), so the
@@ -194,19 +196,29 @@ pub fn tray_look(
         ));
     }
     let headline = level.headline();
-    let fixed_chars = headline.chars().count()
-        + tail
-            .iter()
-            .map(|line| line.chars().count() + 1)
-            .sum::<usize>();
+    // The room left for the reason (minus its own newline) when `usage` is shown too.
+    let reason_room = |usage: Option<&String>| {
+        let fixed = headline.chars().count()
+            + usage
+                .into_iter()
+                .chain(&tail)
+                .map(|line| line.chars().count() + 1)
+                .sum::<usize>();
+        TOOLTIP_MAX_CHARS.saturating_sub(fixed + 1)
+    };
+    let mut usage = snapshot.usage.as_ref().map(usage_line);
+    // The reason says what is wrong, so the usage line gives way when the tooltip is crowded.
+    if reason.is_some() && reason_room(usage.as_ref()) < REASON_MIN_CHARS {
+        usage = None;
+    }
     let mut lines = vec![headline.to_owned()];
     if let Some(reason) = &reason {
-        // The reason gets whatever room the fixed lines leave (minus its own newline).
-        let room = TOOLTIP_MAX_CHARS.saturating_sub(fixed_chars + 1);
+        let room = reason_room(usage.as_ref());
         if room >= 12 {
             lines.push(shorten(reason, room));
         }
     }
+    lines.extend(usage);
     lines.extend(tail);
     let tooltip = shorten(&lines.join("\n"), TOOLTIP_MAX_CHARS);
 
@@ -216,6 +228,61 @@ pub fn tray_look(
         glyph: level_glyph(level),
         title,
         tooltip,
+    }
+}
+
+/// The longest usage line, in characters.
+const USAGE_MAX_CHARS: usize = 48;
+/// The room a reason keeps in the tooltip before the usage line is left out.
+const REASON_MIN_CHARS: usize = 32;
+
+/// One short line on the user's own usage: "today $1.23 · 42% of RPM (opus-4)". The share is the
+/// highest of any class against any of its per-minute limits; a cost with unknown prices is a
+/// lower bound ("today at least $1.23"). Figures the tracker does not have are left out, never
+/// shown as zero.
+pub fn usage_line(usage: &TrackerSnapshot) -> String {
+    let mut parts = Vec::new();
+    let cost = &usage.today.cost;
+    if cost.source.is_some() {
+        let at_least = if cost.includes_unknown_price {
+            "at least "
+        } else {
+            ""
+        };
+        parts.push(format!("today {at_least}${:.2}", cost.usd));
+    }
+    let highest = usage
+        .windows
+        .iter()
+        .flat_map(|window| {
+            [
+                ("RPM", window.requests_fraction),
+                ("ITPM", window.input_tokens_fraction),
+                ("OTPM", window.output_tokens_fraction),
+            ]
+            .into_iter()
+            .filter_map(move |(limit, fraction)| {
+                fraction
+                    .filter(|f| f.is_finite())
+                    .map(|f| (f, limit, window.class.as_str()))
+            })
+        })
+        // The first of equal shares wins: classes are sorted, and requests come first.
+        .fold(None, |best: Option<(f64, &str, &str)>, next| match best {
+            Some(best) if best.0 >= next.0 => Some(best),
+            _ => Some(next),
+        });
+    if let Some((fraction, limit, class)) = highest {
+        parts.push(format!(
+            "{:.0}% of {limit} ({class})",
+            (fraction * 100.0).max(0.0)
+        ));
+    }
+    if parts.is_empty() {
+        "no usage recorded today".to_owned()
+    } else {
+        // A class the catalog does not know is named by its model id, which can be long.
+        shorten(&parts.join(" · "), USAGE_MAX_CHARS)
     }
 }
 
@@ -529,6 +596,182 @@ mod tests {
         assert_eq!(duration_text(s(3 * 3600 + 60), Rounding::Down), "3 h");
         assert_eq!(duration_text(s(3600 + 5 * 60), Rounding::Up), "1 h 5 min");
         assert_eq!(duration_text(s(3 * 86400), Rounding::Down), "3 days");
+    }
+
+    mod usage {
+        use super::super::*;
+        use crate::catalog::Catalog;
+        use crate::tracker::{
+            ClassWindow, CostFigure, CostSource, Tracker, TrackerConfig, TrackerSnapshot,
+        };
+
+        fn now() -> DateTime<Utc> {
+            DateTime::parse_from_rfc3339("2026-08-21T12:41:00Z")
+                .unwrap()
+                .with_timezone(&Utc)
+        }
+
+        fn window(class: &str, fractions: [Option<f64>; 3]) -> ClassWindow {
+            ClassWindow {
+                class: class.to_owned(),
+                known_class: true,
+                requests: 0,
+                input_tokens: 0,
+                cache_read_tokens: 0,
+                cache_reads_counted: false,
+                output_tokens: 0,
+                limits: None,
+                requests_fraction: fractions[0],
+                input_tokens_fraction: fractions[1],
+                output_tokens_fraction: fractions[2],
+                live: None,
+            }
+        }
+
+        /// A tracker snapshot with today's cost (when given) and these windows.
+        fn tracked(today: Option<(f64, bool)>, windows: Vec<ClassWindow>) -> TrackerSnapshot {
+            let config = TrackerConfig {
+                tier: Some("tier-1".to_owned()),
+                ..TrackerConfig::default()
+            };
+            let mut usage = Tracker::new(Catalog::builtin(), config).snapshot(now());
+            if let Some((usd, unknown)) = today {
+                usage.today.cost = CostFigure {
+                    usd,
+                    includes_unknown_price: unknown,
+                    source: Some(CostSource::ClaudeCodeLogs),
+                    ..CostFigure::default()
+                };
+            }
+            usage.windows = windows;
+            usage
+        }
+
+        fn snapshot(reason: &str, usage: Option<TrackerSnapshot>) -> Snapshot {
+            Snapshot {
+                level: Level::Operational,
+                reasons: vec![reason.to_owned()],
+                checked_at: Some(now() - chrono::TimeDelta::minutes(2)),
+                usage,
+                ..Snapshot::initial()
+            }
+        }
+
+        #[test]
+        fn the_line_names_cost_today_and_the_highest_share_of_a_limit() {
+            let check = |usage: TrackerSnapshot, expected: &str| {
+                assert_eq!(usage_line(&usage), expected);
+            };
+            let windows = vec![
+                window("haiku-4-5", [Some(0.1), Some(0.3), Some(0.05)]),
+                window("opus-4", [Some(0.42), Some(0.2), None]),
+                window("sonnet-4", [None, None, Some(0.41)]),
+            ];
+            check(
+                tracked(Some((1.234, false)), windows.clone()),
+                "today $1.23 · 42% of RPM (opus-4)",
+            );
+            check(
+                tracked(Some((1.234, true)), windows.clone()),
+                "today at least $1.23 · 42% of RPM (opus-4)",
+            );
+            check(
+                tracked(
+                    Some((0.0, false)),
+                    vec![window("sonnet-4", [Some(0.5), Some(0.996), Some(0.2)])],
+                ),
+                "today $0.00 · 100% of ITPM (sonnet-4)",
+            );
+            // Over a limit reads as over it.
+            check(
+                tracked(None, vec![window("opus-4", [None, None, Some(1.3)])]),
+                "130% of OTPM (opus-4)",
+            );
+            // No limits known: only the cost; nothing recorded at all: said so, no "$0.00".
+            check(
+                tracked(Some((12.5, false)), vec![window("x", [None, None, None])]),
+                "today $12.50",
+            );
+            check(tracked(None, vec![]), "no usage recorded today");
+            // Equal shares: the first class, requests before tokens.
+            check(
+                tracked(
+                    None,
+                    vec![
+                        window("haiku-4-5", [None, Some(0.5), None]),
+                        window("opus-4", [Some(0.5), None, None]),
+                    ],
+                ),
+                "50% of ITPM (haiku-4-5)",
+            );
+        }
+
+        #[test]
+        fn the_tooltip_gets_the_usage_line_and_the_title_does_not() {
+            let without = tray_look(&snapshot("all 5 recent probes answered", None), now(), None);
+            let usage = tracked(
+                Some((1.234, false)),
+                vec![window("opus-4", [Some(0.42), None, None])],
+            );
+            let with = tray_look(
+                &snapshot("all 5 recent probes answered", Some(usage)),
+                now(),
+                None,
+            );
+            assert_eq!(with.title, without.title);
+            assert_eq!(
+                without.tooltip,
+                "Claude API operational\nall 5 recent probes answered\nchecked 2 min ago"
+            );
+            assert_eq!(
+                with.tooltip,
+                "Claude API operational\nall 5 recent probes answered\ntoday $1.23 · 42% of RPM (opus-4)\nchecked 2 min ago"
+            );
+        }
+
+        #[test]
+        fn a_long_reason_keeps_its_room_and_the_tooltip_its_length() {
+            let long = "API unreachable on 3 probes in a row: error sending request for url \
+                        (https://api.anthropic.com/v1/messages): client error (Connect): dns error";
+            let usage = tracked(
+                Some((1234.5, true)),
+                vec![window(
+                    "claude-some-very-long-model-id-20990101",
+                    [Some(0.9), None, None],
+                )],
+            );
+            let look = tray_look(
+                &snapshot(long, Some(usage.clone())),
+                now(),
+                Some(now() + chrono::TimeDelta::hours(8)),
+            );
+            assert!(look.tooltip.chars().count() <= TOOLTIP_MAX_CHARS);
+            let lines: Vec<&str> = look.tooltip.lines().collect();
+            assert!(lines[1].starts_with("API unreachable"), "{}", look.tooltip);
+            assert!(
+                lines[1].chars().count() >= REASON_MIN_CHARS,
+                "{}",
+                look.tooltip
+            );
+
+            assert!(!look.tooltip.contains("today"), "{}", look.tooltip);
+
+            // With room to spare, both are there; a long model id is shortened.
+            let look = tray_look(
+                &snapshot("all 5 recent probes answered", Some(usage)),
+                now(),
+                None,
+            );
+            let line = look.tooltip.lines().nth(2).unwrap();
+            assert!(
+                line.starts_with("today at least $1234.50 · 90% of RPM"),
+                "{line}"
+            );
+            assert!(
+                line.ends_with('…') && line.chars().count() <= USAGE_MAX_CHARS,
+                "{line}"
+            );
+        }
     }
 
     #[test]

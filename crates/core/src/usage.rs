@@ -43,15 +43,21 @@ impl UsageSource {
 
 /// Token counts of one request (or one bucket), as the API's `usage` object reports them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TokenCounts {
     /// Input tokens after the last cache breakpoint (`input_tokens`).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub input: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub output: u64,
     /// Tokens written to the 5-minute cache (`cache_creation.ephemeral_5m_input_tokens`, or all of
     /// `cache_creation_input_tokens` when the split is missing).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub cache_write_5m: u64,
     /// Tokens written to the 1-hour cache.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub cache_write_1h: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub cache_read: u64,
 }
 

@@ -15,7 +15,10 @@ use serde::Serialize;
 use serde_json::Value;
 use ts_rs::{Config, TS};
 
+use claude_status_core::aggregate::DayZone;
 use claude_status_core::alerts::{AlertKind, Notification};
+use claude_status_core::catalog::{Catalog, ClassLimits};
+use claude_status_core::cost::CacheSavings;
 use claude_status_core::health::ProbeKind;
 use claude_status_core::history::{DowntimeRun, HistoryReport, LeadTimeReport};
 use claude_status_core::level::Level;
@@ -31,6 +34,11 @@ use claude_status_core::sse::Usage;
 use claude_status_core::statuspage::{
     ComponentStatus, Impact, IncidentStatus, Indicator, MaintenanceStatus,
 };
+use claude_status_core::tracker::{
+    BudgetProgress, ClassWindow, CostFigure, CostSource, LiveLimits, OwnTraffic, PeriodFigures,
+    TierChoice, TierSource, Tracker, TrackerConfig, TrackerSnapshot,
+};
+use claude_status_core::usage::{TokenCounts, UsageRecord, UsageSource};
 
 /// Calls `$action::<T>()` for every type the UI sees. The roots would pull in their parts by
 /// themselves; listing every type keeps the set of files explicit and lets each be checked.
@@ -65,6 +73,19 @@ macro_rules! for_each_binding {
         $action::<IncidentStatus>();
         $action::<Impact>();
         $action::<MaintenanceStatus>();
+        $action::<TrackerSnapshot>();
+        $action::<TierChoice>();
+        $action::<TierSource>();
+        $action::<ClassWindow>();
+        $action::<ClassLimits>();
+        $action::<LiveLimits>();
+        $action::<PeriodFigures>();
+        $action::<CostFigure>();
+        $action::<CostSource>();
+        $action::<TokenCounts>();
+        $action::<CacheSavings>();
+        $action::<BudgetProgress>();
+        $action::<OwnTraffic>();
     };
 }
 
@@ -111,7 +132,13 @@ fn export_bindings() {
     }
     for_each_binding!(export);
 
-    for name in ["Snapshot", "HistoryReport", "Settings", "Indicator"] {
+    for name in [
+        "Snapshot",
+        "HistoryReport",
+        "Settings",
+        "Indicator",
+        "TrackerSnapshot",
+    ] {
         assert!(
             dir.join(format!("{name}.ts")).is_file(),
             "{name}.ts missing"
@@ -235,7 +262,116 @@ fn full_snapshot() -> Snapshot {
                 usage: Some(usage),
             }),
         }),
+        usage: Some(full_tracker_snapshot()),
     }
+}
+
+fn usage_record(minute: u32, source: UsageSource, model: &str, status: u16) -> UsageRecord {
+    UsageRecord {
+        at: at(minute),
+        source,
+        model: model.to_owned(),
+        tokens: TokenCounts {
+            input: 1_200,
+            output: 350,
+            cache_write_5m: 2_000,
+            cache_write_1h: 0,
+            cache_read: 40_000,
+        },
+        status: Some(status),
+        latency_ms: Some(2_100),
+        ttft_ms: Some(900),
+        service_tier: Some("standard".to_owned()),
+        message_id: None,
+        request_id: None,
+        session_id: None,
+        project: None,
+        reported_cost_usd: None,
+        is_sidechain: false,
+    }
+}
+
+/// A tracker with every optional part filled: a tier identified from the headers, live limits,
+/// budgets, a spend cap seen, a model without a price, and the user's own 429s and 529s.
+fn filled_tracker() -> Tracker {
+    let mut tracker = Tracker::new(
+        Catalog::builtin(),
+        TrackerConfig {
+            tier: None,
+            monthly_budget_usd: Some(200.0),
+            daily_budget_usd: Some(10.0),
+            day_zone: DayZone::utc(),
+        },
+    );
+    let bucket = |limit, remaining| {
+        Some(RateLimitBucket {
+            limit: Some(limit),
+            remaining: Some(remaining),
+            reset: Some(at(5)),
+        })
+    };
+    // Tier 2's Sonnet 4.x limits, as the headers of a reply give them.
+    tracker.observe_ratelimit(
+        at(4),
+        "claude-sonnet-4-5",
+        &RateLimitSnapshot {
+            requests: bucket(1_000, 990),
+            tokens: None,
+            input_tokens: bucket(450_000, 400_000),
+            output_tokens: bucket(90_000, 85_000),
+            retry_after_seconds: None,
+            other_families: BTreeMap::new(),
+        },
+    );
+    for minute in 0..4 {
+        tracker.record(&usage_record(
+            minute,
+            UsageSource::ClaudeCode,
+            "claude-sonnet-4-5",
+            200,
+        ));
+        tracker.record(&usage_record(
+            minute,
+            UsageSource::Gateway,
+            "claude-mystery-9",
+            200,
+        ));
+    }
+    tracker.record(&usage_record(
+        4,
+        UsageSource::Gateway,
+        "claude-sonnet-4-5",
+        429,
+    ));
+    tracker.record(&usage_record(
+        4,
+        UsageSource::Gateway,
+        "claude-sonnet-4-5",
+        529,
+    ));
+    tracker.spend_cap_reached(at(4));
+    tracker
+}
+
+fn full_tracker_snapshot() -> TrackerSnapshot {
+    let snapshot = filled_tracker().snapshot(at(4) + chrono::Duration::seconds(30));
+    assert!(
+        snapshot.tier.is_some(),
+        "tier identified: {:?}",
+        snapshot.tier
+    );
+    snapshot
+}
+
+/// The same with the Admin API's month-to-date cost, which replaces the month's computed cost
+/// and sets `as_of`.
+fn admin_tracker_snapshot() -> TrackerSnapshot {
+    let mut tracker = filled_tracker();
+    tracker.set_admin_month_to_date(123.45, at(3));
+    let snapshot = tracker.snapshot(at(4) + chrono::Duration::seconds(30));
+    assert_eq!(snapshot.month.cost.source, Some(CostSource::AdminApi));
+    assert!(snapshot.month.cost.as_of.is_some());
+    snapshot
 }
 
 /// The field names a generated object type declares, each with whether it is optional (`k?:`).
@@ -340,6 +476,8 @@ fn snapshot_json_has_every_declared_key() {
     check::<RateLimitBucket>(&probe["ratelimit"]["requests"]);
     check::<StreamingReport>(&probe["streaming"]);
     check::<Usage>(&probe["streaming"]["usage"]);
+    check_tracker(&snapshot["usage"]);
+    check_tracker(&json(&admin_tracker_snapshot()));
 
     // The optional key is the one serde leaves out when empty.
     let mut quiet = full_snapshot();
@@ -352,6 +490,55 @@ fn snapshot_json_has_every_declared_key() {
 
     // The snapshot before any check: no probe, no page.
     check::<Snapshot>(&json(&Snapshot::initial()));
+}
+
+/// Every object inside a filled `TrackerSnapshot`, against the generated types.
+fn check_tracker(usage: &Value) {
+    check::<TrackerSnapshot>(usage);
+    for key in [
+        "tier",
+        "monthly_spend_cap",
+        "monthly_budget",
+        "daily_budget",
+        "cost_per_1000_requests",
+        "p95_tokens_per_request",
+        "spend_cap_reached_at",
+        "spend_cap_lifts_at",
+    ] {
+        assert!(
+            !usage[key].is_null(),
+            "the filled tracker has `{key}`: {usage}"
+        );
+    }
+    check::<TierChoice>(&usage["tier"]);
+    let windows = usage["windows"].as_array().unwrap();
+    assert!(windows.len() >= 2, "two classes: {usage}");
+    let sonnet = windows.iter().find(|w| w["class"] == "sonnet-4").unwrap();
+    check::<ClassWindow>(sonnet);
+    assert!(
+        !sonnet["limits"].is_null()
+            && !sonnet["live"].is_null()
+            && !sonnet["requests_fraction"].is_null()
+    );
+    check::<ClassLimits>(&sonnet["limits"]);
+    check::<LiveLimits>(&sonnet["live"]);
+    check::<RateLimitSnapshot>(&sonnet["live"]["snapshot"]);
+    for period in ["today", "month"] {
+        let figures = &usage[period];
+        check::<PeriodFigures>(figures);
+        check::<CostFigure>(&figures["cost"]);
+        check::<TokenCounts>(&figures["tokens"]);
+        check::<CacheSavings>(&figures["cache_savings"]);
+    }
+    assert_eq!(usage["today"]["cost"]["includes_unknown_price"], true);
+    check::<CostFigure>(&usage["cost_per_1000_requests"]);
+    check::<BudgetProgress>(&usage["monthly_spend_cap"]);
+    check::<BudgetProgress>(&usage["monthly_budget"]);
+    check::<BudgetProgress>(&usage["daily_budget"]);
+    check::<OwnTraffic>(&usage["own_traffic"]);
+    // A `Duration` serialised as seconds, as the type says.
+    assert!(usage["own_traffic"]["window"].is_f64(), "{usage}");
+    assert!(usage["own_traffic"]["rate_limited"].as_u64() >= Some(1));
 }
 
 #[test]
@@ -440,6 +627,13 @@ fn enum_unions_list_every_wire_value() {
     check_literals(&[IncidentStatus::Investigating, IncidentStatus::Postmortem]);
     check_literals(&[Impact::None, Impact::Critical]);
     check_literals(&[MaintenanceStatus::Scheduled, MaintenanceStatus::InProgress]);
+    check_literals(&[
+        CostSource::ClaudeCodeLogs,
+        CostSource::AdminApi,
+        CostSource::Gateway,
+        CostSource::Probe,
+    ]);
+    check_literals(&[TierSource::User, TierSource::Headers]);
 }
 
 #[test]

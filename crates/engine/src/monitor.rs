@@ -44,6 +44,8 @@ pub struct UsageConfig {
     pub tracker: claude_status_core::tracker::TrackerConfig,
     /// The `projects/` folders to read; `None` leaves Claude Code's logs alone.
     pub claude_code_dirs: Option<Vec<std::path::PathBuf>>,
+    /// The Admin API's base URL and admin key; `None` leaves it alone.
+    pub admin: Option<(String, crate::probe::ApiKey)>,
 }
 
 impl Default for EngineConfig {
@@ -135,6 +137,14 @@ impl Engine {
                 usage.catalog,
                 usage.tracker,
             ));
+            if let Some((base_url, key)) = usage.admin {
+                tasks.push(tokio::spawn(crate::admin::run_admin_poller(
+                    crate::admin::AdminClient::new(http.clone(), base_url, key),
+                    observation_tx.clone(),
+                    crate::admin::MIN_POLL_INTERVAL,
+                    shutdown.clone(),
+                )));
+            }
             if let Some(dirs) = usage.claude_code_dirs {
                 tasks.push(tokio::spawn(crate::usage::run_claude_code_source(
                     store.clone(),

@@ -39,4 +39,31 @@ notifications: boolean,
 /**
  * Start the app when the user logs in.
  */
-launch_at_login: boolean, };
+launch_at_login: boolean, 
+/**
+ * Track the user's own usage and cost (per-minute windows against the tier, spend).
+ */
+usage_tracking: boolean, 
+/**
+ * Read Claude Code's transcripts (`~/.claude/projects`) as a usage source.
+ */
+claude_code_logs: boolean, 
+/**
+ * The tier to measure against, as a key or name of the catalog (`tier-2`, `Start`); `None`
+ * identifies it from the rate-limit headers.
+ */
+tier_override: string | null, 
+/**
+ * The user's own monthly budget (UTC calendar month), in cents: an integer, so the settings
+ * stay `Eq` and a dollar amount round-trips exactly.
+ */
+monthly_budget_cents: number | null, 
+/**
+ * The user's own daily budget, in cents.
+ */
+daily_budget_cents: number | null, 
+/**
+ * Read the organisation's usage and cost from the Admin API (needs an admin key, kept in the
+ * keychain like the API key).
+ */
+admin_api: boolean, };

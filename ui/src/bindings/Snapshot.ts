@@ -2,6 +2,7 @@
 import type { Level } from "./Level";
 import type { ProbeReport } from "./ProbeReport";
 import type { StatusPageReport } from "./StatusPageReport";
+import type { TrackerSnapshot } from "./TrackerSnapshot";
 
 /**
  * The current state of everything we watch: one value, published whenever it changes.
@@ -26,4 +27,8 @@ checked_at: string | null, status_page: StatusPageReport,
 /**
  * What our own probes saw last; `None` until a probe has run.
  */
-probe: ProbeReport | null, };
+probe: ProbeReport | null, 
+/**
+ * Usage and cost against the tier limits; `None` while usage tracking is off.
+ */
+usage: TrackerSnapshot | null, };

@@ -1,11 +1,29 @@
-// Budget: the tier limits the API reports in its rate-limit headers (used against the limit, per
-// minute), and a plain list of what is not measured yet. No number here is invented: what the
-// usage tracker will measure is named, not estimated.
+// Budget: the user's own usage against the tier's per-minute limits, spend against the monthly
+// spend cap and the user's budgets, and the cost figures of the usage tracker (`Snapshot.usage`),
+// each saying where it comes from. Without the tracker it shows the tier limits from the probe's
+// rate-limit headers and a plain list of what is not measured. No number here is invented.
 
+import type { BudgetProgress } from "../bindings/BudgetProgress.ts";
+import type { ClassWindow } from "../bindings/ClassWindow.ts";
+import type { CostFigure } from "../bindings/CostFigure.ts";
 import type { Snapshot } from "../bindings/Snapshot.ts";
+import type { TrackerSnapshot } from "../bindings/TrackerSnapshot.ts";
 import { budgetRows, type BudgetRow } from "../assess.ts";
 import { el, emptyState, section, setChildren } from "../dom.ts";
-import { count, parseTime } from "../format.ts";
+import { count, localTimeOf, parseTime, percent } from "../format.ts";
+import {
+  cacheReadNote,
+  cacheSavingsText,
+  costSourcesText,
+  costText,
+  limitFigures,
+  limitRows,
+  liveText,
+  ownTrafficText,
+  progressText,
+  tierText,
+  type LimitRow,
+} from "../usage.ts";
 import type { AppContext, View } from "./context.ts";
 
 const pad = (n: number) => String(n).padStart(2, "0");
@@ -16,32 +34,47 @@ function clock(iso: string | null): string | null {
   return date ? `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}` : null;
 }
 
-function budgetRow(row: BudgetRow): HTMLElement {
+/** A meter from 0 to `max`, coloured at 50% and 80%; the label repeats the figures for screen readers. */
+function meter(value: number, max: number, label: string): HTMLMeterElement {
+  return el("meter", {
+    attrs: {
+      min: "0",
+      max: String(max),
+      value: String(value),
+      low: String(max * 0.5),
+      high: String(max * 0.8),
+      optimum: "0",
+      "aria-label": label,
+    },
+  });
+}
+
+/** One row: a label and percentage, a bar when there is a limit, and the figures under it. */
+function barRow(testid: string, label: string, share: number | null, bar: HTMLMeterElement | null, ...figures: Array<Node | string | null>): HTMLLIElement {
+  return el(
+    "li",
+    { class: "budget-row", testid },
+    el("div", "budget-head", el("span", { class: "budget-label", text: label }), el("span", { class: "budget-percent", text: share === null ? "" : percent(share * 100) })),
+    bar,
+    ...figures.filter((f): f is Node | string => f !== null).map((f) => (typeof f === "string" ? el("div", { class: "muted budget-figures", text: f }) : f)),
+  );
+}
+
+// --- Without the tracker: the probe's rate-limit headers. ----------------------------------------
+
+function headerRow(row: BudgetRow): HTMLElement {
   const figures: string[] = [];
   if (row.used !== null && row.limit !== null) figures.push(`${count(row.used)} of ${count(row.limit)} used`);
   else if (row.limit !== null) figures.push(`limit ${count(row.limit)}`);
   if (row.remaining !== null) figures.push(`${count(row.remaining)} left`);
   const reset = clock(row.reset);
   if (reset) figures.push(`full again at ${reset}`);
-  const meter =
-    row.limit !== null && row.used !== null
-      ? el("meter", {
-          attrs: {
-            min: "0",
-            max: String(row.limit),
-            value: String(row.used),
-            low: String(row.limit * 0.5),
-            high: String(row.limit * 0.8),
-            optimum: "0",
-            "aria-label": `${row.label}: ${figures.join(", ")}`,
-          },
-        })
-      : null;
+  const bar = row.limit !== null && row.used !== null ? meter(row.used, row.limit, `${row.label}: ${figures.join(", ")}`) : null;
   const item = el(
     "li",
     { class: "budget-row", testid: "budget-row" },
     el("div", "budget-head", el("span", { class: "budget-label", text: row.label }), el("span", { class: "budget-percent", text: row.usedPercent === null ? "" : `${Math.round(row.usedPercent)}%` })),
-    meter,
+    bar,
     el("div", { class: "muted budget-figures", text: figures.join(" · ") }),
   );
   item.dataset.bucket = row.key;
@@ -56,15 +89,190 @@ const NOT_MEASURED = [
   "cache savings",
 ];
 
-export function budgetView(context: AppContext): View {
-  const limits = el("div", { testid: "budget-limits" });
+// --- With the tracker. ---------------------------------------------------------------------------
 
-  function draw(snapshot: Snapshot | null): void {
+/**
+ * A cost figure with its source: "$18.42 · from Claude Code logs, also gateway" and "price unknown
+ * for some models" when it is a lower bound. Nothing recorded reads as such, not as "$0".
+ */
+function costFigure(testid: string, label: string, cost: CostFigure): HTMLElement {
+  const sources = costSourcesText(cost);
+  const box = el("div", { class: "cost", testid });
+  box.dataset.source = cost.source ?? "none";
+  if (sources === null) {
+    box.append(el("span", { class: "cost-label", text: label }), el("span", { class: "cost-value muted", text: "nothing recorded" }));
+    return box;
+  }
+  const asOf = cost.as_of ? `, as of ${localTimeOf(cost.as_of)}` : "";
+  box.append(
+    el("span", { class: "cost-label", text: label }),
+    el("strong", { class: "cost-value", text: costText(cost) }),
+    el("span", { class: "cost-source muted", testid: "cost-source", text: `${sources}${asOf}` }),
+  );
+  if (cost.includes_unknown_price) {
+    box.append(el("span", { class: "unknown-price", testid: "unknown-price", text: "price unknown for some models" }));
+  }
+  return box;
+}
+
+function limitRow(window: ClassWindow, row: LimitRow): HTMLLIElement {
+  const figures = [limitFigures(row)];
+  if (row.live) {
+    figures.push(liveText(row.live));
+    const reset = clock(row.live.reset);
+    if (reset) figures.push(`full again at ${reset}`);
+  }
+  const bar = row.limit !== null && row.limit > 0 ? meter(row.used, row.limit, `${window.class}, ${row.label}: ${figures.join(", ")}`) : null;
+  const note = row.key === "input_tokens" ? cacheReadNote(window) : null;
+  const item = barRow("usage-limit", row.label, row.fraction, bar, figures.join(" · "), note);
+  item.dataset.limit = row.key;
+  return item;
+}
+
+/** The closest to a limit first; classes without known limits last, in the tracker's order. */
+function byShare(windows: ClassWindow[]): ClassWindow[] {
+  const top = (w: ClassWindow) => Math.max(...[w.requests_fraction, w.input_tokens_fraction, w.output_tokens_fraction].map((f) => f ?? -1));
+  return windows
+    .map((window, index) => ({ window, index, top: top(window) }))
+    .sort((a, b) => b.top - a.top || a.index - b.index)
+    .map(({ window }) => window);
+}
+
+function classBlock(window: ClassWindow): HTMLElement {
+  const block = el(
+    "div",
+    { class: "usage-class", testid: "usage-class" },
+    el(
+      "h3",
+      {},
+      window.class,
+      window.known_class ? null : el("span", { class: "muted", text: " (not in the catalog: no limits known)" }),
+    ),
+    el("ul", { class: "plain budget-rows" }, ...limitRows(window).map((row) => limitRow(window, row))),
+  );
+  block.dataset.class = window.class;
+  return block;
+}
+
+function progressRow(testid: string, label: string, progress: BudgetProgress | null, missing: string): HTMLLIElement {
+  if (!progress) {
+    const item = barRow("spend-row", label, null, null, missing);
+    item.dataset.spend = testid;
+    item.dataset.missing = "true";
+    return item;
+  }
+  const text = progressText(progress);
+  const item = barRow("spend-row", label, progress.fraction, meter(progress.spent_usd, progress.limit_usd, `${label}: ${text}`), text);
+  item.dataset.spend = testid;
+  if (progress.includes_unknown_price) {
+    item.append(el("span", { class: "unknown-price", testid: "unknown-price", text: "price unknown for some models" }));
+  }
+  return item;
+}
+
+function usageSections(usage: TrackerSnapshot, trackingHint: string): HTMLElement[] {
+  const windows = section(
+    "Your usage per minute",
+    "usage-windows",
+    el("p", { class: "tier-line", testid: "usage-tier", text: tierText(usage.tier) }),
+    el("p", {
+      class: "muted",
+      text: `Counted over the last 60 seconds from the requests this app sees (${trackingHint}). “API” is what the latest rate-limit headers of that class say is left for your whole organisation.`,
+    }),
+    ...(usage.windows.length > 0
+      ? byShare(usage.windows).map(classBlock)
+      : [emptyState("No requests in the last minute.", "usage-windows-empty")]),
+  );
+
+  const tierName = usage.tier?.name ?? null;
+  const capMissing = tierName === null ? "The tier is not known, so neither is its spend cap." : `${tierName} has no spend cap of a known amount.`;
+  const reached = usage.spend_cap_reached_at
+    ? el("p", {
+        class: "warning",
+        testid: "spend-cap-reached",
+        text: `The monthly spend cap was reached at ${localTimeOf(usage.spend_cap_reached_at)}; the API refuses requests until ${localTimeOf(usage.spend_cap_lifts_at)}.`,
+      })
+    : null;
+  const spend = section(
+    "Spend",
+    "usage-spend",
+    reached,
+    el(
+      "div",
+      "costs",
+      costFigure("cost-month", `This month (${usage.month.period}, UTC)`, usage.month.cost),
+      costFigure("cost-today", `Today (${usage.today.period})`, usage.today.cost),
+    ),
+    el(
+      "ul",
+      { class: "plain budget-rows" },
+      progressRow("spend-cap", tierName ? `This month against the ${tierName} spend cap` : "This month against the spend cap", usage.monthly_spend_cap, capMissing),
+      progressRow("monthly-budget", "This month against your budget", usage.monthly_budget, "No monthly budget set (Settings)."),
+      progressRow("daily-budget", "Today against your daily budget", usage.daily_budget, "No daily budget set (Settings)."),
+    ),
+  );
+
+  const today = usage.today;
+  const traffic = ownTrafficText(usage.own_traffic);
+  const figure = (testid: string, label: string, value: Node | string, note?: string) =>
+    el(
+      "div",
+      { class: "figure", testid },
+      el("dt", { text: label }),
+      el("dd", {}, typeof value === "string" ? el("span", { class: "figure-value", text: value }) : value, note ? el("span", { class: "muted figure-note", text: ` ${note}` }) : null),
+    );
+  const savings = today.cost.source === null && today.requests === 0 ? null : today.cache_savings;
+  const savingsValue = savings
+    ? el(
+        "span",
+        {},
+        el("span", { class: "figure-value", text: cacheSavingsText(savings) }),
+        savings.includes_unknown_price ? el("span", { class: "unknown-price", testid: "unknown-price", text: "price unknown for some models" }) : null,
+      )
+    : "nothing recorded today";
+  const figures = section(
+    "Figures",
+    "usage-figures",
+    el(
+      "dl",
+      "figures",
+      figure(
+        "figure-cost-per-1000",
+        "Cost per 1,000 requests (today)",
+        usage.cost_per_1000_requests ? costFigure("cost-per-1000", "", usage.cost_per_1000_requests) : "no requests today",
+      ),
+      figure(
+        "figure-p95-tokens",
+        "Tokens per request, p95",
+        usage.p95_tokens_per_request === null ? "no requests yet" : count(usage.p95_tokens_per_request),
+        usage.p95_tokens_per_request === null ? undefined : "over the last 1,000 requests",
+      ),
+      figure("figure-cache-hit", "Cache hit ratio (today)", today.cache_hit_ratio === null ? "no input today" : percent(today.cache_hit_ratio * 100), today.cache_hit_ratio === null ? undefined : "of input tokens read from the cache"),
+      figure("figure-cache-savings", "Cache savings (today)", savingsValue, savings ? "computed from the tokens with the catalog's prices" : undefined),
+      figure("figure-own-529", "Your 529s (overloaded)", traffic ? traffic.overloaded : "no requests in the last minutes", traffic?.window),
+      figure("figure-own-429", "Your 429s (rate limited)", traffic ? traffic.rateLimited : "no requests in the last minutes", traffic?.window),
+    ),
+    el("p", { class: "muted", testid: "catalog-as-of", text: `Prices as of ${usage.prices_as_of}; tier limits as of ${usage.tiers_as_of}.` }),
+  );
+  return [spend, windows, figures];
+}
+
+export function budgetView(context: AppContext): View {
+  const usageBox = el("div", { class: "usage", testid: "budget-usage" });
+  const limits = el("div", { testid: "budget-limits" });
+  const notMeasured = el("div");
+
+  function drawLimits(snapshot: Snapshot | null, tracked: boolean): void {
     const probe = snapshot?.probe ?? null;
     const rows = budgetRows(probe?.ratelimit);
     const model = context.settings()?.settings.streaming_model ?? null;
     if (rows.length === 0) {
-      setChildren(limits, 
+      // With the tracker, the classes above carry the live headers; nothing to add here.
+      if (tracked) {
+        setChildren(limits);
+        return;
+      }
+      setChildren(limits,
         el("h2", { text: "Tier limits" }),
         emptyState("Budget: not measured yet.", "budget-empty"),
         el("p", {
@@ -80,28 +288,48 @@ export function budgetView(context: AppContext): View {
       ? `Read from the streaming probe's rate-limit headers${model ? ` for ${model}` : ""}.`
       : "Read from the latest probe's rate-limit headers.";
     const retry = probe?.ratelimit.retry_after_seconds;
-    setChildren(limits, 
-      el("h2", { text: model && probe?.streaming ? `Tier limits: ${model}` : "Tier limits" }),
+    const title = tracked ? "The latest probe's rate-limit headers" : "Tier limits";
+    setChildren(limits,
+      el("h2", { text: model && probe?.streaming ? `${title}: ${model}` : title }),
       el("p", { class: "muted", text: `${source} “Used” is everything your organisation used in the window, not only this app. Token counts are rounded to the nearest thousand by the API.` }),
-      el("ul", { class: "plain budget-rows" }, ...rows.map(budgetRow)),
+      el("ul", { class: "plain budget-rows" }, ...rows.map(headerRow)),
       retry !== null && retry !== undefined
         ? el("p", { class: "warning", testid: "retry-after", text: `The API asked to wait ${retry} s before retrying.` })
         : null,
     );
   }
 
-  return {
-    name: "budget",
-    mount(panel) {
-      panel.append(
-        limits,
+  function draw(snapshot: Snapshot | null): void {
+    const usage = snapshot?.usage ?? null;
+    const settings = context.settings()?.settings ?? null;
+    if (usage) {
+      const sources = ["Claude Code logs", "gateway", "probe"];
+      if (settings && !settings.claude_code_logs) sources.shift();
+      setChildren(usageBox, ...usageSections(usage, sources.join(", ")));
+      setChildren(notMeasured);
+    } else {
+      setChildren(usageBox);
+      setChildren(notMeasured,
         section(
           "Not measured yet",
           "budget-not-measured",
-          el("p", { text: "The usage tracker that measures these is not built yet, so nothing is shown for them rather than a guess:" }),
+          el("p", {
+            text:
+              settings?.usage_tracking === false
+                ? "Usage tracking is off in Settings, so these are not measured, and nothing is shown for them rather than a guess:"
+                : "The usage tracker has not reported yet, so nothing is shown for them rather than a guess:",
+          }),
           el("ul", {}, ...NOT_MEASURED.map((text) => el("li", { text }))),
         ),
       );
+    }
+    drawLimits(snapshot, usage !== null);
+  }
+
+  return {
+    name: "budget",
+    mount(panel) {
+      panel.append(usageBox, limits, notMeasured);
       draw(context.snapshot());
     },
     shown() {

@@ -1,18 +1,42 @@
 // Settings: everything the tray app stores, checked as it is typed (the rules of settings.rs,
 // mirrored in settings-rules.ts) and by the shell on save (its `invalid_settings` message is shown
-// next to the form). The API key goes to the keychain and is never shown back.
+// next to the form). The API key and the Admin API key go to the keychain and are never shown
+// back.
 
 import type { ComponentReport } from "../bindings/ComponentReport.ts";
 import type { Settings } from "../bindings/Settings.ts";
 import { streamingCostText } from "../cost.ts";
 import { el, errorBox, setChildren } from "../dom.ts";
 import { apiKeyText } from "../format.ts";
-import { getSettings, isIpcError, setApiKey, setSettings, type SettingsView } from "../ipc.ts";
-import { NUMBER_FIELDS, type SettingsField, settingsProblems, splitSettingsError } from "../settings-rules.ts";
+import { getSettings, isIpcError, setAdminKey, setApiKey, setSettings, type SettingsView } from "../ipc.ts";
+import {
+  budgetCents,
+  budgetText,
+  NUMBER_FIELDS,
+  type SettingsField,
+  settingsProblems,
+  splitSettingsError,
+} from "../settings-rules.ts";
+import { findTier, TIERS } from "../tiers.ts";
 import type { AppContext, View } from "./context.ts";
 
 type NumberField = keyof typeof NUMBER_FIELDS;
-type BooleanField = "streaming_probe" | "notifications" | "launch_at_login";
+type BooleanField = "streaming_probe" | "notifications" | "launch_at_login" | "usage_tracking" | "claude_code_logs" | "admin_api";
+type BudgetField = "monthly_budget_cents" | "daily_budget_cents";
+
+const BUDGET_LABELS: Record<BudgetField, string> = {
+  monthly_budget_cents: "Monthly budget (US$, UTC calendar month)",
+  daily_budget_cents: "Daily budget (US$)",
+};
+
+/** The select's value for "no override": the tier is identified from the rate-limit headers. */
+const IDENTIFY = "";
+
+/** Where the Admin API key stands; `undefined` when the shell does not say. */
+function adminKeyText(configured: boolean | undefined): string {
+  if (configured === undefined) return "not reported by the app";
+  return configured ? "configured (keychain)" : "not set";
+}
 
 const NUMBER_LABELS: Record<NumberField, string> = {
   probe_interval_secs: "Probe every (seconds)",
@@ -29,6 +53,11 @@ export function settingsView(context: AppContext): View {
   const save = el("button", { text: "Save settings", testid: "settings-save", attrs: { type: "submit" } });
   const numbers = new Map<NumberField, HTMLInputElement>();
   const checks = new Map<BooleanField, HTMLInputElement>();
+  const budgets = new Map<BudgetField, HTMLInputElement>();
+  const tierSelect = el("select", {
+    testid: "setting-tier_override",
+    attrs: { id: "setting-tier_override", "aria-describedby": "hint-tier_override error-tier_override" },
+  });
   const fieldErrors = new Map<SettingsField, HTMLElement>();
   const model = el("input", {
     testid: "setting-streaming_model",
@@ -50,6 +79,14 @@ export function settingsView(context: AppContext): View {
   });
   const keyError = el("div", { testid: "api-key-error", attrs: { id: "api-key-error", role: "alert" } });
   const keyRemove = el("button", { class: "secondary", text: "Remove key", testid: "api-key-remove", attrs: { type: "button" } });
+
+  const adminStatus = el("span", { testid: "admin-key-status" });
+  const adminInput = el("input", {
+    testid: "setting-admin_key",
+    attrs: { type: "password", id: "setting-admin_key", autocomplete: "off", spellcheck: "false", placeholder: "sk-ant-admin…", "aria-describedby": "admin-key-error" },
+  });
+  const adminError = el("div", { testid: "admin-key-error", attrs: { id: "admin-key-error", role: "alert" } });
+  const adminRemove = el("button", { class: "secondary", text: "Remove admin key", testid: "admin-key-remove", attrs: { type: "button" } });
 
   function errorSlot(field: SettingsField): HTMLElement {
     const slot = el("p", { class: "field-error", testid: `setting-error-${field}`, attrs: { id: `error-${field}` } });
@@ -88,6 +125,41 @@ export function settingsView(context: AppContext): View {
     return el("div", "field check", el("label", {}, input, ` ${label}`), extra ?? null, errorSlot(field));
   }
 
+  function budgetField(field: BudgetField): HTMLElement {
+    const input = el("input", {
+      testid: `setting-${field}`,
+      attrs: {
+        type: "text",
+        id: `setting-${field}`,
+        inputmode: "decimal",
+        autocomplete: "off",
+        placeholder: "no budget",
+        "aria-describedby": `hint-${field} error-${field}`,
+      },
+    });
+    budgets.set(field, input);
+    return el(
+      "div",
+      "field",
+      el("label", { text: BUDGET_LABELS[field], attrs: { for: `setting-${field}` } }),
+      input,
+      el("span", { class: "hint", text: "Empty for none; alerts at 80% and 95%", attrs: { id: `hint-${field}` } }),
+      errorSlot(field),
+    );
+  }
+
+  /** The tier choices, with the stored value kept when it is not one of them (it then fails the check). */
+  function fillTiers(stored: string | null): void {
+    const known = stored === null ? null : findTier(stored);
+    const options = [
+      el("option", { text: "Identify from the rate-limit headers", attrs: { value: IDENTIFY } }),
+      ...TIERS.map((tier) => el("option", { text: tier.name, attrs: { value: tier.key } })),
+    ];
+    if (stored !== null && !known) options.push(el("option", { text: `${stored} (not a known tier)`, attrs: { value: stored } }));
+    setChildren(tierSelect, ...options);
+    tierSelect.value = stored === null ? IDENTIFY : (known?.key ?? stored);
+  }
+
   /** The settings as the form has them, over the ones in force. */
   function fromForm(base: Settings): Settings {
     const number = (field: NumberField) => {
@@ -106,6 +178,12 @@ export function settingsView(context: AppContext): View {
       followed_components: [...followed],
       notifications: checks.get("notifications")?.checked ?? base.notifications,
       launch_at_login: checks.get("launch_at_login")?.checked ?? base.launch_at_login,
+      usage_tracking: checks.get("usage_tracking")?.checked ?? base.usage_tracking,
+      claude_code_logs: checks.get("claude_code_logs")?.checked ?? base.claude_code_logs,
+      tier_override: tierSelect.value === IDENTIFY ? null : tierSelect.value,
+      monthly_budget_cents: budgetCents(budgets.get("monthly_budget_cents")?.value ?? ""),
+      daily_budget_cents: budgetCents(budgets.get("daily_budget_cents")?.value ?? ""),
+      admin_api: checks.get("admin_api")?.checked ?? base.admin_api,
     };
   }
 
@@ -117,7 +195,12 @@ export function settingsView(context: AppContext): View {
     for (const [field, slot] of fieldErrors) {
       const problem = problems[field];
       slot.textContent = show && problem ? problem : "";
-      const input = field === "streaming_model" ? model : numbers.get(field as NumberField);
+      const input =
+        field === "streaming_model"
+          ? model
+          : field === "tier_override"
+            ? tierSelect
+            : (numbers.get(field as NumberField) ?? budgets.get(field as BudgetField));
       input?.setAttribute("aria-invalid", String(show && Boolean(problem)));
     }
     cost.textContent = streamingCostText(candidate.streaming_model, candidate.probe_interval_secs || 60);
@@ -159,6 +242,9 @@ export function settingsView(context: AppContext): View {
     for (const [field, input] of numbers) input.value = String(s[field]);
     for (const [field, input] of checks) input.checked = s[field];
     model.value = s.streaming_model;
+    fillTiers(s.tier_override);
+    for (const [field, input] of budgets) input.value = budgetText(s[field]);
+    showAdminKey(next.admin_key_configured);
     followed = new Set(s.followed_components);
     componentIds = "";
     drawComponents(context.snapshot()?.status_page.components ?? []);
@@ -222,6 +308,28 @@ export function settingsView(context: AppContext): View {
     }
   }
 
+  function showAdminKey(configured: boolean | undefined): void {
+    adminStatus.textContent = adminKeyText(configured);
+    adminStatus.dataset.configured = String(configured ?? "unknown");
+    adminRemove.disabled = configured !== true;
+  }
+
+  async function storeAdminKey(key: string | null): Promise<void> {
+    setChildren(adminError);
+    try {
+      const next = await setAdminKey(key);
+      adminInput.value = "";
+      showAdminKey(next.admin_key_configured);
+      if (view) {
+        const { admin_key_configured: configured } = next;
+        view = configured === undefined ? view : { ...view, admin_key_configured: configured };
+      }
+    } catch (error) {
+      adminInput.value = "";
+      setChildren(adminError, errorBox(key === null ? "Not removed:" : "Not saved:", error));
+    }
+  }
+
   async function load(): Promise<void> {
     try {
       const next = await getSettings();
@@ -261,6 +369,27 @@ export function settingsView(context: AppContext): View {
           numberField("successes_to_leave"),
           checkField("notifications", "Notifications"),
           checkField("launch_at_login", "Launch at login"),
+        ),
+        el(
+          "fieldset",
+          { testid: "usage-settings" },
+          el("legend", { text: "Usage and cost" }),
+          checkField("usage_tracking", "Track my usage and cost (per-minute use against the tier, spend, cost figures)"),
+          checkField("claude_code_logs", "Read Claude Code's logs (~/.claude/projects) as a usage source"),
+          el(
+            "div",
+            "field",
+            el("label", { text: "Tier", attrs: { for: "setting-tier_override" } }),
+            tierSelect,
+            el("span", { class: "hint", text: "Which limits and spend cap apply; identified from the headers unless you choose", attrs: { id: "hint-tier_override" } }),
+            errorSlot("tier_override"),
+          ),
+          budgetField("monthly_budget_cents"),
+          budgetField("daily_budget_cents"),
+          checkField(
+            "admin_api",
+            "Read usage and cost from the Admin API (authoritative for your organisation; needs an admin key below)",
+          ),
         ),
         el(
           "fieldset",
@@ -308,7 +437,39 @@ export function settingsView(context: AppContext): View {
         void storeKey(key);
       });
       keyRemove.addEventListener("click", () => void storeKey(null));
-      panel.append(form, keyForm);
+
+      const adminForm = el(
+        "form",
+        { class: "settings-form", testid: "admin-key-form", attrs: { novalidate: "" } },
+        el(
+          "fieldset",
+          {},
+          el("legend", { text: "Admin API key" }),
+          el("p", {}, "Admin key: ", adminStatus),
+          el("p", {
+            class: "hint",
+            text: "An organisation admin key (sk-ant-admin…) from the Console, for the Admin API's usage and cost reports. Stored in the system keychain; it is never shown here again.",
+          }),
+          el("div", "field", el("label", { text: "New admin key", attrs: { for: "setting-admin_key" } }), adminInput),
+          el("div", "actions", el("button", { text: "Save admin key", testid: "admin-key-save", attrs: { type: "submit" } }), adminRemove),
+          adminError,
+        ),
+      );
+      adminForm.addEventListener("submit", (event) => {
+        event.preventDefault();
+        const key = adminInput.value.trim();
+        if (key === "") {
+          setChildren(adminError, el("p", { class: "error", text: "Paste an admin key first, or use Remove admin key." }));
+          return;
+        }
+        if (/\s/.test(key) || key.length > 256) {
+          setChildren(adminError, el("p", { class: "error", text: "An admin key is one word of at most 256 characters." }));
+          return;
+        }
+        void storeAdminKey(key);
+      });
+      adminRemove.addEventListener("click", () => void storeAdminKey(null));
+      panel.append(form, keyForm, adminForm);
       void load();
     },
     shown() {

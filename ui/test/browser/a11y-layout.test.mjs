@@ -131,6 +131,7 @@ test("layout: nothing overflows sideways at 400 × 600 in any view", opts, async
   for (const [name, scenario, level] of [
     ["overload", fx.overloadScenario, "Overloaded"],
     ["operational", fx.operationalScenario, "Operational"],
+    ["usage", fx.usageScenario, "Operational"],
   ]) {
     const { context, page, seen } = await openPage(state.browser, state.build, scenario, { viewport: { width: 400, height: 600 } });
     try {
@@ -157,7 +158,7 @@ test("layout: nothing overflows sideways at 400 × 600 in any view", opts, async
       await page.locator(tid("chart-errors")).waitFor();
       await check("probes");
       await page.locator(tid("tab-budget")).click();
-      await page.locator(tid("budget-not-measured")).waitFor();
+      await page.locator(name === "usage" ? tid("usage-class") : tid("budget-not-measured")).first().waitFor();
       await check("budget");
       await page.locator(tid("tab-settings")).click();
       await page.waitForFunction(() => document.querySelector('[data-testid="setting-probe_interval_secs"]')?.value !== "");

@@ -51,13 +51,13 @@ const VIEWS = {
     },
   },
   budget: {
-    // The operational snapshot carries rate-limit headers, so the limits are shown.
-    scenario: (fx) => fx.operationalScenario,
+    // A busy day with the usage tracker: per-class use against Tier 2, spend, cost figures.
+    scenario: (fx) => fx.usageScenario,
     level: "Operational",
     async show(page) {
       await page.waitForFunction(() => document.querySelector('[data-testid="api-key-status"]')?.textContent !== "");
       await page.locator(tid("tab-budget")).click();
-      await page.locator(tid("budget-row")).first().waitFor();
+      await page.locator(tid("usage-class")).first().waitFor();
     },
   },
   settings: {

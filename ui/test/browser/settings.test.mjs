@@ -1,8 +1,10 @@
 // Settings: the stored values, client-side hints that keep a bad value from being sent, the
-// shell's `invalid_settings` message, a valid save, the API key (sent once, never shown again) and
-// the streaming probe's cost estimate following the model.
+// shell's `invalid_settings` message, a valid save, the API key and the Admin API key (sent once,
+// never shown again), the usage settings (tier, budgets in dollars stored as cents) and the
+// streaming probe's cost estimate following the model.
 
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 
 import { assertClean, callsOf, fileSetup, load, openPage, setResponse, SKIP, TEST_TIMEOUT_MS, text, tid } from "./helpers.mjs";
@@ -16,6 +18,7 @@ after(() => setup.after());
 const opts = { skip: SKIP, timeout: TEST_TIMEOUT_MS };
 
 const field = (page, name) => page.locator(tid(`setting-${name}`));
+const TIERS_JSON = new URL("../../../crates/core/data/tiers.json", import.meta.url);
 
 /** Opens Settings once get_settings has answered and the snapshot's components are listed. */
 async function openSettings(page, origin) {
@@ -194,6 +197,192 @@ test("the streaming probe's cost estimate follows the model and the interval", o
     assert.doesNotMatch(await text(estimate), /\$/, "no guessed price");
     assert.equal(seenTexts.size, 5, "every change gave another estimate");
     assert.deepEqual(await callsOf(page, "set_settings"), [], "typing sends nothing");
+    assertClean(assert, seen);
+  } finally {
+    await context.close();
+  }
+});
+
+test("the usage settings show the stored values and every known tier", opts, async () => {
+  const { fx } = state.build;
+  const s = fx.settingsView.settings;
+  const { context, page, seen } = await openPage(state.browser, state.build, fx.overloadScenario);
+  try {
+    await openSettings(page, state.server.origin);
+    for (const name of ["usage_tracking", "claude_code_logs", "admin_api"]) {
+      assert.equal(await field(page, name).isChecked(), s[name], name);
+    }
+    const tier = field(page, "tier_override");
+    assert.equal(await tier.inputValue(), "", "no override: identified from the headers");
+    const options = await tier.locator("option").evaluateAll((items) => items.map((o) => [o.value, o.textContent]));
+    const tiers = JSON.parse(readFileSync(TIERS_JSON, "utf8")).tiers;
+    assert.deepEqual(options, [
+      ["", "Identify from the rate-limit headers"],
+      ...Object.entries(tiers).map(([key, t]) => [key, t.name]),
+    ]);
+    assert.equal(await field(page, "monthly_budget_cents").inputValue(), "300", "30,000 cents shown as dollars");
+    assert.equal(await field(page, "daily_budget_cents").inputValue(), "", "no daily budget");
+    assert.equal(await text(page.locator(tid("admin-key-status"))), "not set");
+    assert.equal(await field(page, "admin_key").inputValue(), "");
+    assert.equal(await page.locator(tid("admin-key-remove")).isDisabled(), true);
+    assert.equal((await page.locator(".field-error").allInnerTexts()).join(""), "");
+    assertClean(assert, seen);
+  } finally {
+    await context.close();
+  }
+});
+
+test("saving the usage settings sends the tier key and the budgets in cents", opts, async () => {
+  const { fx } = state.build;
+  const stored = fx.settingsView.settings;
+  const { context, page, seen } = await openPage(state.browser, state.build, fx.overloadScenario);
+  try {
+    await openSettings(page, state.server.origin);
+    await field(page, "tier_override").selectOption("tier-2");
+    await field(page, "monthly_budget_cents").fill("250.50");
+    await field(page, "daily_budget_cents").fill("$12.5");
+    await field(page, "claude_code_logs").uncheck();
+    await field(page, "admin_api").check();
+    await page.locator(tid("settings-save")).click();
+    await page.locator(tid("settings-saved")).getByText("Saved.").waitFor();
+    const sent = await callsOf(page, "set_settings");
+    assert.equal(sent.length, 1);
+    assert.deepEqual(sent[0].settings, {
+      ...stored,
+      tier_override: "tier-2",
+      monthly_budget_cents: 25_050,
+      daily_budget_cents: 1_250,
+      claude_code_logs: false,
+      admin_api: true,
+    });
+    // The form shows what the shell answered, in dollars.
+    assert.equal(await field(page, "monthly_budget_cents").inputValue(), "250.50");
+    assert.equal(await field(page, "daily_budget_cents").inputValue(), "12.50");
+    assert.equal(await field(page, "tier_override").inputValue(), "tier-2");
+
+    // Back to no override and no budgets: nulls, not zeros.
+    await field(page, "tier_override").selectOption("");
+    await field(page, "monthly_budget_cents").fill("");
+    await field(page, "daily_budget_cents").fill(" ");
+    await page.locator(tid("settings-save")).click();
+    await page.waitForFunction(() => window.__mockIpc.calls.filter(([c]) => c === "set_settings").length === 2);
+    const [, second] = await callsOf(page, "set_settings");
+    assert.equal(second.settings.tier_override, null);
+    assert.equal(second.settings.monthly_budget_cents, null);
+    assert.equal(second.settings.daily_budget_cents, null);
+    assertClean(assert, seen);
+  } finally {
+    await context.close();
+  }
+});
+
+test("a bad budget or tier is refused before sending; the shell's message lands on the field", opts, async () => {
+  const { fx } = state.build;
+  const { context, page, seen } = await openPage(state.browser, state.build, fx.overloadScenario);
+  try {
+    await openSettings(page, state.server.origin);
+    const monthly = field(page, "monthly_budget_cents");
+    const hint = page.locator(tid("setting-error-monthly_budget_cents"));
+    for (const bad of ["-5", "12.345", "ten"]) {
+      await monthly.fill(bad);
+      assert.equal(await text(hint), "must be an amount in dollars, such as 250 or 12.50", bad);
+      assert.equal(await monthly.getAttribute("aria-invalid"), "true");
+    }
+    await monthly.fill("20000000");
+    assert.equal(await text(hint), "must be at most $10,000,000");
+    await page.locator(tid("settings-save")).click();
+    assert.deepEqual(await callsOf(page, "set_settings"), [], "nothing sent");
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), "setting-monthly_budget_cents");
+    await monthly.fill("10000000");
+    assert.equal(await text(hint), "");
+
+    // The shell refuses the tier anyway: its message is shown next to the select.
+    await field(page, "tier_override").selectOption("scale");
+    await setResponse(page, "set_settings", { __ipc_error: { kind: "invalid_settings", message: 'tier_override: "scale" is not a known tier' } });
+    await page.locator(tid("settings-save")).click();
+    await page.locator(tid("error", "settings-error")).waitFor();
+    assert.equal(await text(page.locator(tid("setting-error-tier_override"))), '"scale" is not a known tier');
+    assertClean(assert, seen);
+  } finally {
+    await context.close();
+  }
+});
+
+test("a stored tier name selects its tier; an unknown one is kept and flagged", opts, async () => {
+  const { fx } = state.build;
+  const withTier = (tier) => ({
+    ...fx.overloadScenario,
+    get_settings: { ...fx.settingsView, settings: { ...fx.settingsView.settings, tier_override: tier } },
+  });
+  let { context, page, seen } = await openPage(state.browser, state.build, withTier("Tier 3"));
+  try {
+    await openSettings(page, state.server.origin);
+    assert.equal(await field(page, "tier_override").inputValue(), "tier-3");
+    assertClean(assert, seen);
+  } finally {
+    await context.close();
+  }
+  ({ context, page, seen } = await openPage(state.browser, state.build, withTier("tier-9")));
+  try {
+    await openSettings(page, state.server.origin);
+    const tier = field(page, "tier_override");
+    assert.equal(await tier.inputValue(), "tier-9");
+    assert.equal(await tier.locator("option:checked").textContent(), "tier-9 (not a known tier)");
+    await page.locator(tid("settings-save")).click();
+    assert.equal(await text(page.locator(tid("setting-error-tier_override"))), '"tier-9" is not a known tier');
+    assert.deepEqual(await callsOf(page, "set_settings"), []);
+    assertClean(assert, seen);
+  } finally {
+    await context.close();
+  }
+});
+
+test("the admin key goes to set_admin_key and never appears in the page", opts, async () => {
+  const { fx } = state.build;
+  const KEY = "sk-ant-admin01-TESTONLY-adm1nKeyThatMustNeverShow-0000";
+  const { context, page, seen } = await openPage(state.browser, state.build, fx.overloadScenario);
+  try {
+    await openSettings(page, state.server.origin);
+    const input = field(page, "admin_key");
+    assert.equal(await input.getAttribute("type"), "password");
+    await input.fill(KEY);
+    await page.locator(tid("admin-key-save")).click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="admin-key-status"]')?.textContent === "configured (keychain)");
+    assert.deepEqual(await callsOf(page, "set_admin_key"), [{ key: KEY }]);
+    assert.deepEqual(await callsOf(page, "set_api_key"), [], "not the API key");
+    assert.deepEqual(await callsOf(page, "set_settings"), [], "the key does not travel with the settings");
+    assert.equal(await input.inputValue(), "", "the field is emptied");
+    const trace = await page.evaluate(() => ({
+      html: document.documentElement.outerHTML,
+      text: document.body.innerText,
+      values: [...document.querySelectorAll("input, textarea, select")].map((i) => i.value),
+      url: location.href,
+      storage: JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }),
+    }));
+    for (const [where, value] of Object.entries(trace)) {
+      assert.ok(!JSON.stringify(value).includes("adm1nKeyThatMustNeverShow"), `the admin key is not in ${where}`);
+    }
+    // Saving the settings afterwards does not send it either.
+    await page.locator(tid("settings-save")).click();
+    await page.locator(tid("settings-saved")).getByText("Saved.").waitFor();
+    const [sent] = await callsOf(page, "set_settings");
+    assert.ok(!JSON.stringify(sent).includes("adm1nKey"));
+
+    // A spaced key is refused before any call; Remove sends null.
+    await input.fill("sk-ant-admin two words");
+    await page.locator(tid("admin-key-save")).click();
+    assert.match(await text(page.locator(tid("admin-key-error"))), /one word/);
+    await page.locator(tid("admin-key-remove")).click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="admin-key-status"]')?.textContent === "not set");
+    assert.deepEqual(await callsOf(page, "set_admin_key"), [{ key: KEY }, { key: null }]);
+
+    // A failure says so and keeps nothing in the field.
+    await setResponse(page, "set_admin_key", { __ipc_error: { kind: "keychain", message: "the keychain is locked" } });
+    await input.fill(KEY);
+    await page.locator(tid("admin-key-save")).click();
+    await page.locator(tid("error", "admin-key-error")).waitFor();
+    assert.equal(await text(page.locator(tid("error", "admin-key-error"))), "Not saved: the keychain is locked");
+    assert.equal(await input.inputValue(), "");
     assertClean(assert, seen);
   } finally {
     await context.close();

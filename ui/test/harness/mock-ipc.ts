@@ -9,6 +9,8 @@
 //   __mockIpc.calls                 every [command, args] the page invoked, in order
 //   __mockIpc.emit(event, payload)  delivers an event (snapshot-changed, open-incident)
 //   __mockIpc.responses[key] = v    changes an answer from now on
+// Without an answer of their own, set_settings echoes the settings sent, and set_api_key and
+// set_admin_key answer (and from then on keep) get_settings with the key's new state.
 
 export interface MockIpc {
   calls: Array<[string, Record<string, unknown> | undefined]>;
@@ -61,8 +63,13 @@ export function installMockIpc(responses: Record<string, unknown>): void {
     else if (cmd === "set_settings" && table.get_settings) {
       answer = { ...(table.get_settings as object), settings: args?.settings };
     } else if (cmd === "set_api_key" && table.get_settings) {
+      // Like the shell, later answers (get_settings, set_settings) know the key is there.
       const configured = args?.key !== null;
       answer = { ...(table.get_settings as object), api_key_configured: configured, api_key_source: configured ? "keychain" : "none" };
+      table.get_settings = answer;
+    } else if (cmd === "set_admin_key" && table.get_settings) {
+      answer = { ...(table.get_settings as object), admin_key_configured: args?.key !== null };
+      table.get_settings = answer;
     } else if (cmd === "get_incident") answer = null;
     else throw { kind: "not_mocked", message: `no mock answer for ${cmd}` };
     if (answer && typeof answer === "object" && "__ipc_error" in answer) {
