@@ -132,6 +132,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the local gateway: point ANTHROPIC_BASE_URL at it and your own requests are measured
+    /// (status, latency, time to first token, tokens) on their way to the API, unchanged.
+    Proxy(crate::proxy_cmd::ProxyArgs),
 }
 
 /// How `usage` groups its rows.

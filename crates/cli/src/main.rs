@@ -1,6 +1,7 @@
 //! `claude-status`: the headless front end over the engine (check, watch, incidents).
 
 mod args;
+mod proxy_cmd;
 mod render;
 mod usage_cmd;
 
@@ -115,6 +116,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 )
             })
         }
+        Command::Proxy(args) => proxy_cmd::proxy(&cli.global, args).await,
         Command::Limits { json } => {
             let data_dir = claude_status_engine::paths::data_dir(cli.global.data_dir.clone())?;
             usage_cmd::limits(&data_dir, cli.global.tier.as_deref(), json)

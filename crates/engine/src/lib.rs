@@ -5,6 +5,7 @@ pub mod admin;
 pub mod check;
 pub mod claude_code;
 pub mod error;
+pub mod gateway;
 pub mod http;
 pub mod monitor;
 pub mod paths;

@@ -1,0 +1,218 @@
+//! `claude-status proxy`: the local gateway in a terminal. It listens on 127.0.0.1, forwards
+//! every `/v1/` request to the API unchanged, and records each Messages call in the usage ledger
+//! (the same one `usage` and the tray read), until Ctrl-C or `--for`.
+
+use std::io::Write as _;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Args;
+use claude_status_core::monitor::Observation;
+use claude_status_core::retry::RetryPolicy;
+use claude_status_core::usage::UsageRecord;
+use claude_status_engine::gateway::{
+    Gateway, GatewayConfig, GatewayStats, DEFAULT_PORT, DEFAULT_UPSTREAM,
+};
+use claude_status_engine::Store;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::args::{parse_duration, GlobalOptions};
+
+/// Options of `claude-status proxy`.
+#[derive(Debug, Args)]
+pub struct ProxyArgs {
+    /// The port to listen on.
+    #[arg(long, default_value_t = DEFAULT_PORT)]
+    pub port: u16,
+    /// Where requests go. ANTHROPIC_BASE_URL is deliberately not read here: it is what you point
+    /// at the gateway.
+    #[arg(long, env = "CLAUDE_STATUS_UPSTREAM", default_value = DEFAULT_UPSTREAM)]
+    pub upstream: String,
+    /// The address to listen on. Anything but a loopback address also needs --allow-remote.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub bind: IpAddr,
+    /// Allow --bind on an address other machines can reach. Anyone who reaches the gateway can
+    /// send requests through it, so keep it on a trusted network.
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// Retry 529, 500 and 429 answers (never the spend cap) with the SDKs' back-off, honouring
+    /// retry-after, before the client sees them. Off by default: the client's own SDK retries.
+    #[arg(long)]
+    pub retry: bool,
+    /// Models to fall back to after persistent 529s, best first, comma-separated (e.g.
+    /// claude-opus-4-6,claude-sonnet-4-5). A request for a model not in the list is never moved.
+    #[arg(long, value_delimiter = ',')]
+    pub fallback: Vec<String>,
+    /// Longest wait for the API's response headers before answering 504.
+    #[arg(long, value_parser = parse_duration, default_value = "600s")]
+    pub upstream_timeout: Duration,
+    /// Print one line per metered request (model, status, latency, time to first token, tokens).
+    #[arg(long)]
+    pub print: bool,
+    /// Print those lines as JSON objects instead.
+    #[arg(long)]
+    pub json_lines: bool,
+    /// Do not keep usage records in the history database.
+    #[arg(long)]
+    pub no_history: bool,
+    /// Stop after this long.
+    #[arg(long = "for", value_parser = parse_duration)]
+    pub run_for: Option<Duration>,
+}
+
+/// Runs the gateway until Ctrl-C (or `--for`), then prints what it saw.
+pub async fn proxy(global: &GlobalOptions, args: ProxyArgs) -> anyhow::Result<ExitCode> {
+    let store = if args.no_history {
+        None
+    } else {
+        let dir = claude_status_engine::paths::data_dir(global.data_dir.clone())?;
+        let path = Store::default_path(&dir);
+        let store = Store::open(&path)
+            .with_context(|| format!("opening the history database {}", path.display()))?;
+        Some(Arc::new(store))
+    };
+    let fallback: Vec<String> = args
+        .fallback
+        .iter()
+        .map(|model| model.trim().to_owned())
+        .filter(|model| !model.is_empty())
+        .collect();
+    if fallback.len() == 1 {
+        eprintln!(
+            "claude-status: warning: --fallback {} has no second model to fall back to",
+            fallback[0]
+        );
+    }
+    let printing = args.print || args.json_lines;
+    let (observations, printed) = if printing {
+        let (tx, rx) = mpsc::channel(1024);
+        (Some(tx), Some(rx))
+    } else {
+        (None, None)
+    };
+    let config = GatewayConfig {
+        listen: SocketAddr::new(args.bind, args.port),
+        allow_remote: args.allow_remote,
+        upstream: args.upstream.clone(),
+        retry: args.retry.then(RetryPolicy::default),
+        fallback,
+        store,
+        observations,
+        response_timeout: args.upstream_timeout,
+        ..GatewayConfig::default()
+    };
+    let gateway = Gateway::bind(config).await?;
+    if !gateway.addr().ip().is_loopback() {
+        eprintln!(
+            "claude-status: warning: the gateway listens on {}, beyond this machine; anyone who \
+             can reach it can send requests through it",
+            gateway.addr()
+        );
+    }
+    let stats = gateway.stats();
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "claude-status proxy: listening on {}, forwarding to {}",
+            gateway.base_url(),
+            gateway.upstream()
+        )?;
+        writeln!(out, "Point your code at it:")?;
+        writeln!(out, "  export ANTHROPIC_BASE_URL={}", gateway.base_url())?;
+        out.flush()?;
+    }
+
+    let shutdown = CancellationToken::new();
+    let server = tokio::spawn(gateway.run(shutdown.clone()));
+    let printer = printed.map(|rx| tokio::spawn(print_records(rx, args.json_lines)));
+    let deadline = async {
+        match args.run_for {
+            Some(limit) => tokio::time::sleep(limit).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = deadline => {}
+    }
+    shutdown.cancel();
+    server.await.context("the gateway stopped unexpectedly")??;
+    if let Some(printer) = printer {
+        let _ = printer.await;
+    }
+    eprintln!("{}", summary(&stats.snapshot()));
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn print_records(mut rx: mpsc::Receiver<Observation>, json: bool) {
+    while let Some(observation) = rx.recv().await {
+        let Observation::Usage { records } = observation else {
+            continue;
+        };
+        let mut out = std::io::stdout().lock();
+        for record in &records {
+            let line = if json {
+                serde_json::to_string(record).unwrap_or_default()
+            } else {
+                record_line(record)
+            };
+            if writeln!(out, "{line}").is_err() {
+                return;
+            }
+        }
+        let _ = out.flush();
+    }
+}
+
+/// `12:00:01  200  claude-opus-4-6  1234 ms  ttft 210 ms  in 1200  out 56  req_…`
+fn record_line(record: &UsageRecord) -> String {
+    let status = record
+        .status
+        .map_or_else(|| "---".to_owned(), |s| s.to_string());
+    let mut line = format!(
+        "{}  {status}  {}  {} ms",
+        record.at.with_timezone(&chrono::Local).format("%H:%M:%S"),
+        record.model,
+        record.latency_ms.unwrap_or(0)
+    );
+    if let Some(ttft) = record.ttft_ms {
+        line.push_str(&format!("  ttft {ttft} ms"));
+    }
+    line.push_str(&format!(
+        "  in {}  out {}",
+        record.tokens.total_input(),
+        record.tokens.output
+    ));
+    if let Some(id) = &record.request_id {
+        line.push_str("  ");
+        line.push_str(id);
+    }
+    line
+}
+
+fn summary(stats: &GatewayStats) -> String {
+    let o = &stats.outcomes;
+    format!(
+        "claude-status proxy: {} requests (ok {}, 4xx {}, 429 {}, 529 {}, 5xx {}, unreachable {}, \
+         timed out {}, too large {}); {} retries, {} fallbacks, {} stream errors, {} client \
+         disconnects",
+        stats.requests,
+        o.ok,
+        o.client_error,
+        o.rate_limited,
+        o.overloaded,
+        o.server_error,
+        o.unreachable,
+        o.timed_out,
+        o.too_large,
+        stats.retries,
+        stats.fallbacks,
+        stats.stream_errors,
+        stats.client_disconnects
+    )
+}

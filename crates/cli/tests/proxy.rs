@@ -1,0 +1,228 @@
+//! `claude-status proxy`, the real binary: it refuses a non-loopback address without
+//! `--allow-remote`, warns with it, forwards requests to a simulator, prints and stores what it
+//! metered, and never prints or stores the API key.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use claude_status_core::usage::UsageSource;
+use claude_status_engine::Store;
+use claude_status_simulator::{Clock, Simulator};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_claude-status");
+/// A key that must never appear in any output or file.
+const SECRET: &str = "sk-ant-api03-PROXYSECRETPROXYSECRET";
+const DEADLINE: Duration = Duration::from_secs(40);
+
+fn proxy(data_dir: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command.arg("--data-dir").arg(data_dir).arg("proxy");
+    for variable in [
+        "ANTHROPIC_API_KEY",
+        "ANTHROPIC_BASE_URL",
+        "CLAUDE_STATUS_UPSTREAM",
+        "CLAUDE_STATUS_DATA_DIR",
+    ] {
+        command.env_remove(variable);
+    }
+    command
+        .env("CLAUDE_STATUS_LOG", "trace")
+        .env("NO_COLOR", "1");
+    command
+}
+
+/// Runs to the end; returns (exit code, stdout, stderr).
+fn finish(mut child: std::process::Child) -> (Option<i32>, String, String) {
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > DEADLINE {
+            let _ = child.kill();
+            panic!("the proxy ran longer than {DEADLINE:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    if let Some(mut out) = child.stdout.take() {
+        out.read_to_string(&mut stdout).unwrap();
+    }
+    if let Some(mut err) = child.stderr.take() {
+        err.read_to_string(&mut stderr).unwrap();
+    }
+    (status.code(), stdout, stderr)
+}
+
+#[test]
+fn a_remote_address_needs_the_flag() {
+    let data = tempfile::tempdir().unwrap();
+    let child = proxy(data.path())
+        .args(["--bind", "0.0.0.0", "--port", "0", "--no-history"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (code, stdout, stderr) = finish(child);
+    assert_eq!(code, Some(64), "a usage error: {stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(stderr.contains("refusing to listen on 0.0.0.0"), "{stderr}");
+    assert!(stderr.contains("--allow-remote"), "{stderr}");
+
+    let child = proxy(data.path())
+        .args([
+            "--bind",
+            "0.0.0.0",
+            "--port",
+            "0",
+            "--allow-remote",
+            "--no-history",
+        ])
+        .args(["--for", "300ms"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (code, stdout, stderr) = finish(child);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("listening on http://0.0.0.0:"), "{stdout}");
+    assert!(
+        stderr.contains("warning: the gateway listens on 0.0.0.0"),
+        "{stderr}"
+    );
+}
+
+/// Sends one request with `Connection: close` and returns (status, raw body).
+fn request(base: &str, body: &str) -> (u16, String) {
+    let address = base.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "POST /v1/messages HTTP/1.1\r\nhost: {address}\r\nx-api-key: {SECRET}\r\n\
+         anthropic-version: 2023-06-01\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap();
+    (status, answer)
+}
+
+#[test]
+fn forwards_meters_prints_and_stores_without_the_key() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sim = runtime
+        .block_on(
+            Simulator::new("healthy")
+                .clock(Clock::Manual)
+                .time_to_first_token(Duration::from_millis(5))
+                .token_interval(Duration::ZERO)
+                .start(),
+        )
+        .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut child = proxy(data.path())
+        .args(["--port", "0", "--upstream", &sim.base_url(), "--json-lines"])
+        .args(["--for", "4s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let base = first
+        .split_whitespace()
+        .find(|word| word.starts_with("http://"))
+        .unwrap()
+        .trim_end_matches(',')
+        .to_owned();
+    assert!(base.starts_with("http://127.0.0.1:"), "{first}");
+
+    let (status, json_answer) = request(
+        &base,
+        r#"{"model":"claude-sonnet-4-5","max_tokens":4,"messages":[{"role":"user","content":"hi"}]}"#,
+    );
+    assert_eq!(status, 200, "{json_answer}");
+    let (status, stream_answer) = request(
+        &base,
+        r#"{"model":"claude-opus-4-6","max_tokens":4,"stream":true,"messages":[{"role":"user","content":"hi"}]}"#,
+    );
+    assert_eq!(status, 200);
+    assert!(
+        stream_answer.contains("event: message_stop"),
+        "{stream_answer}"
+    );
+
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    child.stdout = None;
+    let (code, _, stderr) = finish(child);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        rest.contains("export ANTHROPIC_BASE_URL=http://127.0.0.1:"),
+        "{rest}"
+    );
+    let records: Vec<Value> = rest
+        .lines()
+        .filter(|line| line.starts_with('{'))
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(records.len(), 2, "{rest}");
+    let models: Vec<&str> = records
+        .iter()
+        .map(|r| r["model"].as_str().unwrap())
+        .collect();
+    assert!(models.contains(&"claude-sonnet-4-5") && models.contains(&"claude-opus-4-6"));
+    assert!(records
+        .iter()
+        .all(|r| r["status"] == 200 && r["source"] == "gateway"));
+    assert!(records.iter().any(|r| r["ttft_ms"].is_u64()));
+    assert!(
+        stderr.contains("claude-status proxy: 2 requests (ok 2"),
+        "{stderr}"
+    );
+
+    // Stored in the ledger the other commands read, and the key is nowhere.
+    let path = Store::default_path(data.path());
+    let store = Store::open(&path).unwrap();
+    let stored = store
+        .usage_between(
+            chrono::Utc::now() - chrono::Duration::hours(1),
+            chrono::Utc::now() + chrono::Duration::hours(1),
+        )
+        .unwrap();
+    assert_eq!(stored.len(), 2);
+    assert!(stored.iter().all(|r| r.source == UsageSource::Gateway));
+    drop(store);
+    for text in [&first, &rest, &stderr] {
+        assert!(!text.contains(SECRET), "the key leaked: {text}");
+    }
+    for entry in std::fs::read_dir(data.path()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(
+            !bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()),
+            "the key is in a data file"
+        );
+    }
+    runtime.block_on(sim.shutdown());
+}

@@ -1,0 +1,172 @@
+//! The body of every answer the gateway sends: either its own small JSON, or the upstream's body
+//! passed through frame by frame (each chunk handed to the client as soon as it arrives, and to
+//! the metering tap beside it).
+//!
+//! Dropping this body drops the upstream body with it. That is how a client that leaves
+//! mid-stream cancels the upstream request: hyper drops the answer, the HTTP client sees its
+//! half-read body go and closes that upstream connection instead of pooling it.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use hyper::body::{Body, Frame, SizeHint};
+
+use super::meter::{Ending, Tap};
+
+/// The error type hyper gets when the upstream body breaks; hyper then aborts the client's
+/// connection, so the client sees the same cut-off it would have seen going direct.
+pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
+
+/// An answer body.
+#[derive(Debug)]
+pub struct GatewayBody {
+    kind: Kind,
+}
+
+#[derive(Debug)]
+enum Kind {
+    Full(Option<Bytes>),
+    Upstream {
+        /// Bytes already read from `inner` (a retry candidate's error body) to send first.
+        prefix: Option<Bytes>,
+        inner: reqwest::Body,
+        tap: Option<Tap>,
+        /// Bytes still to come when the length is known (`Content-Length`). hyper stops polling a
+        /// body once it has written that many bytes, so this is how the tap learns the end.
+        remaining: Option<u64>,
+    },
+}
+
+impl GatewayBody {
+    /// A body that is all there in memory.
+    pub(crate) fn full(bytes: impl Into<Bytes>) -> GatewayBody {
+        let bytes = bytes.into();
+        GatewayBody {
+            kind: Kind::Full((!bytes.is_empty()).then_some(bytes)),
+        }
+    }
+
+    /// The upstream's body, after `prefix` when some of it was read already; `length` is the
+    /// whole body's `Content-Length`, prefix included, when the upstream sent one.
+    pub(crate) fn upstream(
+        prefix: Option<Bytes>,
+        inner: reqwest::Body,
+        tap: Option<Tap>,
+        length: Option<u64>,
+    ) -> GatewayBody {
+        let mut body = GatewayBody {
+            kind: Kind::Upstream {
+                prefix: prefix.filter(|p| !p.is_empty()),
+                inner,
+                tap,
+                remaining: length,
+            },
+        };
+        if length == Some(0) {
+            body.sent(0);
+        }
+        body
+    }
+
+    /// Counts bytes handed to the client and tells the tap when the known length is reached.
+    fn sent(&mut self, bytes: usize) {
+        if let Kind::Upstream {
+            tap: Some(tap),
+            remaining: Some(remaining),
+            ..
+        } = &mut self.kind
+        {
+            *remaining = remaining.saturating_sub(bytes as u64);
+            if *remaining == 0 {
+                tap.end(Ending::Complete);
+            }
+        }
+    }
+}
+
+impl Body for GatewayBody {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let this = self.get_mut();
+        let polled = this.poll_inner(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled {
+            if let Some(data) = frame.data_ref() {
+                let length = data.len();
+                this.sent(length);
+            }
+        }
+        polled
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.kind {
+            Kind::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
+            Kind::Upstream { prefix, inner, .. } => {
+                let extra = prefix.as_ref().map_or(0, |p| p.len() as u64);
+                let hint = inner.size_hint();
+                let mut sum = SizeHint::new();
+                sum.set_lower(hint.lower() + extra);
+                if let Some(upper) = hint.upper() {
+                    sum.set_upper(upper + extra);
+                }
+                sum
+            }
+        }
+    }
+}
+
+impl GatewayBody {
+    fn poll_inner(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        match &mut self.kind {
+            Kind::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Kind::Upstream {
+                prefix, inner, tap, ..
+            } => {
+                if let Some(first) = prefix.take() {
+                    if let Some(tap) = tap {
+                        tap.chunk(&first);
+                    }
+                    return Poll::Ready(Some(Ok(Frame::data(first))));
+                }
+                let polled = Pin::new(&mut *inner).poll_frame(cx);
+                match polled {
+                    Poll::Pending => Poll::Pending,
+                    Poll::Ready(Some(Ok(frame))) => {
+                        if let Some(tap) = tap {
+                            if let Some(data) = frame.data_ref() {
+                                tap.chunk(data);
+                            }
+                            // hyper may stop polling once the body says it is done, so the end
+                            // is told now rather than on a `None` that may never be asked for.
+                            if inner.is_end_stream() {
+                                tap.end(Ending::Complete);
+                            }
+                        }
+                        Poll::Ready(Some(Ok(frame)))
+                    }
+                    Poll::Ready(Some(Err(error))) => {
+                        if let Some(tap) = tap {
+                            tap.end(Ending::UpstreamBroke);
+                        }
+                        Poll::Ready(Some(Err(Box::new(error))))
+                    }
+                    Poll::Ready(None) => {
+                        if let Some(tap) = tap {
+                            tap.end(Ending::Complete);
+                        }
+                        Poll::Ready(None)
+                    }
+                }
+            }
+        }
+    }
+}

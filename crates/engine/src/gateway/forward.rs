@@ -1,0 +1,482 @@
+//! One request through the gateway: read the body (refusing more than the API's 32 MB), send it
+//! upstream with the client's method, path, query and end-to-end headers, and answer with the
+//! upstream's status, headers and body, unchanged. With resilience turned on, a 529, 500 or 429
+//! is retried (and a persistent 529 moved down the model fallback chain) before any byte of it
+//! reaches the client.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use chrono::Utc;
+use claude_status_core::probe::{classify_reply, HttpReply};
+use claude_status_core::retry::{RetryDecision, RetryPolicy};
+use http_body_util::{BodyExt as _, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderMap, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use rand::Rng as _;
+
+use super::body::GatewayBody;
+use super::headers::{
+    client_response_headers, metering_headers, static_value, upstream_request_headers,
+};
+use super::json_field;
+use super::meter::{ExchangeHead, MeterSink};
+use super::stats::{bump, Counters, OwnAnswer};
+use crate::http::{describe_transport_error, TransportKind};
+
+/// The API's own limit on a Messages request (api-facts B2), in the binary sense so the gateway
+/// never refuses a body the API would take; the API answers its own 413 for the rest.
+pub const MAX_REQUEST_BYTES: u64 = 32 * 1024 * 1024;
+
+/// The most of a retry candidate's error body read before deciding; error bodies are a few
+/// hundred bytes, and a larger one is forwarded as it is.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// Everything the request path shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub client: reqwest::Client,
+    /// The upstream base without a trailing slash (`https://api.anthropic.com`).
+    pub upstream: String,
+    pub response_timeout: Duration,
+    pub retry: Option<RetryPolicy>,
+    pub fallback: Vec<String>,
+    pub counters: Arc<Counters>,
+    pub meter: MeterSink,
+}
+
+/// Answers one request. Never fails: every problem is an answer in the API's error shape.
+pub(crate) async fn handle(
+    shared: Arc<Shared>,
+    request: Request<Incoming>,
+) -> Response<GatewayBody> {
+    let started = Instant::now();
+    let at = Utc::now();
+    let _in_flight = shared.counters.request_started();
+    let path = request.uri().path();
+    if path != "/v1" && !path.starts_with("/v1/") {
+        return local_answer(&shared, request.method(), path);
+    }
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_REQUEST_BYTES) {
+        return too_large(&shared);
+    }
+    let (parts, body) = request.into_parts();
+    let body = match Limited::new(
+        body,
+        usize::try_from(MAX_REQUEST_BYTES).unwrap_or(usize::MAX),
+    )
+    .collect()
+    .await
+    {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => return too_large(&shared),
+        // The client broke off its own upload; nobody is left to read an answer.
+        Err(_) => {
+            return error_answer(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "Claude Status gateway could not read the request body",
+            )
+        }
+    };
+
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map_or(parts.uri.path(), |pq| pq.as_str());
+    let url = format!("{}{}", shared.upstream, path_and_query);
+    let metered = parts.method == Method::POST && parts.uri.path() == "/v1/messages";
+    let headers = upstream_request_headers(parts.headers);
+    let exchange = Exchange {
+        shared: &shared,
+        method: parts.method,
+        url,
+        headers,
+        metered,
+        started,
+        at,
+    };
+    exchange.run(body).await
+}
+
+struct Exchange<'a> {
+    shared: &'a Arc<Shared>,
+    method: Method,
+    url: String,
+    headers: HeaderMap,
+    metered: bool,
+    started: Instant,
+    at: chrono::DateTime<Utc>,
+}
+
+impl Exchange<'_> {
+    async fn run(self, mut body: Bytes) -> Response<GatewayBody> {
+        let shared = self.shared;
+        let resilient = self.metered && (shared.retry.is_some() || !shared.fallback.is_empty());
+        let mut model = if resilient && !shared.fallback.is_empty() {
+            json_field::model(&body)
+        } else {
+            None
+        };
+        let mut retries_for_model = 0u32;
+        loop {
+            let response = match self.send(body.clone()).await {
+                Ok(response) => response,
+                Err(failure) => return failure,
+            };
+            let response = Response::from(response);
+            let status = response.status().as_u16();
+            if !resilient || !matches!(status, 429 | 500 | 529) {
+                return self.pass_through(response, None, body);
+            }
+
+            // A retry candidate: read its (small) error body to classify it, while nothing has
+            // been sent to the client yet.
+            let (parts, mut inner) = response.into_parts();
+            let (head_bytes, read) = read_prefix(&mut inner, ERROR_BODY_LIMIT).await;
+            match read {
+                Read::Whole => {}
+                Read::More => {
+                    return self.pass_through(
+                        Response::from_parts(parts, inner),
+                        Some(head_bytes),
+                        body,
+                    )
+                }
+                Read::Broken => {
+                    self.shared
+                        .counters
+                        .answered_ourselves(OwnAnswer::Unreachable);
+                    return unreachable_answer(
+                        StatusCode::BAD_GATEWAY,
+                        "the connection broke while the answer was read",
+                    );
+                }
+            }
+            let headers = parts.headers;
+            let text_headers = metering_headers(&headers);
+            let next = self.decide(
+                status,
+                &text_headers,
+                &head_bytes,
+                retries_for_model,
+                model.as_deref(),
+            );
+            match next {
+                Next::Answer => return self.buffered(status, headers, head_bytes, body),
+                Next::Retry(wait) => {
+                    self.meter_attempt(status, headers, &head_bytes, &body);
+                    bump(&shared.counters.retries);
+                    tracing::info!(
+                        status,
+                        wait_ms = wait.as_millis() as u64,
+                        "gateway: retrying"
+                    );
+                    tokio::time::sleep(wait).await;
+                    retries_for_model += 1;
+                }
+                Next::Fallback(next_model) => {
+                    let Some(rewritten) = json_field::replace_model(&body, &next_model) else {
+                        return self.buffered(status, headers, head_bytes, body);
+                    };
+                    self.meter_attempt(status, headers, &head_bytes, &body);
+                    bump(&shared.counters.fallbacks);
+                    tracing::info!(
+                        from = model.as_deref().unwrap_or(""),
+                        to = next_model.as_str(),
+                        "gateway: persistent 529s, falling back"
+                    );
+                    body = Bytes::from(rewritten);
+                    model = Some(next_model);
+                    retries_for_model = 0;
+                }
+            }
+        }
+    }
+
+    /// Sends one attempt upstream; a transport failure becomes the gateway's 502 or 504.
+    async fn send(&self, body: Bytes) -> Result<reqwest::Response, Response<GatewayBody>> {
+        let shared = self.shared;
+        bump(&shared.counters.upstream_attempts);
+        let mut request = shared.client.request(self.method.clone(), &self.url);
+        let mut headers = self.headers.clone();
+        // An empty body is sent as none, so a GET stays a GET without a `Content-Length: 0`.
+        if !body.is_empty() {
+            request = request.body(body);
+        } else if self.method == Method::POST || self.method == Method::PUT {
+            headers.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+        }
+        let request = request.headers(headers);
+        match tokio::time::timeout(shared.response_timeout, request.send()).await {
+            Ok(Ok(response)) => Ok(response),
+            Err(_elapsed) => {
+                shared.counters.answered_ourselves(OwnAnswer::TimedOut);
+                Err(unreachable_answer(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    &format!(
+                        "no answer within {} s",
+                        shared.response_timeout.as_secs_f64()
+                    ),
+                ))
+            }
+            Ok(Err(error)) => {
+                let (kind, description) = describe_transport_error(&error);
+                let (status, answer) = if kind == TransportKind::Timeout {
+                    (StatusCode::GATEWAY_TIMEOUT, OwnAnswer::TimedOut)
+                } else {
+                    (StatusCode::BAD_GATEWAY, OwnAnswer::Unreachable)
+                };
+                shared.counters.answered_ourselves(answer);
+                tracing::warn!("gateway: upstream request failed: {description}");
+                Err(unreachable_answer(status, &description))
+            }
+        }
+    }
+
+    /// Forwards an upstream answer as it streams, with a metering tap when it is a Messages call.
+    fn pass_through(
+        &self,
+        response: Response<reqwest::Body>,
+        prefix: Option<Bytes>,
+        request_body: Bytes,
+    ) -> Response<GatewayBody> {
+        let status = response.status();
+        self.shared.counters.forwarded(status.as_u16());
+        let (mut parts, inner) = response.into_parts();
+        client_response_headers(&mut parts.headers);
+        let length = parts
+            .headers
+            .get(CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<u64>().ok());
+        let tap = self.metered.then(|| {
+            self.shared.meter.exchange(
+                ExchangeHead {
+                    started: self.started,
+                    at: self.at,
+                    status: status.as_u16(),
+                    headers: parts.headers.clone(),
+                },
+                request_body,
+            )
+        });
+        let mut answer = Response::new(GatewayBody::upstream(prefix, inner, tap, length));
+        *answer.status_mut() = status;
+        *answer.headers_mut() = parts.headers;
+        answer
+    }
+
+    /// Forwards an upstream answer whose body was read whole.
+    fn buffered(
+        &self,
+        status: u16,
+        mut headers: HeaderMap,
+        body: Bytes,
+        request_body: Bytes,
+    ) -> Response<GatewayBody> {
+        self.shared.counters.forwarded(status);
+        client_response_headers(&mut headers);
+        if self.metered {
+            self.shared.meter.complete(
+                ExchangeHead {
+                    started: self.started,
+                    at: self.at,
+                    status,
+                    headers: headers.clone(),
+                },
+                request_body,
+                &body,
+            );
+        }
+        let mut answer = Response::new(GatewayBody::full(body));
+        *answer.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+        *answer.headers_mut() = headers;
+        answer
+    }
+
+    /// Records an attempt that the client will never see, because it is retried.
+    fn meter_attempt(&self, status: u16, headers: HeaderMap, body: &Bytes, request_body: &Bytes) {
+        self.shared.meter.complete(
+            ExchangeHead {
+                started: self.started,
+                at: Utc::now(),
+                status,
+                headers,
+            },
+            request_body.clone(),
+            body,
+        );
+    }
+
+    /// What to do after a 529, 500 or 429.
+    fn decide(
+        &self,
+        status: u16,
+        headers: &[(String, String)],
+        body: &[u8],
+        retries_for_model: u32,
+        model: Option<&str>,
+    ) -> Next {
+        let shared = self.shared;
+        let now = Utc::now();
+        let classification = classify_reply(
+            &HttpReply {
+                status,
+                headers,
+                body,
+                key_configured: true,
+            },
+            now,
+        );
+        if let Some(policy) = &shared.retry {
+            let jitter: f64 = rand::rng().random_range(0.0..1.0);
+            match policy.decide(
+                retries_for_model,
+                self.started.elapsed(),
+                &classification,
+                headers,
+                jitter,
+                now,
+            ) {
+                RetryDecision::Retry(wait) => return Next::Retry(wait),
+                RetryDecision::GiveUp(why) => {
+                    tracing::debug!(status, "gateway: not retrying: {why}");
+                }
+            }
+        }
+        if status == 529 {
+            if let Some(next) = model.and_then(|model| next_in_chain(&shared.fallback, model)) {
+                return Next::Fallback(next);
+            }
+        }
+        Next::Answer
+    }
+}
+
+enum Next {
+    Answer,
+    Retry(Duration),
+    Fallback(String),
+}
+
+/// The model after `model` in the fallback chain. A model outside the chain has no fallback: a
+/// request for Haiku must never be sent to Opus because Opus was configured as first choice.
+/// Dated ids match their alias (`claude-sonnet-4-5-20250929` is `claude-sonnet-4-5`).
+pub(crate) fn next_in_chain(chain: &[String], model: &str) -> Option<String> {
+    let position = chain.iter().position(|entry| {
+        model == entry
+            || model.strip_prefix(entry.as_str()).is_some_and(|rest| {
+                rest.starts_with('-') && rest[1..].bytes().all(|b| b.is_ascii_digit())
+            })
+    })?;
+    chain.get(position + 1).cloned()
+}
+
+/// How far [`read_prefix`] got.
+enum Read {
+    Whole,
+    /// The body is longer than the limit; the rest is still in the body.
+    More,
+    Broken,
+}
+
+/// Reads a body until its end or just past `limit` bytes, whichever comes first.
+async fn read_prefix(body: &mut reqwest::Body, limit: usize) -> (Bytes, Read) {
+    let mut read = BytesMut::new();
+    loop {
+        match body.frame().await {
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    read.extend_from_slice(&data);
+                    if read.len() > limit {
+                        return (read.freeze(), Read::More);
+                    }
+                }
+            }
+            None => return (read.freeze(), Read::Whole),
+            Some(Err(_)) => return (read.freeze(), Read::Broken),
+        }
+    }
+}
+
+/// The gateway's answer outside `/v1/`: its counters at `/_gateway/stats`, else a 404 in the
+/// API's shape (the API itself serves nothing outside `/v1/`).
+fn local_answer(shared: &Shared, method: &Method, path: &str) -> Response<GatewayBody> {
+    shared.counters.answered_ourselves(OwnAnswer::NotForwarded);
+    if method == Method::GET && path == "/_gateway/stats" {
+        let body = serde_json::to_vec(&shared.counters.snapshot()).unwrap_or_default();
+        let mut answer = Response::new(GatewayBody::full(body));
+        answer
+            .headers_mut()
+            .insert(CONTENT_TYPE, static_value("application/json"));
+        return answer;
+    }
+    error_answer(
+        StatusCode::NOT_FOUND,
+        "not_found_error",
+        "Claude Status gateway forwards only /v1/ paths to the API",
+    )
+}
+
+fn too_large(shared: &Shared) -> Response<GatewayBody> {
+    shared.counters.answered_ourselves(OwnAnswer::TooLarge);
+    error_answer(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "request_too_large",
+        "Request exceeds the maximum allowed number of bytes. The maximum request size is 32 MB.",
+    )
+}
+
+fn unreachable_answer(status: StatusCode, why: &str) -> Response<GatewayBody> {
+    error_answer(
+        status,
+        "api_error",
+        &format!("Claude Status gateway could not reach the API: {why}"),
+    )
+}
+
+/// An answer in the API's error shape: `{"type":"error","error":{"type":…,"message":…}}`.
+pub(crate) fn error_answer(
+    status: StatusCode,
+    error_type: &str,
+    message: &str,
+) -> Response<GatewayBody> {
+    let body = serde_json::json!({
+        "type": "error",
+        "error": { "type": error_type, "message": message },
+    });
+    let mut answer = Response::new(GatewayBody::full(
+        serde_json::to_vec(&body).unwrap_or_default(),
+    ));
+    *answer.status_mut() = status;
+    answer
+        .headers_mut()
+        .insert(CONTENT_TYPE, static_value("application/json"));
+    answer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fallback_chain_moves_down_only_from_its_own_models() {
+        let chain = vec!["claude-opus-4-6".to_owned(), "claude-sonnet-4-5".to_owned()];
+        let check = |model: &str, expected: Option<&str>| {
+            assert_eq!(next_in_chain(&chain, model).as_deref(), expected, "{model}");
+        };
+        check("claude-opus-4-6", Some("claude-sonnet-4-5"));
+        check("claude-sonnet-4-5", None);
+        check("claude-sonnet-4-5-20250929", None);
+        check("claude-opus-4-6-20260205", Some("claude-sonnet-4-5"));
+        check("claude-haiku-4-5", None);
+        check("claude-opus-4-6-fast", None);
+    }
+}

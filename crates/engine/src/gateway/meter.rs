@@ -1,0 +1,603 @@
+//! Metering on the side: what each Messages exchange cost and how it went, read from a copy of
+//! the response bytes by a task of its own, so the client's bytes never wait for it.
+//!
+//! The response body hands each chunk (a reference-counted `Bytes`, not a copy) to a [`Tap`],
+//! which offers it to the exchange's meter task with `try_send`. A full queue drops the chunk
+//! from metering, never from the client. The meter task reads `message_start` and the final
+//! `message_delta` of a stream, or the `usage` of a JSON reply (its first 1 MiB), and turns them
+//! into one [`UsageRecord`]; the prompt and the answer's content are never kept. The writer task
+//! then stores records in the usage ledger in batches and hands them to the monitor.
+
+use std::io::Write as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use claude_status_core::monitor::Observation;
+use claude_status_core::probe::header;
+use claude_status_core::ratelimit::parse_ratelimit_headers;
+use claude_status_core::sse::{SseEvent, SseParser, StreamEvent, StreamTimings, Usage};
+use claude_status_core::usage::{TokenCounts, UsageRecord, UsageSource};
+use hyper::header::{HeaderMap, CONTENT_TYPE};
+use serde::Deserialize;
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::headers::metering_headers;
+use super::json_field;
+use super::stats::{bump, Counters};
+use crate::store::{RateLimitReading, Store};
+
+/// How much of a JSON reply metering reads: far more than any reply's `usage` needs, far less
+/// than a large reply would cost to hold.
+pub const JSON_TEE_LIMIT: usize = 1024 * 1024;
+
+/// Chunks waiting for one exchange's meter task. A stream of the Messages API sends a few
+/// hundred events at most between two polls of an idle runtime; a full queue only costs
+/// metering accuracy.
+const TAP_QUEUE: usize = 256;
+
+/// Records waiting for the ledger writer.
+const RECORD_QUEUE: usize = 4096;
+
+/// The most records written in one ledger transaction.
+const BATCH_MAX: usize = 512;
+
+/// Rate-limit readings are kept at most this often: every reply carries the headers, and at
+/// thousands of requests a second one reading a second says as much as all of them.
+const READING_EVERY: Duration = Duration::from_secs(1);
+
+/// What the gateway knew about an exchange when the response headers arrived.
+#[derive(Debug, Clone)]
+pub(crate) struct ExchangeHead {
+    /// When the client's request arrived.
+    pub started: Instant,
+    pub at: DateTime<Utc>,
+    pub status: u16,
+    /// The response headers. Cloning a `HeaderMap` shares its values, so the request path pays
+    /// one allocation; the meter task picks out the few it reads.
+    pub headers: HeaderMap,
+}
+
+/// How a response body ended, as the body saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ending {
+    Complete,
+    UpstreamBroke,
+    ClientGone,
+}
+
+#[derive(Debug)]
+enum TapMessage {
+    Chunk(Instant, Bytes),
+    End(Instant, Ending),
+}
+
+/// The response body's side of metering: offers chunks to the meter task without ever waiting.
+#[derive(Debug)]
+pub(crate) struct Tap {
+    tx: mpsc::Sender<TapMessage>,
+    /// Bytes still worth sending (the JSON tee limit); streams are read whole.
+    budget: usize,
+    lossy: bool,
+    ended: bool,
+    counters: Arc<Counters>,
+}
+
+impl Tap {
+    /// Offers one chunk of the body, as it is handed to the client.
+    pub(crate) fn chunk(&mut self, data: &Bytes) {
+        if self.lossy || self.budget == 0 || data.is_empty() {
+            return;
+        }
+        let data = if data.len() > self.budget {
+            data.slice(..self.budget)
+        } else {
+            data.clone()
+        };
+        self.budget -= data.len();
+        if self
+            .tx
+            .try_send(TapMessage::Chunk(Instant::now(), data))
+            .is_err()
+        {
+            self.lossy = true;
+            bump(&self.counters.metering_dropped);
+        }
+    }
+
+    /// The body ended; later calls (and the drop) do nothing.
+    pub(crate) fn end(&mut self, ending: Ending) {
+        if self.ended {
+            return;
+        }
+        self.ended = true;
+        match ending {
+            Ending::ClientGone => bump(&self.counters.client_disconnects),
+            Ending::UpstreamBroke => bump(&self.counters.upstream_broken),
+            Ending::Complete => {}
+        }
+        // When the queue is full the meter task still learns of the end: the channel closes.
+        let _ = self.tx.try_send(TapMessage::End(Instant::now(), ending));
+    }
+}
+
+impl Drop for Tap {
+    fn drop(&mut self) {
+        // The body was dropped before its end: the client went away (or the server stopped),
+        // and with the body the upstream request is dropped too.
+        self.end(Ending::ClientGone);
+    }
+}
+
+/// What one exchange left for the ledger.
+#[derive(Debug)]
+pub(crate) struct Metered {
+    record: UsageRecord,
+    reading: Option<RateLimitReading>,
+}
+
+/// Where meter tasks deliver their records.
+#[derive(Debug, Clone)]
+pub(crate) struct MeterSink {
+    tx: mpsc::Sender<Metered>,
+    counters: Arc<Counters>,
+}
+
+impl MeterSink {
+    /// Starts metering one exchange: a task that reads the chunks the returned tap offers.
+    /// `request_body` is scanned for its `model` by that task, then dropped.
+    pub(crate) fn exchange(&self, head: ExchangeHead, request_body: Bytes) -> Tap {
+        let (tx, rx) = mpsc::channel(TAP_QUEUE);
+        let is_stream = head
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|kind| kind.to_str().ok())
+            .is_some_and(|kind| kind.to_ascii_lowercase().starts_with("text/event-stream"));
+        tokio::spawn(meter_exchange(head, request_body, rx, self.clone()));
+        Tap {
+            tx,
+            budget: if is_stream {
+                usize::MAX
+            } else {
+                JSON_TEE_LIMIT
+            },
+            lossy: false,
+            ended: false,
+            counters: Arc::clone(&self.counters),
+        }
+    }
+
+    /// Meters an answer whose body was read whole (a failed attempt before a retry).
+    pub(crate) fn complete(&self, head: ExchangeHead, request_body: Bytes, body: &Bytes) {
+        let mut tap = self.exchange(head, request_body);
+        tap.chunk(body);
+        tap.end(Ending::Complete);
+    }
+
+    fn submit(&self, metered: Metered) {
+        bump(&self.counters.metered);
+        if self.tx.try_send(metered).is_err() {
+            bump(&self.counters.metering_dropped);
+        }
+    }
+}
+
+/// Reads one exchange's chunks and submits its record.
+async fn meter_exchange(
+    head: ExchangeHead,
+    request_body: Bytes,
+    mut rx: mpsc::Receiver<TapMessage>,
+    sink: MeterSink,
+) {
+    let requested_model = json_field::model(&request_body);
+    drop(request_body);
+    let headers = metering_headers(&head.headers);
+
+    let mut reader = BodyReader::new(&headers);
+    let mut ended_at = None;
+    let mut ending = Ending::ClientGone;
+    while let Some(message) = rx.recv().await {
+        match message {
+            TapMessage::Chunk(at, data) => {
+                reader.push(&data, at.saturating_duration_since(head.started))
+            }
+            TapMessage::End(at, how) => {
+                ended_at = Some(at);
+                ending = how;
+                break;
+            }
+        }
+    }
+    let ended_at = ended_at.unwrap_or_else(Instant::now);
+    let latency = ended_at.saturating_duration_since(head.started);
+    let metered = reader.finish(&head, &headers, requested_model, latency, ending);
+    if metered.stream_failed {
+        bump(&sink.counters.stream_errors);
+    }
+    sink.submit(Metered {
+        record: metered.record,
+        reading: metered.reading,
+    });
+}
+
+/// The body as metering reads it: decompressed when the client asked for compression, then
+/// parsed as events or gathered as JSON.
+struct BodyReader {
+    decoder: Decoder,
+    kind: BodyKind,
+}
+
+enum BodyKind {
+    /// Boxed: the parser and timings are large next to a byte buffer.
+    Stream(Box<StreamState>),
+    Json {
+        body: Vec<u8>,
+    },
+}
+
+struct StreamState {
+    parser: SseParser,
+    timings: StreamTimings,
+    first_delta_at: Option<Duration>,
+    broken: bool,
+    /// Reused for every chunk's events.
+    events: Vec<SseEvent>,
+}
+
+enum Decoder {
+    Identity,
+    Gzip(flate2::write::GzDecoder<Vec<u8>>),
+    Deflate(flate2::write::ZlibDecoder<Vec<u8>>),
+    /// An encoding we cannot read (br, zstd): usage stays unknown, the status still counts.
+    Unreadable,
+}
+
+struct Finished {
+    record: UsageRecord,
+    reading: Option<RateLimitReading>,
+    stream_failed: bool,
+}
+
+impl BodyReader {
+    fn new(headers: &[(String, String)]) -> BodyReader {
+        let content_type = header(headers, "content-type")
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let decoder = match header(headers, "content-encoding")
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("" | "identity") => Decoder::Identity,
+            Some("gzip" | "x-gzip") => Decoder::Gzip(flate2::write::GzDecoder::new(Vec::new())),
+            Some("deflate") => Decoder::Deflate(flate2::write::ZlibDecoder::new(Vec::new())),
+            Some(_) => Decoder::Unreadable,
+        };
+        let kind = if content_type.starts_with("text/event-stream") {
+            BodyKind::Stream(Box::new(StreamState {
+                parser: SseParser::new(),
+                timings: StreamTimings::new(),
+                first_delta_at: None,
+                broken: false,
+                events: Vec::new(),
+            }))
+        } else {
+            BodyKind::Json { body: Vec::new() }
+        };
+        BodyReader { decoder, kind }
+    }
+
+    fn push(&mut self, data: &[u8], elapsed: Duration) {
+        let decoded = match &mut self.decoder {
+            Decoder::Identity => {
+                self.consume(data, elapsed);
+                return;
+            }
+            Decoder::Gzip(decoder) => decoder
+                .write_all(data)
+                .map(|()| std::mem::take(decoder.get_mut())),
+            Decoder::Deflate(decoder) => decoder
+                .write_all(data)
+                .map(|()| std::mem::take(decoder.get_mut())),
+            Decoder::Unreadable => return,
+        };
+        match decoded {
+            Ok(plain) => self.consume(&plain, elapsed),
+            Err(_) => self.decoder = Decoder::Unreadable,
+        }
+    }
+
+    /// Takes what a decoder still holds at the end of the body.
+    fn flush(&mut self, elapsed: Duration) {
+        let rest = match &mut self.decoder {
+            Decoder::Gzip(decoder) => decoder
+                .try_finish()
+                .map(|()| std::mem::take(decoder.get_mut())),
+            Decoder::Deflate(decoder) => decoder
+                .try_finish()
+                .map(|()| std::mem::take(decoder.get_mut())),
+            Decoder::Identity | Decoder::Unreadable => return,
+        };
+        if let Ok(plain) = rest {
+            self.consume(&plain, elapsed);
+        }
+    }
+
+    fn consume(&mut self, plain: &[u8], elapsed: Duration) {
+        match &mut self.kind {
+            BodyKind::Stream(stream) => {
+                let StreamState {
+                    parser,
+                    timings,
+                    first_delta_at,
+                    broken,
+                    events,
+                } = &mut **stream;
+                if *broken {
+                    return;
+                }
+                if parser.push_into(plain, events).is_err() {
+                    *broken = true;
+                    return;
+                }
+                for event in events.drain(..) {
+                    observe(timings, first_delta_at, &event, elapsed);
+                }
+            }
+            BodyKind::Json { body } => {
+                let room = JSON_TEE_LIMIT.saturating_sub(body.len());
+                body.extend_from_slice(&plain[..plain.len().min(room)]);
+            }
+        }
+    }
+
+    fn finish(
+        mut self,
+        head: &ExchangeHead,
+        headers: &[(String, String)],
+        requested_model: Option<String>,
+        latency: Duration,
+        ending: Ending,
+    ) -> Finished {
+        self.flush(latency);
+        let mut status = head.status;
+        let mut stream_failed = false;
+        let mut ttft = None;
+        let (usage, message_id, reply_model) = match &mut self.kind {
+            BodyKind::Stream(stream) => {
+                let StreamState {
+                    parser,
+                    timings,
+                    first_delta_at,
+                    broken,
+                    ..
+                } = &mut **stream;
+                if !*broken && ending == Ending::Complete {
+                    if let Ok(Some(event)) = parser.finish() {
+                        observe(timings, first_delta_at, &event, latency);
+                    }
+                }
+                ttft = *first_delta_at;
+                // An error event after the 200 stands for the status it would have been, so the
+                // user's own overloads count as 529s for the health assessment.
+                if let Some((error_type, _)) = &timings.stream_error {
+                    stream_failed = true;
+                    status = match error_type.as_str() {
+                        "overloaded_error" => 529,
+                        "rate_limit_error" => 429,
+                        "api_error" => 500,
+                        "timeout_error" => 504,
+                        _ => status,
+                    };
+                }
+                (
+                    timings.usage.clone(),
+                    timings.message_id.clone(),
+                    timings.model.clone(),
+                )
+            }
+            BodyKind::Json { body } => match serde_json::from_slice::<Reply>(body) {
+                Ok(reply) => (
+                    reply
+                        .usage
+                        .as_ref()
+                        .map(Usage::from_api)
+                        .unwrap_or_default(),
+                    reply
+                        .id
+                        .filter(|_| reply.kind.as_deref() == Some("message")),
+                    reply.model,
+                ),
+                Err(_) => (Usage::default(), None, None),
+            },
+        };
+        let model = reply_model
+            .or(requested_model)
+            .unwrap_or_else(|| "unknown".to_owned());
+        let request_id = header(headers, "request-id")
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned);
+        let snapshot = parse_ratelimit_headers(headers);
+        let reading = (!snapshot.is_empty()).then(|| RateLimitReading {
+            at: head.at,
+            source: UsageSource::Gateway,
+            model: Some(model.clone()),
+            snapshot,
+        });
+        let record = UsageRecord {
+            at: head.at,
+            source: UsageSource::Gateway,
+            model,
+            tokens: token_counts(&usage),
+            status: Some(status),
+            latency_ms: Some(millis(latency)),
+            ttft_ms: ttft.map(millis),
+            service_tier: usage.service_tier.clone(),
+            message_id,
+            request_id,
+            session_id: None,
+            project: None,
+            reported_cost_usd: None,
+            is_sidechain: false,
+        };
+        Finished {
+            record,
+            reading,
+            stream_failed,
+        }
+    }
+}
+
+/// Folds one event into the stream's timings. Deltas are only timed, not decoded: they carry the
+/// answer's text, which metering neither needs nor keeps.
+fn observe(
+    timings: &mut StreamTimings,
+    first_delta_at: &mut Option<Duration>,
+    event: &SseEvent,
+    elapsed: Duration,
+) {
+    match event.event.as_deref() {
+        Some("content_block_delta") => {
+            first_delta_at.get_or_insert(elapsed);
+        }
+        Some("message_start" | "message_delta" | "message_stop" | "error") => {
+            if let Ok(decoded) = StreamEvent::decode(event) {
+                timings.observe(&decoded, elapsed);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The fields of a JSON reply metering reads; `content` is skipped unread.
+#[derive(Debug, Deserialize)]
+struct Reply {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    id: Option<String>,
+    model: Option<String>,
+    usage: Option<Value>,
+}
+
+/// The API's `usage` as the ledger counts it (the same split as Claude Code's logs): cache
+/// creation is all 5-minute unless the `cache_creation` object says how much was 1-hour.
+fn token_counts(usage: &Usage) -> TokenCounts {
+    let creation = usage.cache_creation_input_tokens.max(
+        usage
+            .cache_creation_5m
+            .saturating_add(usage.cache_creation_1h),
+    );
+    let cache_write_1h = usage.cache_creation_1h.min(creation);
+    TokenCounts {
+        input: usage.input_tokens,
+        output: usage.output_tokens,
+        cache_write_5m: creation - cache_write_1h,
+        cache_write_1h,
+        cache_read: usage.cache_read_input_tokens,
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Where metered records go: the usage ledger, and the monitor as `Observation::Usage`.
+pub(crate) struct MeterOutputs {
+    pub store: Option<Arc<Store>>,
+    pub observations: Option<mpsc::Sender<Observation>>,
+}
+
+/// Creates the sink and the writer task's future. The writer ends when every sink is dropped
+/// and the queue is empty, so awaiting it after the server stops flushes the last records.
+pub(crate) fn writer(
+    outputs: MeterOutputs,
+    counters: Arc<Counters>,
+) -> (MeterSink, impl std::future::Future<Output = ()>) {
+    let (tx, rx) = mpsc::channel(RECORD_QUEUE);
+    let sink = MeterSink {
+        tx,
+        counters: Arc::clone(&counters),
+    };
+    (sink, write_records(rx, outputs, counters))
+}
+
+async fn write_records(
+    mut rx: mpsc::Receiver<Metered>,
+    outputs: MeterOutputs,
+    counters: Arc<Counters>,
+) {
+    let MeterOutputs {
+        store,
+        mut observations,
+    } = outputs;
+    let mut last_reading: Option<Instant> = None;
+    let mut batch = Vec::with_capacity(BATCH_MAX);
+    while rx.recv_many(&mut batch, BATCH_MAX).await > 0 {
+        let mut records = Vec::with_capacity(batch.len());
+        let mut reading = None;
+        for metered in batch.drain(..) {
+            records.push(metered.record);
+            if metered.reading.is_some() {
+                reading = metered.reading;
+            }
+        }
+        let reading = reading.filter(|_| {
+            let due = last_reading.is_none_or(|at| at.elapsed() >= READING_EVERY);
+            if due {
+                last_reading = Some(Instant::now());
+            }
+            due
+        });
+        if let Some(store) = &store {
+            let store = Arc::clone(store);
+            let to_store = records.clone();
+            let written = tokio::task::spawn_blocking(move || {
+                store.ingest_batch(&to_store, &[])?;
+                if let Some(reading) = reading {
+                    store.record_ratelimit_reading(&reading)?;
+                }
+                Ok::<(), crate::Error>(())
+            })
+            .await;
+            match written {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    bump(&counters.ledger_errors);
+                    tracing::warn!("the gateway could not store usage records: {e}");
+                }
+                Err(e) => {
+                    bump(&counters.ledger_errors);
+                    tracing::warn!("the gateway's ledger writer failed: {e}");
+                }
+            }
+        }
+        if let Some(sender) = &observations {
+            // Waiting here only slows metering (whose queue then drops), never a client.
+            if sender.send(Observation::Usage { records }).await.is_err() {
+                observations = None;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_creation_split() {
+        let usage = Usage {
+            cache_creation_input_tokens: 100,
+            cache_creation_1h: 30,
+            ..Usage::default()
+        };
+        let tokens = token_counts(&usage);
+        assert_eq!((tokens.cache_write_5m, tokens.cache_write_1h), (70, 30));
+        let unsplit = Usage {
+            cache_creation_input_tokens: 40,
+            ..Usage::default()
+        };
+        assert_eq!(token_counts(&unsplit).cache_write_5m, 40);
+    }
+}

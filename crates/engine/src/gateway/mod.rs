@@ -1,0 +1,343 @@
+//! The local gateway: a reverse proxy on `127.0.0.1` that the user's own code reaches through
+//! `ANTHROPIC_BASE_URL`, forwarding every `/v1/` request to the API unchanged and metering each
+//! Messages exchange on the side (status, latency, time to first token, tokens, model, request
+//! id, rate-limit headers) into the usage ledger and the monitor.
+//!
+//! The request path is hyper's HTTP/1 server in front of one pooled `reqwest` client (keep-alive
+//! to the upstream, HTTP/2 when the upstream offers it over TLS). It adds nothing a client could
+//! notice except timing: no `Via`, no header of its own, the upstream's status, headers and body
+//! as they came, each chunk of a stream handed on as it arrives. Metering reads a copy of the
+//! chunks in a task of its own and may lose accuracy under pressure, never bytes.
+//!
+//! ```no_run
+//! # async fn demo() -> claude_status_engine::Result<()> {
+//! use claude_status_engine::gateway::{Gateway, GatewayConfig};
+//! let gateway = Gateway::bind(GatewayConfig::default()).await?;
+//! println!("export ANTHROPIC_BASE_URL={}", gateway.base_url());
+//! let stats = gateway.stats();
+//! let shutdown = tokio_util::sync::CancellationToken::new();
+//! tokio::spawn(gateway.run(shutdown.clone()));
+//! // … later: stats.snapshot().outcomes.overloaded, then shutdown.cancel().
+//! # Ok(()) }
+//! ```
+//!
+//! Architecture Invariant: the gateway never stores or logs a request header or body; metering
+//! copies only the response headers it reads (`headers::metering_headers`) and the request's
+//! `model`.
+
+mod body;
+mod forward;
+mod headers;
+pub mod json_field;
+mod meter;
+mod stats;
+
+use std::convert::Infallible;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use claude_status_core::monitor::Observation;
+use claude_status_core::retry::RetryPolicy;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use forward::MAX_REQUEST_BYTES;
+pub use meter::JSON_TEE_LIMIT;
+pub use stats::{GatewayStats, GatewayStatsHandle, OutcomeCounts};
+
+use crate::error::{Error, Result};
+use crate::store::Store;
+
+/// The gateway's default port. 7529 is in the registered (user) range, not a well-known port,
+/// and not the default of a developer tool we know of; it ends in 529 to be remembered by the
+/// status it watches for. (4141 was avoided: copilot-api, often run next to Claude Code, uses it.)
+pub const DEFAULT_PORT: u16 = 7529;
+
+/// The API the gateway forwards to by default.
+pub const DEFAULT_UPSTREAM: &str = "https://api.anthropic.com";
+
+/// How long in-flight answers may run on after shutdown is asked for.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// How long a client may take to send a request's headers (against idle half-open sockets).
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Everything the gateway needs.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    /// Where to listen; a loopback address unless `allow_remote`.
+    pub listen: SocketAddr,
+    /// Allows a non-loopback `listen` address. Anyone who can reach it can then spend the keys
+    /// that pass through, so the CLI asks for it explicitly and warns.
+    pub allow_remote: bool,
+    /// The API's base URL, `http` or `https`, optionally with a path prefix.
+    pub upstream: String,
+    /// Retry 529, 500 and 429 (never the spend cap) before answering; `None` forwards every
+    /// answer as it is.
+    pub retry: Option<RetryPolicy>,
+    /// Models to move down after persistent 529s, best first (`claude-opus-4-6`,
+    /// `claude-sonnet-4-5`); empty turns fallback off.
+    pub fallback: Vec<String>,
+    /// The usage ledger for metered records; `None` keeps them out of the database.
+    pub store: Option<Arc<Store>>,
+    /// The monitor's channel; metered records go there as `Observation::Usage`.
+    pub observations: Option<mpsc::Sender<Observation>>,
+    /// Time to open a connection to the upstream.
+    pub connect_timeout: Duration,
+    /// Time from sending a request to the upstream's response headers. The SDKs' own request
+    /// timeout is 600 s (api-facts G), and a long non-streaming answer can take minutes.
+    pub response_timeout: Duration,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_PORT)),
+            allow_remote: false,
+            upstream: DEFAULT_UPSTREAM.to_owned(),
+            retry: None,
+            fallback: Vec::new(),
+            store: None,
+            observations: None,
+            connect_timeout: Duration::from_secs(10),
+            response_timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+/// A bound gateway, ready to run.
+#[derive(Debug)]
+pub struct Gateway {
+    listener: TcpListener,
+    addr: SocketAddr,
+    shared: Arc<forward::Shared>,
+    writer: JoinHandle<()>,
+}
+
+impl Gateway {
+    /// Checks the configuration and binds the listening socket, so a port in use or a refused
+    /// address is reported before anything runs.
+    pub async fn bind(config: GatewayConfig) -> Result<Gateway> {
+        if !config.listen.ip().is_loopback() && !config.allow_remote {
+            return Err(Error::Config(format!(
+                "refusing to listen on {}: the gateway forwards your API key, so it listens on \
+                 127.0.0.1 only unless remote access is allowed explicitly (--allow-remote)",
+                config.listen
+            )));
+        }
+        let upstream = upstream_base(&config.upstream)?;
+        let listener = TcpListener::bind(config.listen).await.map_err(|e| {
+            Error::Config(format!(
+                "could not listen on {}: {e} (is another gateway running? choose another port)",
+                config.listen
+            ))
+        })?;
+        let addr = listener.local_addr()?;
+        if points_at(&upstream, addr) {
+            return Err(Error::Config(format!(
+                "the upstream {upstream} is the gateway itself; point it at the API (and \
+                 ANTHROPIC_BASE_URL at the gateway)"
+            )));
+        }
+        if !addr.ip().is_loopback() {
+            tracing::warn!(
+                %addr,
+                "the gateway listens beyond this machine; anyone who can reach it can use it"
+            );
+        }
+        let client = reqwest::Client::builder()
+            // Bodies pass through as the upstream encoded them; the client asked for that.
+            .no_gzip()
+            // A redirect is the client's to follow, as it would be going direct.
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(config.connect_timeout)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| Error::Http(format!("could not build the gateway's client: {e}")))?;
+
+        let counters = Arc::new(stats::Counters::default());
+        let (sink, writer) = meter::writer(
+            meter::MeterOutputs {
+                store: config.store,
+                observations: config.observations,
+            },
+            Arc::clone(&counters),
+        );
+        let shared = Arc::new(forward::Shared {
+            client,
+            upstream,
+            response_timeout: config.response_timeout,
+            retry: config.retry,
+            fallback: config.fallback,
+            counters,
+            meter: sink,
+        });
+        Ok(Gateway {
+            listener,
+            addr,
+            shared,
+            writer: tokio::spawn(writer),
+        })
+    }
+
+    /// The address the gateway listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The value for `ANTHROPIC_BASE_URL`: `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The upstream base URL requests go to.
+    pub fn upstream(&self) -> &str {
+        &self.shared.upstream
+    }
+
+    /// A handle on the live counters; keep it to read them while `run` owns the gateway.
+    pub fn stats(&self) -> GatewayStatsHandle {
+        GatewayStatsHandle(Arc::clone(&self.shared.counters))
+    }
+
+    /// Serves until `shutdown` is cancelled, then lets in-flight answers finish (for a few
+    /// seconds at most) and flushes metering into the ledger.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<()> {
+        let Gateway {
+            listener,
+            shared,
+            writer,
+            ..
+        } = self;
+        let connections = TaskTracker::new();
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _peer)) => {
+                        connections.spawn(serve_connection(
+                            stream,
+                            Arc::clone(&shared),
+                            shutdown.clone(),
+                        ));
+                    }
+                    Err(e) => {
+                        // Out of file descriptors, usually; waiting a little lets some close.
+                        tracing::warn!("gateway: accepting a connection failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+            }
+        }
+        drop(listener);
+        connections.close();
+        if tokio::time::timeout(SHUTDOWN_GRACE, connections.wait())
+            .await
+            .is_err()
+        {
+            tracing::info!("gateway: answers still running after the grace period were cut");
+        }
+        // The writer ends once every sink is gone: ours now, the meter tasks' as they finish.
+        drop(shared);
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, writer).await;
+        Ok(())
+    }
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    shared: Arc<forward::Shared>,
+    shutdown: CancellationToken,
+) {
+    let _open = shared.counters.connection_opened();
+    // Small writes (one streamed event) must leave at once, not wait for Nagle.
+    let _ = stream.set_nodelay(true);
+    let service = service_fn(move |request| {
+        let shared = Arc::clone(&shared);
+        async move { Ok::<_, Infallible>(forward::handle(shared, request).await) }
+    });
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        result = connection.as_mut() => {
+            if let Err(e) = result {
+                tracing::debug!("gateway: client connection ended: {e}");
+            }
+        }
+        () = shutdown.cancelled() => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+    }
+}
+
+/// Checks the upstream URL and returns it without a trailing slash.
+fn upstream_base(upstream: &str) -> Result<String> {
+    let url = reqwest::Url::parse(upstream.trim())
+        .map_err(|e| Error::Config(format!("the upstream {upstream:?} is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(Error::Config(format!(
+            "the upstream {upstream:?} must be an http:// or https:// URL"
+        )));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::Config(format!(
+            "the upstream {upstream:?} must not have a query or fragment"
+        )));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// Whether `upstream` is the gateway's own address (a request loop).
+fn points_at(upstream: &str, addr: SocketAddr) -> bool {
+    let Ok(url) = reqwest::Url::parse(upstream) else {
+        return false;
+    };
+    let host = url.host_str().unwrap_or("");
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let local_host = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified() || ip == addr.ip());
+    local_host && url.port_or_known_default() == Some(addr.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_urls() {
+        assert_eq!(
+            upstream_base("https://api.anthropic.com/").unwrap(),
+            "https://api.anthropic.com"
+        );
+        assert_eq!(
+            upstream_base("http://proxy.corp:8080/anthropic/").unwrap(),
+            "http://proxy.corp:8080/anthropic"
+        );
+        assert!(upstream_base("ftp://x").is_err());
+        assert!(upstream_base("api.anthropic.com").is_err());
+        assert!(upstream_base("https://x/?a=1").is_err());
+    }
+
+    #[test]
+    fn loops_are_noticed() {
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 7529));
+        assert!(points_at("http://127.0.0.1:7529", addr));
+        assert!(points_at("http://localhost:7529", addr));
+        assert!(!points_at("http://127.0.0.1:7530", addr));
+        assert!(!points_at("https://api.anthropic.com", addr));
+    }
+}

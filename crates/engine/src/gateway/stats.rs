@@ -1,0 +1,202 @@
+//! The gateway's live counters, for the tray and `claude-status proxy`: how many requests, how
+//! they ended, how many retries and fallbacks, how many connections are open.
+//!
+//! They are atomics bumped on the request path (a relaxed increment costs nanoseconds) and read
+//! as one [`GatewayStats`] snapshot; the counts are not taken under one lock, so a snapshot may
+//! be a request apart between fields, which no display can notice.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+/// A snapshot of the counters since the gateway started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayStats {
+    /// Requests received, on any path.
+    pub requests: u64,
+    /// Requests being answered now.
+    pub in_flight: u64,
+    /// Client connections open now.
+    pub active_connections: u64,
+    /// Client connections accepted since the start.
+    pub connections: u64,
+    /// How the answers the clients got ended, one count per request.
+    pub outcomes: OutcomeCounts,
+    /// Requests sent upstream, retries and fallbacks included.
+    pub upstream_attempts: u64,
+    /// Retries of a 529, 500 or 429 (`--retry`).
+    pub retries: u64,
+    /// Switches to the next model of the fallback chain after persistent 529s (`--fallback`).
+    pub fallbacks: u64,
+    /// Streams that carried an `event: error` after their 200.
+    pub stream_errors: u64,
+    /// Answers whose client went away before the last byte; their upstream request was dropped.
+    pub client_disconnects: u64,
+    /// Answers cut off because the upstream connection broke mid-body.
+    pub upstream_broken: u64,
+    /// Usage records produced by metering.
+    pub metered: u64,
+    /// Metering work given up because its queue was full (the client's bytes were unaffected).
+    pub metering_dropped: u64,
+    /// Batches the usage ledger refused.
+    pub ledger_errors: u64,
+}
+
+/// The final answer of each request, by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutcomeCounts {
+    /// 1xx–3xx, with 2xx the usual case.
+    pub ok: u64,
+    /// 4xx other than 429, as the API sent them.
+    pub client_error: u64,
+    /// 429s, spend cap included.
+    pub rate_limited: u64,
+    /// 529s.
+    pub overloaded: u64,
+    /// Other 5xx sent by the API (or by something in front of it).
+    pub server_error: u64,
+    /// 502s of our own: the API could not be reached.
+    pub unreachable: u64,
+    /// 504s of our own: the API did not answer in time.
+    pub timed_out: u64,
+    /// 413s of our own: the request body was over the API's limit.
+    pub too_large: u64,
+    /// Requests outside `/v1/`, answered by the gateway itself.
+    pub not_forwarded: u64,
+}
+
+/// What the gateway itself answered, when it did not forward an upstream answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OwnAnswer {
+    Unreachable,
+    TimedOut,
+    TooLarge,
+    NotForwarded,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    requests: AtomicU64,
+    in_flight: AtomicU64,
+    active_connections: AtomicU64,
+    connections: AtomicU64,
+    ok: AtomicU64,
+    client_error: AtomicU64,
+    rate_limited: AtomicU64,
+    overloaded: AtomicU64,
+    server_error: AtomicU64,
+    unreachable: AtomicU64,
+    timed_out: AtomicU64,
+    too_large: AtomicU64,
+    not_forwarded: AtomicU64,
+    pub(crate) upstream_attempts: AtomicU64,
+    pub(crate) retries: AtomicU64,
+    pub(crate) fallbacks: AtomicU64,
+    pub(crate) stream_errors: AtomicU64,
+    pub(crate) client_disconnects: AtomicU64,
+    pub(crate) upstream_broken: AtomicU64,
+    pub(crate) metered: AtomicU64,
+    pub(crate) metering_dropped: AtomicU64,
+    pub(crate) ledger_errors: AtomicU64,
+}
+
+pub(crate) fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+impl Counters {
+    /// Counts a request and holds it in flight until the guard drops.
+    pub(crate) fn request_started(self: &Arc<Self>) -> Gauge {
+        bump(&self.requests);
+        Gauge::new(Arc::clone(self), |c| &c.in_flight)
+    }
+
+    /// Counts a connection and holds it open until the guard drops.
+    pub(crate) fn connection_opened(self: &Arc<Self>) -> Gauge {
+        bump(&self.connections);
+        Gauge::new(Arc::clone(self), |c| &c.active_connections)
+    }
+
+    /// Counts the status an upstream answer was forwarded with.
+    pub(crate) fn forwarded(&self, status: u16) {
+        bump(match status {
+            429 => &self.rate_limited,
+            529 => &self.overloaded,
+            400..=499 => &self.client_error,
+            500..=599 => &self.server_error,
+            _ => &self.ok,
+        });
+    }
+
+    pub(crate) fn answered_ourselves(&self, answer: OwnAnswer) {
+        bump(match answer {
+            OwnAnswer::Unreachable => &self.unreachable,
+            OwnAnswer::TimedOut => &self.timed_out,
+            OwnAnswer::TooLarge => &self.too_large,
+            OwnAnswer::NotForwarded => &self.not_forwarded,
+        });
+    }
+
+    pub(crate) fn snapshot(&self) -> GatewayStats {
+        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        GatewayStats {
+            requests: get(&self.requests),
+            in_flight: get(&self.in_flight),
+            active_connections: get(&self.active_connections),
+            connections: get(&self.connections),
+            outcomes: OutcomeCounts {
+                ok: get(&self.ok),
+                client_error: get(&self.client_error),
+                rate_limited: get(&self.rate_limited),
+                overloaded: get(&self.overloaded),
+                server_error: get(&self.server_error),
+                unreachable: get(&self.unreachable),
+                timed_out: get(&self.timed_out),
+                too_large: get(&self.too_large),
+                not_forwarded: get(&self.not_forwarded),
+            },
+            upstream_attempts: get(&self.upstream_attempts),
+            retries: get(&self.retries),
+            fallbacks: get(&self.fallbacks),
+            stream_errors: get(&self.stream_errors),
+            client_disconnects: get(&self.client_disconnects),
+            upstream_broken: get(&self.upstream_broken),
+            metered: get(&self.metered),
+            metering_dropped: get(&self.metering_dropped),
+            ledger_errors: get(&self.ledger_errors),
+        }
+    }
+}
+
+/// Raises a gauge for as long as it lives, so every exit path (an early return, a dropped
+/// future when the client leaves) lowers it again.
+#[derive(Debug)]
+pub(crate) struct Gauge {
+    counters: Arc<Counters>,
+    field: fn(&Counters) -> &AtomicU64,
+}
+
+impl Gauge {
+    fn new(counters: Arc<Counters>, field: fn(&Counters) -> &AtomicU64) -> Gauge {
+        field(&counters).fetch_add(1, Ordering::Relaxed);
+        Gauge { counters, field }
+    }
+}
+
+impl Drop for Gauge {
+    fn drop(&mut self) {
+        (self.field)(&self.counters).fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A cheap handle to read the counters while the gateway runs (the tray keeps one).
+#[derive(Debug, Clone)]
+pub struct GatewayStatsHandle(pub(crate) Arc<Counters>);
+
+impl GatewayStatsHandle {
+    /// The counters now.
+    pub fn snapshot(&self) -> GatewayStats {
+        self.0.snapshot()
+    }
+}
