@@ -16,7 +16,7 @@ use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_claude-status");
 /// A key that must never appear in any output or file.
-const SECRET: &str = "sk-ant-api03-PROXYSECRETPROXYSECRET";
+const SECRET: &str = "sk-ant-api03-proxy.secret.for.tests";
 const DEADLINE: Duration = Duration::from_secs(40);
 
 fn proxy(data_dir: &Path) -> Command {

@@ -22,8 +22,8 @@ use claude_status_simulator::{Clock, SimHandle, Simulator};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-const ADMIN_KEY: &str = "sk-ant-admin01-Hq7TOPSECRETadminKEYvalue9f3c1e7a-AAAA";
-const STANDARD_KEY: &str = "sk-ant-api03-Zr4TOPSECRETstandardKEYvalue2b1d-BBBB";
+const ADMIN_KEY: &str = "sk-ant-admin01-fake.admin.key.for.tests";
+const STANDARD_KEY: &str = "sk-ant-api03-fake.standard.key.for.tests";
 
 async fn sim(scenario: &str) -> SimHandle {
     Simulator::new(scenario)

@@ -32,7 +32,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// The key every test sends; it must show up nowhere but in the upstream's request headers.
-const SECRET: &str = "sk-ant-api03-GATEWAYSECRETKEY0123456789";
+const SECRET: &str = "sk-ant-api03-gateway.secret.for.tests";
 
 // ---------------------------------------------------------------------------------------------
 // Harness

@@ -133,7 +133,7 @@ test("saving valid settings calls set_settings with the form's values", opts, as
 
 test("the API key goes to set_api_key and never appears in the page", opts, async () => {
   const { fx } = state.build;
-  const KEY = "sk-ant-api03-TESTONLY-k3yThatMustNeverShow-0000";
+  const KEY = "sk-ant-api03-test.only.key.that.must.never.show";
   const scenario = { ...fx.overloadScenario, get_settings: { ...fx.settingsView, api_key_configured: false, api_key_source: "none" } };
   const { context, page, seen } = await openPage(state.browser, state.build, scenario);
   try {
@@ -339,7 +339,7 @@ test("a stored tier name selects its tier; an unknown one is kept and flagged", 
 
 test("the admin key goes to set_admin_key and never appears in the page", opts, async () => {
   const { fx } = state.build;
-  const KEY = "sk-ant-admin01-TESTONLY-adm1nKeyThatMustNeverShow-0000";
+  const KEY = "sk-ant-admin01-test.only.admin.key.never.shown";
   const { context, page, seen } = await openPage(state.browser, state.build, fx.overloadScenario);
   try {
     await openSettings(page, state.server.origin);
