@@ -533,8 +533,10 @@ pub fn percentile(values: &[u64], p: u32) -> Option<u64> {
     }
     let mut sorted = values.to_vec();
     sorted.sort_unstable();
-    let rank = ((f64::from(p) / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
+    // Integer arithmetic, so a rank that is a whole number is never pushed up by float error.
+    let rank = (u64::from(p.min(100)) * sorted.len() as u64).div_ceil(100);
+    let index = usize::try_from(rank.max(1) - 1).unwrap_or(0);
+    sorted.get(index.min(sorted.len() - 1)).copied()
 }
 
 /// When to probe next: the normal interval, or a quicker re-check when the last result disagrees

@@ -734,7 +734,7 @@ impl Tracker {
                 usd: today.cost.usd / today.requests as f64 * 1000.0,
                 ..today.cost.clone()
             }),
-            p95_tokens_per_request: percentile(&sizes, 95),
+            p95_tokens_per_request: crate::health::percentile(&sizes, 95),
             own_traffic: self.own_traffic_health(now),
             spend_cap_lifts_at: spend_cap_reached_at.and_then(spend_cap_lifts_at),
             spend_cap_reached_at,
@@ -745,18 +745,6 @@ impl Tracker {
             month,
         }
     }
-}
-
-/// The nearest-rank percentile of a list; `None` when empty.
-pub fn percentile(values: &[u64], percent: u32) -> Option<u64> {
-    if values.is_empty() {
-        return None;
-    }
-    let mut sorted = values.to_vec();
-    sorted.sort_unstable();
-    let rank = (u64::from(percent.min(100)) * sorted.len() as u64).div_ceil(100);
-    let index = usize::try_from(rank.max(1) - 1).unwrap_or(0);
-    sorted.get(index.min(sorted.len() - 1)).copied()
 }
 
 /// The three per-minute limits of a class.
