@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod changes;
 pub mod cost;
 pub mod error;
+pub mod gateway;
 pub mod health;
 pub mod history;
 pub mod level;

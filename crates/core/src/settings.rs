@@ -58,6 +58,17 @@ pub struct Settings {
     /// Read the organisation's usage and cost from the Admin API (needs an admin key, kept in the
     /// keychain like the API key).
     pub admin_api: bool,
+    /// Run the local gateway (`ANTHROPIC_BASE_URL=http://127.0.0.1:<port>`) that meters the
+    /// user's own traffic.
+    pub gateway: bool,
+    /// The gateway's port on 127.0.0.1.
+    pub gateway_port: u16,
+    /// The gateway retries 529, 500 and 429 (never the spend cap) before the client sees them.
+    /// Off by default: the client's own SDK retries, and two layers of retries multiply.
+    pub gateway_retry: bool,
+    /// The gateway's model fallback chain for persistent 529s (`claude-opus-4-6`, then
+    /// `claude-sonnet-4-5`); empty for none.
+    pub gateway_fallback: Vec<String>,
 }
 
 impl Default for Settings {
@@ -79,6 +90,10 @@ impl Default for Settings {
             monthly_budget_cents: None,
             daily_budget_cents: None,
             admin_api: false,
+            gateway: false,
+            gateway_port: 7529,
+            gateway_retry: false,
+            gateway_fallback: Vec::new(),
         }
     }
 }
@@ -109,6 +124,12 @@ fn invalid(field: &str, message: impl Into<String>) -> SettingsError {
 impl Settings {
     /// Checks every field; the first problem found is returned.
     pub fn validate(&self) -> Result<(), SettingsError> {
+        if self.gateway_port < 1024 {
+            return Err(invalid(
+                "gateway_port",
+                "must be between 1024 and 65535 (lower ports need root)",
+            ));
+        }
         if !(5..=3600).contains(&self.probe_interval_secs) {
             return Err(invalid(
                 "probe_interval_secs",
@@ -119,14 +140,36 @@ impl Settings {
         if model.is_empty() {
             return Err(invalid("streaming_model", "must name a model"));
         }
-        if model.len() > 100
-            || !model
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '[' | ']'))
-        {
+        if !is_model_id(model) {
             return Err(invalid(
                 "streaming_model",
                 "must be a model id such as claude-haiku-4-5",
+            ));
+        }
+        if self.gateway_fallback.len() > 5 {
+            return Err(invalid("gateway_fallback", "at most 5 models"));
+        }
+        if let Some(bad) = self.gateway_fallback.iter().find(|m| !is_model_id(m)) {
+            return Err(invalid(
+                "gateway_fallback",
+                format!("{bad:?} is not a model id such as claude-sonnet-4-5"),
+            ));
+        }
+        if let Some((_, repeated)) = self
+            .gateway_fallback
+            .iter()
+            .enumerate()
+            .find(|(i, m)| self.gateway_fallback[..*i].contains(m))
+        {
+            return Err(invalid(
+                "gateway_fallback",
+                format!("{repeated:?} is named twice"),
+            ));
+        }
+        if self.gateway_fallback.len() == 1 {
+            return Err(invalid(
+                "gateway_fallback",
+                "needs a second model to fall back to",
             ));
         }
         if !(500..=60_000).contains(&self.latency_threshold_ms) {
@@ -193,6 +236,15 @@ impl Settings {
     }
 }
 
+/// A model id as the API takes it: letters, digits and `-._[]`, at most 100 characters.
+fn is_model_id(model: &str) -> bool {
+    !model.is_empty()
+        && model.len() <= 100
+        && model
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '[' | ']'))
+}
+
 fn cents_to_usd(cents: u64) -> f64 {
     cents as f64 / 100.0
 }
@@ -250,6 +302,29 @@ mod tests {
             Some("followed_components"),
         );
         check(|s| s.followed_components.clear(), None);
+        check(|s| s.gateway_port = 80, Some("gateway_port"));
+        check(|s| s.gateway_port = 8080, None);
+        let chain = |models: &[&str]| models.iter().map(|m| (*m).to_owned()).collect::<Vec<_>>();
+        check(
+            move |s| s.gateway_fallback = chain(&["claude-opus-4-6", "claude-sonnet-4-5"]),
+            None,
+        );
+        check(
+            move |s| s.gateway_fallback = chain(&["claude-opus-4-6"]),
+            Some("gateway_fallback"),
+        );
+        check(
+            move |s| s.gateway_fallback = chain(&["claude-opus-4-6", "claude-opus-4-6"]),
+            Some("gateway_fallback"),
+        );
+        check(
+            move |s| s.gateway_fallback = chain(&["claude-opus-4-6", "rm -rf /"]),
+            Some("gateway_fallback"),
+        );
+        check(
+            move |s| s.gateway_fallback = chain(&["a", "b", "c", "d", "e", "f"]),
+            Some("gateway_fallback"),
+        );
         check(|s| s.tier_override = Some("tier-2".to_owned()), None);
         check(|s| s.tier_override = Some("Tier 2".to_owned()), None);
         check(|s| s.tier_override = Some("start".to_owned()), None);

@@ -265,6 +265,77 @@ struct RecentRequest {
     at: DateTime<Utc>,
     class: String,
     tokens: TokenCounts,
+    /// False for the extra tokens of a fuller copy of a request already counted.
+    counts_request: bool,
+}
+
+/// How long a request's ids are remembered to recognise its copies: Claude Code's lines of one
+/// response and the gateway's record of the same request arrive within minutes of each other.
+const SEEN_FOR: chrono::Duration = chrono::Duration::hours(1);
+
+/// The most request ids remembered, whatever their age: about 5 MB at worst.
+const SEEN_MAX: usize = 100_000;
+
+/// What the tracker knows of a record's request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sighting {
+    /// Not seen before (or without both ids): count it.
+    New,
+    /// Seen with at least as many tokens: nothing to add.
+    Copy,
+    /// Seen with fewer tokens: add these.
+    Fuller(TokenCounts),
+}
+
+/// The (message id, request id) pairs counted recently, with the tokens counted for each.
+#[derive(Debug, Clone, Default)]
+struct SeenRequests {
+    tokens: std::collections::HashMap<u64, TokenCounts>,
+    /// Insertion order with each record's time, to forget the oldest first.
+    order: VecDeque<(DateTime<Utc>, u64)>,
+}
+
+impl SeenRequests {
+    fn key(message: &str, request: &str) -> u64 {
+        use std::hash::{Hash, Hasher};
+        // SipHash with fixed keys: the same pair always hashes alike within a run, and a
+        // collision between two real pairs (about 1 in 2^64 / 100,000^2) is negligible.
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (message, request).hash(&mut hasher);
+        hasher.finish()
+    }
+
+    fn check(&mut self, record: &UsageRecord) -> Sighting {
+        let (Some(message), Some(request)) = (&record.message_id, &record.request_id) else {
+            return Sighting::New;
+        };
+        let key = Self::key(message, request);
+        let sighting = match self.tokens.get(&key) {
+            None => Sighting::New,
+            Some(counted) if record.tokens.total() <= counted.total() => Sighting::Copy,
+            Some(counted) => Sighting::Fuller(record.tokens.saturating_sub(counted)),
+        };
+        match sighting {
+            Sighting::New => {
+                self.tokens.insert(key, record.tokens);
+                self.order.push_back((record.at, key));
+            }
+            Sighting::Fuller(_) => {
+                self.tokens.insert(key, record.tokens);
+            }
+            Sighting::Copy => {}
+        }
+        let newest = self.order.back().map(|(at, _)| *at);
+        while let Some(&(at, oldest)) = self.order.front() {
+            let expired = newest.is_some_and(|newest| newest - at > SEEN_FOR);
+            if !expired && self.order.len() <= SEEN_MAX {
+                break;
+            }
+            self.order.pop_front();
+            self.tokens.remove(&oldest);
+        }
+        sighting
+    }
 }
 
 /// One class in one minute.
@@ -332,6 +403,7 @@ pub struct Tracker {
     catalog: Catalog,
     config: TrackerConfig,
     recent: VecDeque<RecentRequest>,
+    seen: SeenRequests,
     minutes: BTreeMap<i64, Minute>,
     days: BTreeMap<NaiveDate, Tally>,
     months: BTreeMap<(i32, u32), Tally>,
@@ -364,6 +436,7 @@ impl Tracker {
             catalog,
             config,
             recent: VecDeque::new(),
+            seen: SeenRequests::default(),
             minutes: BTreeMap::new(),
             days: BTreeMap::new(),
             months: BTreeMap::new(),
@@ -402,11 +475,34 @@ impl Tracker {
 
     /// Adds one record. Records should come in time order; a late one still counts toward its
     /// minute, day and month while those are kept.
+    ///
+    /// One API request can arrive more than once: Claude Code writes several lines per response
+    /// with a growing `usage` (a later batch may carry a fuller copy), and a request Claude Code
+    /// sends through the local gateway is seen by both sources. Records with a message id and a
+    /// request id are therefore counted once per pair: a copy adds nothing, and a fuller copy
+    /// adds only the tokens the earlier one lacked.
     pub fn record(&mut self, record: &UsageRecord) {
+        match self.seen.check(record) {
+            Sighting::New => self.count(record, true),
+            Sighting::Copy => {}
+            Sighting::Fuller(extra) => {
+                let more = UsageRecord {
+                    tokens: extra,
+                    ..record.clone()
+                };
+                self.count(&more, false);
+            }
+        }
+    }
+
+    /// Counts a record's tokens and cost; `new_request` says whether it is also another request
+    /// (false for the extra tokens of a fuller copy).
+    fn count(&mut self, record: &UsageRecord, new_request: bool) {
         let at = record.at;
         let minute_key = minute_of(at);
         // Admin API rows are aggregated buckets, not single requests.
-        let is_request = record.source != UsageSource::AdminApi;
+        let per_request = record.source != UsageSource::AdminApi;
+        let is_request = per_request && new_request;
         let minute = self.minutes.entry(minute_key).or_default();
         if is_request {
             minute.requests += 1;
@@ -432,11 +528,12 @@ impl Tracker {
                 class_minute.requests += 1;
             }
         }
-        if is_request {
+        if per_request {
             self.recent.push_back(RecentRequest {
                 at,
                 class,
                 tokens: record.tokens,
+                counts_request: is_request,
             });
             while self
                 .recent
@@ -445,6 +542,8 @@ impl Tracker {
             {
                 self.recent.pop_front();
             }
+        }
+        if is_request {
             self.request_sizes.push_back(record.tokens.total());
             while self.request_sizes.len() > REQUEST_SIZES_KEPT {
                 self.request_sizes.pop_front();
@@ -576,7 +675,7 @@ impl Tracker {
             // requests have left the window.
             let entry = sums.entry(request.class.as_str()).or_default();
             if request.at > start && request.at <= now {
-                entry.0 += 1;
+                entry.0 += u64::from(request.counts_request);
                 entry.1.add(&request.tokens);
             }
         }

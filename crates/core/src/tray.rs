@@ -294,7 +294,7 @@ fn one_line(text: &str) -> String {
 
 /// Shortens `text` to at most `max_chars` characters, ending with "…" when something was cut.
 /// Cuts at a word boundary when one is near, so the text does not end in half a word.
-fn shorten(text: &str, max_chars: usize) -> String {
+pub fn shorten(text: &str, max_chars: usize) -> String {
     if text.chars().count() <= max_chars {
         return text.to_owned();
     }

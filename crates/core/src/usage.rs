@@ -77,6 +77,17 @@ impl TokenCounts {
         self.total_input() + self.output
     }
 
+    /// Field-wise `self - other`, each field at least zero.
+    pub fn saturating_sub(&self, other: &TokenCounts) -> TokenCounts {
+        TokenCounts {
+            input: self.input.saturating_sub(other.input),
+            output: self.output.saturating_sub(other.output),
+            cache_write_5m: self.cache_write_5m.saturating_sub(other.cache_write_5m),
+            cache_write_1h: self.cache_write_1h.saturating_sub(other.cache_write_1h),
+            cache_read: self.cache_read.saturating_sub(other.cache_read),
+        }
+    }
+
     /// Field-wise sum.
     pub fn add(&mut self, other: &TokenCounts) {
         self.input += other.input;

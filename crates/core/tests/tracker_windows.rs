@@ -511,3 +511,121 @@ fn only_an_hour_of_minutes_is_kept() {
     assert_eq!(usage(end - Duration::minutes(90)), Some(0.0));
     assert_eq!(tracker.snapshot(end).today.requests, 3 * 360);
 }
+
+/// The same request, as Claude Code's transcript or the gateway saw it.
+fn sighting(
+    time: &str,
+    source: UsageSource,
+    ids: (&str, &str),
+    counts: TokenCounts,
+) -> UsageRecord {
+    UsageRecord {
+        source,
+        message_id: Some(ids.0.to_owned()),
+        request_id: Some(ids.1.to_owned()),
+        ..record(at(time), "claude-sonnet-4-5", counts)
+    }
+}
+
+#[test]
+fn a_request_seen_by_two_sources_or_in_two_lines_counts_once() {
+    let now = at("2026-10-01T12:00:50Z");
+    let once = {
+        let mut t = tracker(Some("tier-1"));
+        t.record(&sighting(
+            "2026-10-01T12:00:10Z",
+            UsageSource::Gateway,
+            ("msg_1", "req_1"),
+            tokens(1_000, 200, 0, 0),
+        ));
+        t.snapshot(now)
+    };
+
+    let mut t = tracker(Some("tier-1"));
+    // Claude Code through the gateway: the gateway's record first, then the transcript's first
+    // line (partial usage), then its fuller last line.
+    t.record(&sighting(
+        "2026-10-01T12:00:10Z",
+        UsageSource::Gateway,
+        ("msg_1", "req_1"),
+        tokens(1_000, 200, 0, 0),
+    ));
+    t.record(&sighting(
+        "2026-10-01T12:00:11Z",
+        UsageSource::ClaudeCode,
+        ("msg_1", "req_1"),
+        tokens(1_000, 1, 0, 0),
+    ));
+    t.record(&sighting(
+        "2026-10-01T12:00:12Z",
+        UsageSource::ClaudeCode,
+        ("msg_1", "req_1"),
+        tokens(1_000, 200, 0, 0),
+    ));
+    let snapshot = t.snapshot(now);
+    assert_eq!(snapshot.today.requests, once.today.requests);
+    assert_eq!(snapshot.today.tokens, once.today.tokens);
+    assert_eq!(snapshot.windows, once.windows);
+    assert_eq!(snapshot.own_traffic.requests, 1);
+
+    // A transcript's partial line first, then a fuller copy: the extra tokens count, the request
+    // once.
+    let mut t = tracker(Some("tier-1"));
+    t.record(&sighting(
+        "2026-10-01T12:00:10Z",
+        UsageSource::ClaudeCode,
+        ("msg_1", "req_1"),
+        tokens(1_000, 1, 0, 0),
+    ));
+    t.record(&sighting(
+        "2026-10-01T12:00:12Z",
+        UsageSource::ClaudeCode,
+        ("msg_1", "req_1"),
+        tokens(1_000, 200, 0, 0),
+    ));
+    let snapshot = t.snapshot(now);
+    assert_eq!(snapshot.today.requests, 1);
+    assert_eq!(snapshot.today.tokens, tokens(1_000, 200, 0, 0));
+    let sonnet = window(&snapshot.windows, "sonnet-4");
+    assert_eq!((sonnet.requests, sonnet.output_tokens), (1, 200));
+    assert!(
+        (snapshot.today.cost.usd - once.today.cost.usd).abs() < 1e-12,
+        "{} against {}",
+        snapshot.today.cost.usd,
+        once.today.cost.usd
+    );
+
+    // Another request id is another request.
+    t.record(&sighting(
+        "2026-10-01T12:00:13Z",
+        UsageSource::ClaudeCode,
+        ("msg_1", "req_2"),
+        tokens(1_000, 200, 0, 0),
+    ));
+    assert_eq!(t.snapshot(now).today.requests, 2);
+}
+
+#[test]
+fn request_ids_are_forgotten_after_an_hour() {
+    let mut t = tracker(Some("tier-1"));
+    let first = sighting(
+        "2026-10-01T10:00:00Z",
+        UsageSource::Gateway,
+        ("msg_1", "req_1"),
+        tokens(10, 1, 0, 0),
+    );
+    t.record(&first);
+    // Over an hour of later traffic pushes the first pair out; the same pair counts again then
+    // (an hour-late copy is not one the sources produce).
+    t.record(&sighting(
+        "2026-10-01T11:00:01Z",
+        UsageSource::Gateway,
+        ("msg_2", "req_2"),
+        tokens(10, 1, 0, 0),
+    ));
+    t.record(&UsageRecord {
+        at: at("2026-10-01T11:00:02Z"),
+        ..first
+    });
+    assert_eq!(t.snapshot(at("2026-10-01T11:00:03Z")).today.requests, 3);
+}

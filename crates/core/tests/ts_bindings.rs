@@ -19,6 +19,9 @@ use claude_status_core::aggregate::DayZone;
 use claude_status_core::alerts::{AlertKind, Notification};
 use claude_status_core::catalog::{Catalog, ClassLimits};
 use claude_status_core::cost::CacheSavings;
+use claude_status_core::gateway::{
+    GatewayMinute, GatewayReport, GatewayStats, OutcomeCounts, ResilienceEvent, ResilienceKind,
+};
 use claude_status_core::health::ProbeKind;
 use claude_status_core::history::{DowntimeRun, HistoryReport, LeadTimeReport};
 use claude_status_core::level::Level;
@@ -86,6 +89,12 @@ macro_rules! for_each_binding {
         $action::<CacheSavings>();
         $action::<BudgetProgress>();
         $action::<OwnTraffic>();
+        $action::<GatewayReport>();
+        $action::<GatewayStats>();
+        $action::<OutcomeCounts>();
+        $action::<GatewayMinute>();
+        $action::<ResilienceEvent>();
+        $action::<ResilienceKind>();
     };
 }
 
@@ -650,4 +659,44 @@ fn open_enums_accept_any_string() {
     check::<ComponentStatus>(
         r#""operational" | "degraded_performance" | "partial_outage" | "major_outage" | "under_maintenance" | string"#,
     );
+}
+
+#[test]
+fn gateway_report_has_every_declared_key() {
+    let minute = GatewayMinute {
+        start: at(1),
+        requests: 3,
+        ok: 2,
+        overloaded: 1,
+        latency_p50_ms: Some(120),
+        ttft_p50_ms: Some(40),
+        ..GatewayMinute::default()
+    };
+    let report = GatewayReport {
+        enabled: true,
+        url: Some("http://127.0.0.1:7529".to_owned()),
+        error: None,
+        upstream: Some("https://api.anthropic.com".to_owned()),
+        retry: true,
+        fallback: vec!["claude-opus-4-6".to_owned(), "claude-sonnet-4-5".to_owned()],
+        stats: Some(GatewayStats::default()),
+        minutes: vec![minute],
+        events: vec![ResilienceEvent {
+            at: at(1),
+            kind: ResilienceKind::Fallback,
+            status: 529,
+            model: Some("claude-opus-4-6".to_owned()),
+            to_model: Some("claude-sonnet-4-5".to_owned()),
+            wait_ms: None,
+            request_id: Some("req_1".to_owned()),
+        }],
+    };
+    let value = json(&report);
+    check::<GatewayReport>(&value);
+    check::<GatewayStats>(&value["stats"]);
+    check::<OutcomeCounts>(&value["stats"]["outcomes"]);
+    check::<GatewayMinute>(&value["minutes"][0]);
+    check::<ResilienceEvent>(&value["events"][0]);
+    assert_eq!(value["events"][0]["kind"], "fallback");
+    check::<GatewayReport>(&json(&GatewayReport::default()));
 }

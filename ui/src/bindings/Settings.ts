@@ -66,4 +66,23 @@ daily_budget_cents: number | null,
  * Read the organisation's usage and cost from the Admin API (needs an admin key, kept in the
  * keychain like the API key).
  */
-admin_api: boolean, };
+admin_api: boolean, 
+/**
+ * Run the local gateway (`ANTHROPIC_BASE_URL=http://127.0.0.1:<port>`) that meters the
+ * user's own traffic.
+ */
+gateway: boolean, 
+/**
+ * The gateway's port on 127.0.0.1.
+ */
+gateway_port: number, 
+/**
+ * The gateway retries 529, 500 and 429 (never the spend cap) before the client sees them.
+ * Off by default: the client's own SDK retries, and two layers of retries multiply.
+ */
+gateway_retry: boolean, 
+/**
+ * The gateway's model fallback chain for persistent 529s (`claude-opus-4-6`, then
+ * `claude-sonnet-4-5`); empty for none.
+ */
+gateway_fallback: Array<string>, };
