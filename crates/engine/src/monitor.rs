@@ -99,6 +99,8 @@ pub struct Engine {
     first_events: Option<broadcast::Receiver<EngineEvent>>,
     poller_commands: mpsc::Sender<PollerCommand>,
     probe_commands: Option<mpsc::Sender<ProbeCommand>>,
+    /// The monitor's input, for sources started beside the engine (the gateway).
+    observations: mpsc::Sender<Observation>,
     shutdown: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -145,6 +147,10 @@ impl Engine {
                     shutdown.clone(),
                 )));
             }
+            tasks.push(tokio::spawn(crate::usage::send_gateway_month_to_date(
+                store.clone(),
+                observation_tx.clone(),
+            )));
             if let Some(dirs) = usage.claude_code_dirs {
                 tasks.push(tokio::spawn(crate::usage::run_claude_code_source(
                     store.clone(),
@@ -155,6 +161,7 @@ impl Engine {
             }
         }
         let client = StatusPageClient::new(http, config.poller.clone(), Some(store.clone()));
+        let observations = observation_tx.clone();
         tasks.push(tokio::spawn(run_poller(
             client,
             observation_tx,
@@ -179,6 +186,7 @@ impl Engine {
             first_events: Some(first_events),
             poller_commands: command_tx,
             probe_commands,
+            observations,
             shutdown,
             tasks,
         })
@@ -203,6 +211,12 @@ impl Engine {
         if let Some(probes) = &self.probe_commands {
             let _ = probes.try_send(ProbeCommand::ProbeNow);
         }
+    }
+
+    /// A sender into the monitor, for a source started beside the engine (the gateway feeds
+    /// the user's own traffic through it).
+    pub fn observation_sender(&self) -> mpsc::Sender<Observation> {
+        self.observations.clone()
     }
 
     /// The token that stops every task.

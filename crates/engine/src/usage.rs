@@ -87,9 +87,9 @@ pub fn store_path_for_logs(data_dir: &Path, logs: &Path) -> PathBuf {
     data_dir.join(format!("usage-logs-{hash:016x}.sqlite3"))
 }
 
-/// Claude Code's records of this UTC month from the ledger, deduplicated: what the tracker needs
+/// One source's records of this UTC month from the ledger, deduplicated: what the tracker needs
 /// to know at start-up.
-pub fn month_to_date(store: &Store) -> Result<Vec<UsageRecord>> {
+pub fn month_to_date(store: &Store, source: UsageSource) -> Result<Vec<UsageRecord>> {
     let now = Utc::now();
     let month_start = Utc
         .with_ymd_and_hms(now.year(), now.month(), 1, 0, 0, 0)
@@ -98,9 +98,28 @@ pub fn month_to_date(store: &Store) -> Result<Vec<UsageRecord>> {
     let records: Vec<UsageRecord> = store
         .usage_between(month_start, now + chrono::Duration::minutes(1))?
         .into_iter()
-        .filter(|r| r.source == UsageSource::ClaudeCode)
+        .filter(|r| r.source == source)
         .collect();
     Ok(dedupe(records))
+}
+
+/// Hands the tracker this month's traffic through the local gateway, from the ledger: the spend
+/// of the month survives a restart of the app or the engine. (The gateway itself runs apart from
+/// the engine, in the CLI's `proxy` or beside the tray's engine, and feeds it live.)
+pub async fn send_gateway_month_to_date(
+    store: Arc<Store>,
+    observations: mpsc::Sender<Observation>,
+) {
+    let records =
+        tokio::task::spawn_blocking(move || month_to_date(&store, UsageSource::Gateway)).await;
+    match records {
+        Ok(Ok(records)) if !records.is_empty() => {
+            let _ = observations.send(Observation::Usage { records }).await;
+        }
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::warn!("reading the gateway's records of this month failed: {e}"),
+        Err(e) => tracing::warn!("reading the gateway's records of this month stopped: {e}"),
+    }
 }
 
 /// Runs the Claude Code source for the monitor: ingests what is new, hands this month's records
@@ -116,7 +135,7 @@ pub async fn run_claude_code_source(
         let dirs = projects_dirs.clone();
         tokio::task::spawn_blocking(move || {
             crate::claude_code::ingest_all(&store, &dirs)?;
-            month_to_date(&store)
+            month_to_date(&store, UsageSource::ClaudeCode)
         })
         .await
     };

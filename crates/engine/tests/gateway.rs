@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use chrono::Utc;
+use claude_status_core::gateway::ResilienceKind;
 use claude_status_core::monitor::Observation;
 use claude_status_core::retry::RetryPolicy;
 use claude_status_core::usage::{UsageRecord, UsageSource};
@@ -1224,7 +1225,21 @@ async fn retry_turns_a_flapping_529_into_a_200_and_records_both_attempts() {
     let statuses: Vec<Option<u16>> = got.iter().map(|r| r.status).collect();
     assert_eq!(statuses.iter().filter(|s| **s == Some(529)).count(), 2);
     assert_eq!(statuses.iter().filter(|s| **s == Some(200)).count(), 3);
-    running.stop().await;
+    // Both retries are in the ledger of the gateway's decisions, newest first, with their wait.
+    let (_, store) = running.stop().await;
+    let events = store
+        .gateway_events_since(chrono::Utc::now() - chrono::Duration::hours(1), 50)
+        .unwrap();
+    assert_eq!(events.len(), 2, "{events:#?}");
+    assert!(events[0].at >= events[1].at);
+    for event in &events {
+        assert_eq!(event.kind, ResilienceKind::Retry);
+        assert_eq!(event.status, 529);
+        assert_eq!(event.model.as_deref(), Some("claude-opus-4-6"));
+        assert_eq!(event.to_model, None);
+        assert!(event.wait_ms.is_some(), "{event:?}");
+        assert!(event.request_id.is_some(), "{event:?}");
+    }
     sim.shutdown().await;
 }
 
@@ -1349,6 +1364,16 @@ async fn fallback_moves_a_persistent_529_down_the_chain() {
         models.contains(&("claude-sonnet-4-5", Some(200))),
         "{models:?}"
     );
-    running.stop().await;
+    let (_, store) = running.stop().await;
+    let events = store
+        .gateway_events_since(chrono::Utc::now() - chrono::Duration::hours(1), 50)
+        .unwrap();
+    assert_eq!(events.len(), 1, "{events:#?}");
+    let event = &events[0];
+    assert_eq!(event.kind, ResilienceKind::Fallback);
+    assert_eq!(event.status, 529);
+    assert_eq!(event.model.as_deref(), Some("claude-opus-4-6"));
+    assert_eq!(event.to_model.as_deref(), Some("claude-sonnet-4-5"));
+    assert_eq!(event.wait_ms, None);
     sim.shutdown().await;
 }

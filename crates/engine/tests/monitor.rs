@@ -331,3 +331,61 @@ async fn an_unreachable_api_and_a_status_page_that_times_out_is_offline() {
     engine.shutdown().await;
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateways_traffic_of_this_month_is_read_back_at_start() {
+    use claude_status_core::usage::{TokenCounts, UsageRecord, UsageSource};
+    let sim = sim("healthy").await;
+    let store = Arc::new(Store::open_in_memory().unwrap());
+    let now = Utc::now();
+    let record = |seconds_ago: i64, message: &str, source: UsageSource| UsageRecord {
+        at: now - chrono::Duration::seconds(seconds_ago),
+        source,
+        model: "claude-sonnet-4-5".to_owned(),
+        tokens: TokenCounts {
+            input: 1_000,
+            output: 100,
+            ..TokenCounts::default()
+        },
+        status: Some(200),
+        latency_ms: Some(300),
+        ttft_ms: None,
+        service_tier: None,
+        message_id: Some(message.to_owned()),
+        request_id: Some(format!("req_{message}")),
+        session_id: None,
+        project: None,
+        reported_cost_usd: None,
+        is_sidechain: false,
+    };
+    // Two requests through the gateway before the restart, and one Claude Code line that is
+    // not read back here (no transcript folder is configured, so that source is off).
+    store
+        .ingest_batch(
+            &[
+                record(30, "msg_a", UsageSource::Gateway),
+                record(20, "msg_b", UsageSource::Gateway),
+                record(10, "msg_c", UsageSource::ClaudeCode),
+            ],
+            &[],
+        )
+        .unwrap();
+    let mut config = config(&sim.base_url(), &sim.base_url());
+    config.usage = Some(claude_status_engine::monitor::UsageConfig {
+        catalog: claude_status_core::catalog::Catalog::builtin(),
+        tracker: claude_status_core::tracker::TrackerConfig::default(),
+        claude_code_dirs: None,
+        admin: None,
+    });
+    let http = build_client(&config.poller.limits).unwrap();
+    let engine = Engine::start(config, http, store).unwrap();
+    let snapshot = snapshot_where(&engine, "this month's gateway requests", |s| {
+        s.usage.as_ref().is_some_and(|u| u.month.requests >= 2)
+    })
+    .await;
+    let usage = snapshot.usage.unwrap();
+    assert_eq!(usage.month.requests, 2, "{usage:#?}");
+    assert_eq!(usage.month.tokens.input, 2_000);
+    engine.shutdown().await;
+    sim.shutdown().await;
+}

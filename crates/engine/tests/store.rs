@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use claude_status_core::changes::{IncidentRef, StatusChange, UpdateRef};
+use claude_status_core::gateway::{ResilienceEvent, ResilienceKind};
 use claude_status_core::statuspage::{
     parse_incidents, AffectedComponent, ComponentStatus, Impact, Incident, IncidentComponent,
     IncidentStatus, IncidentUpdate, Indicator,
@@ -72,6 +73,7 @@ store_suite!(
     prune_keeps_incidents_still_seen_or_recently_resolved,
     prune_refuses_an_unrepresentable_retention,
     two_threads_write_through_one_arc,
+    gateway_events_round_trip_newest_first_and_are_pruned,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -805,6 +807,61 @@ fn a_row_whose_json_no_longer_parses_is_skipped() {
     let good = store.incident("good").unwrap().unwrap();
     assert!(good.incident_updates.is_empty());
     assert_eq!(store.recent_incidents(10).unwrap().len(), 1);
+}
+
+fn resilience(millis: i64, kind: ResilienceKind) -> ResilienceEvent {
+    ResilienceEvent {
+        at: at(millis),
+        kind,
+        status: 529,
+        model: Some("claude-opus-4-6".to_owned()),
+        to_model: (kind == ResilienceKind::Fallback).then(|| "claude-sonnet-4-5".to_owned()),
+        wait_ms: (kind == ResilienceKind::Retry).then_some(750),
+        request_id: Some(format!("req_{millis}")),
+    }
+}
+
+fn gateway_events_round_trip_newest_first_and_are_pruned(store: &Store) {
+    let events = vec![
+        resilience(0, ResilienceKind::Retry),
+        resilience(2, ResilienceKind::Fallback),
+        resilience(1, ResilienceKind::Retry),
+    ];
+    store.record_gateway_events(&events).unwrap();
+    store.record_gateway_events(&[]).unwrap();
+    let read = store.gateway_events_since(at(0), 10).unwrap();
+    assert_eq!(
+        read,
+        vec![events[1].clone(), events[2].clone(), events[0].clone()]
+    );
+    assert_eq!(store.gateway_events_since(at(1), 10).unwrap().len(), 2);
+    assert_eq!(
+        store.gateway_events_since(at(0), 1).unwrap(),
+        vec![events[1].clone()]
+    );
+    store
+        .prune(at(1) + Duration::days(1), Duration::days(1))
+        .unwrap();
+    assert_eq!(store.gateway_events_since(at(-10), 10).unwrap().len(), 2);
+}
+
+#[test]
+fn an_unreadable_gateway_event_is_skipped() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = database_in(&directory);
+    let store = Store::open(&path).unwrap();
+    store
+        .record_gateway_events(&[resilience(0, ResilienceKind::Retry)])
+        .unwrap();
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    connection
+        .execute_batch(
+            "INSERT INTO gateway_events (at, kind, status) VALUES (1780000000001, 'teleport', 529);
+             INSERT INTO gateway_events (at, kind, status) VALUES (1780000000002, 'retry', 70000);",
+        )
+        .unwrap();
+    let read = store.gateway_events_since(at(-10), 10).unwrap();
+    assert_eq!(read, vec![resilience(0, ResilienceKind::Retry)]);
 }
 
 #[test]

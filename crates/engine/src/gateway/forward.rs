@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use chrono::Utc;
+use claude_status_core::gateway::{ResilienceEvent, ResilienceKind};
 use claude_status_core::probe::{classify_reply, HttpReply};
 use claude_status_core::retry::{RetryDecision, RetryPolicy};
 use http_body_util::{BodyExt as _, Limited};
@@ -172,6 +173,15 @@ impl Exchange<'_> {
             match next {
                 Next::Answer => return self.buffered(status, headers, head_bytes, body),
                 Next::Retry(wait) => {
+                    shared.meter.resilience(ResilienceEvent {
+                        at: Utc::now(),
+                        kind: ResilienceKind::Retry,
+                        status,
+                        model: model.clone().or_else(|| json_field::model(&body)),
+                        to_model: None,
+                        wait_ms: Some(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX)),
+                        request_id: request_id(&text_headers),
+                    });
                     self.meter_attempt(status, headers, &head_bytes, &body);
                     bump(&shared.counters.retries);
                     tracing::info!(
@@ -186,6 +196,15 @@ impl Exchange<'_> {
                     let Some(rewritten) = json_field::replace_model(&body, &next_model) else {
                         return self.buffered(status, headers, head_bytes, body);
                     };
+                    shared.meter.resilience(ResilienceEvent {
+                        at: Utc::now(),
+                        kind: ResilienceKind::Fallback,
+                        status,
+                        model: model.clone(),
+                        to_model: Some(next_model.clone()),
+                        wait_ms: None,
+                        request_id: request_id(&text_headers),
+                    });
                     self.meter_attempt(status, headers, &head_bytes, &body);
                     bump(&shared.counters.fallbacks);
                     tracing::info!(
@@ -364,6 +383,13 @@ enum Next {
     Answer,
     Retry(Duration),
     Fallback(String),
+}
+
+/// The `request-id` of an answer, for the record of a retry or fallback.
+fn request_id(headers: &[(String, String)]) -> Option<String> {
+    claude_status_core::probe::header(headers, "request-id")
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned)
 }
 
 /// The model after `model` in the fallback chain. A model outside the chain has no fallback: a

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use claude_status_core::gateway::ResilienceEvent;
 use claude_status_core::monitor::Observation;
 use claude_status_core::probe::header;
 use claude_status_core::ratelimit::parse_ratelimit_headers;
@@ -138,10 +139,20 @@ pub(crate) struct Metered {
     reading: Option<RateLimitReading>,
 }
 
+/// What the writer task is handed: a metered exchange, or one of the gateway's own decisions.
+// Nearly every item is an exchange, so the smaller variant wastes little queue space, while boxing
+// the larger one would cost an allocation per request.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub(crate) enum Written {
+    Exchange(Metered),
+    Resilience(ResilienceEvent),
+}
+
 /// Where meter tasks deliver their records.
 #[derive(Debug, Clone)]
 pub(crate) struct MeterSink {
-    tx: mpsc::Sender<Metered>,
+    tx: mpsc::Sender<Written>,
     counters: Arc<Counters>,
 }
 
@@ -178,7 +189,14 @@ impl MeterSink {
 
     fn submit(&self, metered: Metered) {
         bump(&self.counters.metered);
-        if self.tx.try_send(metered).is_err() {
+        if self.tx.try_send(Written::Exchange(metered)).is_err() {
+            bump(&self.counters.metering_dropped);
+        }
+    }
+
+    /// Records a retry or a fallback for the ledger; like metering, it never waits.
+    pub(crate) fn resilience(&self, event: ResilienceEvent) {
+        if self.tx.try_send(Written::Resilience(event)).is_err() {
             bump(&self.counters.metering_dropped);
         }
     }
@@ -523,7 +541,7 @@ pub(crate) fn writer(
 }
 
 async fn write_records(
-    mut rx: mpsc::Receiver<Metered>,
+    mut rx: mpsc::Receiver<Written>,
     outputs: MeterOutputs,
     counters: Arc<Counters>,
 ) {
@@ -536,10 +554,16 @@ async fn write_records(
     while rx.recv_many(&mut batch, BATCH_MAX).await > 0 {
         let mut records = Vec::with_capacity(batch.len());
         let mut reading = None;
-        for metered in batch.drain(..) {
-            records.push(metered.record);
-            if metered.reading.is_some() {
-                reading = metered.reading;
+        let mut events = Vec::new();
+        for written in batch.drain(..) {
+            match written {
+                Written::Exchange(metered) => {
+                    records.push(metered.record);
+                    if metered.reading.is_some() {
+                        reading = metered.reading;
+                    }
+                }
+                Written::Resilience(event) => events.push(event),
             }
         }
         let reading = reading.filter(|_| {
@@ -554,6 +578,7 @@ async fn write_records(
             let to_store = records.clone();
             let written = tokio::task::spawn_blocking(move || {
                 store.ingest_batch(&to_store, &[])?;
+                store.record_gateway_events(&events)?;
                 if let Some(reading) = reading {
                     store.record_ratelimit_reading(&reading)?;
                 }
@@ -571,6 +596,9 @@ async fn write_records(
                     tracing::warn!("the gateway's ledger writer failed: {e}");
                 }
             }
+        }
+        if records.is_empty() {
+            continue;
         }
         if let Some(sender) = &observations {
             // Waiting here only slows metering (whose queue then drops), never a client.

@@ -8,63 +8,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-
-/// A snapshot of the counters since the gateway started.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GatewayStats {
-    /// Requests received, on any path.
-    pub requests: u64,
-    /// Requests being answered now.
-    pub in_flight: u64,
-    /// Client connections open now.
-    pub active_connections: u64,
-    /// Client connections accepted since the start.
-    pub connections: u64,
-    /// How the answers the clients got ended, one count per request.
-    pub outcomes: OutcomeCounts,
-    /// Requests sent upstream, retries and fallbacks included.
-    pub upstream_attempts: u64,
-    /// Retries of a 529, 500 or 429 (`--retry`).
-    pub retries: u64,
-    /// Switches to the next model of the fallback chain after persistent 529s (`--fallback`).
-    pub fallbacks: u64,
-    /// Streams that carried an `event: error` after their 200.
-    pub stream_errors: u64,
-    /// Answers whose client went away before the last byte; their upstream request was dropped.
-    pub client_disconnects: u64,
-    /// Answers cut off because the upstream connection broke mid-body.
-    pub upstream_broken: u64,
-    /// Usage records produced by metering.
-    pub metered: u64,
-    /// Metering work given up because its queue was full (the client's bytes were unaffected).
-    pub metering_dropped: u64,
-    /// Batches the usage ledger refused.
-    pub ledger_errors: u64,
-}
-
-/// The final answer of each request, by kind.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OutcomeCounts {
-    /// 1xx–3xx, with 2xx the usual case.
-    pub ok: u64,
-    /// 4xx other than 429, as the API sent them.
-    pub client_error: u64,
-    /// 429s, spend cap included.
-    pub rate_limited: u64,
-    /// 529s.
-    pub overloaded: u64,
-    /// Other 5xx sent by the API (or by something in front of it).
-    pub server_error: u64,
-    /// 502s of our own: the API could not be reached.
-    pub unreachable: u64,
-    /// 504s of our own: the API did not answer in time.
-    pub timed_out: u64,
-    /// 413s of our own: the request body was over the API's limit.
-    pub too_large: u64,
-    /// Requests outside `/v1/`, answered by the gateway itself.
-    pub not_forwarded: u64,
-}
+pub use claude_status_core::gateway::{GatewayStats, OutcomeCounts};
 
 /// What the gateway itself answered, when it did not forward an upstream answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

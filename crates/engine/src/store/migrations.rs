@@ -184,6 +184,20 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX IF NOT EXISTS ratelimit_readings_source_at ON ratelimit_readings (source, at);
     CREATE INDEX IF NOT EXISTS ratelimit_readings_at ON ratelimit_readings (at);
     "#,
+    // 4: the gateway's retries and fallbacks (core::gateway::ResilienceEvent).
+    r#"
+    CREATE TABLE IF NOT EXISTS gateway_events (
+        id          INTEGER PRIMARY KEY,
+        at          INTEGER NOT NULL,  -- unix ms UTC, when the failed attempt's answer arrived
+        kind        TEXT    NOT NULL,  -- 'retry' | 'fallback'
+        status      INTEGER NOT NULL,  -- the failed attempt's status
+        model       TEXT,
+        to_model    TEXT,              -- a fallback's next model
+        wait_ms     INTEGER,           -- a retry's wait
+        request_id  TEXT
+    );
+    CREATE INDEX IF NOT EXISTS gateway_events_at ON gateway_events (at);
+    "#,
 ];
 
 /// The schema version this build creates and understands.

@@ -1,5 +1,6 @@
 //! The SQLite store: everything Claude Status keeps between runs (fetch log, status changes, level
-//! history, incidents with their updates, probe results, detection lead times, the HTTP cache),
+//! history, incidents with their updates, probe results, detection lead times, the usage ledger,
+//! the gateway's retries and fallbacks, the HTTP cache),
 //! behind one `Send + Sync` handle.
 //!
 //! One connection sits behind a `std::sync::Mutex`. The methods are synchronous and short, so the
@@ -17,6 +18,7 @@
 //! a new submodule here, and, if its rows expire, one statement and one counter in [`prune`].
 
 mod fetch_log;
+mod gateway_events;
 mod http_cache;
 mod incidents;
 mod leads;

@@ -66,12 +66,18 @@ impl Store {
             let detection_leads = transaction
                 .prepare_cached("DELETE FROM detection_leads WHERE reported_at < ?1")?
                 .execute(params![cutoff])?;
-            // Usage rows and rate-limit readings go by their own time too. They are not in the
+            // Usage rows, rate-limit readings and the gateway's events go by their own time too. They are not in the
             // report yet: adding fields to it changes every struct literal of it in the tests.
             let usage_records = delete_older("usage_ledger")?;
             let ratelimit_readings = delete_older("ratelimit_readings")?;
-            if usage_records + ratelimit_readings > 0 {
-                tracing::debug!(usage_records, ratelimit_readings, "pruned usage history");
+            let gateway_events = delete_older("gateway_events")?;
+            if usage_records + ratelimit_readings + gateway_events > 0 {
+                tracing::debug!(
+                    usage_records,
+                    ratelimit_readings,
+                    gateway_events,
+                    "pruned usage history"
+                );
             }
 
             const EXPIRED: &str = "last_seen_at < ?1 AND (resolved_at IS NULL OR resolved_at < ?1)";
