@@ -16,6 +16,7 @@ fn main() {
         "get_probe_series",
         "open_external",
         "set_admin_key",
+        "get_gateway",
     ];
     tauri_build::try_build(
         tauri_build::Attributes::new()

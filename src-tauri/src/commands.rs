@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
+use claude_status_core::gateway::{gateway_minutes, GatewayReport};
 use claude_status_core::history::{summarize, HistoryLead, HistoryReport};
 use claude_status_core::report::{IncidentReport, Snapshot};
 use claude_status_core::series::{probe_series, ProbeSeries};
@@ -86,6 +87,52 @@ pub async fn get_history(state: AppStateRef<'_>, range: String) -> Result<Histor
     .await
     .map_err(|e| IpcError::new("storage", e.to_string()))??;
     Ok(report)
+}
+
+/// Minutes of gateway traffic the dashboard shows.
+const GATEWAY_MINUTES: usize = 15;
+/// Retries and fallbacks the dashboard lists: the latest of the last day.
+const GATEWAY_EVENTS: usize = 50;
+
+/// The local gateway: whether it runs, its counters, its traffic minute by minute and its
+/// latest retries and fallbacks.
+#[tauri::command]
+pub async fn get_gateway(state: AppStateRef<'_>) -> Result<GatewayReport> {
+    let settings = state.settings();
+    let running = lock(&state.gateway).clone();
+    let store = state.store.clone();
+    let now = Utc::now();
+    let (minutes, events) = tauri::async_runtime::spawn_blocking(move || -> Result<_> {
+        let from = now - Duration::minutes(GATEWAY_MINUTES as i64);
+        // A minute ahead, so a record stamped a moment after `now` still lands in the last one.
+        let records = store.usage_between(from, now + Duration::minutes(1))?;
+        let minutes = gateway_minutes(&records, now, GATEWAY_MINUTES);
+        let events = store.gateway_events_since(now - Duration::days(1), GATEWAY_EVENTS)?;
+        Ok((minutes, events))
+    })
+    .await
+    .map_err(|e| IpcError::new("storage", e.to_string()))??;
+    let (url, upstream, stats, error) = match running {
+        Some(Ok(gateway)) => (
+            Some(gateway.url),
+            Some(gateway.upstream),
+            Some(gateway.stats.snapshot()),
+            None,
+        ),
+        Some(Err(error)) => (None, None, None, Some(error)),
+        None => (None, None, None, None),
+    };
+    Ok(GatewayReport {
+        enabled: settings.gateway,
+        url,
+        error,
+        upstream,
+        retry: settings.gateway_retry,
+        fallback: settings.gateway_fallback,
+        stats,
+        minutes,
+        events,
+    })
 }
 
 /// The probes of a range as chart buckets (latency, TTFT, 529s, 429s per bucket).
@@ -181,15 +228,24 @@ pub struct SettingsView {
     pub api_key_source: KeySource,
     /// Whether an Admin API key is known (keychain or `ANTHROPIC_ADMIN_KEY`); never the key.
     pub admin_key_configured: bool,
+    /// The running gateway's `ANTHROPIC_BASE_URL`, when it runs.
+    pub gateway_url: Option<String>,
+    /// Why the gateway could not start (its port taken, …), when it could not.
+    pub gateway_error: Option<String>,
 }
 
 fn settings_view(state: &AppState) -> SettingsView {
+    // One lock, released before the view is built: a guard held by a temporary in the struct
+    // literal below would deadlock against the second field.
+    let gateway = lock(&state.gateway).clone();
     let source = *lock(&state.key_source);
     SettingsView {
         settings: state.settings(),
         api_key_configured: source != KeySource::None,
         api_key_source: source,
         admin_key_configured: *lock(&state.admin_key_configured),
+        gateway_url: gateway.clone().and_then(|g| g.ok()).map(|g| g.url),
+        gateway_error: gateway.and_then(|g| g.err()),
     }
 }
 

@@ -102,10 +102,16 @@ pub async fn restart_engine<R: Runtime>(app: &AppHandle<R>) {
             let events = engine.subscribe();
             let handle = app.clone();
             tauri::async_runtime::spawn(follow(handle, snapshots, events));
+            *lock(&state.engine_observations) = Some(engine.observation_sender());
             *slot = Some(engine);
         }
-        Err(e) => tracing::error!("the monitor could not start: {e}"),
+        Err(e) => {
+            *lock(&state.engine_observations) = None;
+            tracing::error!("the monitor could not start: {e}");
+        }
     }
+    // The gateway serves the user's code whether or not the monitor could start.
+    crate::gateway::apply(&state, &settings, &api_url).await;
 }
 
 /// Asks the running engine for an immediate check.

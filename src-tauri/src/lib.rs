@@ -5,6 +5,7 @@
 mod commands;
 mod config;
 mod events;
+mod gateway;
 mod host;
 mod notify;
 mod settings;
@@ -72,6 +73,7 @@ pub fn build_app<R: Runtime>(
             commands::get_probe_series,
             commands::open_external,
             commands::set_admin_key,
+            commands::get_gateway,
         ])
         .build(context)
         .and_then(|mut app| {

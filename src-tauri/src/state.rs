@@ -1,5 +1,5 @@
-//! The app's managed state: the store, the settings, the key's source, the running engine and the
-//! latest snapshot. Managed with `app.manage`, never a global.
+//! The app's managed state: the store, the settings, the key's source, the running engine and
+//! gateway, and the latest snapshot. Managed with `app.manage`, never a global.
 
 use std::sync::{Arc, Mutex};
 
@@ -13,6 +13,17 @@ use tauri::{AppHandle, Runtime};
 use crate::config::BaseConfig;
 use crate::settings::{load_admin_key, load_api_key, load_settings, KeySource};
 
+/// The gateway the engine runs beside, as the dashboard and the tray see it.
+#[derive(Debug, Clone)]
+pub struct RunningGateway {
+    /// `ANTHROPIC_BASE_URL` for the user's code.
+    pub url: String,
+    /// Where it forwards to.
+    pub upstream: String,
+    /// Its live counters.
+    pub stats: claude_status_engine::gateway::GatewayStatsHandle,
+}
+
 /// Everything the shell keeps between events.
 pub struct AppState {
     pub base: BaseConfig,
@@ -22,6 +33,13 @@ pub struct AppState {
     pub key_source: Mutex<KeySource>,
     /// Whether an Admin API key is known.
     pub admin_key_configured: Mutex<bool>,
+    /// The running gateway, or why it could not start; `None` while it is off.
+    pub gateway: Mutex<Option<Result<RunningGateway, String>>>,
+    /// The gateway's task, held while it is started, stopped or restarted.
+    pub gateway_control: tokio::sync::Mutex<Option<crate::gateway::GatewayControl>>,
+    /// The running engine's input, where the gateway's relay hands the user's traffic.
+    pub engine_observations:
+        Mutex<Option<tokio::sync::mpsc::Sender<claude_status_core::monitor::Observation>>>,
     /// The running engine; replaced when settings change.
     pub engine: tokio::sync::Mutex<Option<Engine>>,
     /// The demo's simulator, started on first use and kept for the app's life.
@@ -56,6 +74,9 @@ impl AppState {
             settings: Mutex::new(settings),
             key_source: Mutex::new(key_source),
             admin_key_configured: Mutex::new(load_admin_key().is_some()),
+            gateway: Mutex::new(None),
+            gateway_control: tokio::sync::Mutex::new(None),
+            engine_observations: Mutex::new(None),
             engine: tokio::sync::Mutex::new(None),
             demo_sim: tokio::sync::Mutex::new(None),
             snapshot: Mutex::new(Snapshot::initial()),

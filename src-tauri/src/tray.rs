@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 
 use chrono::{Duration, Local, Utc};
-use claude_status_core::tray::{render_icon, tray_look};
+use claude_status_core::tray::{render_icon, shorten, tray_look};
 use claude_status_core::Level;
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuEvent, MenuItem, PredefinedMenuItem};
@@ -22,6 +22,8 @@ const TRAY_ID: &str = "claude-status";
 const ICON_SIZE: u32 = 64;
 /// At most this many incidents are listed in the menu.
 const MENU_INCIDENTS: usize = 5;
+/// The longest gateway line in the menu, in characters (an OS error can be long).
+const GATEWAY_LINE_CHARS: usize = 60;
 /// "Pause notifications for 1 hour".
 const PAUSE: Duration = Duration::hours(1);
 
@@ -178,6 +180,15 @@ fn build_menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<BuiltMenu<R>> {
     };
     // Whether the "checked" line exists is structure; its text is not.
     let mut structure_head = vec![format!("checked-line={}", checked.is_some())];
+    // The gateway, while the settings ask for it: where to point code, or why it is not running.
+    let gateway = lock(&state.gateway).clone();
+    if let Some(gateway) = gateway {
+        let text = match gateway {
+            Ok(running) => format!("Gateway on {}", running.url.trim_start_matches("http://")),
+            Err(error) => shorten(&format!("Gateway stopped: {error}"), GATEWAY_LINE_CHARS),
+        };
+        add(&menu, "gateway", text, false)?;
+    }
     menu.append(&PredefinedMenuItem::separator(app)?)?;
     for incident in snapshot.status_page.incidents.iter().take(MENU_INCIDENTS) {
         add(

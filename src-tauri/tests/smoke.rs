@@ -171,5 +171,143 @@ fn the_app_builds_and_answers_every_command() {
     assert_eq!(error["kind"], "invalid_argument");
     invoke(&webview, "check_now", json!({})).unwrap();
 
+    // The gateway: turned on in the settings, it starts on its port, and a burst of 529s in the
+    // user's own traffic through it turns the verdict overloaded within seconds.
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let mut with_gateway = settings["settings"].clone();
+    with_gateway["gateway"] = json!(true);
+    with_gateway["gateway_port"] = json!(port);
+    let view = invoke(
+        &webview,
+        "set_settings",
+        json!({ "settings": with_gateway }),
+    )
+    .unwrap();
+    let url = view["gateway_url"].as_str().unwrap().to_owned();
+    assert_eq!(url, format!("http://127.0.0.1:{port}"));
+    sim.set_scenario("stream-overload").unwrap();
+    overload_burst(&runtime, &url);
+    wait_for_own_overload(&webview);
+
+    // The dashboard's gateway report: its counters, and the overloads minute by minute from the
+    // ledger (the metering writer stores them a moment after the answers).
+    let started = Instant::now();
+    let report = loop {
+        let report = invoke(&webview, "get_gateway", json!({})).unwrap();
+        let overloaded: u64 = report["minutes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["overloaded"].as_u64().unwrap())
+            .sum();
+        if overloaded >= 12 {
+            break report;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "not in the ledger: {report:#}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(report["enabled"], true);
+    assert_eq!(report["url"], url.as_str());
+    assert_eq!(report["minutes"].as_array().unwrap().len(), 15);
+    assert!(
+        report["stats"]["requests"].as_u64().unwrap() >= 12,
+        "{report:#}"
+    );
+    assert_eq!(report["retry"], false);
+    assert!(report["events"].as_array().unwrap().is_empty());
+
+    // Retries and a fallback chain are applied by restarting the gateway on the same port.
+    let mut resilient = with_gateway.clone();
+    resilient["gateway_retry"] = json!(true);
+    resilient["gateway_fallback"] = json!(["claude-opus-4-6", "claude-sonnet-4-5"]);
+    let view = invoke(&webview, "set_settings", json!({ "settings": resilient })).unwrap();
+    assert_eq!(view["gateway_url"], url.as_str());
+    let report = invoke(&webview, "get_gateway", json!({})).unwrap();
+    assert_eq!(report["retry"], true);
+    assert_eq!(report["fallback"][1], "claude-sonnet-4-5");
+    assert_eq!(
+        report["stats"]["requests"], 0,
+        "a fresh gateway: {report:#}"
+    );
+    // A change the gateway does not read restarts the engine but not the gateway: its counters
+    // (and the user's open connections) survive.
+    runtime.block_on(async {
+        let reply = reqwest::get(format!("{url}/v1/models")).await.unwrap();
+        assert!(reply.status().is_client_error() || reply.status().is_success());
+    });
+    let mut slower = resilient.clone();
+    slower["probe_interval_secs"] = json!(30);
+    invoke(&webview, "set_settings", json!({ "settings": slower })).unwrap();
+    let report = invoke(&webview, "get_gateway", json!({})).unwrap();
+    assert_eq!(report["stats"]["requests"], 1, "{report:#}");
+    // The new engine hears the gateway too: the relay follows the restart.
+    overload_burst(&runtime, &url);
+    wait_for_own_overload(&webview);
+
+    // A chain of one model is refused with the field named.
+    let mut lonely = resilient.clone();
+    lonely["gateway_fallback"] = json!(["claude-opus-4-6"]);
+    let error = invoke(&webview, "set_settings", json!({ "settings": lonely })).unwrap_err();
+    assert!(error["message"]
+        .as_str()
+        .unwrap()
+        .contains("gateway_fallback"));
+
+    // Turned off, it stops listening.
+    let mut off = resilient.clone();
+    off["gateway"] = json!(false);
+    let view = invoke(&webview, "set_settings", json!({ "settings": off })).unwrap();
+    assert_eq!(view["gateway_url"], Value::Null);
+    let report = invoke(&webview, "get_gateway", json!({})).unwrap();
+    assert_eq!(
+        (report["enabled"].clone(), report["stats"].clone()),
+        (json!(false), Value::Null)
+    );
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+
     runtime.block_on(sim.shutdown());
+}
+
+/// Twelve streaming requests through the gateway, each a 200 whose stream ends in an overload.
+fn overload_burst(runtime: &tokio::runtime::Runtime, url: &str) {
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        for _ in 0..12 {
+            let reply = client
+                .post(format!("{url}/v1/messages"))
+                .header("x-api-key", "sk-ant-smoke-test")
+                .header("anthropic-version", "2023-06-01")
+                .header("content-type", "application/json")
+                .body(r#"{"model":"claude-sonnet-4-5","max_tokens":5,"stream":true,"messages":[{"role":"user","content":"hi"}]}"#)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(reply.status(), 200);
+            let body = reply.text().await.unwrap();
+            assert!(body.contains("overloaded_error"), "{body}");
+        }
+    });
+}
+
+/// Waits (10 s at most) for the verdict to say the user's own traffic is overloaded.
+fn wait_for_own_overload<W: AsRef<tauri::Webview<tauri::test::MockRuntime>>>(webview: &W) {
+    let started = Instant::now();
+    loop {
+        let snapshot = invoke(webview, "get_snapshot", json!({})).unwrap();
+        let reasons = snapshot["reasons"].to_string();
+        if snapshot["level"] == "overloaded" && reasons.contains("your own traffic") {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "not overloaded: {snapshot:#}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
