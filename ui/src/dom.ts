@@ -135,3 +135,29 @@ export function setChildren(parent: Element, ...children: Child[]): void {
 export function appendChildren(parent: Element, ...children: Child[]): void {
   parent.append(...children.filter((c): c is Node | string => Boolean(c)));
 }
+
+/**
+ * A line to paste into a shell (`export ANTHROPIC_BASE_URL=…`) with a Copy button. Copying goes
+ * through `navigator.clipboard`; where it is missing or refused, the status says to copy by hand
+ * and the line stays selectable, so nothing is lost.
+ */
+export function copyLine(line: string, testid: string): HTMLElement {
+  const status = el("span", { class: "hint copy-status", testid: `${testid}-copy-status`, attrs: { role: "status" } });
+  const button = el("button", {
+    class: "secondary small",
+    text: "Copy",
+    testid: `${testid}-copy`,
+    attrs: { type: "button", "aria-label": `Copy: ${line}` },
+  });
+  button.addEventListener("click", async () => {
+    status.textContent = "";
+    try {
+      if (!navigator.clipboard?.writeText) throw new Error("no clipboard");
+      await navigator.clipboard.writeText(line);
+      status.textContent = "Copied.";
+    } catch {
+      status.textContent = "Could not copy; select the line and copy it by hand.";
+    }
+  });
+  return el("div", "copy-line", el("code", { testid, text: line }), button, status);
+}

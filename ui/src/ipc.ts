@@ -5,6 +5,7 @@
 import { invoke, type InvokeArgs } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 
+import type { GatewayReport } from "./bindings/GatewayReport.ts";
 import type { HistoryReport } from "./bindings/HistoryReport.ts";
 import type { IncidentReport } from "./bindings/IncidentReport.ts";
 import type { ProbeSeries } from "./bindings/ProbeSeries.ts";
@@ -40,6 +41,10 @@ export interface SettingsView {
    * Admin API source does not send it, and the form then says it does not know.
    */
   admin_key_configured?: boolean;
+  /** The running gateway's `ANTHROPIC_BASE_URL`, when it runs. */
+  gateway_url?: string | null;
+  /** Why the gateway could not start, when it could not. */
+  gateway_error?: string | null;
 }
 
 export interface OpenIncidentPayload {
@@ -101,6 +106,12 @@ export const setApiKey = (key: string | null): Promise<SettingsView> =>
  */
 export const setAdminKey = (key: string | null): Promise<SettingsView> =>
   call("set_admin_key", { key });
+
+/**
+ * The local gateway: whether the settings ask for it, its `ANTHROPIC_BASE_URL` or why it could not
+ * start, its counters, the last 15 minutes of traffic and the latest retries and fallbacks.
+ */
+export const getGateway = (): Promise<GatewayReport> => call("get_gateway");
 
 export const checkNow = (): Promise<null> => call("check_now");
 

@@ -22,9 +22,11 @@ export function settingsProblems(s: Settings): Partial<Record<SettingsField, str
   const model = s.streaming_model.trim();
   if (model === "") {
     problems.streaming_model = "must name a model";
-  } else if (model.length > 100 || !/^[A-Za-z0-9.\-_[\]]+$/.test(model)) {
+  } else if (!isModelId(model)) {
     problems.streaming_model = "must be a model id such as claude-haiku-4-5";
   }
+  const chain = fallbackProblem(s.gateway_fallback);
+  if (chain !== null) problems.gateway_fallback = chain;
   if (!within(s.latency_threshold_ms, 500, 60_000)) {
     problems.latency_threshold_ms = "must be between 0.5 and 60 seconds";
   }
@@ -36,6 +38,9 @@ export function settingsProblems(s: Settings): Partial<Record<SettingsField, str
   }
   if (!within(s.successes_to_leave, 1, 20)) {
     problems.successes_to_leave = "must be between 1 and 20";
+  }
+  if (!within(s.gateway_port, 1024, 65_535)) {
+    problems.gateway_port = "must be between 1024 and 65535 (lower ports need root)";
   }
   if (s.followed_components.length > 50) {
     problems.followed_components = "at most 50 components";
@@ -61,6 +66,41 @@ export function settingsProblems(s: Settings): Partial<Record<SettingsField, str
     }
   }
   return problems;
+}
+
+/** A model id as the API takes it: letters, digits and `-._[]`, at most 100 characters (`is_model_id`). */
+export function isModelId(model: string): boolean {
+  return model.length > 0 && model.length <= 100 && /^[A-Za-z0-9.\-_[\]]+$/.test(model);
+}
+
+/** The most models a fallback chain may name (settings.rs). */
+export const MAX_FALLBACK_MODELS = 5;
+
+/**
+ * What is wrong with a fallback chain, in the order and words of settings.rs: too long, a bad
+ * model id, a model named twice, a single model. Null when it is fine (empty is fine: no chain).
+ */
+export function fallbackProblem(chain: readonly string[]): string | null {
+  if (chain.length > MAX_FALLBACK_MODELS) return `at most ${MAX_FALLBACK_MODELS} models`;
+  const bad = chain.find((model) => !isModelId(model));
+  if (bad !== undefined) return `${JSON.stringify(bad)} is not a model id such as claude-sonnet-4-5`;
+  const repeated = chain.find((model, i) => chain.indexOf(model) < i);
+  if (repeated !== undefined) return `${JSON.stringify(repeated)} is named twice`;
+  if (chain.length === 1) return "needs a second model to fall back to";
+  return null;
+}
+
+/**
+ * The fallback chain as typed: model ids separated by commas and/or spaces, in order; an empty
+ * text is no chain (`[]`). Nothing is dropped but empty pieces, so a bad id reaches the rules.
+ */
+export function parseFallbackChain(text: string): string[] {
+  return text.split(/[\s,]+/).filter((model) => model !== "");
+}
+
+/** A chain as the form shows it: "claude-opus-4-6, claude-sonnet-4-5"; empty for none. */
+export function fallbackChainText(chain: readonly string[]): string {
+  return chain.join(", ");
 }
 
 /** The form's message for a budget that is not an amount of dollars. */
@@ -90,6 +130,7 @@ export const NUMBER_FIELDS = {
   ttft_threshold_ms: { min: 200, max: 60_000, unit: "ms", hint: "200 to 60000 ms" },
   failures_to_enter: { min: 1, max: 20, unit: "", hint: "1 to 20" },
   successes_to_leave: { min: 1, max: 20, unit: "", hint: "1 to 20" },
+  gateway_port: { min: 1024, max: 65_535, unit: "", hint: "1024 to 65535, on 127.0.0.1" },
 } as const satisfies Partial<Record<SettingsField, object>>;
 
 const FIELDS: readonly SettingsField[] = [
@@ -109,6 +150,10 @@ const FIELDS: readonly SettingsField[] = [
   "monthly_budget_cents",
   "daily_budget_cents",
   "admin_api",
+  "gateway",
+  "gateway_port",
+  "gateway_retry",
+  "gateway_fallback",
 ];
 
 /**

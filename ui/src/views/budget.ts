@@ -1,7 +1,9 @@
 // Budget: the user's own usage against the tier's per-minute limits, spend against the monthly
 // spend cap and the user's budgets, and the cost figures of the usage tracker (`Snapshot.usage`),
 // each saying where it comes from. Without the tracker it shows the tier limits from the probe's
-// rate-limit headers and a plain list of what is not measured. No number here is invented.
+// rate-limit headers and a plain list of what is not measured. No number here is invented. Last,
+// the local gateway's section (views/gateway.ts): its own traffic, refreshed on each snapshot while
+// the tab is open.
 
 import type { BudgetProgress } from "../bindings/BudgetProgress.ts";
 import type { ClassWindow } from "../bindings/ClassWindow.ts";
@@ -25,6 +27,7 @@ import {
   type LimitRow,
 } from "../usage.ts";
 import type { AppContext, View } from "./context.ts";
+import { gatewayPanel } from "./gateway.ts";
 
 const pad = (n: number) => String(n).padStart(2, "0");
 
@@ -261,6 +264,7 @@ export function budgetView(context: AppContext): View {
   const usageBox = el("div", { class: "usage", testid: "budget-usage" });
   const limits = el("div", { testid: "budget-limits" });
   const notMeasured = el("div");
+  const gateway = gatewayPanel(context);
 
   function drawLimits(snapshot: Snapshot | null, tracked: boolean): void {
     const probe = snapshot?.probe ?? null;
@@ -329,14 +333,16 @@ export function budgetView(context: AppContext): View {
   return {
     name: "budget",
     mount(panel) {
-      panel.append(usageBox, limits, notMeasured);
+      panel.append(usageBox, limits, notMeasured, gateway.element);
       draw(context.snapshot());
     },
     shown() {
       draw(context.snapshot());
+      gateway.shown();
     },
     snapshot(snapshot, visible) {
       if (visible) draw(snapshot);
+      gateway.snapshot(visible);
     },
   };
 }

@@ -6,13 +6,16 @@
 import type { ComponentReport } from "../bindings/ComponentReport.ts";
 import type { Settings } from "../bindings/Settings.ts";
 import { streamingCostText } from "../cost.ts";
-import { el, errorBox, setChildren } from "../dom.ts";
+import { copyLine, el, errorBox, setChildren } from "../dom.ts";
 import { apiKeyText } from "../format.ts";
+import { baseUrlLine } from "../gateway.ts";
 import { getSettings, isIpcError, setAdminKey, setApiKey, setSettings, type SettingsView } from "../ipc.ts";
 import {
   budgetCents,
   budgetText,
+  fallbackChainText,
   NUMBER_FIELDS,
+  parseFallbackChain,
   type SettingsField,
   settingsProblems,
   splitSettingsError,
@@ -21,7 +24,15 @@ import { findTier, TIERS } from "../tiers.ts";
 import type { AppContext, View } from "./context.ts";
 
 type NumberField = keyof typeof NUMBER_FIELDS;
-type BooleanField = "streaming_probe" | "notifications" | "launch_at_login" | "usage_tracking" | "claude_code_logs" | "admin_api";
+type BooleanField =
+  | "streaming_probe"
+  | "notifications"
+  | "launch_at_login"
+  | "usage_tracking"
+  | "claude_code_logs"
+  | "admin_api"
+  | "gateway"
+  | "gateway_retry";
 type BudgetField = "monthly_budget_cents" | "daily_budget_cents";
 
 const BUDGET_LABELS: Record<BudgetField, string> = {
@@ -44,6 +55,17 @@ const NUMBER_LABELS: Record<NumberField, string> = {
   ttft_threshold_ms: "Slow first token above (ms)",
   failures_to_enter: "Failures in a row before alerting",
   successes_to_leave: "Successes in a row before recovering",
+  gateway_port: "Gateway port",
+};
+
+/** How the form's summary names a field that needs fixing (its label, shortened). */
+const FIELD_NAMES: Partial<Record<SettingsField, string>> = {
+  ...NUMBER_LABELS,
+  ...BUDGET_LABELS,
+  streaming_model: "Streaming probe model",
+  tier_override: "Tier",
+  followed_components: "Components",
+  gateway_fallback: "Fallback models",
 };
 
 export function settingsView(context: AppContext): View {
@@ -52,6 +74,7 @@ export function settingsView(context: AppContext): View {
   const saved = el("p", { class: "status-line", testid: "settings-saved", attrs: { role: "status" } });
   const save = el("button", { text: "Save settings", testid: "settings-save", attrs: { type: "submit" } });
   const numbers = new Map<NumberField, HTMLInputElement>();
+  const gatewayStatus = el("div", { testid: "gateway-status" });
   const checks = new Map<BooleanField, HTMLInputElement>();
   const budgets = new Map<BudgetField, HTMLInputElement>();
   const tierSelect = el("select", {
@@ -64,6 +87,17 @@ export function settingsView(context: AppContext): View {
     attrs: { type: "text", id: "setting-streaming_model", autocomplete: "off", spellcheck: "false", "aria-describedby": "error-streaming_model streaming-cost" },
   });
   const cost = el("p", { class: "hint", testid: "streaming-cost", attrs: { id: "streaming-cost", "aria-live": "polite" } });
+  const fallback = el("input", {
+    testid: "setting-gateway_fallback",
+    attrs: {
+      type: "text",
+      id: "setting-gateway_fallback",
+      autocomplete: "off",
+      spellcheck: "false",
+      placeholder: "claude-opus-4-6, claude-sonnet-4-5",
+      "aria-describedby": "hint-gateway_fallback error-gateway_fallback",
+    },
+  });
   const componentsBox = el("div", { class: "component-checks", testid: "setting-followed_components" });
   let view: SettingsView | null = null;
   /** Component ids checked in the form (kept across redraws of the list). */
@@ -184,6 +218,10 @@ export function settingsView(context: AppContext): View {
       monthly_budget_cents: budgetCents(budgets.get("monthly_budget_cents")?.value ?? ""),
       daily_budget_cents: budgetCents(budgets.get("daily_budget_cents")?.value ?? ""),
       admin_api: checks.get("admin_api")?.checked ?? base.admin_api,
+      gateway: checks.get("gateway")?.checked ?? base.gateway,
+      gateway_port: number("gateway_port"),
+      gateway_retry: checks.get("gateway_retry")?.checked ?? base.gateway_retry,
+      gateway_fallback: parseFallbackChain(fallback.value),
     };
   }
 
@@ -200,7 +238,9 @@ export function settingsView(context: AppContext): View {
           ? model
           : field === "tier_override"
             ? tierSelect
-            : (numbers.get(field as NumberField) ?? budgets.get(field as BudgetField));
+            : field === "gateway_fallback"
+              ? fallback
+              : (numbers.get(field as NumberField) ?? budgets.get(field as BudgetField));
       input?.setAttribute("aria-invalid", String(show && Boolean(problem)));
     }
     cost.textContent = streamingCostText(candidate.streaming_model, candidate.probe_interval_secs || 60);
@@ -236,15 +276,32 @@ export function settingsView(context: AppContext): View {
     return el("label", "check", input, ` ${label}`);
   }
 
+  /** The line to copy while the gateway runs, or why it could not start. */
+  function showGateway(next: SettingsView): void {
+    if (next.gateway_url) {
+      setChildren(
+        gatewayStatus,
+        el("p", { text: "Point your code at the gateway:" }),
+        copyLine(baseUrlLine(next.gateway_url), "gateway-line"),
+      );
+    } else if (next.gateway_error) {
+      setChildren(gatewayStatus, el("p", { class: "error", text: `The gateway could not start: ${next.gateway_error}` }));
+    } else {
+      setChildren(gatewayStatus, el("p", { class: "hint", text: next.settings.gateway ? "The gateway starts with the next check." : "The gateway is off." }));
+    }
+  }
+
   function fill(next: SettingsView): void {
     view = next;
     const s = next.settings;
     for (const [field, input] of numbers) input.value = String(s[field]);
     for (const [field, input] of checks) input.checked = s[field];
     model.value = s.streaming_model;
+    fallback.value = fallbackChainText(s.gateway_fallback);
     fillTiers(s.tier_override);
     for (const [field, input] of budgets) input.value = budgetText(s[field]);
     showAdminKey(next.admin_key_configured);
+    showGateway(next);
     followed = new Set(s.followed_components);
     componentIds = "";
     drawComponents(context.snapshot()?.status_page.components ?? []);
@@ -278,7 +335,8 @@ export function settingsView(context: AppContext): View {
     submitted = true;
     if (!check(true)) {
       form.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
-      setChildren(formError, el("p", { class: "error", text: "Fix the fields marked above; nothing was saved." }));
+      const names = Object.keys(settingsProblems(fromForm(view.settings))).map((field) => FIELD_NAMES[field as SettingsField] ?? field);
+      setChildren(formError, el("p", { class: "error", text: `Nothing was saved. Fix the fields marked above: ${names.join("; ")}.` }));
       return;
     }
     save.disabled = true;
@@ -390,6 +448,35 @@ export function settingsView(context: AppContext): View {
             "admin_api",
             "Read usage and cost from the Admin API (authoritative for your organisation; needs an admin key below)",
           ),
+        ),
+        el(
+          "fieldset",
+          { testid: "gateway-settings" },
+          el("legend", { text: "Local gateway" }),
+          checkField(
+            "gateway",
+            "Run a local gateway that meters my own API traffic (its 529s and 429s are the earliest signal; nothing of the content is kept)",
+          ),
+          numberField("gateway_port"),
+          gatewayStatus,
+          checkField("gateway_retry", "Retry 529, 500 and 429 in the gateway before my code sees them (never the spend cap)"),
+          el(
+            "div",
+            "field",
+            el("label", { text: "Fallback models for persistent 529s", attrs: { for: "setting-gateway_fallback" } }),
+            fallback,
+            el("span", {
+              class: "hint",
+              text: "Model ids in order, separated by commas or spaces: 2 to 5 of them, or empty for none. A request for one of them that keeps getting 529s goes to the next; other models are never switched.",
+              attrs: { id: "hint-gateway_fallback" },
+            }),
+            errorSlot("gateway_fallback"),
+          ),
+          el("p", {
+            class: "hint",
+            testid: "gateway-resilience-hint",
+            text: "Both are off by default. Your SDK already retries 529s, 500s and 429s, so retries here come on top of its own and multiply the attempts and the wait; and a fallback answers with another model than the one your code asked for.",
+          }),
         ),
         el(
           "fieldset",

@@ -159,6 +159,8 @@ test("layout: nothing overflows sideways at 400 × 600 in any view", opts, async
       await check("probes");
       await page.locator(tid("tab-budget")).click();
       await page.locator(name === "usage" ? tid("usage-class") : tid("budget-not-measured")).first().waitFor();
+      // The usage scenario has the gateway running: its chart, table and events are drawn too.
+      await page.locator(name === "usage" ? `${tid("chart-gateway")} svg` : `${tid("gateway-panel")}[data-state="off"]`).waitFor();
       await check("budget");
       await page.locator(tid("tab-settings")).click();
       await page.waitForFunction(() => document.querySelector('[data-testid="setting-probe_interval_secs"]')?.value !== "");

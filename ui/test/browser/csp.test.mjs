@@ -66,7 +66,8 @@ for (const [name, csp] of [
     }
     const server = await startServer({ csp });
     const { fx } = state.build;
-    const { context, page, seen } = await openPage(state.browser, state.build, fx.overloadScenario, {
+    // The gateway runs, so Budget draws its chart, table and copy line too.
+    const { context, page, seen } = await openPage(state.browser, state.build, { ...fx.overloadScenario, get_gateway: fx.gatewayRunning }, {
       initScripts: [collectViolations],
     });
     try {
@@ -83,6 +84,8 @@ for (const [name, csp] of [
       await page.locator(tid("chart-errors")).waitFor();
       await page.locator(tid("tab-budget")).click();
       await page.locator(tid("budget-not-measured")).waitFor();
+      await page.locator(`${tid("chart-gateway")} svg`).waitFor();
+      await page.locator(tid("gateway-line-copy")).click();
       await page.locator(tid("tab-settings")).click();
       await page.locator(tid("setting-probe_interval_secs")).fill("2");
       await page.locator(tid("settings-save")).click();

@@ -60,6 +60,17 @@ const VIEWS = {
       await page.locator(tid("usage-class")).first().waitFor();
     },
   },
+  gateway: {
+    // Budget's Gateway section, running through a 529 storm with retries and a fallback chain.
+    scenario: (fx) => fx.usageScenario,
+    level: "Operational",
+    async show(page) {
+      await page.waitForFunction(() => document.querySelector('[data-testid="api-key-status"]')?.textContent !== "");
+      await page.locator(tid("tab-budget")).click();
+      await page.locator(`${tid("chart-gateway")} svg`).waitFor();
+      await page.locator(tid("gateway-panel")).evaluate((panel) => panel.scrollIntoView({ block: "start" }));
+    },
+  },
   settings: {
     scenario: (fx) => fx.overloadScenario,
     level: "Overloaded",

@@ -70,7 +70,7 @@ test("an invalid interval gets a hint and is not sent; the shell's invalid_setti
     assert.equal(await text(hint), "must be between 5 seconds and 1 hour", "checked as you type");
     assert.equal(await interval.getAttribute("aria-invalid"), "true");
     await page.locator(tid("settings-save")).click();
-    assert.equal(await text(page.locator(tid("settings-error"))), "Fix the fields marked above; nothing was saved.");
+    assert.equal(await text(page.locator(tid("settings-error"))), "Nothing was saved. Fix the fields marked above: Probe every (seconds).");
     assert.deepEqual(await callsOf(page, "set_settings"), [], "nothing sent");
     assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), "setting-probe_interval_secs", "focus on the bad field");
 
@@ -383,6 +383,125 @@ test("the admin key goes to set_admin_key and never appears in the page", opts, 
     await page.locator(tid("error", "admin-key-error")).waitFor();
     assert.equal(await text(page.locator(tid("error", "admin-key-error"))), "Not saved: the keychain is locked");
     assert.equal(await input.inputValue(), "");
+    assertClean(assert, seen);
+  } finally {
+    await context.close();
+  }
+});
+
+/** In the page, before it loads: a clipboard that records what is copied. */
+function stubClipboard() {
+  window.__copied = [];
+  Object.defineProperty(navigator, "clipboard", { configurable: true, value: { writeText: async (line) => void window.__copied.push(line) } });
+}
+
+test("the gateway's settings: on, its port checked, and the line to copy while it runs", opts, async () => {
+  const { fx } = state.build;
+  const { context, page, seen } = await openPage(state.browser, state.build, fx.overloadScenario, { initScripts: [stubClipboard] });
+  try {
+    await openSettings(page, state.server.origin);
+    assert.equal(await field(page, "gateway").isChecked(), false);
+    assert.match(await text(page.locator(tid("gateway-status"))), /gateway is off/);
+    // A port below 1024 is refused before anything is sent.
+    await field(page, "gateway").check();
+    await field(page, "gateway_port").fill("80");
+    await page.locator(tid("settings-save")).click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="setting-error-gateway_port"]')?.textContent !== "");
+    assert.deepEqual(await callsOf(page, "set_settings"), [], "nothing sent");
+    // The shell answers with the running gateway's URL: the page shows the line to copy.
+    const running = { ...fx.settingsView, settings: { ...fx.settingsView.settings, gateway: true, gateway_port: 7530 }, gateway_url: "http://127.0.0.1:7530", gateway_error: null };
+    await setResponse(page, "set_settings", running);
+    await field(page, "gateway_port").fill("7530");
+    await page.locator(tid("settings-save")).click();
+    await page.locator(tid("gateway-line")).waitFor();
+    assert.equal(await text(page.locator(tid("gateway-line"))), "export ANTHROPIC_BASE_URL=http://127.0.0.1:7530");
+    // Copy puts the whole line on the clipboard.
+    await page.locator(tid("gateway-line-copy")).click();
+    await page.locator(tid("gateway-line-copy-status")).getByText("Copied.").waitFor();
+    assert.deepEqual(await page.evaluate(() => window.__copied), ["export ANTHROPIC_BASE_URL=http://127.0.0.1:7530"]);
+    assertClean(assert, seen);
+  } finally {
+    await context.close();
+  }
+});
+
+test("the gateway's retries and fallback chain: off by default, sent with set_settings", opts, async () => {
+  const { fx } = state.build;
+  const stored = fx.settingsView.settings;
+  const { context, page, seen } = await openPage(state.browser, state.build, fx.overloadScenario);
+  try {
+    await openSettings(page, state.server.origin);
+    assert.equal(await field(page, "gateway_retry").isChecked(), false);
+    assert.equal(await field(page, "gateway_fallback").inputValue(), "");
+    assert.match(await text(page.locator(tid("gateway-resilience-hint"))), /^Both are off by default\. Your SDK already retries 529s, 500s and 429s/);
+    const label = await page.locator('label[for="setting-gateway_fallback"]').textContent();
+    assert.equal(label, "Fallback models for persistent 529s");
+
+    await field(page, "gateway_retry").check();
+    await field(page, "gateway_fallback").fill(" claude-opus-4-6,claude-sonnet-4-5  claude-haiku-4-5 ");
+    assert.equal(await text(page.locator(tid("setting-error-gateway_fallback"))), "");
+    await page.locator(tid("settings-save")).click();
+    await page.locator(tid("settings-saved")).getByText("Saved.").waitFor();
+    const [first] = await callsOf(page, "set_settings");
+    assert.deepEqual(first.settings, {
+      ...stored,
+      gateway_retry: true,
+      gateway_fallback: ["claude-opus-4-6", "claude-sonnet-4-5", "claude-haiku-4-5"],
+    });
+    // The form shows what the shell answered, in one spelling.
+    assert.equal(await field(page, "gateway_fallback").inputValue(), "claude-opus-4-6, claude-sonnet-4-5, claude-haiku-4-5");
+    assert.equal(await field(page, "gateway_retry").isChecked(), true);
+
+    // Emptied: no chain, sent as [] (not [""]).
+    await field(page, "gateway_fallback").fill("  ");
+    await field(page, "gateway_retry").uncheck();
+    await page.locator(tid("settings-save")).click();
+    await page.waitForFunction(() => window.__mockIpc.calls.filter(([c]) => c === "set_settings").length === 2);
+    const [, second] = await callsOf(page, "set_settings");
+    assert.deepEqual(second.settings.gateway_fallback, []);
+    assert.equal(second.settings.gateway_retry, false);
+    assertClean(assert, seen);
+  } finally {
+    await context.close();
+  }
+});
+
+test("a bad fallback chain is refused before sending, with the field named", opts, async () => {
+  const { fx } = state.build;
+  const { context, page, seen } = await openPage(state.browser, state.build, fx.overloadScenario);
+  try {
+    await openSettings(page, state.server.origin);
+    const chain = field(page, "gateway_fallback");
+    const hint = page.locator(tid("setting-error-gateway_fallback"));
+    assert.match(await chain.getAttribute("aria-describedby"), /\berror-gateway_fallback\b/);
+    const cases = [
+      ["claude-opus-4-6", "needs a second model to fall back to"],
+      ["claude-opus-4-6 claude-opus-4-6", '"claude-opus-4-6" is named twice'],
+      ["claude-opus-4-6, claude/sonnet", '"claude/sonnet" is not a model id such as claude-sonnet-4-5'],
+      ["claude-opus-4-6, claude-sönnet-4-5", '"claude-sönnet-4-5" is not a model id such as claude-sonnet-4-5'],
+      ["a b c d e f", "at most 5 models"],
+    ];
+    for (const [typed, message] of cases) {
+      await chain.fill(typed);
+      assert.equal(await text(hint), message, typed);
+      assert.equal(await chain.getAttribute("aria-invalid"), "true", typed);
+      await page.locator(tid("settings-save")).click();
+      assert.equal(await text(page.locator(tid("settings-error"))), "Nothing was saved. Fix the fields marked above: Fallback models.", typed);
+      assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), "setting-gateway_fallback", "focus on the chain");
+    }
+    assert.deepEqual(await callsOf(page, "set_settings"), [], "nothing sent");
+
+    // Fixed, then refused by the shell anyway: its message lands on the field.
+    await chain.fill("claude-opus-4-6, claude-sonnet-4-5");
+    assert.equal(await text(hint), "");
+    assert.equal(await chain.getAttribute("aria-invalid"), "false");
+    await setResponse(page, "set_settings", {
+      __ipc_error: { kind: "invalid_settings", message: 'gateway_fallback: "claude-opus-4-6" is named twice' },
+    });
+    await page.locator(tid("settings-save")).click();
+    await page.locator(tid("error", "settings-error")).waitFor();
+    assert.equal(await text(hint), '"claude-opus-4-6" is named twice');
+    assert.equal((await callsOf(page, "set_settings")).length, 1);
     assertClean(assert, seen);
   } finally {
     await context.close();
