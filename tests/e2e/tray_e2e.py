@@ -19,6 +19,7 @@ import json
 import os
 import re
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -57,6 +58,11 @@ COLORS = {
 }
 
 T0 = time.monotonic()
+
+# The app's identifier (src-tauri/tauri.conf.json): its data folder's name.
+APP_IDENTIFIER = "dev.claude-status.tray"
+# Streams the own-traffic step sends through the gateway, each ending in an overload.
+OWN_BURST = 12
 
 
 def log(message):
@@ -569,6 +575,13 @@ def screenshot_settled(name, window, before, timeout=15.0):
 # The simulator
 
 
+def free_port():
+    """A port nothing listens on now (the kernel's pick for port 0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 class Sim:
     def __init__(self, procs):
         self.proc = procs.start(
@@ -657,6 +670,7 @@ class Test:
         self.monitor_log = os.path.join(E2E_DIR, "dbus-monitor.log")
         self.diagnosed = False
         self.sim = None
+        self.gateway_port = None
 
     # -- bookkeeping
 
@@ -759,9 +773,19 @@ class Test:
         wait_until("dbus-monitor", lambda: os.path.getsize(self.monitor_log) > 0, 10)
         self.ok("desktop: watcher, dunst, dbus-monitor and simulator up", f"simulator {self.sim.url}")
 
+    def write_settings(self):
+        """Settings as the dashboard would have saved them: the local gateway on, on a free port.
+        The store plugin keeps them in the app's data folder under XDG_DATA_HOME."""
+        self.gateway_port = free_port()
+        folder = os.path.join(os.environ["XDG_DATA_HOME"], APP_IDENTIFIER)
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, "settings.json"), "w", encoding="utf-8") as f:
+            json.dump({"settings": {"gateway": True, "gateway_port": self.gateway_port}}, f)
+
     def launch(self):
         with open(self.app_log, "w"):
             pass
+        self.write_settings()
         start = time.monotonic()
         self.app = self.procs.start("app", [APP_BIN], log_path=self.app_log, env=self.app_env())
         self.item, took = wait_until(
@@ -782,6 +806,14 @@ class Test:
         for wanted in ("Open dashboard", "Open status page", "Check now",
                        "Pause notifications for 1 hour", "Quit Claude Status"):
             assert wanted in labels, f"the menu lacks {wanted!r}: {labels}"
+        gateway_line = f"Gateway on 127.0.0.1:{self.gateway_port}"
+        labels, took = wait_until(
+            f"the menu line {gateway_line!r}",
+            lambda: (lambda ls: ls if gateway_line in ls else None)(
+                [label for _, label, _ in menu_entries(self.item) if label]),
+            10,
+        )
+        self.ok("menu shows the gateway", f"{gateway_line!r} after {took:.2f} s")
         label, took = wait_until(
             "the first menu line to say Operational",
             lambda: (lambda l: l if l and l.startswith("Operational") else None)(first_label(self.item)),
@@ -844,6 +876,40 @@ class Test:
         wait_until("dunst to show it", lambda: dunst_showing() >= 1, 5)
         path = screenshot("tray-recovered.png", crop=TOP_RIGHT)
         self.ok("screenshot", path)
+
+    def own_traffic(self):
+        """A burst of overloads in the user's own traffic through the gateway turns the tray orange
+        within seconds, while our probes (GET /v1/models) still get normal answers."""
+        self.require_app()
+        run(["dunstctl", "close-all"], check=False)
+        self.sim.scenario("stream-overload")
+        body = json.dumps({
+            "model": "claude-sonnet-4-5", "max_tokens": 5, "stream": True,
+            "messages": [{"role": "user", "content": "hi"}],
+        }).encode()
+        start = time.monotonic()
+        overloaded = 0
+        for _ in range(OWN_BURST):
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{self.gateway_port}/v1/messages", data=body, method="POST",
+                headers={"content-type": "application/json", "anthropic-version": "2023-06-01",
+                         "x-api-key": "sk-ant-e2e-simulator-only"},
+            )
+            with urllib.request.urlopen(request, timeout=10) as reply:
+                overloaded += b"overloaded_error" in reply.read()
+        assert overloaded == OWN_BURST, f"{overloaded} of {OWN_BURST} streams ended in an overload"
+        sent = time.monotonic() - start
+        label, took = wait_until(
+            "the first menu line to say Overloaded from our own traffic",
+            lambda: (lambda l: l if l and l.startswith("Overloaded") else None)(first_label(self.item)),
+            15,
+        )
+        self.ok("own 529s: menu says Overloaded",
+                f"{label!r} {took:.2f} s after {OWN_BURST} streams sent in {sent:.2f} s")
+        (_, rgb), took = wait_until("the icon to turn orange",
+                                    lambda: is_color(self.item, "overloaded"), 10)
+        self.ok("own 529s: icon is orange", f"{hex_rgb(rgb)} after {time.monotonic() - start:.2f} s")
+        self.sim.scenario("healthy")
 
     def dashboard(self):
         self.require_app()
@@ -919,6 +985,7 @@ class Test:
             ("3. operational", self.operational),
             ("4. overload storm", self.overload),
             ("5. recovery", self.recover),
+            ("5b. own traffic through the gateway", self.own_traffic),
             ("6. dashboard", self.dashboard),
             ("7. second instance", self.second_instance),
             ("8. quit", self.quit),

@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 import traceback
+import urllib.error
 import urllib.request
 import zlib
 
@@ -52,6 +53,9 @@ INCIDENT_STATUS = "investigating"
 INCIDENT_UPDATE = "We are currently investigating elevated error rates on requests to Claude Opus 4.8."
 # The level an open minor incident with a degraded component gives (ui/src/format.ts LEVELS).
 EXPECTED_LEVEL = "Degraded"
+
+# Requests the test sends through the app's gateway.
+GATEWAY_REQUESTS = 5
 
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"  # the W3C web element identifier key
 
@@ -304,6 +308,15 @@ class WebDriver:
     def click(self, element):
         self.call("POST", self.s(f"/element/{element}/click"), {})
 
+    def clear(self, element):
+        self.call("POST", self.s(f"/element/{element}/clear"), {})
+
+    def send_keys(self, element, text):
+        self.call("POST", self.s(f"/element/{element}/value"), {"text": text})
+
+    def attribute(self, element, name):
+        return self.call("GET", self.s(f"/element/{element}/attribute/{name}"))
+
     def title(self):
         return self.call("GET", self.s("/title"))
 
@@ -337,6 +350,7 @@ class Run:
         self.app_log = os.path.join(WD_DIR, "app.log")
         self.wd = None
         self.app_pid = None
+        self.gateway_port = None
 
     def step(self, name, fn):
         if self.failed:
@@ -530,6 +544,77 @@ class Run:
             f"{len(bodies)} update(s), first {bodies[0][:40]!r}…"
         )
 
+    def gateway_on(self):
+        """Settings: tick the gateway, give it a free port, save; the page shows the line to copy."""
+        self.gateway_port = free_port()
+        self.wd.click(self.wd.find(testid("tab-settings")))
+
+        def form():
+            box = self.wd.find(testid("setting-gateway"))
+            return box if self.wd.displayed(box) else None
+
+        box, _ = wait_until("the settings form", form, 10)
+        if self.wd.attribute(box, "checked") in (None, "false"):
+            self.wd.click(box)
+        port = self.wd.find(testid("setting-gateway_port"))
+        self.wd.clear(port)
+        self.wd.send_keys(port, str(self.gateway_port))
+        self.wd.click(self.wd.find(testid("settings-save")))
+        wanted = f"ANTHROPIC_BASE_URL=http://127.0.0.1:{self.gateway_port}"
+
+        def shown():
+            line = self.read(testid("gateway-line"))
+            return line if wanted in line else None
+
+        line, seconds = wait_until("the gateway's ANTHROPIC_BASE_URL line", shown, 15)
+        assert port_open(self.gateway_port), f"nothing listens on {self.gateway_port}"
+        return f"{line!r} after {seconds:.2f} s"
+
+    def gateway_traffic(self):
+        """Requests through the gateway show in the Budget view's gateway section."""
+        statuses = []
+        body = json.dumps(
+            {"model": "claude-sonnet-4-5", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
+        ).encode()
+        for _ in range(GATEWAY_REQUESTS):
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{self.gateway_port}/v1/messages",
+                data=body,
+                method="POST",
+                headers={
+                    "content-type": "application/json",
+                    "anthropic-version": "2023-06-01",
+                    "x-api-key": "sk-ant-webdriver-simulator-only",
+                },
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10) as reply:
+                    reply.read()
+                    statuses.append(reply.status)
+            except urllib.error.HTTPError as e:
+                e.read()
+                statuses.append(e.code)
+        self.wd.click(self.wd.find(testid("tab-budget")))
+
+        def counted():
+            panel = self.wd.find(testid("gateway-panel"))
+            state = self.wd.attribute(panel, "data-state")
+            if state != "running":
+                return None
+            text = self.read(testid("gateway-counter-requests"))
+            found = re.search(r"[\d,]+", text)
+            requests = int(found.group(0).replace(",", "")) if found else 0
+            if requests < GATEWAY_REQUESTS:
+                return None
+            minutes = self.wd.find_all(testid("gateway-minute"))
+            return requests, len(minutes)
+
+        (requests, rows), seconds = wait_until("the gateway's counters in the Budget view", counted, 15)
+        return (
+            f"{GATEWAY_REQUESTS} requests answered {sorted(set(statuses))}; the panel counts {requests} "
+            f"with {rows} minute row(s) after {seconds:.2f} s"
+        )
+
     def details_shown(self):
         return self.wd.displayed(self.wd.find(testid("incident-detail"))) and self.read("#incident-detail-name") == INCIDENT
 
@@ -613,6 +698,8 @@ class Run:
             self.step("the incident is listed in the Overview", self.incident_listed)
             self.step("clicking it opens its details", self.open_details)
             self.step("screenshot of the details", self.screenshot)
+            self.step("settings turn the gateway on", self.gateway_on)
+            self.step("traffic through the gateway shows in the Budget view", self.gateway_traffic)
             self.step("deleting the session ends the app", self.delete_session)
         finally:
             if self.failed:
