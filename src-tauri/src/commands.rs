@@ -9,6 +9,7 @@ use claude_status_core::history::{summarize, HistoryLead, HistoryReport};
 use claude_status_core::report::{IncidentReport, Snapshot};
 use claude_status_core::series::{probe_series, ProbeSeries};
 use claude_status_core::settings::Settings;
+use claude_status_core::usage::UsageSource;
 use claude_status_engine::probe::ApiKey;
 use serde::Serialize;
 use tauri::{AppHandle, Manager, Runtime, State};
@@ -105,7 +106,8 @@ pub async fn get_gateway(state: AppStateRef<'_>) -> Result<GatewayReport> {
     let (minutes, events) = tauri::async_runtime::spawn_blocking(move || -> Result<_> {
         let from = now - Duration::minutes(GATEWAY_MINUTES as i64);
         // A minute ahead, so a record stamped a moment after `now` still lands in the last one.
-        let records = store.usage_between(from, now + Duration::minutes(1))?;
+        let records =
+            store.usage_between_of(from, now + Duration::minutes(1), Some(UsageSource::Gateway))?;
         let minutes = gateway_minutes(&records, now, GATEWAY_MINUTES);
         let events = store.gateway_events_since(now - Duration::days(1), GATEWAY_EVENTS)?;
         Ok((minutes, events))

@@ -20,6 +20,9 @@ const DEMO_SCENARIO: &str = "demo";
 const DEMO_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3);
 const DEMO_CONFIRM: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// The most often a snapshot reaches the tray and the dashboard.
+const PUBLISH_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// (Re)starts the engine with the current settings.
 pub async fn restart_engine<R: Runtime>(app: &AppHandle<R>) {
     let state = app.state::<Arc<AppState>>().inner().clone();
@@ -146,14 +149,20 @@ async fn follow<R: Runtime>(
     mut events: broadcast::Receiver<EngineEvent>,
 ) {
     publish(&app, snapshots.borrow_and_update().clone());
+    let mut published = tokio::time::Instant::now();
     loop {
         tokio::select! {
             changed = snapshots.changed() => {
                 if changed.is_err() {
                     return;
                 }
+                // Traffic through the gateway changes the snapshot with every metered batch;
+                // the watch channel keeps only the latest, so waiting out the interval folds a
+                // burst into one tray update and one event.
+                tokio::time::sleep_until(published + PUBLISH_EVERY).await;
                 let snapshot = snapshots.borrow_and_update().clone();
                 publish(&app, snapshot);
+                published = tokio::time::Instant::now();
             }
             event = events.recv() => match event {
                 Ok(EngineEvent::Notify { notification, .. }) => notify::show(&app, notification),

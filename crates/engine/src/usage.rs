@@ -95,11 +95,11 @@ pub fn month_to_date(store: &Store, source: UsageSource) -> Result<Vec<UsageReco
         .with_ymd_and_hms(now.year(), now.month(), 1, 0, 0, 0)
         .single()
         .unwrap_or(now);
-    let records: Vec<UsageRecord> = store
-        .usage_between(month_start, now + chrono::Duration::minutes(1))?
-        .into_iter()
-        .filter(|r| r.source == source)
-        .collect();
+    let records = store.usage_between_of(
+        month_start,
+        now + chrono::Duration::minutes(1),
+        Some(source),
+    )?;
     Ok(dedupe(records))
 }
 

@@ -62,6 +62,30 @@ fn a_record_round_trips_every_field() {
 }
 
 #[test]
+fn one_source_can_be_read_alone() {
+    each_store(|store| {
+        let gateway = UsageRecord {
+            source: UsageSource::Gateway,
+            ..record(Some("g1"), Some("rg1"), 7, 1)
+        };
+        let rows = [record(Some("m1"), Some("r1"), 10, 0), gateway.clone()];
+        store.ingest_batch(&rows, &[]).unwrap();
+        let (from, to) = (at(-10), at(10));
+        assert_eq!(
+            store
+                .usage_between_of(from, to, Some(UsageSource::Gateway))
+                .unwrap(),
+            vec![gateway]
+        );
+        assert_eq!(store.usage_between_of(from, to, None).unwrap(), rows);
+        assert!(store
+            .usage_between_of(from, to, Some(UsageSource::AdminApi))
+            .unwrap()
+            .is_empty());
+    });
+}
+
+#[test]
 fn the_largest_total_wins_and_a_tie_keeps_the_first() {
     each_store(|store| {
         let outcome = store

@@ -101,36 +101,48 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<UsageRecord>> {
+        self.usage_between_of(from, to, None)
+    }
+
+    /// [`Store::usage_between`] for one source, or all of them with `None`.
+    pub fn usage_between_of(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        source: Option<UsageSource>,
+    ) -> Result<Vec<UsageRecord>> {
         let rows = self.read("reading usage records", |connection| {
             let mut statement = connection.prepare_cached(&format!(
                 "SELECT id, {COLUMNS} FROM usage_ledger
-                 WHERE at >= ?1 AND at < ?2 ORDER BY at, id"
+                 WHERE at >= ?1 AND at < ?2 AND (?3 IS NULL OR source = ?3) ORDER BY at, id"
             ))?;
-            let rows = statement.query_map(params![to_millis(from), to_millis(to)], |row| {
-                Ok(StoredUsage {
-                    id: row.get(0)?,
-                    at: row.get(1)?,
-                    source: row.get(2)?,
-                    model: row.get(3)?,
-                    tokens: [
-                        row.get(4)?,
-                        row.get(5)?,
-                        row.get(6)?,
-                        row.get(7)?,
-                        row.get(8)?,
-                    ],
-                    status: row.get(9)?,
-                    latency_ms: row.get(10)?,
-                    ttft_ms: row.get(11)?,
-                    service_tier: row.get(12)?,
-                    message_id: row.get(13)?,
-                    request_id: row.get(14)?,
-                    session_id: row.get(15)?,
-                    project: row.get(16)?,
-                    reported_cost_usd: row.get(17)?,
-                    is_sidechain: row.get(18)?,
-                })
-            })?;
+            let source = source.map(UsageSource::as_str);
+            let rows =
+                statement.query_map(params![to_millis(from), to_millis(to), source], |row| {
+                    Ok(StoredUsage {
+                        id: row.get(0)?,
+                        at: row.get(1)?,
+                        source: row.get(2)?,
+                        model: row.get(3)?,
+                        tokens: [
+                            row.get(4)?,
+                            row.get(5)?,
+                            row.get(6)?,
+                            row.get(7)?,
+                            row.get(8)?,
+                        ],
+                        status: row.get(9)?,
+                        latency_ms: row.get(10)?,
+                        ttft_ms: row.get(11)?,
+                        service_tier: row.get(12)?,
+                        message_id: row.get(13)?,
+                        request_id: row.get(14)?,
+                        session_id: row.get(15)?,
+                        project: row.get(16)?,
+                        reported_cost_usd: row.get(17)?,
+                        is_sidechain: row.get(18)?,
+                    })
+                })?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
         })?;
         Ok(rows.into_iter().filter_map(StoredUsage::decode).collect())
