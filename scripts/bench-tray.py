@@ -15,7 +15,13 @@ no API key):
 Targets (issue): dashboard closed ≤ 130 MiB RSS summed, ≤ 40 MiB anonymous, ≤ 0.5 % CPU.
 CPU is a share of one core: utime + stime of every process of the app over wall time.
 
+With --gateway-load RATE it measures something else instead: the app with its local gateway on
+(set in the settings file before launch), first idle, then while RATE requests a second (the
+simulator's Messages API, JSON answers) go through the gateway from 8 client threads, as the
+user's own code would send them: the app's CPU and memory, and the requests' outcomes.
+
 Usage: scripts/bench-tray.py [--quick] [--no-build] [--idle-seconds N] [--launches N] [--debug]
+                             [--gateway-load RATE]
 
 Builds `cargo build --release -p claude-status-tray` (and the simulator) first; ui/dist must exist
 (it is built with `npm ci && npm run build` when missing). Scratch goes to target/bench-tray/.
@@ -51,6 +57,8 @@ def parse_args():
     parser.add_argument("--no-build", action="store_true", help="use the binaries as they are")
     parser.add_argument("--idle-seconds", type=float, help="idle measurement window (default 600)")
     parser.add_argument("--launches", type=int, default=3, help="launches timed for (a)")
+    parser.add_argument("--gateway-load", type=float, metavar="RATE",
+                        help="measure the app under RATE requests/s through its gateway instead")
     parser.add_argument("--debug", action="store_true",
                         help="measure target/debug instead (to try the script; not the figures)")
     args = parser.parse_args()
@@ -386,6 +394,106 @@ def inner(args):
     return 1 if misses else 0
 
 
+def inner_gateway(args):
+    """The app's footprint with its gateway on: idle, then under a steady load through it."""
+    import http.client
+    import threading
+
+    e2e = load_e2e()
+    rate = args.gateway_load
+    load_seconds = 20.0 if args.quick else 60.0
+    run_dir = os.environ["E2E_DIR"]
+    procs = e2e.Procs()
+    results = {"binary": APP, "rate": rate}
+    try:
+        e2e.start_tray(procs, size=32)
+        procs.start("dunst", ["dunst"], log_path=os.path.join(run_dir, "dunst.log"))
+        sim_proc = procs.start("simulator", [SIM, "--scenario", "healthy"],
+                               log_path=os.path.join(run_dir, "sim.log"), stdout=subprocess.PIPE)
+        line = sim_proc.stdout.readline().decode()
+        url = line.split("listening on", 1)[1].strip().rstrip("/")
+        port = e2e.free_port()
+        folder = os.path.join(os.environ["XDG_DATA_HOME"], e2e.APP_IDENTIFIER)
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, "settings.json"), "w", encoding="utf-8") as f:
+            json.dump({"settings": {"gateway": True, "gateway_port": port}}, f)
+        env = dict(os.environ)
+        env.update({"CLAUDE_STATUS_STATUS_URL": url, "ANTHROPIC_BASE_URL": url,
+                    "CLAUDE_STATUS_LOG": "info"})
+        app = procs.start("app", [APP], log_path=os.path.join(run_dir, "app.log"), env=env)
+        item, _ = e2e.wait_until("the tray item", lambda: e2e.find_item(app.pid), 30)
+        wanted = f"Gateway on 127.0.0.1:{port}"
+        e2e.wait_until("the gateway's menu line", lambda: wanted in str(e2e.menu_entries(item)), 30)
+        time.sleep(10)  # let start-up settle
+        log(f"gateway on {port}; idle for 20 s")
+        idle = measure(app.pid, 20.0, sample_every=5.0)
+        results["idle"] = idle
+        log(f"    {fmt_measure(idle)}")
+
+        body = json.dumps({"model": "claude-sonnet-4-5", "max_tokens": 16,
+                           "messages": [{"role": "user", "content": "hi"}]}).encode()
+        headers = {"content-type": "application/json", "anthropic-version": "2023-06-01",
+                   "x-api-key": "sk-ant-bench-simulator-only"}
+        threads, stop = 8, threading.Event()
+        outcomes = {}
+        lock = threading.Lock()
+
+        def client(index):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            interval = threads / rate
+            next_at = time.monotonic() + index * interval / threads
+            while not stop.is_set():
+                pause = next_at - time.monotonic()
+                if pause > 0:
+                    time.sleep(pause)
+                next_at += interval
+                try:
+                    connection.request("POST", "/v1/messages", body=body, headers=headers)
+                    reply = connection.getresponse()
+                    reply.read()
+                    key = str(reply.status)
+                except (OSError, http.client.HTTPException) as e:
+                    key = type(e).__name__
+                    connection.close()
+                    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                with lock:
+                    outcomes[key] = outcomes.get(key, 0) + 1
+
+        workers = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(threads)]
+        for worker in workers:
+            worker.start()
+        time.sleep(3)  # the load reaches its pace
+        log(f"{rate:.0f} requests/s through the gateway; measuring {load_seconds:.0f} s")
+        before = dict(outcomes)
+        loaded = measure(app.pid, load_seconds, sample_every=2.0)
+        sent = sum(outcomes.values()) - sum(before.values())
+        stop.set()
+        for worker in workers:
+            worker.join(timeout=35)
+        loaded["achieved_rate"] = sent / loaded["seconds"]
+        loaded["outcomes"] = outcomes
+        results["loaded"] = loaded
+        log(f"    {fmt_measure(loaded)}; {loaded['achieved_rate']:.1f} requests/s, {outcomes}")
+        e2e.click_until(item, "Quit Claude Status", lambda: app.poll() is not None, 10)
+    finally:
+        procs.stop_all()
+
+    print()
+    print(f"Claude Status tray with its gateway on — {os.path.relpath(APP, ROOT)}, "
+          "simulator `healthy`, default settings otherwise")
+    for name, m in (("idle, no traffic (20 s)", results["idle"]),
+                    (f"{results['loaded']['achieved_rate']:.1f} requests/s through the gateway "
+                     f"({results['loaded']['seconds']:.0f} s)", results["loaded"])):
+        print(f"  {name}:")
+        print(f"      CPU (one core = 100 %) {m['cpu_percent']:.2f} %   "
+              f"RSS mean {m['rss_mean']:.1f} / max {m['rss_max']:.1f} MiB   "
+              f"anon max {m['anon_max']:.1f} MiB")
+    print(f"  outcomes: {results['loaded']['outcomes']}")
+    with open(os.path.join(SCRATCH, "results-gateway.json"), "w", encoding="utf-8") as f:
+        json.dump(results, f, indent=2)
+    return 0
+
+
 def fmt_memory(m):
     return (f"RSS {m['rss']:.1f} MiB, anon {m['anon']:.1f} MiB, PSS {m['pss']:.1f} MiB over "
             f"{len(m['processes'])} process(es) {m['processes']}")
@@ -448,7 +556,7 @@ def main():
     args = parse_args()
     os.makedirs(SCRATCH, exist_ok=True)
     if os.environ.get(INNER) == "1":
-        return inner(args)
+        return inner_gateway(args) if args.gateway_load else inner(args)
     return outer(args)
 
 
