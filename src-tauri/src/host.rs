@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use claude_status_core::report::Snapshot;
+use claude_status_engine::probe::DEFAULT_API_URL;
 use claude_status_engine::{Engine, EngineEvent};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tokio::sync::{broadcast, watch};
@@ -68,7 +69,7 @@ pub async fn restart_engine<R: Runtime>(app: &AppHandle<R>) {
     } else {
         (
             state.base.status_url.clone(),
-            state.base.api_url.clone(),
+            api_url_for_the_app(&state.base.api_url, &settings),
             api_key,
         )
     };
@@ -115,6 +116,24 @@ pub async fn restart_engine<R: Runtime>(app: &AppHandle<R>) {
     }
     // The gateway serves the user's code whether or not the monitor could start.
     crate::gateway::apply(&state, &settings, &api_url).await;
+}
+
+/// The API the app probes and its gateway forwards to. A user who exported
+/// `ANTHROPIC_BASE_URL=http://127.0.0.1:<gateway port>` for their code may start the app from that
+/// shell: taken as is, the probes would measure the gateway and the gateway would forward to
+/// itself. That address stands for the real API here.
+fn api_url_for_the_app(api_url: &str, settings: &claude_status_core::settings::Settings) -> String {
+    if settings.gateway
+        && claude_status_engine::gateway::is_own_address(api_url, settings.gateway_port)
+    {
+        tracing::warn!(
+            "ANTHROPIC_BASE_URL={api_url} is this app's own gateway; the app probes and forwards \
+             to {DEFAULT_API_URL} instead"
+        );
+        DEFAULT_API_URL.to_owned()
+    } else {
+        api_url.to_owned()
+    }
 }
 
 /// Asks the running engine for an immediate check.
@@ -182,5 +201,39 @@ fn publish<R: Runtime>(app: &AppHandle<R>, snapshot: Snapshot) {
     tray::update(app);
     if let Err(e) = app.emit(FrontendEvent::SnapshotChanged.name(), &snapshot) {
         tracing::warn!("could not push the snapshot to the dashboard: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use claude_status_core::settings::Settings;
+
+    use super::*;
+
+    #[test]
+    fn a_base_url_pointing_at_the_apps_own_gateway_stands_for_the_api() {
+        let mut settings = Settings {
+            gateway: true,
+            gateway_port: 7529,
+            ..Settings::default()
+        };
+        assert_eq!(
+            api_url_for_the_app("http://127.0.0.1:7529", &settings),
+            DEFAULT_API_URL
+        );
+        assert_eq!(
+            api_url_for_the_app("http://localhost:7529/", &settings),
+            DEFAULT_API_URL
+        );
+        // Another proxy, or the gateway's port while the gateway is off, is the user's choice.
+        assert_eq!(
+            api_url_for_the_app("http://127.0.0.1:8080", &settings),
+            "http://127.0.0.1:8080"
+        );
+        settings.gateway = false;
+        assert_eq!(
+            api_url_for_the_app("http://127.0.0.1:7529", &settings),
+            "http://127.0.0.1:7529"
+        );
     }
 }

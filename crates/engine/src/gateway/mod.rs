@@ -300,6 +300,12 @@ fn upstream_base(upstream: &str) -> Result<String> {
 }
 
 /// Whether `upstream` is the gateway's own address (a request loop).
+/// Whether `url` (an upstream, or an `ANTHROPIC_BASE_URL`) is the gateway listening on
+/// `127.0.0.1:port` itself: a loopback or unspecified host (or `localhost`) on that port.
+pub fn is_own_address(url: &str, port: u16) -> bool {
+    points_at(url, SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port)))
+}
+
 fn points_at(upstream: &str, addr: SocketAddr) -> bool {
     let Ok(url) = reqwest::Url::parse(upstream) else {
         return false;
@@ -316,6 +322,26 @@ fn points_at(upstream: &str, addr: SocketAddr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_gateways_own_address_is_recognised() {
+        for url in [
+            "http://127.0.0.1:7529",
+            "http://localhost:7529/",
+            "http://[::1]:7529",
+            "http://0.0.0.0:7529/v1",
+        ] {
+            assert!(is_own_address(url, 7529), "{url}");
+        }
+        for url in [
+            "http://127.0.0.1:7530",
+            "https://api.anthropic.com",
+            "http://10.0.0.2:7529",
+            "not a url",
+        ] {
+            assert!(!is_own_address(url, 7529), "{url}");
+        }
+    }
 
     #[test]
     fn upstream_urls() {
