@@ -413,10 +413,7 @@ def inner_gateway(args):
         line = sim_proc.stdout.readline().decode()
         url = line.split("listening on", 1)[1].strip().rstrip("/")
         port = e2e.free_port()
-        folder = os.path.join(os.environ["XDG_DATA_HOME"], e2e.APP_IDENTIFIER)
-        os.makedirs(folder, exist_ok=True)
-        with open(os.path.join(folder, "settings.json"), "w", encoding="utf-8") as f:
-            json.dump({"settings": {"gateway": True, "gateway_port": port}}, f)
+        e2e.write_gateway_settings(port)
         env = dict(os.environ)
         env.update({"CLAUDE_STATUS_STATUS_URL": url, "ANTHROPIC_BASE_URL": url,
                     "CLAUDE_STATUS_LOG": "info"})

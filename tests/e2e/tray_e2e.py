@@ -582,6 +582,15 @@ def free_port():
         return probe.getsockname()[1]
 
 
+def write_gateway_settings(port):
+    """Settings as the dashboard would have saved them: the local gateway on, on `port`. The
+    store plugin keeps them in the app's data folder under XDG_DATA_HOME."""
+    folder = os.path.join(os.environ["XDG_DATA_HOME"], APP_IDENTIFIER)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "settings.json"), "w", encoding="utf-8") as f:
+        json.dump({"settings": {"gateway": True, "gateway_port": port}}, f)
+
+
 class Sim:
     def __init__(self, procs):
         self.proc = procs.start(
@@ -773,19 +782,11 @@ class Test:
         wait_until("dbus-monitor", lambda: os.path.getsize(self.monitor_log) > 0, 10)
         self.ok("desktop: watcher, dunst, dbus-monitor and simulator up", f"simulator {self.sim.url}")
 
-    def write_settings(self):
-        """Settings as the dashboard would have saved them: the local gateway on, on a free port.
-        The store plugin keeps them in the app's data folder under XDG_DATA_HOME."""
-        self.gateway_port = free_port()
-        folder = os.path.join(os.environ["XDG_DATA_HOME"], APP_IDENTIFIER)
-        os.makedirs(folder, exist_ok=True)
-        with open(os.path.join(folder, "settings.json"), "w", encoding="utf-8") as f:
-            json.dump({"settings": {"gateway": True, "gateway_port": self.gateway_port}}, f)
-
     def launch(self):
         with open(self.app_log, "w"):
             pass
-        self.write_settings()
+        self.gateway_port = free_port()
+        write_gateway_settings(self.gateway_port)
         start = time.monotonic()
         self.app = self.procs.start("app", [APP_BIN], log_path=self.app_log, env=self.app_env())
         self.item, took = wait_until(
