@@ -20,7 +20,7 @@ use rand::Rng as _;
 
 use super::body::GatewayBody;
 use super::headers::{
-    client_response_headers, metering_headers, static_value, upstream_request_headers,
+    client_response_headers, metering_headers, request_id, static_value, upstream_request_headers,
 };
 use super::json_field;
 use super::meter::{ExchangeHead, MeterSink};
@@ -383,13 +383,6 @@ enum Next {
     Answer,
     Retry(Duration),
     Fallback(String),
-}
-
-/// The `request-id` of an answer, for the record of a retry or fallback.
-fn request_id(headers: &[(String, String)]) -> Option<String> {
-    claude_status_core::probe::header(headers, "request-id")
-        .filter(|id| !id.is_empty())
-        .map(str::to_owned)
 }
 
 /// The model after `model` in the fallback chain. A model outside the chain has no fallback: a

@@ -102,6 +102,13 @@ pub fn metering_headers(headers: &HeaderMap) -> Vec<(String, String)> {
     out
 }
 
+/// The answer's `request-id` among the metering headers, when it has a non-empty one.
+pub fn request_id(headers: &[(String, String)]) -> Option<String> {
+    claude_status_core::probe::header(headers, "request-id")
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned)
+}
+
 /// A header value for our own answers.
 pub fn static_value(text: &'static str) -> HeaderValue {
     HeaderValue::from_static(text)

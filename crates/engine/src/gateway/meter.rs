@@ -25,7 +25,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::headers::metering_headers;
+use super::headers::{metering_headers, request_id};
 use super::json_field;
 use super::stats::{bump, Counters};
 use crate::store::{RateLimitReading, Store};
@@ -433,9 +433,7 @@ impl BodyReader {
         let model = reply_model
             .or(requested_model)
             .unwrap_or_else(|| "unknown".to_owned());
-        let request_id = header(headers, "request-id")
-            .filter(|id| !id.is_empty())
-            .map(str::to_owned);
+        let request_id = request_id(headers);
         let snapshot = parse_ratelimit_headers(headers);
         let reading = (!snapshot.is_empty()).then(|| RateLimitReading {
             at: head.at,
