@@ -287,6 +287,20 @@ def log(message):
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
+def start_session(e2e, procs, run_dir):
+    """The tray bar, dunst and the simulator (`healthy`, real clock); the app's environment."""
+    e2e.start_tray(procs, size=32)
+    procs.start("dunst", ["dunst"], log_path=os.path.join(run_dir, "dunst.log"))
+    sim_proc = procs.start("simulator", [SIM, "--scenario", "healthy"],
+                           log_path=os.path.join(run_dir, "sim.log"), stdout=subprocess.PIPE)
+    line = sim_proc.stdout.readline().decode()
+    url = line.split("listening on", 1)[1].strip().rstrip("/")
+    env = dict(os.environ)
+    env.update({"CLAUDE_STATUS_STATUS_URL": url, "ANTHROPIC_BASE_URL": url,
+                "CLAUDE_STATUS_LOG": "info"})
+    return env
+
+
 def inner(args):
     e2e = load_e2e()
     idle_seconds = args.idle_seconds or (60.0 if args.quick else 600.0)
@@ -296,15 +310,7 @@ def inner(args):
     results = {"binary": APP, "quick": args.quick}
     misses = []
     try:
-        e2e.start_tray(procs, size=32)
-        procs.start("dunst", ["dunst"], log_path=os.path.join(run_dir, "dunst.log"))
-        sim_proc = procs.start("simulator", [SIM, "--scenario", "healthy"],
-                               log_path=os.path.join(run_dir, "sim.log"), stdout=subprocess.PIPE)
-        line = sim_proc.stdout.readline().decode()
-        url = line.split("listening on", 1)[1].strip().rstrip("/")
-        env = dict(os.environ)
-        env.update({"CLAUDE_STATUS_STATUS_URL": url, "ANTHROPIC_BASE_URL": url,
-                    "CLAUDE_STATUS_LOG": "info"})
+        env = start_session(e2e, procs, run_dir)
         app_log = os.path.join(run_dir, "app.log")
 
         def launch():
@@ -406,17 +412,9 @@ def inner_gateway(args):
     procs = e2e.Procs()
     results = {"binary": APP, "rate": rate}
     try:
-        e2e.start_tray(procs, size=32)
-        procs.start("dunst", ["dunst"], log_path=os.path.join(run_dir, "dunst.log"))
-        sim_proc = procs.start("simulator", [SIM, "--scenario", "healthy"],
-                               log_path=os.path.join(run_dir, "sim.log"), stdout=subprocess.PIPE)
-        line = sim_proc.stdout.readline().decode()
-        url = line.split("listening on", 1)[1].strip().rstrip("/")
+        env = start_session(e2e, procs, run_dir)
         port = e2e.free_port()
         e2e.write_gateway_settings(port)
-        env = dict(os.environ)
-        env.update({"CLAUDE_STATUS_STATUS_URL": url, "ANTHROPIC_BASE_URL": url,
-                    "CLAUDE_STATUS_LOG": "info"})
         app = procs.start("app", [APP], log_path=os.path.join(run_dir, "app.log"), env=env)
         item, _ = e2e.wait_until("the tray item", lambda: e2e.find_item(app.pid), 30)
         wanted = f"Gateway on 127.0.0.1:{port}"
