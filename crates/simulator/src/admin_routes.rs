@@ -18,7 +18,6 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::api::overload_hits;
 use crate::ids;
 use crate::net::Connection;
 use crate::scenario::{ApiMode, Scenario};
@@ -1137,11 +1136,9 @@ async fn admit(
             "Request timed out",
             None,
         )),
-        (_, ApiMode::Overloaded(share)) if overload_hits(moment.sequence, share) => {
-            Err(overloaded(shared))
-        }
-        (_, ApiMode::Flapping) if moment.sequence % 2 == 1 => Err(overloaded(shared)),
-        // The spend cap, billing and broken inference answers do not stop the reports.
+        // Overloads are per model and reach only `/v1/messages` (issue 11), so the reports
+        // answer through a storm; the spend cap, billing and broken inference answers do not
+        // stop them either.
         _ => Ok(Admitted {
             now,
             scenario: moment.scenario,
@@ -1210,16 +1207,6 @@ fn invalid(shared: &Shared, message: &str) -> Response {
         StatusCode::BAD_REQUEST,
         "invalid_request_error",
         message,
-        None,
-    )
-}
-
-fn overloaded(shared: &Shared) -> Response {
-    error(
-        shared,
-        StatusCode::from_u16(529).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
-        "overloaded_error",
-        "Overloaded",
         None,
     )
 }

@@ -1,4 +1,8 @@
 //! The fake Claude API: `/v1/models`, `/v1/messages` (plain and streaming) and `count_tokens`, with the real headers and error shapes.
+//!
+//! API-wide modes (outage, resets, rate limits…) reach every path. Overloads reach only
+//! `POST /v1/messages`, and only the models the scenario overloads (issue 11): real overloads
+//! are per model, and nothing public shows `/v1/models` or `count_tokens` shedding load.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -18,9 +22,11 @@ use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
 use crate::ids;
+use crate::models::{self, ModelScope, MODELS};
 use crate::net::Connection;
 use crate::scenario::ApiMode;
 use crate::server::{RequestKind, Shared};
+use crate::stats::MessageEvent;
 
 /// A made-up organization id, shaped like the real UUIDs.
 const ORGANIZATION_ID: &str = "5f0c3a8e-2b1d-4c7e-9a0f-51de5e7a51a0";
@@ -57,28 +63,6 @@ const REPLY_TOKENS: [&str; 16] = [
 
 /// `REPLY_TOKENS` joined; a unit test checks they agree.
 const REPLY_TEXT: &str = "Hello! I'm a simulated Claude, and everything looks fine from here. 👋";
-
-/// The models `/v1/models` lists, newest first: (id, display name, created_at).
-const MODELS: [(&str, &str, &str); 6] = [
-    ("claude-opus-4-8", "Claude Opus 4.8", "2026-05-28T00:00:00Z"),
-    ("claude-opus-4-7", "Claude Opus 4.7", "2026-04-16T00:00:00Z"),
-    (
-        "claude-sonnet-4-6",
-        "Claude Sonnet 4.6",
-        "2026-02-17T00:00:00Z",
-    ),
-    ("claude-opus-4-6", "Claude Opus 4.6", "2026-02-05T00:00:00Z"),
-    (
-        "claude-haiku-4-5",
-        "Claude Haiku 4.5",
-        "2025-10-01T00:00:00Z",
-    ),
-    (
-        "claude-sonnet-4-5-20250929",
-        "Claude Sonnet 4.5",
-        "2025-09-29T00:00:00Z",
-    ),
-];
 
 pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
@@ -322,16 +306,32 @@ fn next_month_start(now: DateTime<Utc>) -> DateTime<Utc> {
         .unwrap_or(now)
 }
 
-/// What a request may do after the scenario had its say.
+/// What a request may do after the API-wide modes had their say.
 #[derive(Debug)]
 struct Admitted {
     /// Delay before the first token.
     time_to_first_token: Duration,
-    /// Streams end with an `overloaded_error` event right after `message_start`.
-    stream_fails: bool,
+    /// The scenario's mode when the request arrived; an overload mode is decided later, per
+    /// model, once the body has been read.
+    mode: ApiMode,
+    /// The models that mode's overload reaches.
+    scope: ModelScope,
 }
 
-/// Applies the scenario to one API request: drop it, delay it, refuse it, or let it through.
+/// How the overload treats one messages request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Overload {
+    /// Answered normally.
+    Spared,
+    /// `529 overloaded_error` before any byte of a message.
+    Refused,
+    /// HTTP 200, `message_start`, then an `overloaded_error` event.
+    FailsMidStream,
+}
+
+/// Applies the scenario's API-wide modes to one API request: drop it, delay it, refuse it, or
+/// let it through. Overload modes let everything through here; [`overload`] applies them to
+/// messages.
 async fn gate(
     shared: &Shared,
     connection: &Connection,
@@ -384,8 +384,6 @@ async fn gate(
     }
 
     match mode {
-        ApiMode::Overloaded(share) if overload_hits(sequence, share) => Err(overloaded(shared)),
-        ApiMode::Flapping if sequence % 2 == 1 => Err(overloaded(shared)),
         ApiMode::RateLimited => Err(error_response(
             shared,
             StatusCode::TOO_MANY_REQUESTS,
@@ -432,17 +430,67 @@ async fn gate(
             Budget::Look,
         )),
         ApiMode::Garbage => Err(garbage(shared, sequence)),
-        ApiMode::StreamOverloaded => Ok(Admitted {
+        ApiMode::Healthy
+        | ApiMode::Overloaded(_)
+        | ApiMode::Flapping
+        | ApiMode::StreamOverloaded
+        | ApiMode::Slow
+        | ApiMode::Resets => Ok(Admitted {
             time_to_first_token,
-            stream_fails: true,
+            mode,
+            scope: moment.overload_scope(),
         }),
-        ApiMode::Healthy | ApiMode::Overloaded(_) | ApiMode::Flapping | ApiMode::Slow | ApiMode::Resets => {
-            Ok(Admitted {
-                time_to_first_token,
-                stream_fails: false,
-            })
-        }
     }
+}
+
+/// Applies an overload mode to one messages request for `model`.
+///
+/// Only requests for a model in the scope take a number in the overload's own sequence, so a
+/// share is exact over the requests it can reach, whatever else the client sends. A streamed
+/// request the overload hits fails in the two ways real streams fail, in turn: first a 529
+/// before any byte, then a 200 whose stream ends in an `overloaded_error` event after
+/// `message_start` (api-facts B5), so a client's handling of both is exercised.
+fn overload(shared: &Shared, admitted: &Admitted, model: &str, streaming: bool) -> Overload {
+    if !admitted.mode.is_overload() || !admitted.scope.covers(model) {
+        return Overload::Spared;
+    }
+    let hit = match admitted.mode {
+        // `stream-overload` is the mid-stream failure alone: plain requests pass, streams fail
+        // after `message_start`, every one of them.
+        ApiMode::StreamOverloaded => {
+            return if streaming {
+                Overload::FailsMidStream
+            } else {
+                Overload::Spared
+            }
+        }
+        ApiMode::Overloaded(share) => overload_hits(shared.next_overload_request(), share),
+        ApiMode::Flapping => shared.next_overload_request() % 2 == 1,
+        _ => false,
+    };
+    if !hit {
+        Overload::Spared
+    } else if streaming && shared.next_failed_stream() % 2 == 1 {
+        Overload::FailsMidStream
+    } else {
+        Overload::Refused
+    }
+}
+
+/// The answer to a model the API does not serve: one outside the `claude-` namespace or one
+/// retired (claude-code.md H7). The real API names the model as it was sent.
+fn model_not_found(shared: &Shared, model: &str) -> Response {
+    if let Some(end_of_life) = models::retired(model) {
+        tracing::debug!(model, end_of_life, "a retired model was requested");
+    }
+    error_response(
+        shared,
+        StatusCode::NOT_FOUND,
+        "not_found_error",
+        &format!("model: {model}"),
+        None,
+        Budget::Look,
+    )
 }
 
 /// Spreads a share of failures evenly and reproducibly over the request sequence: request `n`
@@ -589,14 +637,7 @@ async fn get_model(
                 output_tokens: 0,
             },
         ),
-        None => error_response(
-            &shared,
-            StatusCode::NOT_FOUND,
-            "not_found_error",
-            &format!("model: {id}"),
-            None,
-            Budget::Look,
-        ),
+        None => model_not_found(&shared, &id),
     }
 }
 
@@ -755,6 +796,15 @@ async fn messages(
         .and_then(|value| value.get("stream"))
         .and_then(Value::as_bool)
         .unwrap_or(false);
+    // Every request with a readable model counts for that model, whatever its answer.
+    if let Some(model) = parsed
+        .as_ref()
+        .ok()
+        .and_then(|value| value.get("model"))
+        .and_then(Value::as_str)
+    {
+        shared.counters.message(model, MessageEvent::Request);
+    }
     let admitted = match gate(&shared, &connection, &headers, streaming).await {
         Ok(admitted) => admitted,
         Err(refused) => return refused,
@@ -769,20 +819,29 @@ async fn messages(
         Ok(request) => request,
         Err(message) => return invalid(&shared, &message),
     };
-    if !request.model.starts_with("claude-") {
-        return error_response(
-            &shared,
-            StatusCode::NOT_FOUND,
-            "not_found_error",
-            &format!("model: {}", request.model),
-            None,
-            Budget::Look,
-        );
+    // A model that does not exist is a 404 whatever the load: no capacity is involved.
+    if !models::exists(&request.model) {
+        return model_not_found(&shared, &request.model);
     }
+    let stream_fails = match overload(&shared, &admitted, &request.model, request.stream) {
+        Overload::Spared => false,
+        Overload::FailsMidStream => {
+            shared
+                .counters
+                .message(&request.model, MessageEvent::StreamError);
+            true
+        }
+        Overload::Refused => {
+            shared
+                .counters
+                .message(&request.model, MessageEvent::Overloaded);
+            return overloaded(&shared);
+        }
+    };
     let (tokens, stop_reason) = reply(request.max_tokens);
     let message_id = format!("msg_sim{}", ids::base62(shared.next_id(), 20));
     if request.stream {
-        return stream(&shared, admitted, request, message_id);
+        return stream(&shared, &admitted, stream_fails, request, message_id);
     }
 
     if !shared.pause(admitted.time_to_first_token).await {
@@ -830,6 +889,13 @@ async fn count_tokens(
     let Some(messages) = value.get("messages") else {
         return invalid(&shared, "messages: Field required");
     };
+    // Counting tokens for a model that is gone fails as a message would. A body without a
+    // model is still counted, as the simulator always has, so older callers keep working.
+    if let Some(model) = value.get("model").and_then(Value::as_str) {
+        if !models::exists(model) {
+            return model_not_found(&shared, model);
+        }
+    }
     let system = value.get("system").map_or(0, estimate_tokens);
     json_response(
         &shared,
@@ -928,6 +994,7 @@ struct StreamError {
 /// The event sequence of api-facts B5, each with the pause before it.
 fn stream_events(
     admitted: &Admitted,
+    stream_fails: bool,
     request: &MessagesRequest,
     message_id: String,
     token_interval: Duration,
@@ -948,7 +1015,7 @@ fn stream_events(
         Duration::ZERO,
         StreamEvent::MessageStart { message: &start }.frame(),
     ));
-    if admitted.stream_fails {
+    if stream_fails {
         let error = StreamEvent::Error {
             error: StreamError {
                 kind: "overloaded_error",
@@ -1005,17 +1072,19 @@ fn stream_events(
 
 fn stream(
     shared: &Shared,
-    admitted: Admitted,
+    admitted: &Admitted,
+    stream_fails: bool,
     request: MessagesRequest,
     message_id: String,
 ) -> Response {
-    let output_tokens = if admitted.stream_fails {
+    let output_tokens = if stream_fails {
         0
     } else {
         reply(request.max_tokens).0.len() as u64
     };
     let events = stream_events(
-        &admitted,
+        admitted,
+        stream_fails,
         &request,
         message_id,
         shared.options.token_interval,

@@ -9,6 +9,7 @@ mod api;
 mod clock;
 mod error;
 mod ids;
+mod models;
 mod net;
 mod scenario;
 mod server;
@@ -21,7 +22,7 @@ use std::net::SocketAddr;
 pub use clock::Clock;
 pub use error::{Error, Result, UnknownScenario};
 pub use server::{SimHandle, SimState, Simulator};
-pub use stats::Stats;
+pub use stats::{ModelCounts, Stats};
 
 /// Starts `scenario` on `127.0.0.1` with a port the OS picks.
 pub async fn start(scenario: &str, clock: Clock) -> anyhow::Result<SimHandle> {

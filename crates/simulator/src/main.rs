@@ -43,6 +43,11 @@ struct Args {
     /// Milliseconds to the first token in healthy answers.
     #[arg(long, env = "CLAUDE_STATUS_SIM_TTFT_MS", default_value_t = 30)]
     ttft_ms: u64,
+    /// The model the model-overload scenario overloads on /v1/messages (claude-opus-5-5,
+    /// Claude Code's default, unless given): an id such as claude-sonnet-5-5 or a family such
+    /// as haiku. Its incident is titled after it.
+    #[arg(long, value_name = "MODEL", env = "CLAUDE_STATUS_SIM_OVERLOAD_MODEL")]
+    overload_model: Option<String>,
 }
 
 fn seconds(name: &str, value: f64) -> anyhow::Result<Duration> {
@@ -80,11 +85,15 @@ async fn main() -> anyhow::Result<()> {
     } else {
         Clock::Real { speed: args.speed }
     };
-    let sim = Simulator::new(&args.scenario)
+    let mut builder = Simulator::new(&args.scenario)
         .clock(clock)
         .slow_status_delay(seconds("slow-status-secs", args.slow_status_secs)?)
         .slow_api_delay(seconds("slow-api-secs", args.slow_api_secs)?)
-        .time_to_first_token(Duration::from_millis(args.ttft_ms))
+        .time_to_first_token(Duration::from_millis(args.ttft_ms));
+    if let Some(model) = args.overload_model {
+        builder = builder.overload_model(model);
+    }
+    let sim = builder
         .start_on(SocketAddr::new(args.host, args.port))
         .await?;
 

@@ -1,7 +1,10 @@
 //! The scripted scenarios: what the status page says and how the API behaves at each moment of story time.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
+use crate::ids;
+use crate::models::{self, ModelScope};
 use crate::statuspage::ComponentStatus;
 
 /// The ids of the six real components of status.claude.com (api-facts A4).
@@ -21,6 +24,8 @@ pub(crate) enum Scenario {
     GarbageStatus,
     Healthy,
     OverloadStorm,
+    ModelOverload,
+    AllModelsStorm,
     StreamOverload,
     RateLimited,
     SpendCap,
@@ -52,10 +57,15 @@ pub(crate) enum StatusPageMode {
 }
 
 /// How the API behaves at one moment; [`crate::api`] turns this into one request's outcome.
+///
+/// The overload modes (`Overloaded`, `Flapping`, `StreamOverloaded`) reach only
+/// `POST /v1/messages` for the models in [`Scenario::overload_scope`]: real overloads are per
+/// model, and every public 529 report is a Messages request. The other modes are API-wide.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum ApiMode {
     Healthy,
-    /// This share (0.0–1.0) of requests answers 529, spread evenly over the request sequence.
+    /// This share (0.0–1.0) of the overloaded models' messages fails, spread evenly over their
+    /// request sequence.
     Overloaded(f64),
     /// Streams fail with an `error` event after `message_start`; everything else is fine.
     StreamOverloaded,
@@ -63,7 +73,7 @@ pub(crate) enum ApiMode {
     SpendCap,
     Outage,
     Slow,
-    /// Every other request answers 529.
+    /// Every other message to the overloaded models fails.
     Flapping,
     /// Connections are dropped without an HTTP answer.
     Resets,
@@ -71,6 +81,16 @@ pub(crate) enum ApiMode {
     Garbage,
     Billing,
     GatewayTimeout,
+}
+
+impl ApiMode {
+    /// Whether this mode sheds load per model on `/v1/messages` rather than failing the whole API.
+    pub(crate) fn is_overload(self) -> bool {
+        matches!(
+            self,
+            ApiMode::Overloaded(_) | ApiMode::Flapping | ApiMode::StreamOverloaded
+        )
+    }
 }
 
 /// What kind of notice a script describes.
@@ -89,7 +109,8 @@ pub(crate) enum NoticeKind {
 pub(crate) struct UpdateScript {
     pub(crate) at_ms: i64,
     pub(crate) status: &'static str,
-    pub(crate) body: &'static str,
+    /// Owned when it names a model chosen at run time.
+    pub(crate) body: Cow<'static, str>,
     /// A new impact for the whole notice from this update on, when the team raises or lowers it.
     pub(crate) impact: Option<&'static str>,
     /// Component status changes this update makes, which become its `affected_components`.
@@ -97,11 +118,14 @@ pub(crate) struct UpdateScript {
 }
 
 /// One incident or scheduled maintenance as it unfolds over story time.
+///
+/// The id, name and shortlink are owned when they depend on a model chosen at run time
+/// (`model-overload`), and borrowed for the fixed stories.
 #[derive(Debug, Clone)]
 pub(crate) struct NoticeScript {
-    pub(crate) id: &'static str,
-    pub(crate) name: &'static str,
-    pub(crate) shortlink_code: &'static str,
+    pub(crate) id: Cow<'static, str>,
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) shortlink_code: Cow<'static, str>,
     pub(crate) kind: NoticeKind,
     pub(crate) impact: &'static str,
     /// The components the notice lists, shown with their current state.
@@ -121,14 +145,14 @@ const fn seconds(s: i64) -> i64 {
 fn update(
     at_ms: i64,
     status: &'static str,
-    body: &'static str,
+    body: impl Into<Cow<'static, str>>,
     impact: Option<&'static str>,
     changes: Vec<(&'static str, ComponentStatus)>,
 ) -> UpdateScript {
     UpdateScript {
         at_ms,
         status,
-        body,
+        body: body.into(),
         impact,
         changes,
     }
@@ -136,7 +160,7 @@ fn update(
 
 impl Scenario {
     /// Every scenario, in the order `--list` shows them.
-    pub(crate) const ALL: [Scenario; 23] = [
+    pub(crate) const ALL: [Scenario; 25] = [
         Scenario::Operational,
         Scenario::Incident,
         Scenario::Maintenance,
@@ -145,6 +169,8 @@ impl Scenario {
         Scenario::GarbageStatus,
         Scenario::Healthy,
         Scenario::OverloadStorm,
+        Scenario::ModelOverload,
+        Scenario::AllModelsStorm,
         Scenario::StreamOverload,
         Scenario::RateLimited,
         Scenario::SpendCap,
@@ -172,6 +198,8 @@ impl Scenario {
             Scenario::GarbageStatus => "garbage-status",
             Scenario::Healthy => "healthy",
             Scenario::OverloadStorm => "overload-storm",
+            Scenario::ModelOverload => "model-overload",
+            Scenario::AllModelsStorm => "all-models-storm",
             Scenario::StreamOverload => "stream-overload",
             Scenario::RateLimited => "rate-limited",
             Scenario::SpendCap => "spend-cap",
@@ -206,25 +234,33 @@ impl Scenario {
             }
             Scenario::Healthy => "API healthy (about 30 ms to first token), status page operational",
             Scenario::OverloadStorm => {
-                "API 529s ramp from 0% at 1m to 100% at 3m, stay until 8m, back to 0% at 10m; status page silent"
+                "529s on /v1/messages (every model) ramp from 0% at 1m to 100% at 3m, stay until 8m, back to 0% at 10m; /v1/models and count_tokens fine; status page silent"
+            }
+            Scenario::ModelOverload => {
+                "529s on /v1/messages for one model only (claude-opus-5-5 unless --overload-model), 0% at 1m to 100% at 3m, until 9m, 0% at 11m; other models and /v1/models fine; incident \"Elevated errors on <model>\" at 7m, monitoring 11m, resolved 14m"
+            }
+            Scenario::AllModelsStorm => {
+                "529s on /v1/messages for every model, 0% at 1m to 100% at 3m, until 9m, 0% at 11m; /v1/models fine; incident \"Elevated errors across all models\" at 7m, monitoring 11m, resolved 14m"
             }
             Scenario::StreamOverload => {
-                "streams answer 200 then an overloaded error event after message_start; other calls fine"
+                "streams on /v1/messages answer 200 then an overloaded error event after message_start; other calls fine"
             }
             Scenario::RateLimited => "API answers 429 rate_limit_error with retry-after 20 and remaining 0",
             Scenario::SpendCap => "API answers 429 with error_code enforced_spend_limit_reached and no retry-after",
             Scenario::Outage => "API answers 500 api_error on every path",
             Scenario::Slow => "API takes 6 s before answering (6 s to first token for streams)",
-            Scenario::Flapping => "API alternates 200 and 529 on every request",
+            Scenario::Flapping => {
+                "alternates 200 and 529 on every request on /v1/messages (every model); /v1/models fine"
+            }
             Scenario::Resets => "API connections are closed without an HTTP answer",
             Scenario::GarbageApi => "API answers 200 with truncated JSON, then HTML, then an empty body, rotating",
             Scenario::Billing => "API answers 402 billing_error",
             Scenario::GatewayTimeout => "API answers 504 timeout_error",
             Scenario::StormThenIncident => {
-                "API overloads from 1m; the status page admits it only at 11m; API recovers 15m; incident resolved 20m"
+                "529s on /v1/messages (every model) from 1m; the status page admits it only at 11m; API recovers 15m; incident resolved 20m"
             }
             Scenario::Demo => {
-                "two-minute demo: healthy, 529 storm 20-60 s, official incident at 45 s, monitoring 70 s, resolved 100 s"
+                "two-minute demo: healthy, 529 storm on /v1/messages 20-60 s, official incident at 45 s, monitoring 70 s, resolved 100 s"
             }
             Scenario::AdminRateLimitedOnce => {
                 "the first Admin API request answers 429 rate_limit_error with retry-after 1; later ones succeed"
@@ -276,6 +312,9 @@ impl Scenario {
                     (minutes(10), 0.0),
                 ],
             )),
+            Scenario::ModelOverload | Scenario::AllModelsStorm => {
+                overloaded(ramp(ms, &MODEL_STORM_RAMP))
+            }
             Scenario::StormThenIncident => overloaded(ramp(
                 ms,
                 &[
@@ -307,11 +346,23 @@ impl Scenario {
         }
     }
 
-    /// The notices this scenario publishes, including the two older resolved incidents every story has.
-    pub(crate) fn notices(self) -> Vec<NoticeScript> {
+    /// The models this scenario's overload modes reach; `overload_model` is the one
+    /// `model-overload` was given. Every other scenario overloads all models alike.
+    pub(crate) fn overload_scope(self, overload_model: &str) -> ModelScope {
+        match self {
+            Scenario::ModelOverload => ModelScope::only([overload_model]),
+            _ => ModelScope::All,
+        }
+    }
+
+    /// The notices this scenario publishes, including the two older resolved incidents every
+    /// story has; `overload_model` names the model in `model-overload`'s incident.
+    pub(crate) fn notices(self, overload_model: &str) -> Vec<NoticeScript> {
         let mut notices = history();
         match self {
             Scenario::Incident => notices.push(opus_incident()),
+            Scenario::ModelOverload => notices.push(model_incident(overload_model)),
+            Scenario::AllModelsStorm => notices.push(all_models_incident()),
             Scenario::Maintenance => notices.push(api_maintenance()),
             Scenario::StormThenIncident => notices.push(api_incident(
                 "w2n8c4r6t0pk",
@@ -386,9 +437,15 @@ impl Scenario {
     }
 
     /// A one-line description of where the story is, for `/_sim/state` and the demo's logs.
-    pub(crate) fn phase(self, t: Duration) -> String {
+    pub(crate) fn phase(self, t: Duration, overload_model: &str) -> String {
         let s = t.as_secs();
         let text = match self {
+            Scenario::ModelOverload => {
+                return model_storm_phase(s, overload_model, "other models fine")
+            }
+            Scenario::AllModelsStorm => {
+                return model_storm_phase(s, "every model", "/v1/models fine")
+            }
             Scenario::Operational => "all systems operational",
             Scenario::Healthy => "API healthy, status page operational",
             Scenario::Incident => match s {
@@ -410,7 +467,7 @@ impl Scenario {
             Scenario::OverloadStorm => match s {
                 0..60 => "API healthy, storm starts at 1m",
                 60..180 => "529 storm ramping up",
-                180..480 => "529 storm: every request overloaded",
+                180..480 => "529 storm: every message overloaded",
                 480..600 => "529 storm ramping down",
                 _ => "API recovered",
             },
@@ -437,7 +494,7 @@ impl Scenario {
             Scenario::SpendCap => "API spend cap reached (429 enforced_spend_limit_reached)",
             Scenario::Outage => "API outage (500 api_error)",
             Scenario::Slow => "API slow (6 s)",
-            Scenario::Flapping => "API alternating 200 and 529",
+            Scenario::Flapping => "/v1/messages alternating 200 and 529",
             Scenario::Resets => "API connections reset",
             Scenario::GarbageApi => "API bodies are garbage",
             Scenario::Billing => "API billing error (402)",
@@ -447,6 +504,39 @@ impl Scenario {
             Scenario::AdminSmallBill => "Admin API cost report: 123.45 + 0.01 cents",
         };
         text.to_owned()
+    }
+}
+
+/// The ramp of `model-overload` and `all-models-storm`: `overload-storm`'s shape (two minutes
+/// up, a plateau, two minutes down), with a plateau long enough for the status page to admit it.
+const MODEL_STORM_RAMP: [(i64, f64); 4] = [
+    (minutes(1), 0.0),
+    (minutes(3), 1.0),
+    (minutes(9), 1.0),
+    (minutes(11), 0.0),
+];
+
+/// When the status page admits a model storm: six minutes after it began. The real page lags
+/// 30–60 minutes; the story is compressed, as `storm-then-incident`'s ten minutes are.
+const MODEL_STORM_INCIDENT_MS: i64 = minutes(7);
+
+/// The phases of `model-overload` and `all-models-storm`, which share one timeline; `who` is
+/// the overloaded model or "every model".
+fn model_storm_phase(s: u64, who: &str, others: &str) -> String {
+    match s {
+        0..60 => format!("API healthy; 529s on /v1/messages for {who} start at 1m"),
+        60..180 => {
+            format!("529s on /v1/messages for {who} ramping up, {others}, status page silent")
+        }
+        180..420 => {
+            format!("/v1/messages for {who} fully overloaded, {others}, status page silent")
+        }
+        420..540 => {
+            format!("/v1/messages for {who} fully overloaded, official incident investigating")
+        }
+        540..660 => format!("529s for {who} ramping down, official incident identified"),
+        660..840 => "API recovered, official incident monitoring".to_owned(),
+        _ => "API recovered, official incident resolved".to_owned(),
     }
 }
 
@@ -487,9 +577,9 @@ fn history() -> Vec<NoticeScript> {
     let nine_days = -minutes(9 * 24 * 60 + 7 * 60);
     vec![
         NoticeScript {
-            id: "c5lq0t8wzr2n",
-            name: "Elevated errors on Claude Sonnet 4.6",
-            shortlink_code: "4k8vq2m7xw1d",
+            id: Cow::Borrowed("c5lq0t8wzr2n"),
+            name: Cow::Borrowed("Elevated errors on Claude Sonnet 4.6"),
+            shortlink_code: Cow::Borrowed("4k8vq2m7xw1d"),
             kind: NoticeKind::Incident,
             impact: "minor",
             components: vec![CLAUDE_AI, API],
@@ -524,9 +614,9 @@ fn history() -> Vec<NoticeScript> {
             ],
         },
         NoticeScript {
-            id: "f0j7h3bq9y6e",
-            name: "Claude Code sessions failing to start",
-            shortlink_code: "9zt3c6n1pr5g",
+            id: Cow::Borrowed("f0j7h3bq9y6e"),
+            name: Cow::Borrowed("Claude Code sessions failing to start"),
+            shortlink_code: Cow::Borrowed("9zt3c6n1pr5g"),
             kind: NoticeKind::Incident,
             impact: "major",
             components: vec![CLAUDE_CODE, CONSOLE],
@@ -572,9 +662,9 @@ fn history() -> Vec<NoticeScript> {
 
 fn opus_incident() -> NoticeScript {
     NoticeScript {
-        id: "8mz1q7v3k2xd",
-        name: "Elevated errors on Claude Opus 4.8",
-        shortlink_code: "2bnmh8z32dgd",
+        id: Cow::Borrowed("8mz1q7v3k2xd"),
+        name: Cow::Borrowed("Elevated errors on Claude Opus 4.8"),
+        shortlink_code: Cow::Borrowed("2bnmh8z32dgd"),
         kind: NoticeKind::Incident,
         impact: "minor",
         components: vec![API],
@@ -620,9 +710,9 @@ fn opus_incident() -> NoticeScript {
 
 fn api_maintenance() -> NoticeScript {
     NoticeScript {
-        id: "m4r8j2w6p0xs",
-        name: "Scheduled maintenance of the Claude API",
-        shortlink_code: "7yq3f5k9d1vb",
+        id: Cow::Borrowed("m4r8j2w6p0xs"),
+        name: Cow::Borrowed("Scheduled maintenance of the Claude API"),
+        shortlink_code: Cow::Borrowed("7yq3f5k9d1vb"),
         kind: NoticeKind::Maintenance {
             scheduled_for_ms: minutes(2),
             scheduled_until_ms: minutes(6),
@@ -669,14 +759,83 @@ fn api_incident(
         vec![API]
     };
     NoticeScript {
-        id,
-        name: "Elevated errors on the Claude API",
-        shortlink_code,
+        id: Cow::Borrowed(id),
+        name: Cow::Borrowed("Elevated errors on the Claude API"),
+        shortlink_code: Cow::Borrowed(shortlink_code),
         kind: NoticeKind::Incident,
         impact: "major",
         components,
         updates,
     }
+}
+
+/// `model-overload`'s incident, titled after the overloaded model as status.claude.com titles
+/// its per-model incidents ("Elevated errors on Claude Opus 4.x", api-facts A4).
+fn model_incident(model: &str) -> NoticeScript {
+    let name = models::display_name(model);
+    // Each model gets its own incident id, as each real incident has its own, so a client
+    // that keys incidents by id sees a new incident when the overloaded model changes.
+    let seed = format!("model-overload {}", models::normalise(model));
+    NoticeScript {
+        id: Cow::Owned(ids::derived_base36(&seed, 0)),
+        name: Cow::Owned(format!("Elevated errors on {name}")),
+        shortlink_code: Cow::Owned(ids::derived_base36(&seed, 1)),
+        kind: NoticeKind::Incident,
+        impact: "minor",
+        components: vec![API],
+        updates: model_storm_updates(
+            format!("We are currently investigating elevated errors on requests to {name}."),
+            format!("The issue causing elevated errors on {name} has been identified and a fix is being implemented."),
+            format!("Between 1 and 11 minutes into the story, requests to {name} saw elevated overloaded errors. This issue has been resolved."),
+            ComponentStatus::DegradedPerformance,
+        ),
+    }
+}
+
+/// `all-models-storm`'s incident: every model at once is a partial outage of the API.
+fn all_models_incident() -> NoticeScript {
+    NoticeScript {
+        id: Cow::Borrowed("a4m7s2t9r5kq"),
+        name: Cow::Borrowed("Elevated errors across all models"),
+        shortlink_code: Cow::Borrowed("x3v8n1c6b0jz"),
+        kind: NoticeKind::Incident,
+        impact: "major",
+        components: vec![API],
+        updates: model_storm_updates(
+            "We are currently investigating elevated errors on requests to all models.".into(),
+            "We have identified the cause of the elevated overloaded errors across all models and are adding capacity.".into(),
+            "Between 1 and 11 minutes into the story, requests to all models saw elevated overloaded errors. This issue has been resolved.".into(),
+            ComponentStatus::PartialOutage,
+        ),
+    }
+}
+
+/// The shared timeline of the model storms' incidents: investigating at 7m, identified at 9m,
+/// monitoring when the storm ends at 11m, resolved at 14m.
+fn model_storm_updates(
+    investigating: String,
+    identified: String,
+    resolved: String,
+    api_status: ComponentStatus,
+) -> Vec<UpdateScript> {
+    vec![
+        update(
+            MODEL_STORM_INCIDENT_MS,
+            "investigating",
+            investigating,
+            None,
+            vec![(API, api_status)],
+        ),
+        update(minutes(9), "identified", identified, None, vec![]),
+        update(
+            minutes(11),
+            "monitoring",
+            "A fix has been implemented and we are monitoring the results.",
+            None,
+            vec![(API, ComponentStatus::Operational)],
+        ),
+        update(minutes(14), "resolved", resolved, None, vec![]),
+    ]
 }
 
 #[cfg(test)]
@@ -713,9 +872,53 @@ mod tests {
     }
 
     #[test]
+    fn model_storms_ramp_like_the_storm() {
+        for scenario in [Scenario::ModelOverload, Scenario::AllModelsStorm] {
+            let at = |s: u64| scenario.api_mode(Duration::from_secs(s));
+            assert_eq!(at(30), ApiMode::Healthy);
+            assert_eq!(at(120), ApiMode::Overloaded(0.5));
+            assert_eq!(at(300), ApiMode::Overloaded(1.0));
+            assert_eq!(at(600), ApiMode::Overloaded(0.5));
+            assert_eq!(at(660), ApiMode::Healthy);
+        }
+        let opus = Scenario::ModelOverload.overload_scope("claude-opus-5-5");
+        assert!(opus.covers("claude-opus-5-5") && !opus.covers("claude-sonnet-5-5"));
+        assert_eq!(
+            Scenario::AllModelsStorm.overload_scope("claude-opus-5-5"),
+            ModelScope::All
+        );
+    }
+
+    #[test]
+    fn the_model_incident_is_named_after_its_model() {
+        let named = |model: &str| {
+            Scenario::ModelOverload
+                .notices(model)
+                .last()
+                .map(|notice| notice.name.to_string())
+        };
+        assert_eq!(
+            named("claude-opus-5-5").as_deref(),
+            Some("Elevated errors on Claude Opus 5.5")
+        );
+        assert_eq!(
+            named("claude-sonnet-5-5").as_deref(),
+            Some("Elevated errors on Claude Sonnet 5.5")
+        );
+        assert_eq!(
+            named("claude-haiku-4-5").as_deref(),
+            Some("Elevated errors on Claude Haiku 4.5")
+        );
+    }
+
+    #[test]
     fn ids_are_twelve_char_base36() {
         for scenario in Scenario::ALL {
-            for notice in scenario.notices() {
+            for notice in scenario
+                .notices("claude-opus-5-5")
+                .into_iter()
+                .chain(scenario.notices("claude-haiku-4-5"))
+            {
                 assert_eq!(notice.id.len(), 12);
                 assert!(notice
                     .id

@@ -19,7 +19,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clock, StoryClock};
-use crate::error::UnknownScenario;
+use crate::error::{Error, UnknownScenario};
+use crate::models::{self, ModelScope};
 use crate::net::{Connection, CountingListener, DroppedConnection};
 use crate::scenario::{NoticeScript, Scenario};
 use crate::stats::{Counters, Stats};
@@ -68,6 +69,7 @@ pub struct Simulator {
     scenario: String,
     clock: Clock,
     options: Options,
+    overload_model: String,
 }
 
 impl Simulator {
@@ -77,7 +79,18 @@ impl Simulator {
             scenario: scenario.to_owned(),
             clock: Clock::default(),
             options: Options::default(),
+            overload_model: models::DEFAULT_OVERLOAD_MODEL.to_owned(),
         }
+    }
+
+    /// The model `model-overload` overloads (`claude-opus-5-5`, Claude Code's default, unless
+    /// set): an id such as `claude-sonnet-5-5` or a family such as `haiku`. Its incident is
+    /// titled after it ("Elevated errors on Claude Sonnet 5.5"). A retired or non-Claude id
+    /// makes [`Simulator::start`] fail. Other scenarios ignore it until one switches to
+    /// `model-overload`.
+    pub fn overload_model(mut self, model: impl Into<String>) -> Self {
+        self.overload_model = model.into();
+        self
     }
 
     /// Chooses how story time moves.
@@ -130,12 +143,15 @@ impl Simulator {
     async fn launch(self, addr: SocketAddr) -> crate::error::Result<SimHandle> {
         let scenario = find_scenario(&self.scenario)?;
         let clock = self.clock.validate()?;
+        let overload_model: Arc<str> = models::check_overload_model(&self.overload_model)
+            .map_err(Error::Config)?
+            .into();
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let counters = Arc::new(Counters::default());
         let cancel = CancellationToken::new();
         let shared = Arc::new(Shared {
-            story: Mutex::new(Story::new(scenario, StoryClock::new(clock))),
+            story: Mutex::new(Story::new(scenario, StoryClock::new(clock), overload_model)),
             options: self.options,
             counters: Arc::clone(&counters),
             rate: Mutex::new(api::RateWindow::default()),
@@ -188,6 +204,10 @@ pub struct SimState {
     pub speed: Option<f64>,
     /// The status page's current `status.indicator`.
     pub status_indicator: String,
+    /// The one model the scenario overloads on `/v1/messages`, for `model-overload`; `None`
+    /// when a scenario overloads every model alike or none.
+    #[serde(default)]
+    pub overload_model: Option<String>,
 }
 
 /// A running simulator. Dropping it leaves the server running until the runtime ends; call
@@ -229,10 +249,20 @@ impl SimHandle {
         self.shared.story().clock.now()
     }
 
-    /// Switches to another scenario and restarts story time at zero.
+    /// Switches to another scenario and restarts story time at zero; the overloaded model
+    /// stays what it was.
     pub fn set_scenario(&self, name: &str) -> Result<(), UnknownScenario> {
         let scenario = find_scenario(name)?;
-        self.shared.switch(scenario);
+        self.shared.switch(scenario, None);
+        Ok(())
+    }
+
+    /// Switches to another scenario with another overloaded model (see
+    /// [`Simulator::overload_model`]) and restarts story time at zero.
+    pub fn set_scenario_with_model(&self, name: &str, model: &str) -> crate::Result<()> {
+        let scenario = find_scenario(name)?;
+        let model = models::check_overload_model(model).map_err(Error::Config)?;
+        self.shared.switch(scenario, Some(model.into()));
         Ok(())
     }
 
@@ -269,21 +299,32 @@ pub(crate) struct Story {
     /// derived from it, never from "now", so an unchanged page keeps its ETag.
     pub(crate) anchor: DateTime<Utc>,
     pub(crate) notices: Arc<Vec<NoticeScript>>,
+    /// The model `model-overload` overloads; kept across switches unless a switch names another.
+    overload_model: Arc<str>,
     api_requests: u64,
     status_requests: u64,
+    /// Messages that met an overload mode for a model in its scope: the sequence that spreads
+    /// an overload's share evenly over exactly the requests it can reach.
+    overload_requests: u64,
+    /// Streamed messages the overload failed so far, which alternate between the two ways a
+    /// real stream fails.
+    failed_streams: u64,
 }
 
 impl Story {
-    fn new(scenario: Scenario, clock: StoryClock) -> Self {
+    fn new(scenario: Scenario, clock: StoryClock, overload_model: Arc<str>) -> Self {
         let now = Utc::now();
         let anchor = DateTime::<Utc>::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
         Self {
             scenario,
             clock,
             anchor,
-            notices: Arc::new(scenario.notices()),
+            notices: Arc::new(scenario.notices(&overload_model)),
+            overload_model,
             api_requests: 0,
             status_requests: 0,
+            overload_requests: 0,
+            failed_streams: 0,
         }
     }
 }
@@ -297,9 +338,16 @@ pub(crate) struct Moment {
     pub(crate) notices: Arc<Vec<NoticeScript>>,
     /// How many requests of the same kind (API or status page) came before this one in this story.
     pub(crate) sequence: u64,
+    /// The model `model-overload` overloads in this story.
+    pub(crate) overload_model: Arc<str>,
 }
 
 impl Moment {
+    /// The models the scenario's overload modes reach at this moment.
+    pub(crate) fn overload_scope(&self) -> ModelScope {
+        self.scenario.overload_scope(&self.overload_model)
+    }
+
     pub(crate) fn page_view(&self) -> PageView {
         let story_ms = i64::try_from(self.story_time.as_millis()).unwrap_or(i64::MAX);
         PageView::build(self.anchor, story_ms, &self.notices)
@@ -334,12 +382,17 @@ impl Shared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn switch(&self, scenario: Scenario) {
+    fn switch(&self, scenario: Scenario, overload_model: Option<Arc<str>>) {
         let mut story = self.story();
         let mut clock = StoryClock::new(story.clock.clock());
         clock.restart();
-        *story = Story::new(scenario, clock);
-        tracing::info!(scenario = scenario.name(), "scenario switched");
+        let overload_model = overload_model.unwrap_or_else(|| Arc::clone(&story.overload_model));
+        *story = Story::new(scenario, clock, overload_model);
+        tracing::info!(
+            scenario = scenario.name(),
+            overload_model = %story.overload_model,
+            "scenario switched"
+        );
     }
 
     /// Takes the moment for one request and counts it.
@@ -357,7 +410,24 @@ impl Shared {
             anchor: story.anchor,
             notices: Arc::clone(&story.notices),
             sequence,
+            overload_model: Arc::clone(&story.overload_model),
         }
+    }
+
+    /// The next number in the sequence of messages an overload can reach.
+    pub(crate) fn next_overload_request(&self) -> u64 {
+        let mut story = self.story();
+        let sequence = story.overload_requests;
+        story.overload_requests += 1;
+        sequence
+    }
+
+    /// How many streamed messages the overload failed before this one.
+    pub(crate) fn next_failed_stream(&self) -> u64 {
+        let mut story = self.story();
+        let count = story.failed_streams;
+        story.failed_streams += 1;
+        count
     }
 
     /// A fresh number for request and message ids.
@@ -377,7 +447,7 @@ impl Shared {
     }
 
     fn state(&self) -> SimState {
-        let (scenario, story_time, clock, anchor, notices) = {
+        let (scenario, story_time, clock, anchor, notices, overload_model) = {
             let story = self.story();
             (
                 story.scenario,
@@ -385,6 +455,7 @@ impl Shared {
                 story.clock.clock(),
                 story.anchor,
                 Arc::clone(&story.notices),
+                Arc::clone(&story.overload_model),
             )
         };
         let moment = Moment {
@@ -393,6 +464,7 @@ impl Shared {
             anchor,
             notices,
             sequence: 0,
+            overload_model: Arc::clone(&overload_model),
         };
         let (clock_name, speed) = match clock {
             Clock::Manual => ("manual", None),
@@ -402,10 +474,12 @@ impl Shared {
             scenario: scenario.name().to_owned(),
             description: scenario.description().to_owned(),
             story_time_seconds: story_time.as_secs_f64(),
-            phase: scenario.phase(story_time),
+            phase: scenario.phase(story_time, &overload_model),
             clock: clock_name.to_owned(),
             speed,
             status_indicator: moment.page_view().status_indicator().to_owned(),
+            overload_model: matches!(moment.overload_scope(), ModelScope::Only(_))
+                .then(|| overload_model.to_string()),
         }
     }
 }
@@ -510,23 +584,51 @@ async fn control_advance(
     Json(shared.state()).into_response()
 }
 
-#[derive(Debug, Deserialize)]
-struct ScenarioQuery {
+/// The scenario to switch to, from the query (`?name=…&model=…`) or a JSON body
+/// (`{"name": "model-overload", "model": "claude-sonnet-5-5"}`); the body wins where both
+/// name a field.
+#[derive(Debug, Default, Deserialize)]
+struct ScenarioChoice {
     name: Option<String>,
+    /// The model `model-overload` overloads from now on; absent keeps the current one.
+    model: Option<String>,
 }
 
 async fn control_scenario(
     State(shared): State<Arc<Shared>>,
-    Query(query): Query<ScenarioQuery>,
+    Query(query): Query<ScenarioChoice>,
+    body: Bytes,
 ) -> Response {
-    let name = query.name.unwrap_or_default();
-    match find_scenario(&name) {
-        Ok(scenario) => {
-            shared.switch(scenario);
-            Json(shared.state()).into_response()
+    // Older scripts send only the query and no body, so an empty body is no choice at all.
+    let from_body = if body.iter().all(u8::is_ascii_whitespace) {
+        ScenarioChoice::default()
+    } else {
+        match serde_json::from_slice::<ScenarioChoice>(&body) {
+            Ok(choice) => choice,
+            Err(error) => {
+                return control_error(
+                    StatusCode::BAD_REQUEST,
+                    &format!(
+                        "the body must be JSON such as {{\"name\":\"model-overload\",\"model\":\"claude-sonnet-5-5\"}}: {error}"
+                    ),
+                )
+            }
         }
-        Err(error) => control_error(StatusCode::NOT_FOUND, &error.to_string()),
-    }
+    };
+    let name = from_body.name.or(query.name).unwrap_or_default();
+    let scenario = match find_scenario(&name) {
+        Ok(scenario) => scenario,
+        Err(error) => return control_error(StatusCode::NOT_FOUND, &error.to_string()),
+    };
+    let model = match from_body.model.or(query.model) {
+        None => None,
+        Some(model) => match models::check_overload_model(&model) {
+            Ok(model) => Some(Arc::from(model)),
+            Err(message) => return control_error(StatusCode::BAD_REQUEST, &message),
+        },
+    };
+    shared.switch(scenario, model);
+    Json(shared.state()).into_response()
 }
 
 fn control_error(status: StatusCode, message: &str) -> Response {

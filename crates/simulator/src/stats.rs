@@ -26,6 +26,22 @@ pub struct Stats {
     pub bytes_written: u64,
     /// TCP connections accepted.
     pub connections_accepted: u64,
+    /// `POST /v1/messages` per model, keyed by the `model` field as the request sent it, so a
+    /// benchmark can see which models an overload reached. Requests without a readable model
+    /// are not in it.
+    #[serde(default)]
+    pub messages_by_model: BTreeMap<String, ModelCounts>,
+}
+
+/// What one model's messages met.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelCounts {
+    /// Messages requests for this model, whatever their answer.
+    pub requests: u64,
+    /// Of those, answers `529 overloaded_error` before any byte of a message.
+    pub overloaded: u64,
+    /// Of those, streams that answered 200 and then failed with an `overloaded_error` event.
+    pub stream_errors: u64,
 }
 
 /// The live counters behind [`Stats`]. Byte counts are atomics because they change on every
@@ -40,6 +56,20 @@ pub(crate) struct Counters {
     connections_accepted: AtomicU64,
     by_path: Mutex<BTreeMap<String, u64>>,
     by_status: Mutex<BTreeMap<u16, u64>>,
+    by_model: Mutex<BTreeMap<String, ModelCounts>>,
+}
+
+/// How many distinct models `messages_by_model` keeps apart.
+const MAX_MODELS: usize = 256;
+/// The row that counts every model past [`MAX_MODELS`].
+const OTHER_MODELS: &str = "(other models)";
+
+/// What a messages request for one model met, for [`Counters::message`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MessageEvent {
+    Request,
+    Overloaded,
+    StreamError,
 }
 
 impl Counters {
@@ -75,6 +105,31 @@ impl Counters {
         *by_status.entry(status).or_default() += 1;
     }
 
+    pub(crate) fn message(&self, model: &str, event: MessageEvent) {
+        let mut by_model = self
+            .by_model
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // A client can send any string as its model; past a few hundred distinct ones the rest
+        // share one row, so a fuzzing client cannot grow the map without bound.
+        let key = if by_model.contains_key(model) || by_model.len() < MAX_MODELS {
+            model
+        } else {
+            OTHER_MODELS
+        };
+        if !by_model.contains_key(key) {
+            by_model.insert(key.to_owned(), ModelCounts::default());
+        }
+        let Some(counts) = by_model.get_mut(key) else {
+            return;
+        };
+        match event {
+            MessageEvent::Request => counts.requests += 1,
+            MessageEvent::Overloaded => counts.overloaded += 1,
+            MessageEvent::StreamError => counts.stream_errors += 1,
+        }
+    }
+
     pub(crate) fn dropped(&self) {
         self.dropped.fetch_add(1, Ordering::Relaxed);
     }
@@ -97,6 +152,11 @@ impl Counters {
             bytes_read: self.bytes_read.load(Ordering::Relaxed),
             bytes_written: self.bytes_written.load(Ordering::Relaxed),
             connections_accepted: self.connections_accepted.load(Ordering::Relaxed),
+            messages_by_model: self
+                .by_model
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .clone(),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! Everything here is a pure function of (script, story start instant, story time), so two polls
 //! at the same story time produce byte-identical bodies and therefore identical ETags.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -118,8 +119,8 @@ pub(crate) struct AffectedComponent {
 pub(crate) struct IncidentUpdate {
     id: String,
     status: &'static str,
-    body: &'static str,
-    incident_id: &'static str,
+    body: Cow<'static, str>,
+    incident_id: Cow<'static, str>,
     created_at: String,
     updated_at: String,
     display_at: String,
@@ -132,8 +133,8 @@ pub(crate) struct IncidentUpdate {
 /// An incident or a scheduled maintenance; maintenances add the two `scheduled_*` fields.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Incident {
-    id: &'static str,
-    name: &'static str,
+    id: Cow<'static, str>,
+    name: Cow<'static, str>,
     status: &'static str,
     created_at: String,
     updated_at: String,
@@ -303,10 +304,10 @@ impl PageView {
                     let update = &notice.updates[index];
                     let at = time_at(update.at_ms);
                     IncidentUpdate {
-                        id: ids::derived_base36(notice.id, index),
+                        id: ids::derived_base36(&notice.id, index),
                         status: update.status,
-                        body: update.body,
-                        incident_id: notice.id,
+                        body: update.body.clone(),
+                        incident_id: notice.id.clone(),
                         created_at: at.clone(),
                         updated_at: at.clone(),
                         display_at: at,
@@ -343,8 +344,8 @@ impl PageView {
                 }
             };
             let incident = Incident {
-                id: notice.id,
-                name: notice.name,
+                id: notice.id.clone(),
+                name: notice.name.clone(),
                 status: last_update.status,
                 created_at: time_at(first_ms),
                 updated_at: time_at(last_update.at_ms),
@@ -603,7 +604,7 @@ mod tests {
     #[test]
     fn documents_are_deterministic() {
         let anchor = DateTime::<Utc>::from_timestamp_millis(1_790_000_000_123).unwrap_or_default();
-        let notices = Scenario::Incident.notices();
+        let notices = Scenario::Incident.notices("claude-opus-5-5");
         let first =
             serde_json::to_string(&PageView::build(anchor, 130_000, &notices).summary()).ok();
         let second =

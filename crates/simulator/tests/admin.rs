@@ -5,6 +5,7 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use claude_status_simulator::SimHandle;
@@ -526,5 +527,18 @@ async fn the_small_bill_is_exactly_two_amounts() {
     assert_eq!(amounts, vec![vec!["123.45"], vec!["0.01"], vec![]]);
     assert_eq!(body["data"][0]["results"][0]["model"], "claude-sonnet-4-6");
     assert_eq!(body["data"][1]["results"][0]["cost_type"], "web_search");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn issue_11_reports_answer_through_a_storm() {
+    // Overloads are per model and reach only /v1/messages, so the reports keep answering.
+    let sim = sim("all-models-storm").await;
+    sim.advance(Duration::from_secs(5 * 60));
+    let query = "starting_at=2026-03-01T00:00:00Z&ending_at=2026-03-02T00:00:00Z";
+    for _ in 0..4 {
+        ok_json(&sim, USAGE, query).await;
+        ok_json(&sim, COST, query).await;
+    }
     sim.shutdown().await;
 }

@@ -20,6 +20,8 @@ async fn scenario_list_has_every_named_scenario() {
         "garbage-status",
         "healthy",
         "overload-storm",
+        "model-overload",
+        "all-models-storm",
         "stream-overload",
         "rate-limited",
         "spend-cap",
