@@ -425,7 +425,7 @@ def inner_gateway(args):
         results["idle"] = idle
         log(f"    {fmt_measure(idle)}")
 
-        body = json.dumps({"model": "claude-sonnet-4-5", "max_tokens": 16,
+        body = json.dumps({"model": "claude-sonnet-4-6", "max_tokens": 16,
                            "messages": [{"role": "user", "content": "hi"}]}).encode()
         headers = {"content-type": "application/json", "anthropic-version": "2023-06-01",
                    "x-api-key": "sk-ant-bench-simulator-only"}

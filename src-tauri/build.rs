@@ -17,6 +17,8 @@ fn main() {
         "open_external",
         "set_admin_key",
         "get_gateway",
+        "get_probe_cost",
+        "dismiss_probe_cost_notice",
     ];
     tauri_build::try_build(
         tauri_build::Attributes::new()

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use claude_status_core::gateway::{gateway_minutes, GatewayReport};
 use claude_status_core::history::{summarize, HistoryLead, HistoryReport};
+use claude_status_core::pricing::normalize_model;
 use claude_status_core::report::{IncidentReport, Snapshot};
 use claude_status_core::series::{probe_series, ProbeSeries};
 use claude_status_core::settings::Settings;
@@ -14,6 +15,7 @@ use claude_status_engine::probe::ApiKey;
 use serde::Serialize;
 use tauri::{AppHandle, Manager, Runtime, State};
 
+use crate::probe_cost::{self, ProbeCost};
 use crate::settings::{load_admin_key, save_settings, store_admin_key, store_api_key, KeySource};
 use crate::state::{lock, AppState};
 use crate::{host, tray};
@@ -137,17 +139,60 @@ pub async fn get_gateway(state: AppStateRef<'_>) -> Result<GatewayReport> {
     })
 }
 
-/// The probes of a range as chart buckets (latency, TTFT, 529s, 429s per bucket).
+/// The probes of a range as chart buckets (latency, TTFT, 529s, 429s per bucket); with `model`,
+/// only the streaming probes of that model (any spelling of its id: it is normalised).
 #[tauri::command]
-pub async fn get_probe_series(state: AppStateRef<'_>, range: String) -> Result<ProbeSeries> {
+pub async fn get_probe_series(
+    state: AppStateRef<'_>,
+    range: String,
+    model: Option<String>,
+) -> Result<ProbeSeries> {
     let (span, buckets) = parse_range(&range)?;
+    let model = match model.map(|m| m.trim().to_owned()) {
+        None => None,
+        Some(m) if m.is_empty() || m.len() > 200 => {
+            return Err(IpcError::new(
+                "invalid_argument",
+                "a model id is 1 to 200 characters",
+            ))
+        }
+        Some(m) => Some(normalize_model(&m)),
+    };
     let store = state.store.clone();
     let to = Utc::now();
     let from = to - span;
-    let probes = tauri::async_runtime::spawn_blocking(move || store.probes_between(from, to))
+    let mut probes = tauri::async_runtime::spawn_blocking(move || store.probes_between(from, to))
         .await
         .map_err(|e| IpcError::new("storage", e.to_string()))??;
+    if let Some(model) = &model {
+        probes.retain(|r| r.model.as_deref().map(normalize_model).as_ref() == Some(model));
+    }
     Ok(probe_series(&probes, from, to, buckets))
+}
+
+/// What the per-model probe costs a day, per followed model and in total, and whether the
+/// first-launch notice about it was shown.
+#[tauri::command]
+pub fn get_probe_cost(state: AppStateRef<'_>) -> ProbeCost {
+    probe_cost::current(&state)
+}
+
+/// The user answered the probe-cost notice on the dashboard: it is not shown again, and with
+/// `turn_off` the per-model probe stops (through the same path as a settings change, so the
+/// engine restarts without it).
+#[tauri::command]
+pub async fn dismiss_probe_cost_notice<R: Runtime>(
+    app: AppHandle<R>,
+    state: AppStateRef<'_>,
+    turn_off: bool,
+) -> Result<ProbeCost> {
+    let mut settings = state.settings();
+    settings.probe_cost_notice_shown = true;
+    if turn_off {
+        settings.streaming_probe = false;
+    }
+    apply_settings(&app, &state, settings).await?;
+    Ok(probe_cost::current(&state))
 }
 
 /// Opens an incident's page in the system browser. Only `https` links on the status page's own
@@ -265,27 +310,39 @@ pub async fn set_settings<R: Runtime>(
     state: AppStateRef<'_>,
     settings: Settings,
 ) -> Result<SettingsView> {
+    apply_settings(&app, &state, settings).await?;
+    Ok(settings_view(&state))
+}
+
+/// Validates, stores and applies settings, restarting the engine when it reads what changed.
+async fn apply_settings<R: Runtime>(
+    app: &AppHandle<R>,
+    state: &AppState,
+    settings: Settings,
+) -> Result<()> {
     settings
         .validate()
         .map_err(|e| IpcError::new("invalid_settings", e.to_string()))?;
     let previous = state.settings();
-    save_settings(&app, &settings).map_err(|e| IpcError::new("storage", e))?;
+    save_settings(app, &settings).map_err(|e| IpcError::new("storage", e))?;
     if previous.launch_at_login != settings.launch_at_login {
-        apply_autostart(&app, settings.launch_at_login)?;
+        apply_autostart(app, settings.launch_at_login)?;
     }
     *lock(&state.settings) = settings.clone();
     if engine_settings_changed(&previous, &settings) {
-        host::restart_engine(&app).await;
+        host::restart_engine(app).await;
     }
-    tray::update(&app);
-    Ok(settings_view(&state))
+    tray::update(app);
+    Ok(())
 }
 
-/// Settings that only the shell reads (notifications, autostart) need no engine restart.
+/// Settings that only the shell reads (notifications, autostart, whether the probe's cost was
+/// shown) need no engine restart.
 fn engine_settings_changed(a: &Settings, b: &Settings) -> bool {
     let shell_only = |s: &Settings| Settings {
         notifications: true,
         launch_at_login: false,
+        probe_cost_notice_shown: false,
         ..s.clone()
     };
     shell_only(a) != shell_only(b)

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use claude_status_core::assess::AssessConfig;
 use claude_status_core::health::{HealthConfig, ProbeSchedule};
+use claude_status_core::models::{ModelsConfig, MOST_USED_PROBE_INTERVAL, OTHER_PROBE_INTERVAL};
 use claude_status_core::monitor::MonitorConfig;
 use claude_status_core::settings::Settings;
 use claude_status_core::tracker::TrackerConfig;
@@ -164,6 +165,29 @@ pub fn usage_config(
     })
 }
 
+/// How often the per-model streaming probe asks: the most-used model every minute and the others
+/// every five, whatever the reachability probe's interval, because each streamed probe costs
+/// tokens while a reachability probe is free. A user who set a longer probe interval gets it for
+/// both. The test and demo override (`CLAUDE_STATUS_PROBE_INTERVAL`) paces every probe, so a
+/// scripted story plays out in seconds.
+pub fn streaming_probe_config(base: &BaseConfig, settings: &Settings) -> StreamingProbeConfig {
+    let (interval, others_interval) = match base.interval_override {
+        Some(paced) => (paced, paced),
+        None => {
+            let chosen = settings.probe_interval();
+            (
+                chosen.max(MOST_USED_PROBE_INTERVAL),
+                chosen.max(OTHER_PROBE_INTERVAL),
+            )
+        }
+    };
+    StreamingProbeConfig {
+        model: settings.streaming_model.clone(),
+        interval,
+        others_interval,
+    }
+}
+
 /// The engine configuration for the given URLs, settings and key.
 pub fn engine_config(
     base: &BaseConfig,
@@ -188,10 +212,8 @@ pub fn engine_config(
         poller.fallback_url.clone_from(&base.fallback_url);
     }
     poller.interval = interval;
-    let streaming = (settings.streaming_probe && api_key.is_some()).then(|| StreamingProbeConfig {
-        model: settings.streaming_model.clone(),
-        interval,
-    });
+    let streaming = (settings.streaming_probe && api_key.is_some())
+        .then(|| streaming_probe_config(base, settings));
     EngineConfig {
         poller,
         monitor: MonitorConfig {
@@ -205,7 +227,14 @@ pub fn engine_config(
                 successes_to_leave: settings.successes_to_leave,
                 ..HealthConfig::default()
             },
-            probe_model: settings.streaming_model.clone(),
+            models: ModelsConfig {
+                pinned: settings.pinned_models.clone(),
+                dropped: settings.dropped_models.clone(),
+                default_model: settings.streaming_model.clone(),
+                // `Engine::start` sets it: it knows whether a key and the probe exist.
+                probing: false,
+                gateway: settings.gateway,
+            },
             ..MonitorConfig::default()
         },
         probes: Some(ProbeConfig {
@@ -217,5 +246,39 @@ pub fn engine_config(
         }),
         retention: chrono::Duration::days(claude_status_engine::store::RETENTION_DEFAULT_DAYS),
         usage,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_streaming_probe_keeps_its_own_pace() {
+        let check = |user_secs: u64, paced: Option<u64>, expected: (u64, u64)| {
+            let mut base = BaseConfig::for_tests("http://127.0.0.1:1", PathBuf::from("/tmp"));
+            base.interval_override = paced.map(Duration::from_secs);
+            let settings = Settings {
+                probe_interval_secs: user_secs,
+                ..Settings::default()
+            };
+            let streaming = streaming_probe_config(&base, &settings);
+            assert_eq!(
+                (
+                    streaming.interval.as_secs(),
+                    streaming.others_interval.as_secs()
+                ),
+                expected,
+                "probe interval {user_secs} s, override {paced:?}"
+            );
+        };
+        // A faster reachability probe does not make the billed probe faster…
+        check(60, None, (60, 300));
+        check(10, None, (60, 300));
+        // …a slower one slows it down.
+        check(120, None, (120, 300));
+        check(600, None, (600, 600));
+        // The test and demo override paces every probe.
+        check(60, Some(1), (1, 1));
     }
 }

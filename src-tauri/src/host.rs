@@ -5,12 +5,13 @@
 use std::sync::Arc;
 
 use claude_status_core::report::Snapshot;
-use claude_status_engine::probe::DEFAULT_API_URL;
-use claude_status_engine::{Engine, EngineEvent};
+use claude_status_core::settings::Settings;
+use claude_status_engine::probe::{ApiKey, DEFAULT_API_URL};
+use claude_status_engine::{Engine, EngineConfig, EngineEvent};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tokio::sync::{broadcast, watch};
 
-use crate::config::{engine_config, usage_config, DemoMode, UsageSources};
+use crate::config::{engine_config, usage_config, BaseConfig, DemoMode, UsageSources};
 use crate::events::FrontendEvent;
 use crate::settings::{load_admin_key, load_api_key};
 use crate::state::{lock, AppState};
@@ -37,8 +38,7 @@ pub async fn restart_engine<R: Runtime>(app: &AppHandle<R>) {
     tracing::debug!("key source: {source:?}");
     *lock(&state.key_source) = source;
 
-    let mut base = state.base.clone();
-    let (status_url, api_url, api_key) = if state.base.demo == DemoMode::On {
+    let (config, api_url) = if state.base.demo == DemoMode::On {
         let mut sim = state.demo_sim.lock().await;
         if sim.is_none() {
             match claude_status_simulator::Simulator::new(DEMO_SCENARIO)
@@ -57,31 +57,9 @@ pub async fn restart_engine<R: Runtime>(app: &AppHandle<R>) {
             }
         }
         let url = sim.as_ref().map(|s| s.base_url()).unwrap_or_default();
-        base.interval_override = Some(base.interval_override.unwrap_or(DEMO_INTERVAL));
-        base.confirm_interval_override =
-            Some(base.confirm_interval_override.unwrap_or(DEMO_CONFIRM));
-        // The simulator accepts any key; a real one is never sent to it.
-        (
-            url.clone(),
-            url,
-            claude_status_engine::probe::ApiKey::new("sk-ant-demo"),
-        )
+        (demo_engine_config(&state.base, &settings, &url), url)
     } else {
-        (
-            state.base.status_url.clone(),
-            api_url_for_the_app(&state.base.api_url, &settings),
-            api_key,
-        )
-    };
-
-    let demo = state.base.demo == DemoMode::On;
-    let sources = if demo {
-        // The demo reads no real logs; the simulator serves the Admin API, with any admin key.
-        UsageSources {
-            claude_code_dirs: None,
-            admin_key: claude_status_engine::probe::ApiKey::new("sk-ant-admin-demo"),
-        }
-    } else {
+        let api_url = api_url_for_the_app(&state.base.api_url, &settings);
         let dirs = tauri::async_runtime::spawn_blocking(|| {
             claude_status_engine::claude_code::default_projects_dirs().ok()
         })
@@ -89,17 +67,21 @@ pub async fn restart_engine<R: Runtime>(app: &AppHandle<R>) {
         .ok()
         .flatten()
         .filter(|dirs| !dirs.is_empty());
-        UsageSources {
+        let sources = UsageSources {
             claude_code_dirs: dirs,
             admin_key: load_admin_key(),
-        }
+        };
+        let usage = usage_config(&settings, &api_url, sources);
+        let config = engine_config(
+            &state.base,
+            &state.base.status_url,
+            &api_url,
+            &settings,
+            api_key,
+            usage,
+        );
+        (config, api_url)
     };
-    let mut settings = settings;
-    if demo {
-        settings.admin_api = true;
-    }
-    let usage = usage_config(&settings, &api_url, sources);
-    let config = engine_config(&base, &status_url, &api_url, &settings, api_key, usage);
     match Engine::start(config, state.http.clone(), state.store.clone()) {
         Ok(mut engine) => {
             let snapshots = engine.snapshot();
@@ -116,6 +98,36 @@ pub async fn restart_engine<R: Runtime>(app: &AppHandle<R>) {
     }
     // The gateway serves the user's code whether or not the monitor could start.
     crate::gateway::apply(&state, &settings, &api_url).await;
+}
+
+/// The demo's engine: the in-process simulator at `url` plays the demo story at the demo's pace.
+/// It gets a fake key (the simulator accepts any, and a real one is never sent to it), so the
+/// per-model probe runs and the demo shows each model's health as a user with a key sees it; the
+/// Admin API is the simulator's too. The demo reads no real logs.
+pub(crate) fn demo_engine_config(
+    base: &BaseConfig,
+    settings: &Settings,
+    url: &str,
+) -> EngineConfig {
+    let mut base = base.clone();
+    base.interval_override = Some(base.interval_override.unwrap_or(DEMO_INTERVAL));
+    base.confirm_interval_override = Some(base.confirm_interval_override.unwrap_or(DEMO_CONFIRM));
+    let mut settings = settings.clone();
+    settings.admin_api = true;
+    settings.streaming_probe = true;
+    let sources = UsageSources {
+        claude_code_dirs: None,
+        admin_key: ApiKey::new("sk-ant-admin-demo"),
+    };
+    let usage = usage_config(&settings, url, sources);
+    engine_config(
+        &base,
+        url,
+        url,
+        &settings,
+        ApiKey::new("sk-ant-demo"),
+        usage,
+    )
 }
 
 /// The API the app probes and its gateway forwards to. A user who exported
@@ -199,6 +211,7 @@ fn publish<R: Runtime>(app: &AppHandle<R>, snapshot: Snapshot) {
     let state = app.state::<Arc<AppState>>();
     *lock(&state.snapshot) = snapshot.clone();
     tray::update(app);
+    crate::probe_cost::announce_once(app, &snapshot);
     if let Err(e) = app.emit(FrontendEvent::SnapshotChanged.name(), &snapshot) {
         tracing::warn!("could not push the snapshot to the dashboard: {e}");
     }
@@ -206,9 +219,139 @@ fn publish<R: Runtime>(app: &AppHandle<R>, snapshot: Snapshot) {
 
 #[cfg(test)]
 mod tests {
-    use claude_status_core::settings::Settings;
+    use std::time::Duration;
+
+    use claude_status_core::verdict::{model_line, Answer};
+    use claude_status_core::Level;
+    use claude_status_engine::http::{build_client, HttpLimits};
+    use claude_status_engine::Store;
+    use claude_status_simulator::{Clock, Simulator};
 
     use super::*;
+
+    /// Issue 11: the demo showed "Outage" in red beside "Does it hit you? No". Plays the demo's
+    /// whole story with the demo's own engine configuration (its fake key, so the per-model
+    /// probe runs) and checks every snapshot the engine publishes on the way.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn issue_11_the_demo_never_says_outage_beside_no_and_shows_the_model_overloaded() {
+        let sim = Simulator::new(DEMO_SCENARIO)
+            .clock(Clock::Manual)
+            .start()
+            .await
+            .unwrap();
+        let url = sim.base_url();
+        let dir = tempfile::tempdir().unwrap();
+        let mut base = BaseConfig::for_tests(&url, dir.path().to_path_buf());
+        // The story's clock is the test's; after each step the engine is asked to check at once.
+        base.interval_override = Some(Duration::from_secs(1));
+        base.confirm_interval_override = Some(Duration::from_millis(100));
+        let config = demo_engine_config(&base, &Settings::default(), &url);
+        assert!(
+            config.probes.as_ref().unwrap().streaming.is_some(),
+            "the demo runs the per-model probe"
+        );
+        let engine = Engine::start(
+            config,
+            build_client(&HttpLimits::default()).unwrap(),
+            Arc::new(Store::open_in_memory().unwrap()),
+        )
+        .unwrap();
+        let mut snapshots = engine.snapshot();
+        let mut seen = Seen::default();
+        // The story lasts 100 s; it moves 5 s a step, and the storm lasts 40 s.
+        for step in 0..22 {
+            if step > 0 {
+                sim.advance(Duration::from_secs(5));
+                engine.check_now().await;
+            }
+            // Every snapshot up to one checked after this step of the story.
+            let asked = chrono::Utc::now();
+            let give_up = tokio::time::Instant::now() + Duration::from_secs(10);
+            while !{
+                let snapshot = snapshots.borrow();
+                snapshot
+                    .status_page
+                    .fetched_at
+                    .is_some_and(|at| at >= asked)
+                    && snapshot.checked_at.is_some_and(|at| at >= asked)
+            } {
+                match tokio::time::timeout_at(give_up, snapshots.changed()).await {
+                    Ok(Ok(())) => seen.check(&snapshots.borrow_and_update(), sim.story_time()),
+                    _ => panic!("step {step}: the engine did not check again"),
+                }
+            }
+        }
+        // The story is over: the page's last word (resolved) reaches the engine a few polls on.
+        let give_up = tokio::time::Instant::now() + Duration::from_secs(30);
+        while !{
+            let snapshot = snapshots.borrow();
+            snapshot.level == Level::Operational
+                && snapshot
+                    .status_page
+                    .incidents
+                    .iter()
+                    .all(|i| i.status.is_closed())
+        } {
+            match tokio::time::timeout_at(give_up, snapshots.changed()).await {
+                Ok(Ok(())) => seen.check(&snapshots.borrow_and_update(), sim.story_time()),
+                _ => panic!("the demo did not end operational: {:?}", seen.levels),
+            }
+        }
+        engine.shutdown().await;
+        sim.shutdown().await;
+        assert_eq!(seen.warning, None, "the demo's probe watches overloads");
+        assert!(
+            seen.levels.contains(&Level::Overloaded),
+            "the storm was not seen: {:?}",
+            seen.levels
+        );
+        assert!(
+            seen.model_lines
+                .iter()
+                .any(|line| line.contains(": overloaded, 529 on")),
+            "{:?}",
+            seen.model_lines
+        );
+    }
+
+    /// What the demo test saw, checked snapshot by snapshot.
+    #[derive(Default)]
+    struct Seen {
+        levels: Vec<Level>,
+        model_lines: Vec<String>,
+        warning: Option<String>,
+    }
+
+    impl Seen {
+        fn check(&mut self, snapshot: &Snapshot, story: Duration) {
+            let story = story.as_secs();
+            let answer = snapshot.hits_you.answer;
+            assert!(
+                answer != Answer::No || snapshot.level == Level::Operational,
+                "at {story} s: {:?} beside {:?}",
+                snapshot.level,
+                snapshot.hits_you.text
+            );
+            if snapshot.level == Level::Outage {
+                assert!(
+                    matches!(answer, Answer::Yes | Answer::Probably),
+                    "at {story} s: outage beside {:?}",
+                    snapshot.hits_you.text
+                );
+            }
+            if self.levels.last() != Some(&snapshot.level) {
+                self.levels.push(snapshot.level);
+            }
+            for model in snapshot.models.iter().filter(|m| m.followed) {
+                if model.level == Level::Overloaded {
+                    self.model_lines.push(model_line(model));
+                }
+            }
+            if self.warning.is_none() {
+                self.warning.clone_from(&snapshot.coverage.warning);
+            }
+        }
+    }
 
     #[test]
     fn a_base_url_pointing_at_the_apps_own_gateway_stands_for_the_api() {

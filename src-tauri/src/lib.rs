@@ -8,6 +8,7 @@ mod events;
 mod gateway;
 mod host;
 mod notify;
+mod probe_cost;
 mod settings;
 mod state;
 mod tray;
@@ -74,6 +75,8 @@ pub fn build_app<R: Runtime>(
             commands::open_external,
             commands::set_admin_key,
             commands::get_gateway,
+            commands::get_probe_cost,
+            commands::dismiss_probe_cost_notice,
         ])
         .build(context)
         .and_then(|mut app| {

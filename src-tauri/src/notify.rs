@@ -15,20 +15,32 @@ use crate::state::{lock, AppState};
 const FLOOD_LIMIT: usize = 5;
 const FLOOD_WINDOW: Duration = Duration::minutes(2);
 
-/// Shows a notification unless notifications are off, paused, or flooding.
+/// Shows a notification unless notifications are off, paused, or flooding. The core built its
+/// title and body (they name the model and, when there is one, the alternative), so they pass
+/// through unchanged.
 pub fn show<R: Runtime>(app: &AppHandle<R>, notification: Notification) {
+    let icon = icon_name(&notification);
+    show_message(app, notification.title, notification.body, icon);
+}
+
+/// Shows a notification with this title, body and freedesktop icon name under the same rules as
+/// [`show`]; returns whether it was handed to the OS (false when notifications are off, paused
+/// or flooding).
+pub fn show_message<R: Runtime>(
+    app: &AppHandle<R>,
+    title: String,
+    body: String,
+    icon: &'static str,
+) -> bool {
     let state = app.state::<Arc<AppState>>();
     let now = Utc::now();
     if !state.settings().notifications {
-        tracing::debug!("notifications off: not showing {:?}", notification.title);
-        return;
+        tracing::debug!("notifications off: not showing {title:?}");
+        return false;
     }
     if let Some(until) = state.paused_until(now) {
-        tracing::info!(
-            "notifications paused until {until}: not showing {:?}",
-            notification.title
-        );
-        return;
+        tracing::info!("notifications paused until {until}: not showing {title:?}");
+        return false;
     }
     {
         let mut recent = lock(&state.recent_notifications);
@@ -40,7 +52,7 @@ pub fn show<R: Runtime>(app: &AppHandle<R>, notification: Notification) {
                 "holding back a notification: {FLOOD_LIMIT} shown in the last {} minutes",
                 FLOOD_WINDOW.num_minutes()
             );
-            return;
+            return false;
         }
         recent.push_back(now);
     }
@@ -49,9 +61,9 @@ pub fn show<R: Runtime>(app: &AppHandle<R>, notification: Notification) {
     tauri::async_runtime::spawn_blocking(move || {
         let mut os = notify_rust::Notification::new();
         os.appname("Claude Status")
-            .summary(&notification.title)
-            .body(&notification.body)
-            .icon(icon_name(&notification));
+            .summary(&title)
+            .body(&body)
+            .icon(icon);
         #[cfg(all(unix, not(target_os = "macos")))]
         os.hint(notify_rust::Hint::DesktopEntry(identifier));
         #[cfg(not(all(unix, not(target_os = "macos"))))]
@@ -60,6 +72,7 @@ pub fn show<R: Runtime>(app: &AppHandle<R>, notification: Notification) {
             tracing::warn!("could not show a notification: {e}");
         }
     });
+    true
 }
 
 /// A freedesktop icon name that matches the notification's weight.

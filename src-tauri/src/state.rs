@@ -1,6 +1,7 @@
 //! The app's managed state: the store, the settings, the key's source, the running engine and
 //! gateway, and the latest snapshot. Managed with `app.manage`, never a global.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -50,6 +51,8 @@ pub struct AppState {
     pub paused_until: Mutex<Option<DateTime<Utc>>>,
     /// When notifications were last shown, for the flood guard.
     pub recent_notifications: Mutex<std::collections::VecDeque<DateTime<Utc>>>,
+    /// Whether this run already considered the first-launch notice of the probe's cost.
+    pub probe_cost_considered: AtomicBool,
 }
 
 impl std::fmt::Debug for AppState {
@@ -82,6 +85,7 @@ impl AppState {
             snapshot: Mutex::new(Snapshot::initial()),
             paused_until: Mutex::new(None),
             recent_notifications: Mutex::new(std::collections::VecDeque::new()),
+            probe_cost_considered: AtomicBool::new(false),
         })
     }
 

@@ -1,11 +1,13 @@
 //! The tray icon and its menu: the icon's colour and glyph say the level, the first menu line says
-//! the verdict (Linux trays show no tooltip), and the menu is the way in on platforms that report
-//! no clicks.
+//! the verdict (Linux trays show no tooltip), one line per followed model says how that model
+//! answers, and the menu is the way in on platforms that report no clicks.
 
 use std::sync::{Arc, Mutex};
 
 use chrono::{Duration, Local, Utc};
+use claude_status_core::report::Snapshot;
 use claude_status_core::tray::{render_icon, shorten, tray_look};
+use claude_status_core::verdict::model_line;
 use claude_status_core::Level;
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuEvent, MenuItem, PredefinedMenuItem};
@@ -22,6 +24,10 @@ const TRAY_ID: &str = "claude-status";
 const ICON_SIZE: u32 = 64;
 /// At most this many incidents are listed in the menu.
 const MENU_INCIDENTS: usize = 5;
+/// At most this many followed models get a line; the dashboard lists them all.
+const MENU_MODELS: usize = 5;
+/// The longest model line, in characters: a reason with numbers fits, a long detail does not.
+const MODEL_LINE_CHARS: usize = 80;
 /// The longest gateway line in the menu, in characters (an OS error can be long).
 const GATEWAY_LINE_CHARS: usize = 60;
 /// "Pause notifications for 1 hour".
@@ -31,11 +37,14 @@ const PAUSE: Duration = Duration::hours(1);
 struct Shown<R: Runtime> {
     level: Option<Level>,
     /// The menu's structure (its items and their actions). While it stays the same, only the
-    /// labels of the two status lines change, in place: a menu rebuilt under an open menu would
-    /// replace it, and the item ids a panel knows would go stale.
+    /// labels of the status lines (the verdict, "Checked …" and the models' lines) change, in
+    /// place: a menu rebuilt under an open menu would replace it, and the item ids a panel knows
+    /// would go stale.
     structure: Vec<String>,
     verdict: Option<MenuItem<R>>,
     checked: Option<MenuItem<R>>,
+    /// One item per model line, in menu order.
+    models: Vec<MenuItem<R>>,
 }
 
 struct TrayCache<R: Runtime>(Mutex<Shown<R>>);
@@ -51,6 +60,7 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         structure: Vec::new(),
         verdict: None,
         checked: None,
+        models: Vec::new(),
     })));
     let state = app.state::<Arc<AppState>>();
     let snapshot = state.snapshot();
@@ -110,11 +120,15 @@ pub fn update<R: Runtime>(app: &AppHandle<R>) {
         if let (Some(item), Some(text)) = (&shown.checked, built.checked_text.as_deref()) {
             let _ = item.set_text(text);
         }
+        for (item, text) in shown.models.iter().zip(&built.model_texts) {
+            let _ = item.set_text(text.as_str());
+        }
         return;
     }
     shown.structure = built.structure.clone();
     shown.verdict = Some(built.verdict.clone());
     shown.checked = built.checked.clone();
+    shown.models = built.models.clone();
     if let Err(e) = tray.set_menu(Some(built.menu)) {
         tracing::warn!("could not change the tray menu: {e}");
     }
@@ -128,6 +142,8 @@ struct BuiltMenu<R: Runtime> {
     verdict_text: String,
     checked: Option<MenuItem<R>>,
     checked_text: Option<String>,
+    models: Vec<MenuItem<R>>,
+    model_texts: Vec<String>,
 }
 
 impl<R: Runtime> BuiltMenu<R> {
@@ -141,7 +157,25 @@ fn label(text: &str) -> String {
     text.replace('&', "&&")
 }
 
-/// The menu; its structure lists every item but the two status lines' changing text.
+/// The menu's lines for the followed models, most used first (the snapshot's order), keyed by
+/// model id: "Opus 5.5: overloaded, 529 on 3 of the last 4 probes".
+pub fn model_lines(snapshot: &Snapshot) -> Vec<(String, String)> {
+    snapshot
+        .models
+        .iter()
+        .filter(|m| m.followed)
+        .take(MENU_MODELS)
+        .map(|m| (m.model.clone(), shorten(&model_line(m), MODEL_LINE_CHARS)))
+        .collect()
+}
+
+/// Said plainly whenever the app cannot see an overload (no key and no gateway), so the menu
+/// never implies that overloads are watched when they are not.
+pub fn coverage_line(snapshot: &Snapshot) -> Option<String> {
+    snapshot.coverage.warning.clone()
+}
+
+/// The menu; its structure lists every item but the status lines' changing text.
 fn build_menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<BuiltMenu<R>> {
     let state = app.state::<Arc<AppState>>();
     let snapshot = state.snapshot();
@@ -180,6 +214,21 @@ fn build_menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<BuiltMenu<R>> {
     };
     // Whether the "checked" line exists is structure; its text is not.
     let mut structure_head = vec![format!("checked-line={}", checked.is_some())];
+    // Which models have a line is structure; what each line says changes in place.
+    let mut models = Vec::new();
+    let mut model_texts = Vec::new();
+    for (model, text) in model_lines(&snapshot) {
+        let id = format!("model:{model}");
+        let text = label(&text);
+        let item = MenuItem::with_id(app, &id, &text, false, None::<&str>)?;
+        menu.append(&item)?;
+        structure_head.push(id);
+        models.push(item);
+        model_texts.push(text);
+    }
+    if let Some(warning) = coverage_line(&snapshot) {
+        add(&menu, "coverage", warning, false)?;
+    }
     // The gateway, while the settings ask for it: where to point code, or why it is not running.
     let gateway = lock(&state.gateway).clone();
     if let Some(gateway) = gateway {
@@ -222,6 +271,8 @@ fn build_menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<BuiltMenu<R>> {
         verdict_text,
         checked,
         checked_text,
+        models,
+        model_texts,
     })
 }
 
@@ -264,5 +315,100 @@ pub fn open_status_page<R: Runtime>(app: &AppHandle<R>) {
     let url = state.base.status_url.clone();
     if let Err(e) = app.opener().open_url(url, None::<&str>) {
         tracing::warn!("could not open the status page: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use claude_status_core::models::ModelReport;
+
+    use super::*;
+
+    fn model(id: &str, name: &str, level: Level, reason: &str, followed: bool) -> ModelReport {
+        ModelReport {
+            model: id.to_owned(),
+            class: None,
+            display_name: name.to_owned(),
+            level,
+            reasons: vec![reason.to_owned()]
+                .into_iter()
+                .filter(|r| !r.is_empty())
+                .collect(),
+            followed,
+            relied_on: followed,
+            pinned: false,
+            share_7d: 0.0,
+            requests_7d: 0,
+            probe_interval_secs: None,
+            last_probe: None,
+            own_traffic: None,
+            incidents: Vec::new(),
+            retired: None,
+        }
+    }
+
+    #[test]
+    fn one_line_per_followed_model_at_most_five() {
+        let mut snapshot = Snapshot::initial();
+        snapshot.models = vec![
+            model(
+                "claude-opus-5-5",
+                "Opus 5.5",
+                Level::Overloaded,
+                "529 on 3 of the last 4 probes",
+                true,
+            ),
+            model(
+                "claude-haiku-4-5",
+                "Haiku 4.5",
+                Level::Operational,
+                "",
+                true,
+            ),
+            // Named by the status page, but nobody follows it: no line.
+            model(
+                "claude-opus-4-5",
+                "Opus 4.5",
+                Level::Degraded,
+                "incident",
+                false,
+            ),
+        ];
+        assert_eq!(
+            model_lines(&snapshot),
+            vec![
+                (
+                    "claude-opus-5-5".to_owned(),
+                    "Opus 5.5: overloaded, 529 on 3 of the last 4 probes".to_owned()
+                ),
+                (
+                    "claude-haiku-4-5".to_owned(),
+                    "Haiku 4.5: operational".to_owned()
+                ),
+            ]
+        );
+        snapshot.models = (0..7)
+            .map(|i| {
+                model(
+                    &format!("claude-sonnet-4-{i}"),
+                    "Sonnet",
+                    Level::Operational,
+                    "",
+                    true,
+                )
+            })
+            .collect();
+        assert_eq!(model_lines(&snapshot).len(), MENU_MODELS);
+    }
+
+    #[test]
+    fn the_menu_says_when_overloads_are_not_watched() {
+        let mut snapshot = Snapshot::initial();
+        assert_eq!(coverage_line(&snapshot), None);
+        snapshot.coverage.warning = Some(claude_status_core::models::NOT_WATCHED.to_owned());
+        assert_eq!(
+            coverage_line(&snapshot).as_deref(),
+            Some("overloads are not watched: add an API key, or send your traffic through the gateway")
+        );
     }
 }

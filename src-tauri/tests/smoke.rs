@@ -94,6 +94,20 @@ fn the_app_builds_and_answers_every_command() {
     };
     assert_eq!(snapshot["status_page"]["page"]["name"], "Claude");
     assert_eq!(snapshot["probe"]["outcome"], "unauthenticated");
+    // No key and no gateway: the app says plainly that it cannot see an overload.
+    let not_watched =
+        "overloads are not watched: add an API key, or send your traffic through the gateway";
+    assert_eq!(snapshot["coverage"]["warning"], not_watched, "{snapshot:#}");
+    assert!(snapshot["reasons"].to_string().contains(not_watched));
+    // The followed model without traffic or pins is the probe's default.
+    let followed: Vec<&str> = snapshot["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["followed"] == true)
+        .map(|m| m["model"].as_str().unwrap())
+        .collect();
+    assert_eq!(followed, ["claude-haiku-4-5"], "{snapshot:#}");
     // Usage tracking is on by default: the tracker's figures are in the snapshot.
     assert!(snapshot["usage"].is_object(), "{snapshot:#}");
     assert_eq!(snapshot["usage"]["today"]["requests"], 0);
@@ -139,11 +153,43 @@ fn the_app_builds_and_answers_every_command() {
     );
     let series = invoke(&webview, "get_probe_series", json!({ "range": "1h" })).unwrap();
     assert_eq!(series["buckets"].as_array().unwrap().len(), 60);
-    assert!(series["buckets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|b| b["probes"].as_u64().unwrap() > 0));
+    let probes = |series: &Value| -> u64 {
+        series["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["probes"].as_u64().unwrap())
+            .sum()
+    };
+    assert!(probes(&series) > 0, "{series:#}");
+    // One model's series has only that model's streaming probes: none without a key.
+    let haiku = invoke(
+        &webview,
+        "get_probe_series",
+        json!({ "range": "1h", "model": "claude-haiku-4-5-20251001" }),
+    )
+    .unwrap();
+    assert_eq!(haiku["buckets"].as_array().unwrap().len(), 60);
+    assert_eq!(probes(&haiku), 0, "{haiku:#}");
+    let error = invoke(
+        &webview,
+        "get_probe_series",
+        json!({ "range": "1h", "model": " " }),
+    )
+    .unwrap_err();
+    assert_eq!(error["kind"], "invalid_argument");
+
+    // What the per-model probe would cost: the default model at the pace in force (the test's
+    // 1 s), Haiku 4.5 at $1/$5 per Mtok for 8 input and 1 output token a probe.
+    let cost = invoke(&webview, "get_probe_cost", json!({})).unwrap();
+    assert_eq!(cost["probing"], false, "no key: {cost:#}");
+    assert_eq!(cost["notice_shown"], false);
+    assert_eq!(cost["models"].as_array().unwrap().len(), 1, "{cost:#}");
+    assert_eq!(cost["models"][0]["model"], "claude-haiku-4-5");
+    assert_eq!(cost["models"][0]["interval_secs"], 1);
+    let per_day = cost["models"][0]["usd_per_day"].as_f64().unwrap();
+    assert!((per_day - 86_400.0 * 13e-6).abs() < 1e-6, "{cost:#}");
+    assert_eq!(cost["total_usd_per_day"].as_f64(), Some(per_day));
     let error = invoke(
         &webview,
         "open_external",
@@ -191,6 +237,9 @@ fn the_app_builds_and_answers_every_command() {
     sim.set_scenario("stream-overload").unwrap();
     overload_burst(&runtime, &url);
     wait_for_own_overload(&webview);
+    // The gateway sees each attempt as it happens: overloads are watched now.
+    let snapshot = invoke(&webview, "get_snapshot", json!({})).unwrap();
+    assert_eq!(snapshot["coverage"]["warning"], Value::Null, "{snapshot:#}");
 
     // The dashboard's gateway report: its counters, and the overloads minute by minute from the
     // ledger (the metering writer stores them a moment after the answers).
@@ -225,12 +274,12 @@ fn the_app_builds_and_answers_every_command() {
     // Retries and a fallback chain are applied by restarting the gateway on the same port.
     let mut resilient = with_gateway.clone();
     resilient["gateway_retry"] = json!(true);
-    resilient["gateway_fallback"] = json!(["claude-opus-4-6", "claude-sonnet-4-5"]);
+    resilient["gateway_fallback"] = json!(["claude-opus-4-6", "claude-sonnet-4-6"]);
     let view = invoke(&webview, "set_settings", json!({ "settings": resilient })).unwrap();
     assert_eq!(view["gateway_url"], url.as_str());
     let report = invoke(&webview, "get_gateway", json!({})).unwrap();
     assert_eq!(report["retry"], true);
-    assert_eq!(report["fallback"][1], "claude-sonnet-4-5");
+    assert_eq!(report["fallback"][1], "claude-sonnet-4-6");
     assert_eq!(
         report["stats"]["requests"], 0,
         "a fresh gateway: {report:#}"
@@ -271,10 +320,41 @@ fn the_app_builds_and_answers_every_command() {
     );
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
 
+    // The probe-cost notice, answered on the dashboard: dismissed, it is not shown again and the
+    // probe stays on; turned off, the probe is off in the settings too.
+    let cost = invoke(
+        &webview,
+        "dismiss_probe_cost_notice",
+        json!({ "turnOff": false }),
+    )
+    .unwrap();
+    assert_eq!(cost["notice_shown"], true, "{cost:#}");
+    let after = invoke(&webview, "get_settings", json!({})).unwrap();
+    assert_eq!(after["settings"]["probe_cost_notice_shown"], true);
+    assert_eq!(after["settings"]["streaming_probe"], true);
+    let cost = invoke(
+        &webview,
+        "dismiss_probe_cost_notice",
+        json!({ "turnOff": true }),
+    )
+    .unwrap();
+    assert_eq!(cost["notice_shown"], true, "{cost:#}");
+    let after = invoke(&webview, "get_settings", json!({})).unwrap();
+    assert_eq!(after["settings"]["streaming_probe"], false);
+    assert_eq!(
+        invoke(&webview, "get_probe_cost", json!({})).unwrap()["notice_shown"],
+        true
+    );
+
     runtime.block_on(sim.shutdown());
 }
 
-/// Twelve streaming requests through the gateway, each a 200 whose stream ends in an overload.
+/// The model the user's own traffic asks in the gateway steps.
+const MODEL: &str = "claude-sonnet-4-6";
+
+/// Twelve streaming requests to [`MODEL`] through the gateway, each overloaded: the simulator
+/// answers a streamed overload with a 529 or with a 200 whose stream ends in an overload event,
+/// in turn, as the API does.
 fn overload_burst(runtime: &tokio::runtime::Runtime, url: &str) {
     runtime.block_on(async {
         let client = reqwest::Client::new();
@@ -284,24 +364,31 @@ fn overload_burst(runtime: &tokio::runtime::Runtime, url: &str) {
                 .header("x-api-key", "sk-ant-smoke-test")
                 .header("anthropic-version", "2023-06-01")
                 .header("content-type", "application/json")
-                .body(r#"{"model":"claude-sonnet-4-5","max_tokens":5,"stream":true,"messages":[{"role":"user","content":"hi"}]}"#)
+                .body(format!(r#"{{"model":"{MODEL}","max_tokens":5,"stream":true,"messages":[{{"role":"user","content":"hi"}}]}}"#))
                 .send()
                 .await
                 .unwrap();
-            assert_eq!(reply.status(), 200);
+            let status = reply.status().as_u16();
+            assert!(status == 200 || status == 529, "{status}");
             let body = reply.text().await.unwrap();
-            assert!(body.contains("overloaded_error"), "{body}");
+            assert!(body.contains("overloaded_error"), "{status}: {body}");
         }
     });
 }
 
-/// Waits (10 s at most) for the verdict to say the user's own traffic is overloaded.
+/// Waits (10 s at most) for the verdict to say that [`MODEL`], which the user's own traffic
+/// asks, is overloaded: its own line first ("Sonnet 4.6: overloaded, 529 on 5 of the last 5 of
+/// your requests"), and the model named as the verdict's subject.
 fn wait_for_own_overload<W: AsRef<tauri::Webview<tauri::test::MockRuntime>>>(webview: &W) {
     let started = Instant::now();
     loop {
         let snapshot = invoke(webview, "get_snapshot", json!({})).unwrap();
-        let reasons = snapshot["reasons"].to_string();
-        if snapshot["level"] == "overloaded" && reasons.contains("your own traffic") {
+        let first = snapshot["reasons"][0].as_str().unwrap_or("");
+        if snapshot["level"] == "overloaded"
+            && first.starts_with("Sonnet 4.6: overloaded, 529 on")
+            && first.contains("your requests")
+            && snapshot["subject"] == MODEL
+        {
             return;
         }
         assert!(

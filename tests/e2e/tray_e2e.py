@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 import traceback
+import urllib.error
 import urllib.request
 import zlib
 
@@ -63,6 +64,15 @@ T0 = time.monotonic()
 APP_IDENTIFIER = "dev.claude-status.tray"
 # Streams the own-traffic step sends through the gateway, each ending in an overload.
 OWN_BURST = 12
+# The model the test pins in the settings, as a user who works on it would: the per-model probe
+# asks it, and the simulator's model-overload scenario overloads it alone.
+PINNED_MODEL = "claude-opus-5-5"
+PINNED_NAME = "Opus 5.5"
+# The model of the user's own traffic through the gateway.
+OWN_MODEL = "claude-sonnet-4-6"
+OWN_NAME = "Sonnet 4.6"
+# What the menu says when nothing watches overloads (never, in this test: it has a key).
+NOT_WATCHED = "overloads are not watched: add an API key, or send your traffic through the gateway"
 
 
 def log(message):
@@ -258,6 +268,14 @@ def menu_entries(item):
 def first_label(item):
     entries = menu_entries(item)
     return entries[0][1] if entries else None
+
+
+def label_starting(item, prefix):
+    """The first menu line that starts with `prefix`, or None."""
+    for _, label, _ in menu_entries(item):
+        if label and label.startswith(prefix):
+            return label
+    return None
 
 
 def click(item, label):
@@ -582,13 +600,23 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def write_gateway_settings(port):
-    """Settings as the dashboard would have saved them: the local gateway on, on `port`. The
-    store plugin keeps them in the app's data folder under XDG_DATA_HOME."""
-    folder = os.path.join(os.environ["XDG_DATA_HOME"], APP_IDENTIFIER)
-    os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(folder, "settings.json"), "w", encoding="utf-8") as f:
-        json.dump({"settings": {"gateway": True, "gateway_port": port}}, f)
+def settings_path():
+    """The store plugin keeps the settings in the app's data folder under XDG_DATA_HOME."""
+    return os.path.join(os.environ["XDG_DATA_HOME"], APP_IDENTIFIER, "settings.json")
+
+
+def write_gateway_settings(port, pinned=()):
+    """Settings as the dashboard would have saved them: the local gateway on, on `port`, and the
+    `pinned` models (none: the defaults)."""
+    os.makedirs(os.path.dirname(settings_path()), exist_ok=True)
+    with open(settings_path(), "w", encoding="utf-8") as f:
+        json.dump({"settings": {"gateway": True, "gateway_port": port,
+                                "pinned_models": list(pinned)}}, f)
+
+
+def stored_settings():
+    with open(settings_path(), encoding="utf-8") as f:
+        return json.load(f).get("settings", {})
 
 
 class Sim:
@@ -614,8 +642,9 @@ class Sim:
         with urllib.request.urlopen(self.url + "/_sim/state", timeout=5) as response:
             return json.loads(response.read())
 
-    def scenario(self, name):
-        return self.post(f"/_sim/scenario?name={name}")
+    def scenario(self, name, model=None):
+        query = f"name={name}" + (f"&model={model}" if model else "")
+        return self.post(f"/_sim/scenario?{query}")
 
     def advance(self, seconds):
         return self.post(f"/_sim/advance?seconds={seconds}")
@@ -786,7 +815,7 @@ class Test:
         with open(self.app_log, "w"):
             pass
         self.gateway_port = free_port()
-        write_gateway_settings(self.gateway_port)
+        write_gateway_settings(self.gateway_port, pinned=[PINNED_MODEL])
         start = time.monotonic()
         self.app = self.procs.start("app", [APP_BIN], log_path=self.app_log, env=self.app_env())
         self.item, took = wait_until(
@@ -821,15 +850,39 @@ class Test:
             20,
         )
         self.ok("menu says Operational", f"{label!r} after {took:.2f} s")
+        line, took = wait_until(
+            f"a menu line for {PINNED_NAME}",
+            lambda: label_starting(self.item, f"{PINNED_NAME}: operational"), 10,
+        )
+        labels = [label for _, label, _ in menu_entries(self.item) if label]
+        assert NOT_WATCHED not in labels, f"the menu says overloads are not watched: {labels}"
+        self.ok("menu shows the pinned model", f"{line!r} after {took:.2f} s")
         (path, rgb), took = wait_until("the icon to turn green",
                                        lambda: is_color(self.item, "operational"), 10)
         x, y = 32, 5
         cross = convert_pixel(path, x, y)
         self.ok("icon is green", f"{hex_rgb(rgb)} in {os.path.basename(path)}; convert p{{{x},{y}}} = {hex_rgb(cross)}")
 
-    def overload(self):
+    def probe_cost(self):
+        """The first launch with a key says once what the per-model probe costs a day."""
         self.require_app()
-        self.sim.scenario("overload-storm")
+        call, took = wait_until(
+            "a Notify 'Per-model probe on: about $… a day'",
+            lambda: find_notify(self.monitor_log, "Per-model probe on: about $",
+                                f"{PINNED_NAME} every", "turn it off in Settings"), 20,
+        )
+        assert call["summary"].endswith(" a day"), call
+        self.ok("probe cost notification sent", f"{call['summary']!r} / {call['body']!r}")
+        shown, took = wait_until("the settings to remember it",
+                                 lambda: stored_settings().get("probe_cost_notice_shown"), 5)
+        self.ok("probe cost notice remembered", "probe_cost_notice_shown = true in settings.json")
+        run(["dunstctl", "close-all"], check=False)
+
+    def overload(self):
+        """One model overloaded on /v1/messages while the others and GET /v1/models answer: the
+        per-model probe sees it, the menu names the model, and so does the notification."""
+        self.require_app()
+        self.sim.scenario("model-overload", PINNED_MODEL)
         state = self.sim.advance(240)
         log(f"    simulator: {state.get('scenario')} at {state.get('story_time_seconds')} s, "
             f"phase {state.get('phase')!r}")
@@ -840,14 +893,21 @@ class Test:
             20,
         )
         self.ok("menu says Overloaded", f"{label!r} after {took:.2f} s")
+        line, took = wait_until(
+            f"the menu line '{PINNED_NAME}: overloaded…'",
+            lambda: label_starting(self.item, f"{PINNED_NAME}: overloaded, 529 on"), 10,
+        )
+        self.ok("menu line names the model", f"{line!r}")
+        log(f"    menu: {[label for _, label, _ in menu_entries(self.item) if label]}")
         (_, rgb), took = wait_until("the icon to turn orange",
                                     lambda: is_color(self.item, "overloaded"), 20)
         self.ok("icon is orange", f"{hex_rgb(rgb)} after {time.monotonic() - start:.2f} s")
+        title = f"Claude {PINNED_NAME} overloaded"
         call, took = wait_until(
-            "a Notify with 'Claude API overloaded' and '529'",
-            lambda: find_notify(self.monitor_log, "Claude API overloaded", "529"), 20,
+            f"a Notify with {title!r} and '529'",
+            lambda: find_notify(self.monitor_log, title, "529"), 20,
         )
-        self.ok("overload notification sent",
+        self.ok("overload notification names the model",
                 f"{call['summary']!r} / {call['body']!r} after {time.monotonic() - start:.2f} s")
         # dunst draws the notification a moment after the call; give it a short, bounded wait.
         wait_until("dunst to show it", lambda: dunst_showing() >= 1, 5)
@@ -868,9 +928,15 @@ class Test:
         (_, rgb), _ = wait_until("the icon to turn green",
                                  lambda: is_color(self.item, "operational"), 10)
         self.ok("icon is green again", f"{hex_rgb(rgb)} after {time.monotonic() - start:.2f} s")
+        line, _ = wait_until(
+            f"the menu line '{PINNED_NAME}: operational…'",
+            lambda: label_starting(self.item, f"{PINNED_NAME}: operational"), 10,
+        )
+        self.ok("menu line says the model answers again", f"{line!r}")
+        title = f"Claude {PINNED_NAME} recovered"
         call, _ = wait_until(
-            "a Notify with 'Claude API recovered'",
-            lambda: find_notify(self.monitor_log, "Claude API recovered"), 30,
+            f"a Notify with {title!r}",
+            lambda: find_notify(self.monitor_log, title), 30,
         )
         self.ok("recovery notification sent",
                 f"{call['summary']!r} / {call['body']!r} after {time.monotonic() - start:.2f} s")
@@ -885,7 +951,7 @@ class Test:
         run(["dunstctl", "close-all"], check=False)
         self.sim.scenario("stream-overload")
         body = json.dumps({
-            "model": "claude-sonnet-4-5", "max_tokens": 5, "stream": True,
+            "model": OWN_MODEL, "max_tokens": 5, "stream": True,
             "messages": [{"role": "user", "content": "hi"}],
         }).encode()
         start = time.monotonic()
@@ -896,9 +962,14 @@ class Test:
                 headers={"content-type": "application/json", "anthropic-version": "2023-06-01",
                          "x-api-key": "sk-ant-e2e-simulator-only"},
             )
-            with urllib.request.urlopen(request, timeout=10) as reply:
-                overloaded += b"overloaded_error" in reply.read()
-        assert overloaded == OWN_BURST, f"{overloaded} of {OWN_BURST} streams ended in an overload"
+            # A streamed overload is a 529, or a 200 whose stream ends in an overload event, in
+            # turn, as the API answers.
+            try:
+                with urllib.request.urlopen(request, timeout=10) as reply:
+                    overloaded += b"overloaded_error" in reply.read()
+            except urllib.error.HTTPError as error:
+                overloaded += error.code == 529 and b"overloaded_error" in error.read()
+        assert overloaded == OWN_BURST, f"{overloaded} of {OWN_BURST} requests were overloaded"
         sent = time.monotonic() - start
         label, took = wait_until(
             "the first menu line to say Overloaded from our own traffic",
@@ -907,6 +978,11 @@ class Test:
         )
         self.ok("own 529s: menu says Overloaded",
                 f"{label!r} {took:.2f} s after {OWN_BURST} streams sent in {sent:.2f} s")
+        line, _ = wait_until(
+            f"the menu line '{OWN_NAME}: overloaded…'",
+            lambda: label_starting(self.item, f"{OWN_NAME}: overloaded, 529 on"), 10,
+        )
+        self.ok("own 529s: menu line names the model", f"{line!r}")
         (_, rgb), took = wait_until("the icon to turn orange",
                                     lambda: is_color(self.item, "overloaded"), 10)
         self.ok("own 529s: icon is orange", f"{hex_rgb(rgb)} after {time.monotonic() - start:.2f} s")
@@ -984,7 +1060,8 @@ class Test:
             ("1. desktop", self.start_desktop),
             ("2. launch", self.launch),
             ("3. operational", self.operational),
-            ("4. overload storm", self.overload),
+            ("3b. probe cost notice", self.probe_cost),
+            ("4. one model overloaded", self.overload),
             ("5. recovery", self.recover),
             ("5b. own traffic through the gateway", self.own_traffic),
             ("6. dashboard", self.dashboard),

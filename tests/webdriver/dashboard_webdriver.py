@@ -574,7 +574,7 @@ class Run:
         """Requests through the gateway show in the Budget view's gateway section."""
         statuses = []
         body = json.dumps(
-            {"model": "claude-sonnet-4-5", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
+            {"model": "claude-sonnet-4-6", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
         ).encode()
         for _ in range(GATEWAY_REQUESTS):
             request = urllib.request.Request(

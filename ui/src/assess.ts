@@ -1,13 +1,16 @@
 // The Overview's plain-language answers, derived from a Snapshot and a HistoryReport: does it hit
-// me, do our probes and the status page agree, and who saw it first. Pure, so tested under Node.
+// me (the shell's one decision, `Snapshot.hits_you`, shown as it is), do our probes and the status
+// page agree, and who saw it first. Pure, so tested under Node.
 
+import type { Answer as HitsAnswer } from "./bindings/Answer.ts";
 import type { ComponentReport } from "./bindings/ComponentReport.ts";
 import type { LeadTimeReport } from "./bindings/LeadTimeReport.ts";
 import type { ProbeOutcome } from "./bindings/ProbeOutcome.ts";
 import type { RateLimitBucket } from "./bindings/RateLimitBucket.ts";
 import type { RateLimitSnapshot } from "./bindings/RateLimitSnapshot.ts";
 import type { Snapshot } from "./bindings/Snapshot.ts";
-import { activeIncidents, humanize, spanText, troubledComponents } from "./format.ts";
+import { activeIncidents, spanText, troubledComponents } from "./format.ts";
+import { isTroubleLevel, modelMeasured, modelMeasuredTrouble } from "./models.ts";
 
 /** Probe outcomes that say the API itself is in trouble (not our key, not our network). */
 const API_TROUBLE: ReadonlySet<ProbeOutcome> = new Set(["overloaded", "server_error", "timeout"]);
@@ -18,6 +21,15 @@ export interface Answer {
   tone: Tone;
   text: string;
 }
+
+/** The tone of each answer to "does it hit you?". */
+const HITS_TONES: Record<HitsAnswer, Tone> = {
+  yes: "bad",
+  probably: "bad",
+  maybe: "warn",
+  no: "good",
+  unknown: "unknown",
+};
 
 /** The components the assessment follows that are not operational. */
 export function troubledFollowed(components: ComponentReport[]): ComponentReport[] {
@@ -37,14 +49,38 @@ export function pageSeesTrouble(snapshot: Snapshot): boolean | null {
   );
 }
 
-/** Do our probes see the API in trouble? null before the first probe. */
-export function probesSeeTrouble(snapshot: Snapshot): boolean | null {
+/** Does the API-wide (reachability) probe see the API in trouble? null before it has run. */
+function apiProbeSeesTrouble(snapshot: Snapshot): boolean | null {
   const probe = snapshot.probe;
   if (!probe) return null;
+  // The latest probe may be a model's streaming probe; that model's own report speaks for it.
+  if (probe.kind === "streaming" && (snapshot.models ?? []).some(modelMeasured)) return false;
   return API_TROUBLE.has(probe.outcome) || (probe.failures_in_a_row > 0 && probe.outcome !== "ok");
 }
 
-/** One sentence comparing what our probes see with what the status page says. */
+/** The models our own measurements see in trouble, by display name. */
+export function modelsInTrouble(snapshot: Snapshot): string[] {
+  return (snapshot.models ?? []).filter(modelMeasuredTrouble).map((m) => m.display_name);
+}
+
+/**
+ * Do our probes see trouble? The API-wide probe, or any model that our probes (or the user's own
+ * requests) measure in trouble: an overload is per model, and the API-wide probe cannot see it.
+ * null before anything has been measured.
+ */
+export function probesSeeTrouble(snapshot: Snapshot): boolean | null {
+  const api = apiProbeSeesTrouble(snapshot);
+  const models = snapshot.models ?? [];
+  if (models.some(modelMeasuredTrouble)) return true;
+  if (api === null && !models.some(modelMeasured)) return null;
+  return api === true;
+}
+
+/**
+ * One sentence comparing what our probes see with what the status page says. It never
+ * contradicts the level: a failure that has not changed the level yet is "being confirmed", and
+ * an offline computer is said to be one.
+ */
 export function probesVersusPage(snapshot: Snapshot): Answer {
   const probes = probesSeeTrouble(snapshot);
   const page = pageSeesTrouble(snapshot);
@@ -54,82 +90,69 @@ export function probesVersusPage(snapshot: Snapshot): Answer {
   if (probes === null) {
     return { tone: "unknown", text: "Our probes have not run yet; only the status page is known." };
   }
+  if (snapshot.level === "offline") {
+    return { tone: "unknown", text: "This computer is offline, so our probes cannot tell what the API does." };
+  }
+  const names = modelsInTrouble(snapshot);
+  if (apiProbeSeesTrouble(snapshot) === true) names.unshift("the API");
+  const on = names.length > 0 ? ` on ${names.join(", ")}` : "";
+  if (probes && !isTroubleLevel(snapshot.level)) {
+    return {
+      tone: "warn",
+      text: page
+        ? `Our probes saw a failure${on} and are checking again; the status page reports trouble.`
+        : `Our probes saw a failure${on} and are checking again; the status page says operational.`,
+    };
+  }
   if (page === null) {
     return {
       tone: probes ? "bad" : "unknown",
       text: probes
-        ? "Our probes see trouble; the status page could not be read."
+        ? `Our probes see trouble${on}; the status page could not be read.`
         : "Our probes get answers; the status page could not be read.",
     };
   }
   if (probes && !page) {
     return {
       tone: "bad",
-      text: "Our probes see trouble while the status page still says operational.",
+      text: `Our probes see trouble${on} while the status page still says operational.`,
     };
   }
-  if (probes && page) return { tone: "bad", text: "Our probes and the status page both see trouble." };
+  if (probes && page) {
+    return {
+      tone: "bad",
+      text: on ? `Our probes see trouble${on}, and so does the status page.` : "Our probes and the status page both see trouble.",
+    };
+  }
+  // Without a key or the gateway only the reachability probe runs, and it cannot see an overload:
+  // "the API works" would claim a watch that is not there.
+  const unwatched = Boolean(snapshot.coverage?.warning);
   if (!probes && page) {
     return {
       tone: "warn",
-      text: "The status page reports trouble; our probes still get answers.",
+      text: unwatched
+        ? "The status page reports trouble; our reachability probe still gets answers, but overloads are not watched."
+        : "The status page reports trouble; our probes still get answers.",
+    };
+  }
+  if (unwatched) {
+    return {
+      tone: "unknown",
+      text: "The API answers our reachability probe and the status page agrees, but overloads are not watched: a model's overload would not show here.",
     };
   }
   return { tone: "good", text: "Our probes and the status page agree: the API works." };
 }
 
-/** "Does it hit me?": what the latest probe (made with the user's key) and followed components say. */
+/**
+ * "Does it hit you?": the shell's answer, decided with the level (`Snapshot.hits_you`), word for
+ * word, with a tone for its colour. The page never makes up its own, so it cannot contradict the
+ * headline.
+ */
 export function hitsYou(snapshot: Snapshot): Answer {
-  const probe = snapshot.probe;
-  const followed = troubledFollowed(snapshot.status_page.components);
-  const others = troubledComponents(snapshot.status_page.components).filter((c) => !c.followed);
-  const http = probe?.http_status ? ` (HTTP ${probe.http_status})` : "";
-  if (probe) {
-    switch (probe.outcome) {
-      case "overloaded":
-        return { tone: "bad", text: `Yes: requests with your key are refused as overloaded${http}.` };
-      case "server_error":
-        return { tone: "bad", text: `Yes: requests with your key fail with server errors${http}.` };
-      case "timeout":
-        return { tone: "bad", text: "Yes: requests with your key time out." };
-      case "rate_limited":
-        return { tone: "bad", text: `Yes: your key is rate limited${http}. See Budget.` };
-      case "spend_cap":
-        return { tone: "bad", text: `Yes: your organisation reached its spend cap${http}.` };
-      case "billing":
-        return { tone: "bad", text: "Yes: the API refuses your key for a billing problem." };
-      case "network":
-        return { tone: "bad", text: "This computer cannot reach the API (a network problem, not Anthropic's)." };
-      case "unauthenticated":
-      case "auth":
-      case "permission":
-        return {
-          tone: "unknown",
-          text: "Unknown: no working API key, so our probes cannot tell. Add one in Settings.",
-        };
-      default:
-        break;
-    }
-  }
-  if (followed.length > 0) {
-    const names = followed.map((c) => `${c.name} (${humanize(c.status)})`).join(", ");
-    return {
-      tone: "warn",
-      text: probe
-        ? `Maybe: a component you follow is affected: ${names}; our probes still get answers.`
-        : `Probably: a component you follow is affected: ${names}.`,
-    };
-  }
-  if (!probe) return { tone: "unknown", text: "Not known yet: the first probe runs within a minute." };
-  if (others.length > 0) {
-    return {
-      tone: "good",
-      text: `Probably not: our probes get answers; only components you do not follow are affected (${others
-        .map((c) => c.name)
-        .join(", ")}).`,
-    };
-  }
-  return { tone: "good", text: "No: our probes get answers and the components you follow are operational." };
+  const answer = snapshot.hits_you;
+  if (!answer) return { tone: "unknown", text: "Unknown: the app did not say." };
+  return { tone: HITS_TONES[answer.answer] ?? "unknown", text: answer.text };
 }
 
 /** "Our probes saw “X” 12 minutes before the status page." and the reverse. */

@@ -2,6 +2,7 @@
 // (about 8 input tokens and 1 output token). Pure, so `npm test` checks it.
 
 import { count, usd } from "./format.ts";
+import { intervalText } from "./models.ts";
 
 /** Dollars per million tokens. */
 export interface ModelPrice {
@@ -55,5 +56,32 @@ export function streamingCostText(model: string, intervalSecs: number): string {
   return (
     `Estimated cost ≈ ${usd(perDay)} per day, ${usd(perDay * 30)} per 30 days ` +
     `(${count(probes)} probes of ~${PROBE_INPUT_TOKENS} input + ${PROBE_OUTPUT_TOKENS} output tokens)`
+  );
+}
+
+/** The per-model probe asks the most-used model at most this often (`MOST_USED_PROBE_INTERVAL`)… */
+export const MOST_USED_PROBE_SECS = 60;
+/** …and every other followed model at most this often (`OTHER_PROBE_INTERVAL`). */
+export const OTHER_PROBE_SECS = 300;
+
+/**
+ * How often the per-model probe asks, as the shell schedules it: the most-used model every
+ * minute and the others every 5 minutes, or the reachability probe's interval when that is
+ * longer.
+ */
+export function streamingIntervals(probeIntervalSecs: number): { mostUsed: number; others: number } {
+  const chosen = Number.isFinite(probeIntervalSecs) && probeIntervalSecs > 0 ? probeIntervalSecs : MOST_USED_PROBE_SECS;
+  return { mostUsed: Math.max(chosen, MOST_USED_PROBE_SECS), others: Math.max(chosen, OTHER_PROBE_SECS) };
+}
+
+/**
+ * The Settings hint under the probe's box: what the default model alone costs, and that every
+ * other followed model adds its own, less often. The Overview's notice has the full figure.
+ */
+export function probeCostHint(model: string, probeIntervalSecs: number): string {
+  const { mostUsed, others } = streamingIntervals(probeIntervalSecs);
+  return (
+    `${streamingCostText(model, mostUsed)} for the default model alone, probed ${intervalText(mostUsed)}; ` +
+    `each other followed model is probed ${intervalText(others)} and adds its own cost.`
   );
 }

@@ -193,7 +193,7 @@ export function statusText(status: number): string {
 export interface EventLine {
   /** "Retry", "Fallback". */
   kind: string;
-  /** "529 overloaded · claude-opus-4-6 · waited 1.2 s", "529 overloaded · claude-opus-4-6 → claude-sonnet-4-5". */
+  /** "529 overloaded · claude-opus-4-6 · waited 1.2 s", "529 overloaded · claude-opus-4-6 → claude-sonnet-4-6". */
   detail: string;
   /** "request req_011…", or null when the answer had no request id. */
   request: string | null;

@@ -80,9 +80,13 @@ export const getSnapshot = (): Promise<Snapshot> => call("get_snapshot");
 export const getHistory = (range: HistoryRange): Promise<HistoryReport> =>
   call("get_history", { range });
 
-/** The probes of a range as chart buckets (1 min, 5 min, 30 min or 2 h each). */
-export const getProbeSeries = (range: HistoryRange): Promise<ProbeSeries> =>
-  call("get_probe_series", { range });
+/**
+ * The probes of a range as chart buckets (1 min, 5 min, 30 min or 2 h each): the API-wide
+ * reachability probes, or with `model` that model's streaming probes. The argument is left out
+ * for the API-wide series, which the shell reads as `None`.
+ */
+export const getProbeSeries = (range: HistoryRange, model?: string | null): Promise<ProbeSeries> =>
+  call("get_probe_series", model ? { range, model } : { range });
 
 export const getIncident = (id: string): Promise<IncidentReport | null> =>
   call("get_incident", { id });
@@ -112,6 +116,35 @@ export const setAdminKey = (key: string | null): Promise<SettingsView> =>
  * start, its counters, the last 15 minutes of traffic and the latest retries and fallbacks.
  */
 export const getGateway = (): Promise<GatewayReport> => call("get_gateway");
+
+/** What the per-model streaming probe costs for one followed model. */
+export interface ModelProbeCost {
+  model: string;
+  /** How often this model is probed. */
+  interval_secs: number;
+  /** Dollars per day; null when the price table has no price for the model. */
+  usd_per_day: number | null;
+}
+
+/**
+ * What `get_probe_cost` answers: the probe's cost per followed model and in total (null when no
+ * model has a price), and whether the first-launch notice about it was already shown. Declared
+ * here because the shell builds it (src-tauri), not a ts-rs type of core.
+ */
+export interface ProbeCost {
+  models: ModelProbeCost[];
+  total_usd_per_day: number | null;
+  notice_shown: boolean;
+}
+
+export const getProbeCost = (): Promise<ProbeCost> => call("get_probe_cost");
+
+/**
+ * Answers the probe-cost notice: it is not shown again, and with `turnOff` the streaming probe is
+ * turned off. Tauri maps the `turnOff` argument to the command's `turn_off`.
+ */
+export const dismissProbeCostNotice = (turnOff: boolean): Promise<unknown> =>
+  call("dismiss_probe_cost_notice", { turnOff });
 
 export const checkNow = (): Promise<null> => call("check_now");
 

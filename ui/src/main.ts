@@ -42,6 +42,7 @@ const context: AppContext = {
   visible: (name) => selected === name,
   settingsChanged: (view) => {
     currentSettings = view;
+    for (const name of TABS) views[name].settings?.(view);
   },
 };
 

@@ -25,6 +25,14 @@ export function settingsProblems(s: Settings): Partial<Record<SettingsField, str
   } else if (!isModelId(model)) {
     problems.streaming_model = "must be a model id such as claude-haiku-4-5";
   }
+  for (const field of ["pinned_models", "dropped_models"] as const) {
+    const problem = modelListProblem(s[field]);
+    if (problem !== null) problems[field] = problem;
+  }
+  if (problems.pinned_models === undefined && problems.dropped_models === undefined) {
+    const both = bothPinnedAndDropped(s.pinned_models, s.dropped_models);
+    if (both !== null) problems.dropped_models = `${JSON.stringify(both)} is pinned too: a model cannot be both`;
+  }
   const chain = fallbackProblem(s.gateway_fallback);
   if (chain !== null) problems.gateway_fallback = chain;
   if (!within(s.latency_threshold_ms, 500, 60_000)) {
@@ -73,6 +81,22 @@ export function isModelId(model: string): boolean {
   return model.length > 0 && model.length <= 100 && /^[A-Za-z0-9.\-_[\]]+$/.test(model);
 }
 
+/** The most models the pinned and the dropped lists may each name (settings.rs). */
+export const MAX_LISTED_MODELS = 20;
+
+/** What is wrong with a list of pinned or dropped models, in the words of settings.rs; null when fine. */
+export function modelListProblem(models: readonly string[]): string | null {
+  if (models.length > MAX_LISTED_MODELS) return `at most ${MAX_LISTED_MODELS} models`;
+  const bad = models.find((model) => !isModelId(model));
+  if (bad !== undefined) return `${JSON.stringify(bad)} is not a model id such as claude-opus-5-5`;
+  return null;
+}
+
+/** The first pinned model that is also dropped, or null. */
+export function bothPinnedAndDropped(pinned: readonly string[], dropped: readonly string[]): string | null {
+  return pinned.find((model) => dropped.includes(model)) ?? null;
+}
+
 /** The most models a fallback chain may name (settings.rs). */
 export const MAX_FALLBACK_MODELS = 5;
 
@@ -91,17 +115,24 @@ export function fallbackProblem(chain: readonly string[]): string | null {
 }
 
 /**
- * The fallback chain as typed: model ids separated by commas and/or spaces, in order; an empty
- * text is no chain (`[]`). Nothing is dropped but empty pieces, so a bad id reaches the rules.
+ * A list of model ids as typed (the fallback chain, the pinned and the dropped models): ids
+ * separated by commas and/or spaces, in order; an empty text is no list (`[]`). Nothing is dropped
+ * but empty pieces, so a bad id reaches the rules.
  */
-export function parseFallbackChain(text: string): string[] {
+export function parseModelList(text: string): string[] {
   return text.split(/[\s,]+/).filter((model) => model !== "");
 }
 
-/** A chain as the form shows it: "claude-opus-4-6, claude-sonnet-4-5"; empty for none. */
-export function fallbackChainText(chain: readonly string[]): string {
-  return chain.join(", ");
+/** A list as the form shows it: "claude-opus-4-6, claude-sonnet-4-6"; empty for none. */
+export function modelListText(models: readonly string[]): string {
+  return models.join(", ");
 }
+
+/** The fallback chain's reading of the field: `parseModelList`. */
+export const parseFallbackChain = parseModelList;
+
+/** The fallback chain as the form shows it: `modelListText`. */
+export const fallbackChainText = modelListText;
 
 /** The form's message for a budget that is not an amount of dollars. */
 export const BUDGET_FORMAT = "must be an amount in dollars, such as 250 or 12.50";
@@ -137,6 +168,9 @@ const FIELDS: readonly SettingsField[] = [
   "probe_interval_secs",
   "streaming_probe",
   "streaming_model",
+  "pinned_models",
+  "dropped_models",
+  "probe_cost_notice_shown",
   "latency_threshold_ms",
   "ttft_threshold_ms",
   "failures_to_enter",

@@ -63,7 +63,7 @@ test("model prices: known families only, never guessed", () => {
     ["claude-haiku-4-5-20251001", { input: 1, output: 5 }],
     ["claude-sonnet-4", { input: 3, output: 15 }],
     ["claude-sonnet-4-20250514", { input: 3, output: 15 }],
-    ["claude-sonnet-4-5", { input: 3, output: 15 }],
+    ["claude-sonnet-4-6", { input: 3, output: 15 }],
     ["claude-sonnet-4-6[1m]", { input: 3, output: 15 }],
     ["claude-opus-4-5", { input: 5, output: 25 }],
     ["claude-opus-4-8", { input: 5, output: 25 }],
@@ -224,52 +224,105 @@ test("line paths break at gaps; bands are clipped to the window", () => {
   assert.equal(bucketAt(288 * 300, 0, 300, 288), null);
 });
 
-test("does it hit me, and do the probes and the page agree", () => {
-  assert.deepEqual(hitsYou(fx.overloadSnapshot), {
-    tone: "bad",
-    text: "Yes: requests with your key are refused as overloaded (HTTP 529).",
-  });
-  assert.equal(hitsYou(fx.operationalSnapshot).tone, "good");
-  assert.equal(hitsYou(fx.initialSnapshot).tone, "unknown");
+test("does it hit me: the snapshot's answer, word for word, with a tone per answer", () => {
+  assert.deepEqual(hitsYou(fx.overloadSnapshot), { tone: "bad", text: fx.overloadSnapshot.hits_you.text });
+  assert.deepEqual(hitsYou(fx.operationalSnapshot), { tone: "good", text: "No: the models you use answer normally." });
+  assert.deepEqual(hitsYou(fx.initialSnapshot), { tone: "unknown", text: "Unknown: no check has completed yet." });
+  assert.deepEqual(hitsYou(fx.recoveringSnapshot), { tone: "warn", text: fx.recoveringSnapshot.hits_you.text });
+  const tones = { yes: "bad", probably: "bad", maybe: "warn", no: "good", unknown: "unknown" };
+  for (const [answer, tone] of Object.entries(tones)) {
+    const text = `${answer}: a sentence of the shell's`;
+    assert.deepEqual(hitsYou({ ...fx.operationalSnapshot, hits_you: { answer, text } }), { tone, text }, answer);
+  }
+  // The page decides nothing itself: a probe that fails does not change the shell's answer.
+  const failing = { ...fx.operationalSnapshot, probe: { ...fx.overloadSnapshot.probe } };
+  assert.equal(hitsYou(failing).text, "No: the models you use answer normally.");
+  // A newer answer this build does not know is "unknown", never a guessed tone.
+  assert.equal(hitsYou({ ...fx.operationalSnapshot, hits_you: { answer: "perhaps", text: "x" } }).tone, "unknown");
+});
+
+test("probes against the page: models count, and the level is never contradicted", () => {
   assert.equal(probesSeeTrouble(fx.initialSnapshot), null);
   assert.equal(pageSeesTrouble(fx.initialSnapshot), null);
-  assert.equal(probesVersusPage(fx.overloadSnapshot).text, "Our probes and the status page both see trouble.");
-  assert.equal(probesVersusPage(fx.operationalSnapshot).tone, "good");
-
-  // Our probes see trouble while the page says operational: said plainly.
-  const early = {
-    ...fx.operationalSnapshot,
-    probe: { ...fx.overloadSnapshot.probe },
-  };
-  assert.deepEqual(probesVersusPage(early), {
+  assert.equal(probesVersusPage(fx.initialSnapshot).tone, "unknown");
+  // The overload: Sonnet 4.6's probes and the streaming probe see it, and the page too.
+  assert.equal(probesSeeTrouble(fx.overloadSnapshot), true);
+  assert.deepEqual(probesVersusPage(fx.overloadSnapshot), {
     tone: "bad",
-    text: "Our probes see trouble while the status page still says operational.",
+    text: "Our probes see trouble on Sonnet 4.6, and so does the status page.",
   });
-  // The page reports trouble on a component we follow, but our probes get answers.
-  const pageOnly = {
+  assert.deepEqual(probesVersusPage(fx.operationalSnapshot), {
+    tone: "good",
+    text: "Our probes and the status page agree: the API works.",
+  });
+
+  // A model overloaded while the API-wide probe passes and the page says operational: our
+  // probes see trouble (an overload is per model), said with the model's name.
+  const modelOnly = {
     ...fx.operationalSnapshot,
+    level: "overloaded",
+    models: [fx.SONNET_OVERLOADED, fx.HAIKU_OPERATIONAL],
+  };
+  assert.equal(probesSeeTrouble(modelOnly), true);
+  assert.deepEqual(probesVersusPage(modelOnly), {
+    tone: "bad",
+    text: "Our probes see trouble on Sonnet 4.6 while the status page still says operational.",
+  });
+  // A model in trouble only because an incident names it is the page's word, not our probes'.
+  const pageNamesIt = {
+    ...fx.operationalSnapshot,
+    level: "degraded",
     status_page: { ...fx.overloadSnapshot.status_page },
+    models: [{ ...fx.SONNET_OVERLOADED, level: "degraded", last_probe: { ...fx.HAIKU_OPERATIONAL.last_probe }, own_traffic: null }],
   };
-  assert.equal(probesVersusPage(pageOnly).tone, "warn");
-  assert.match(hitsYou(pageOnly).text, /^Maybe: a component you follow is affected: Claude API/);
-  // Only a component we do not follow is in trouble.
-  const elsewhere = {
+  assert.equal(probesSeeTrouble(pageNamesIt), false);
+  assert.equal(probesVersusPage(pageNamesIt).text, "The status page reports trouble; our probes still get answers.");
+  // Slow first tokens (the probe passed, no incident): degraded by our own measurement.
+  const slow = {
     ...fx.operationalSnapshot,
-    status_page: {
-      ...fx.operationalSnapshot.status_page,
-      components: fx.components("operational", "major_outage"),
-    },
+    level: "degraded",
+    models: [{ ...fx.HAIKU_OPERATIONAL, level: "degraded", reasons: ["slow: first token after 4.2 s"] }],
   };
-  assert.match(hitsYou(elsewhere).text, /^Probably not: .*claude\.ai/);
-  for (const [outcome, pattern] of [
-    ["rate_limited", /rate limited/],
-    ["spend_cap", /spend cap/],
-    ["network", /network/],
-    ["unauthenticated", /no working API key/],
-  ]) {
-    const snapshot = { ...fx.operationalSnapshot, probe: { ...fx.operationalSnapshot.probe, outcome } };
-    assert.match(hitsYou(snapshot).text, pattern, outcome);
-  }
+  assert.equal(probesVersusPage(slow).text, "Our probes see trouble on Haiku 4.5 while the status page still says operational.");
+
+  // The demo's case: degraded, recovering; our probes pass, the page has a monitored incident.
+  assert.equal(probesSeeTrouble(fx.recoveringSnapshot), false);
+  assert.deepEqual(probesVersusPage(fx.recoveringSnapshot), {
+    tone: "warn",
+    text: "The status page reports trouble; our probes still get answers.",
+  });
+
+  // A failure that has not moved the level yet is being confirmed, not "trouble".
+  const confirming = {
+    ...fx.operationalSnapshot,
+    probe: { ...fx.operationalSnapshot.probe, kind: "reachability", outcome: "overloaded", http_status: 529, failures_in_a_row: 1 },
+  };
+  assert.deepEqual(probesVersusPage(confirming), {
+    tone: "warn",
+    text: "Our probes saw a failure on the API and are checking again; the status page says operational.",
+  });
+  // The status page reports trouble on a component we follow, but our probes get answers.
+  const pageOnly = { ...fx.operationalSnapshot, level: "overloaded", status_page: { ...fx.overloadSnapshot.status_page } };
+  assert.equal(probesVersusPage(pageOnly).tone, "warn");
+  // Offline: our probes cannot tell, and the sentence says so rather than "trouble".
+  const offline = {
+    ...fx.operationalSnapshot,
+    level: "offline",
+    probe: { ...fx.operationalSnapshot.probe, outcome: "network", http_status: null, failures_in_a_row: 4 },
+  };
+  assert.equal(probesVersusPage(offline).tone, "unknown");
+  assert.match(probesVersusPage(offline).text, /offline/);
+  // Without a key or the gateway, "the API works" is never said: overloads are not watched.
+  assert.deepEqual(probesVersusPage(fx.notWatchedSnapshot), {
+    tone: "unknown",
+    text: "The API answers our reachability probe and the status page agrees, but overloads are not watched: a model's overload would not show here.",
+  });
+  const unwatchedPage = { ...fx.notWatchedSnapshot, status_page: { ...fx.overloadSnapshot.status_page } };
+  assert.match(probesVersusPage(unwatchedPage).text, /overloads are not watched\.$/);
+  // No API-wide probe yet, but a model was probed: our probes have run.
+  const modelProbed = { ...fx.operationalSnapshot, probe: null };
+  assert.equal(probesSeeTrouble(modelProbed), false);
+  assert.equal(probesVersusPage(modelProbed).tone, "good");
 });
 
 test("lead-time sentences", () => {
@@ -329,4 +382,17 @@ test("the fixtures are consistent", () => {
   assert.equal(bands.length, 2, "two incident bands in the window");
   assert.deepEqual(settingsProblems(fx.settingsView.settings), {});
   assert.ok(fx.overloadScenario["get_probe_series:24h"] === series24h);
+  // The snapshots carry the per-model parts, consistent with their level.
+  for (const snapshot of [overloadSnapshot, operationalSnapshot, initialSnapshot, fx.notWatchedSnapshot, fx.recoveringSnapshot]) {
+    assert.ok(Array.isArray(snapshot.models));
+    assert.ok(["yes", "probably", "maybe", "no", "unknown"].includes(snapshot.hits_you.answer));
+    assert.equal(typeof snapshot.coverage.overloads_watched, "boolean");
+    assert.equal(snapshot.coverage.warning === null, snapshot.coverage.overloads_watched || snapshot === initialSnapshot);
+    if (snapshot.subject !== null) assert.ok(snapshot.models.some((m) => m.model === snapshot.subject));
+  }
+  assert.equal(overloadSnapshot.subject, "claude-sonnet-4-6");
+  assert.equal(fx.recoveringSnapshot.level, "degraded");
+  assert.ok(fx.recoveringSnapshot.reasons.some((r) => r.startsWith("recovering")));
+  // No fixture uses the retired claude-sonnet-4-5 as a working model.
+  assert.ok(!JSON.stringify(fx).includes('"claude-sonnet-4-5"'));
 });

@@ -32,12 +32,12 @@ import * as fx from "../.test-build/test/fixtures/index.js";
 test("a fallback chain is typed with commas or spaces; empty is none", () => {
   assert.deepEqual(parseFallbackChain(""), []);
   assert.deepEqual(parseFallbackChain("  , ,\n"), []);
-  assert.deepEqual(parseFallbackChain("claude-opus-4-6,claude-sonnet-4-5"), fx.FALLBACK_CHAIN);
-  assert.deepEqual(parseFallbackChain(" claude-opus-4-6  claude-sonnet-4-5 "), fx.FALLBACK_CHAIN);
-  assert.deepEqual(parseFallbackChain("claude-opus-4-6, claude-sonnet-4-5,\tclaude-haiku-4-5"), [...fx.FALLBACK_CHAIN, "claude-haiku-4-5"]);
+  assert.deepEqual(parseFallbackChain("claude-opus-4-6,claude-sonnet-4-6"), fx.FALLBACK_CHAIN);
+  assert.deepEqual(parseFallbackChain(" claude-opus-4-6  claude-sonnet-4-6 "), fx.FALLBACK_CHAIN);
+  assert.deepEqual(parseFallbackChain("claude-opus-4-6, claude-sonnet-4-6,\tclaude-haiku-4-5"), [...fx.FALLBACK_CHAIN, "claude-haiku-4-5"]);
   // Nothing is dropped or fixed but empty pieces: a bad id reaches the rules.
   assert.deepEqual(parseFallbackChain("claude-opus-4-6, rm -rf /"), ["claude-opus-4-6", "rm", "-rf", "/"]);
-  assert.equal(fallbackChainText(fx.FALLBACK_CHAIN), "claude-opus-4-6, claude-sonnet-4-5");
+  assert.equal(fallbackChainText(fx.FALLBACK_CHAIN), "claude-opus-4-6, claude-sonnet-4-6");
   assert.equal(fallbackChainText([]), "");
   for (const chain of [[], fx.FALLBACK_CHAIN, ["a", "b", "c"]]) {
     assert.deepEqual(parseFallbackChain(fallbackChainText(chain)), chain, "the form's text reads back the same");
@@ -47,7 +47,7 @@ test("a fallback chain is typed with commas or spaces; empty is none", () => {
 test("the fallback chain's rules mirror settings.rs, in its order and words", () => {
   assert.equal(fallbackProblem([]), null);
   assert.equal(fallbackProblem(fx.FALLBACK_CHAIN), null);
-  assert.equal(fallbackProblem(["claude-sonnet-4-6[1m]", "claude-sonnet-4-5"]), null);
+  assert.equal(fallbackProblem(["claude-sonnet-4-6[1m]", "claude-sonnet-4-6"]), null);
   assert.equal(fallbackProblem(["a", "b", "c", "d", "e"]), null);
   assert.equal(fallbackProblem(["a", "b", "c", "d", "e", "f"]), "at most 5 models");
   assert.equal(fallbackProblem(["claude-opus-4-6"]), "needs a second model to fall back to");
@@ -161,11 +161,11 @@ test("retries and fallbacks in words", () => {
   const [fallback, retry529, retry500, retry429] = fx.gatewayEvents.map(eventLine);
   assert.deepEqual(fallback, {
     kind: "Fallback",
-    detail: "529 overloaded · claude-opus-4-6 → claude-sonnet-4-5",
+    detail: "529 overloaded · claude-opus-4-6 → claude-sonnet-4-6",
     request: "request req_011CSHgwFallbackOpusToSonnet01",
   });
   assert.deepEqual(retry529, { kind: "Retry", detail: "529 overloaded · claude-opus-4-6 · waited 2.3 s", request: "request req_011CSHgwRetryOpus529xx0002" });
-  assert.equal(retry500.detail, "500 server error · claude-sonnet-4-5 · waited 800 ms");
+  assert.equal(retry500.detail, "500 server error · claude-sonnet-4-6 · waited 800 ms");
   assert.deepEqual(retry429, { kind: "Retry", detail: "429 rate limited · waited 12.0 s", request: null });
   assert.equal(statusText(503), "503 server error");
   assert.equal(statusText(418), "418");
@@ -176,7 +176,7 @@ test("retries and fallbacks in words", () => {
   );
   assert.equal(
     resilienceText(true, fx.FALLBACK_CHAIN),
-    "Retries are on: the gateway retries 529, 500 and 429 (never the spend cap) before your code sees them. Fallback is on: after persistent 529s, claude-opus-4-6 → claude-sonnet-4-5.",
+    "Retries are on: the gateway retries 529, 500 and 429 (never the spend cap) before your code sees them. Fallback is on: after persistent 529s, claude-opus-4-6 → claude-sonnet-4-6.",
   );
   assert.match(resilienceText(true, []), /^Retries are on: .* Fallback is off: .* Settings/);
   assert.match(eventsEmptyText(false, []), /^No retries or fallbacks in the last 24 hours\. Retries are off: /);

@@ -41,13 +41,24 @@ pub struct GlobalOptions {
     /// Do not probe the API; follow the status page only.
     #[arg(long, global = true)]
     pub no_probe: bool,
-    /// Also run the streaming probe (time to first token). It sends a one-token request with
-    /// ANTHROPIC_API_KEY and so costs a little (about $0.02 a day with Haiku 4.5 at 60 s).
+    /// Accepted for compatibility and changes nothing: the per-model streaming probe (time to
+    /// first token, and the only way to see an overload) is on whenever ANTHROPIC_API_KEY is set.
     #[arg(long, global = true)]
     pub ttft: bool,
-    /// The streaming probe's model.
-    #[arg(long, global = true, default_value = claude_status_engine::probe::DEFAULT_STREAM_MODEL)]
-    pub model: String,
+    /// Turn the per-model streaming probe off. Without it overloads are not watched (unless your
+    /// traffic goes through the gateway); it sends one one-token request per followed model and
+    /// so costs a little, which `check` and `watch` print on stderr.
+    #[arg(long, global = true)]
+    pub no_ttft: bool,
+    /// Pin a model (repeatable, or comma-separated): it is always followed, probed and counted as one you rely on, on
+    /// top of the models learned from your own traffic. The first one is also the default model.
+    /// With exactly one, `check` answers for that model.
+    #[arg(long = "model", value_name = "MODEL", global = true, env = "CLAUDE_STATUS_MODELS", value_delimiter = ',', value_parser = parse_model)]
+    pub models: Vec<String>,
+    /// The model followed when no traffic is known and nothing is pinned (default: the first
+    /// --model, else claude-haiku-4-5, the cheapest current one).
+    #[arg(long, value_name = "MODEL", global = true, value_parser = parse_model)]
+    pub default_model: Option<String>,
     /// Your rate-limit tier (`tier-2`, `start`, …); by default it is identified from the streaming
     /// probe's rate-limit headers.
     #[arg(long, global = true, env = "CLAUDE_STATUS_TIER")]
@@ -64,7 +75,8 @@ pub struct GlobalOptions {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// One round of checks; exit code 0 operational, 1 degraded or maintenance, 2 outage or
-    /// overloaded, 3 unknown or offline.
+    /// overloaded, 3 unknown or offline. With exactly one --model, the level (and the exit code)
+    /// is that model's, folded with the API-wide verdict.
     Check {
         /// Print the snapshot as JSON.
         #[arg(long)]
@@ -145,6 +157,35 @@ pub enum UsageView {
     Session,
 }
 
+/// The longest model id accepted; real ids are about 30 characters.
+const MODEL_ID_MAX: usize = 100;
+
+/// Checks a model id given on the command line: not empty, one word, not Claude Code's
+/// `<synthetic>` placeholder. Whether the API knows it is the probe's to find out (a 404 becomes
+/// a reason, never a crash).
+pub fn parse_model(text: &str) -> Result<String, String> {
+    let model = text.trim();
+    if model.is_empty() {
+        return Err("a model id cannot be empty (example: --model claude-opus-5-5)".to_owned());
+    }
+    if model.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "{model:?} is not a model id: it has spaces or control characters (example: --model claude-opus-5-5)"
+        ));
+    }
+    if model.chars().count() > MODEL_ID_MAX {
+        return Err(format!(
+            "a model id has at most {MODEL_ID_MAX} characters (example: --model claude-opus-5-5)"
+        ));
+    }
+    if model == claude_status_core::models::SYNTHETIC_MODEL {
+        return Err(format!(
+            "{model} is Claude Code's placeholder for a failed turn, not a model (example: --model claude-opus-5-5)"
+        ));
+    }
+    Ok(model.to_owned())
+}
+
 /// Parses YYYY-MM-DD or YYYYMMDD.
 pub fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
     chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
@@ -174,6 +215,61 @@ mod tests {
         assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("-1").is_err());
+    }
+
+    #[test]
+    fn model_ids_are_checked() {
+        assert_eq!(
+            parse_model(" claude-opus-5-5 "),
+            Ok("claude-opus-5-5".to_owned())
+        );
+        assert_eq!(
+            parse_model("claude-opus-4-6[1m]"),
+            Ok("claude-opus-4-6[1m]".to_owned())
+        );
+        for bad in ["", "   ", "claude opus", "<synthetic>", &"x".repeat(101)] {
+            let error = parse_model(bad).unwrap_err();
+            assert!(
+                error.contains("--model claude-opus-5-5"),
+                "{bad:?}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn models_are_repeatable_pins() {
+        // Before the subcommand, after it, or comma-separated; clap lets a global option given
+        // after the subcommand replace the values given before it, so one place is used.
+        for args in [
+            &[
+                "--model",
+                "claude-opus-5-5",
+                "--model",
+                "claude-sonnet-5-5",
+                "check",
+            ][..],
+            &[
+                "check",
+                "--model",
+                "claude-opus-5-5",
+                "--model",
+                "claude-sonnet-5-5",
+            ],
+            &["check", "--model", "claude-opus-5-5,claude-sonnet-5-5"],
+        ] {
+            let cli =
+                Cli::try_parse_from(std::iter::once("claude-status").chain(args.iter().copied()))
+                    .unwrap();
+            assert_eq!(
+                cli.global.models,
+                ["claude-opus-5-5", "claude-sonnet-5-5"],
+                "{args:?}"
+            );
+            assert!(!cli.global.no_ttft);
+        }
+        let cli = Cli::try_parse_from(["claude-status", "check", "--ttft", "--no-ttft"]).unwrap();
+        assert!(cli.global.ttft && cli.global.no_ttft && cli.global.models.is_empty());
+        assert!(Cli::try_parse_from(["claude-status", "--model", "", "check"]).is_err());
     }
 
     #[test]

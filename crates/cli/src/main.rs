@@ -1,6 +1,8 @@
 //! `claude-status`: the headless front end over the engine (check, watch, incidents).
 
+mod answer;
 mod args;
+mod cost;
 mod proxy_cmd;
 mod render;
 mod usage_cmd;
@@ -13,6 +15,7 @@ use anyhow::Context as _;
 use chrono::Utc;
 use clap::Parser;
 use claude_status_core::assess::AssessConfig;
+use claude_status_core::models::ModelsConfig;
 use claude_status_core::monitor::MonitorConfig;
 use claude_status_core::report::{IncidentReport, Snapshot};
 use claude_status_core::Level;
@@ -164,25 +167,33 @@ fn engine_config(
         .into());
     }
     let limits = poller.limits;
+    let api_key = std::env::var("ANTHROPIC_API_KEY")
+        .ok()
+        .and_then(ApiKey::new);
+    // The followed model while nothing is pinned and no traffic is known: the one asked for, else
+    // the first pinned one, else the cheapest current model.
+    let default_model = global
+        .default_model
+        .clone()
+        .or_else(|| global.models.first().cloned())
+        .unwrap_or_else(|| claude_status_engine::probe::DEFAULT_STREAM_MODEL.to_owned());
     let probes = if global.no_probe {
         None
     } else {
         let mut probes = ProbeConfig {
             api_url: global.api_url.trim_end_matches('/').to_owned(),
-            api_key: std::env::var("ANTHROPIC_API_KEY")
-                .ok()
-                .and_then(ApiKey::new),
+            api_key: api_key.clone(),
             limits,
             ..ProbeConfig::default()
         };
         if let Some(interval) = interval {
             probes.schedule.interval = interval;
         }
-        if global.ttft {
-            probes.streaming = Some(StreamingProbeConfig {
-                model: global.model.clone(),
-                interval: probes.schedule.interval,
-            });
+        // The per-model streaming probe is the only probe that sees an overload (they happen on
+        // `POST /v1/messages`), so it runs whenever there is a key to send it with; `--ttft` is
+        // the old way to ask for it and changes nothing.
+        if api_key.is_some() && !global.no_ttft {
+            probes.streaming = Some(streaming_config(default_model.clone(), interval));
         }
         probes.validate()?;
         Some(probes)
@@ -198,13 +209,45 @@ fn engine_config(
                     .filter(|c| !c.is_empty())
                     .collect(),
             },
-            probe_model: global.model.clone(),
+            models: ModelsConfig {
+                pinned: global.models.clone(),
+                dropped: Vec::new(),
+                default_model,
+                // The engine turns it on when the streaming probe really runs.
+                probing: false,
+                gateway: false,
+            },
             ..MonitorConfig::default()
         },
         probes,
         retention: chrono::Duration::days(global.retention_days),
         usage: None,
     })
+}
+
+/// The streaming probe's schedule: the most-used model every minute and the others every five,
+/// or, under `watch --interval`, the most-used one at that interval and the others five times
+/// less often, so the ratio (and the cost statement's arithmetic) stays the same.
+fn streaming_config(
+    default_model: String,
+    interval: Option<std::time::Duration>,
+) -> StreamingProbeConfig {
+    let defaults = StreamingProbeConfig::default();
+    match interval {
+        Some(interval) => {
+            let ratio =
+                defaults.others_interval.as_secs_f64() / defaults.interval.as_secs_f64().max(1.0);
+            StreamingProbeConfig {
+                model: default_model,
+                interval,
+                others_interval: interval.mul_f64(ratio.max(1.0)),
+            }
+        }
+        None => StreamingProbeConfig {
+            model: default_model,
+            ..defaults
+        },
+    }
 }
 
 /// Usage tracking for `watch`: the catalog, the tier, and Claude Code's folders when there are any.
@@ -240,28 +283,6 @@ fn usage_config(
     })
 }
 
-/// Says once, on stderr, what the streaming probe will cost.
-fn announce_streaming_cost(config: &EngineConfig) {
-    let Some(streaming) = config.probes.as_ref().and_then(|p| p.streaming.as_ref()) else {
-        return;
-    };
-    let (input, output) = claude_status_core::pricing::PROBE_TOKENS_ESTIMATE;
-    let cost = claude_status_core::pricing::probe_cost_per_day(
-        &streaming.model,
-        streaming.interval,
-        input,
-        output,
-    )
-    .map(|usd| format!("about ${usd:.3} a day"))
-    .unwrap_or_else(|| "price unknown for this model".to_owned());
-    eprintln!(
-        "claude-status: streaming probe on: {} every {}, {cost} (prices as of {})",
-        streaming.model,
-        humantime::format_duration(streaming.interval),
-        claude_status_core::pricing::PRICES_AS_OF
-    );
-}
-
 fn open_store(global: &GlobalOptions) -> anyhow::Result<Arc<Store>> {
     let dir = claude_status_engine::paths::data_dir(global.data_dir.clone())?;
     let path = Store::default_path(&dir);
@@ -272,14 +293,30 @@ fn open_store(global: &GlobalOptions) -> anyhow::Result<Arc<Store>> {
 
 async fn check(global: &GlobalOptions, json: bool) -> anyhow::Result<ExitCode> {
     let config = engine_config(global, None)?;
-    announce_streaming_cost(&config);
     let store = open_store(global)?;
+    cost::announce(
+        &config,
+        &cost::followed_models(&config, Some(&store)),
+        cost::Round::Once,
+        global,
+    );
     let http = build_client(&config.poller.limits)?;
-    let snapshot = claude_status_engine::check::check_once(&config, http, Some(store)).await;
+    let mut snapshot = claude_status_engine::check::check_once(&config, http, Some(store)).await;
+    // `check --model M` answers for M alone; with several pinned models the app's level (the
+    // worst of them) is the answer.
+    let mut headline_model = None;
+    if let [model] = global.models.as_slice() {
+        if let Some(answer) = answer::answer_for(&snapshot, model) {
+            headline_model = answer.apply_to(&mut snapshot);
+        }
+    }
     if json {
         print_json(&snapshot)?;
     } else {
-        anstream::print!("{}", render::check_report(&snapshot, Utc::now()));
+        anstream::print!(
+            "{}",
+            render::check_report(&snapshot, headline_model.as_deref(), Utc::now())
+        );
     }
     Ok(exit_code(snapshot.level))
 }
@@ -303,8 +340,13 @@ async fn watch(
     if !global.no_usage {
         config.usage = Some(usage_config(global)?);
     }
-    announce_streaming_cost(&config);
     let store = open_store(global)?;
+    cost::announce(
+        &config,
+        &cost::followed_models(&config, Some(&store)),
+        cost::Round::Every,
+        global,
+    );
     let http = build_client(&config.poller.limits)?;
     let mut engine = Engine::start(config, http, store)?;
     let mut events = engine.subscribe();
@@ -327,7 +369,7 @@ async fn watch(
                     if json_lines {
                         print_json_line(&WatchLine { at: Utc::now(), event: &event, snapshot: &snapshot })?;
                     } else {
-                        anstream::println!("{}", watch_line(&event));
+                        anstream::println!("{}", watch_line(&event, &snapshot));
                     }
                 }
                 Err(RecvError::Lagged(missed)) => eprintln!("claude-status: {missed} events were dropped while output was blocked"),
@@ -340,15 +382,23 @@ async fn watch(
     Ok(exit_code(level))
 }
 
-fn watch_line(event: &EngineEvent) -> String {
+/// One human line of `watch`; a level change names the model that decided it, when one did.
+fn watch_line(event: &EngineEvent, snapshot: &Snapshot) -> String {
     match event {
         EngineEvent::LevelChanged {
             at, to, reasons, ..
-        } => format!(
-            "{}  {}",
-            render::local_time(*at, "%H:%M:%S"),
-            render::verdict_line(*to, reasons)
-        ),
+        } => {
+            // The snapshot read after the event is the one the change produced, unless another
+            // change followed at once; its subject is only trusted when its level agrees.
+            let subject = (snapshot.level == *to)
+                .then(|| render::subject_name(snapshot))
+                .flatten();
+            format!(
+                "{}  {}",
+                render::local_time(*at, "%H:%M:%S"),
+                render::subject_verdict_line(*to, subject.as_deref(), reasons)
+            )
+        }
         EngineEvent::Change { at, change } => format!(
             "{}  {}",
             render::local_time(*at, "%H:%M:%S"),
@@ -363,13 +413,18 @@ fn watch_line(event: &EngineEvent) -> String {
         EngineEvent::LeadTime {
             at,
             incident_name,
+            model,
             detected_at,
             reported_at,
             ..
         } => format!(
-            "{}  our probes saw this {} before the status page: {incident_name}",
+            "{}  our probes saw this {} before the status page{}: {incident_name}",
             render::local_time(*at, "%H:%M:%S"),
-            render::short_duration(*reported_at - *detected_at)
+            render::short_duration(*reported_at - *detected_at),
+            model
+                .as_deref()
+                .map(|m| format!(" on {}", claude_status_core::models::display_name(m)))
+                .unwrap_or_default()
         ),
     }
 }

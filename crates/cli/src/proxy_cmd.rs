@@ -44,7 +44,7 @@ pub struct ProxyArgs {
     #[arg(long)]
     pub retry: bool,
     /// Models to fall back to after persistent 529s, best first, comma-separated (e.g.
-    /// claude-opus-4-6,claude-sonnet-4-5). A request for a model not in the list is never moved.
+    /// claude-opus-4-6,claude-sonnet-4-6). A request for a model not in the list is never moved.
     #[arg(long, value_delimiter = ',')]
     pub fallback: Vec<String>,
     /// Longest wait for the API's response headers before answering 504.

@@ -1,4 +1,5 @@
-//! Human output: the coloured verdict line, troubled components, incidents and their timelines.
+//! Human output: the coloured verdict line, the followed models, troubled components, incidents
+//! and their timelines.
 //! Colour is decided by `anstream`, which drops it when stdout is not a terminal or NO_COLOR is set.
 
 use std::fmt::Write as _;
@@ -6,7 +7,9 @@ use std::fmt::Write as _;
 use anstyle::{Ansi256Color, AnsiColor, Color, Style};
 use chrono::{DateTime, Local, Utc};
 use claude_status_core::changes::first_line;
+use claude_status_core::models::ModelReport;
 use claude_status_core::report::{IncidentReport, Snapshot};
+use claude_status_core::verdict::model_line;
 use claude_status_core::Level;
 
 /// The colour of a level, matching the tray icon's.
@@ -50,11 +53,95 @@ pub fn verdict_line(level: Level, reasons: &[String]) -> String {
     line
 }
 
-/// The whole human report of `check`.
-pub fn check_report(snapshot: &Snapshot, now: DateTime<Utc>) -> String {
+/// "Claude Opus 5.5 overloaded — 529 on 3 of the last 4 probes" when a model decided the level
+/// (the words of its notification), else the API-wide line.
+pub fn subject_verdict_line(level: Level, subject: Option<&str>, reasons: &[String]) -> String {
+    let Some(name) = subject else {
+        return verdict_line(level, reasons);
+    };
+    let style = level_style(level);
+    let mut line = format!(
+        "{style}{} Claude {name} {}{style:#}",
+        level_glyph(level),
+        level.as_str()
+    );
+    if let Some(reason) = reasons.first() {
+        // The first reason is the model's own line; its name and level are in the headline.
+        let prefix = format!("{name}: {}", level.as_str());
+        let rest = match reason.strip_prefix(&prefix) {
+            Some(rest) => rest.trim_start_matches(',').trim(),
+            None => reason.as_str(),
+        };
+        if !rest.is_empty() {
+            let _ = write!(line, " — {rest}");
+        }
+    }
+    line
+}
+
+/// The display name of the model that decided the snapshot's level, if one did.
+pub fn subject_name(snapshot: &Snapshot) -> Option<String> {
+    let subject = snapshot.subject.as_deref()?;
+    Some(
+        snapshot
+            .models
+            .iter()
+            .find(|m| m.model == subject)
+            .map(|m| m.display_name.clone())
+            .unwrap_or_else(|| claude_status_core::models::display_name(subject)),
+    )
+}
+
+/// "Opus 5.5 (62 % of your requests this week): overloaded, 529 on 3 of the last 4 probes".
+pub fn model_entry_line(model: &ModelReport) -> String {
+    let line = model_line(model);
+    let mut notes = Vec::new();
+    if model.requests_7d > 0 {
+        notes.push(format!(
+            "{:.0} % of your requests this week",
+            (model.share_7d * 100.0).clamp(0.0, 100.0)
+        ));
+    }
+    if model.pinned {
+        notes.push("pinned".to_owned());
+    }
+    if !model.followed {
+        notes.push("not one you follow".to_owned());
+    }
+    let style = level_style(model.level);
+    let glyph = format!("{style}{}{style:#}", level_glyph(model.level));
+    if notes.is_empty() {
+        return format!("{glyph} {line}");
+    }
+    let notes = format!(" ({})", notes.join(", "));
+    match line.strip_prefix(&model.display_name) {
+        Some(rest) => format!("{glyph} {}{notes}{rest}", model.display_name),
+        None => format!("{glyph} {line}{notes}"),
+    }
+}
+
+/// The whole human report of `check`; `headline_model` names the model `check --model M`
+/// answered for when its own verdict is the answer.
+pub fn check_report(
+    snapshot: &Snapshot,
+    headline_model: Option<&str>,
+    now: DateTime<Utc>,
+) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{}", verdict_line(snapshot.level, &snapshot.reasons));
-    for reason in snapshot.reasons.iter().skip(1) {
+    let subject = subject_name(snapshot).or_else(|| headline_model.map(str::to_owned));
+    let _ = writeln!(
+        out,
+        "{}",
+        subject_verdict_line(snapshot.level, subject.as_deref(), &snapshot.reasons)
+    );
+    let warning = snapshot.coverage.warning.as_deref();
+    // The coverage warning gets its own line below, so it is not repeated among the reasons.
+    for reason in snapshot
+        .reasons
+        .iter()
+        .skip(1)
+        .filter(|r| Some(r.as_str()) != warning)
+    {
         let _ = writeln!(out, "  {reason}");
     }
     let page = &snapshot.status_page;
@@ -79,6 +166,23 @@ pub fn check_report(snapshot: &Snapshot, now: DateTime<Utc>) -> String {
             relative(fetched, now),
             dim = Style::new().dimmed()
         );
+    }
+
+    let bold = Style::new().bold();
+    let _ = writeln!(
+        out,
+        "\n{bold}Does it hit you?{bold:#} {}",
+        snapshot.hits_you.text
+    );
+    if let Some(warning) = warning {
+        let style = level_style(Level::Degraded);
+        let _ = writeln!(out, "{style}Warning:{style:#} {warning}.");
+    }
+    if !snapshot.models.is_empty() {
+        let _ = writeln!(out, "\nModels:");
+        for model in &snapshot.models {
+            let _ = writeln!(out, "  {}", model_entry_line(model));
+        }
     }
 
     let troubled: Vec<_> = page.troubled_components().collect();
@@ -230,9 +334,14 @@ pub fn history_report(
     if !report.lead_times.is_empty() {
         let _ = writeln!(out, "\nEarly detection (our probes vs the status page):");
         for lead in &report.lead_times {
+            let model = lead
+                .model
+                .as_deref()
+                .map(|m| format!(" (on {})", claude_status_core::models::display_name(m)))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "  {} earlier: {}",
+                "  {} earlier{model}: {}",
                 short_duration(chrono::Duration::seconds(lead.lead_seconds)),
                 lead.incident_name
             );
@@ -296,6 +405,145 @@ mod tests {
         check(3600, "1 h");
         check(3600 + 5 * 60, "1 h 5 min");
         check(2 * 86_400 + 4 * 3600, "2 d 4 h");
+    }
+
+    /// The text without its colours, as a pipe receives it.
+    fn plain(text: &str) -> String {
+        anstream::adapter::strip_str(text).to_string()
+    }
+
+    fn opus(level: Level, reason: &str) -> ModelReport {
+        ModelReport {
+            model: "claude-opus-5-5".to_owned(),
+            class: Some("opus-5-5".to_owned()),
+            display_name: "Opus 5.5".to_owned(),
+            level,
+            reasons: vec![reason.to_owned()],
+            followed: true,
+            relied_on: true,
+            pinned: false,
+            share_7d: 0.62,
+            requests_7d: 31,
+            probe_interval_secs: Some(60),
+            last_probe: None,
+            own_traffic: None,
+            incidents: Vec::new(),
+            retired: None,
+        }
+    }
+
+    #[test]
+    fn a_model_line_carries_its_share_of_the_week() {
+        let mut model = opus(Level::Overloaded, "529 on 3 of the last 4 probes");
+        assert_eq!(
+            plain(&model_entry_line(&model)),
+            "◆ Opus 5.5 (62 % of your requests this week): overloaded, 529 on 3 of the last 4 probes"
+        );
+        model.requests_7d = 0;
+        model.share_7d = 0.0;
+        model.pinned = true;
+        model.level = Level::Operational;
+        model.reasons = vec!["answers normally (first token 420 ms)".to_owned()];
+        assert_eq!(
+            plain(&model_entry_line(&model)),
+            "✔ Opus 5.5 (pinned): operational, answers normally (first token 420 ms)"
+        );
+        model.pinned = false;
+        assert_eq!(
+            plain(&model_entry_line(&model)),
+            "✔ Opus 5.5: operational, answers normally (first token 420 ms)"
+        );
+    }
+
+    #[test]
+    fn a_deciding_model_is_named_in_the_headline() {
+        let reasons = ["Opus 5.5: overloaded, 529 on 3 of the last 4 probes".to_owned()];
+        assert_eq!(
+            plain(&subject_verdict_line(
+                Level::Overloaded,
+                Some("Opus 5.5"),
+                &reasons
+            )),
+            "◆ Claude Opus 5.5 overloaded — 529 on 3 of the last 4 probes"
+        );
+        assert_eq!(
+            plain(&subject_verdict_line(Level::Overloaded, None, &reasons)),
+            "◆ Claude API overloaded — Opus 5.5: overloaded, 529 on 3 of the last 4 probes"
+        );
+        // A first reason about something else is kept whole.
+        let reasons = ["status page: Claude API degraded".to_owned()];
+        assert_eq!(
+            plain(&subject_verdict_line(
+                Level::Degraded,
+                Some("Opus 5.5"),
+                &reasons
+            )),
+            "▲ Claude Opus 5.5 degraded — status page: Claude API degraded"
+        );
+    }
+
+    #[test]
+    fn check_shows_models_the_answer_and_what_is_not_watched() {
+        let mut snapshot = Snapshot::initial();
+        snapshot.level = Level::Overloaded;
+        snapshot.subject = Some("claude-opus-5-5".to_owned());
+        let warning = claude_status_core::models::NOT_WATCHED.to_owned();
+        snapshot.reasons = vec![
+            "Opus 5.5: overloaded, 529 on 3 of the last 4 probes".to_owned(),
+            warning.clone(),
+        ];
+        snapshot.models = vec![opus(Level::Overloaded, "529 on 3 of the last 4 probes")];
+        snapshot.hits_you = claude_status_core::verdict::HitsYou {
+            answer: claude_status_core::verdict::Answer::Yes,
+            text: "Yes: Opus 5.5 is overloaded: 529 on 3 of the last 4 probes.".to_owned(),
+        };
+        snapshot.coverage.warning = Some(warning.clone());
+        let report = check_report(&snapshot, None, Utc::now());
+        let report = plain(&report);
+        assert_eq!(
+            report.lines().next(),
+            Some("◆ Claude Opus 5.5 overloaded — 529 on 3 of the last 4 probes")
+        );
+        assert!(
+            report.contains("Does it hit you?")
+                && report.contains("Yes: Opus 5.5 is overloaded: 529 on 3 of the last 4 probes."),
+            "{report}"
+        );
+        assert_eq!(report.matches(warning.as_str()).count(), 1, "{report}");
+        assert!(report.contains("\nModels:\n"), "{report}");
+        assert!(
+            report.contains("Opus 5.5 (62 % of your requests this week): overloaded"),
+            "{report}"
+        );
+    }
+
+    #[test]
+    fn history_names_the_model_of_a_lead_time() {
+        let at = Utc::now();
+        let lead = |id: &str, model: Option<&str>| claude_status_core::history::HistoryLead {
+            incident_id: id.to_owned(),
+            incident_name: "Elevated errors on Claude Opus 5.5".to_owned(),
+            model: model.map(str::to_owned),
+            detected_at: at - chrono::Duration::seconds(380),
+            reported_at: at,
+        };
+        let leads = [lead("a", Some("claude-opus-5-5")), lead("b", None)];
+        let report = claude_status_core::history::summarize(
+            &[],
+            &[],
+            &leads,
+            at - chrono::Duration::hours(1),
+            at + chrono::Duration::seconds(1),
+        );
+        let text = plain(&history_report(&report, at));
+        assert!(
+            text.contains("  6 min earlier (on Opus 5.5): Elevated errors on Claude Opus 5.5\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  6 min earlier: Elevated errors on Claude Opus 5.5\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -160,7 +160,7 @@ fn forwards_meters_prints_and_stores_without_the_key() {
 
     let (status, json_answer) = request(
         &base,
-        r#"{"model":"claude-sonnet-4-5","max_tokens":4,"messages":[{"role":"user","content":"hi"}]}"#,
+        r#"{"model":"claude-sonnet-4-6","max_tokens":4,"messages":[{"role":"user","content":"hi"}]}"#,
     );
     assert_eq!(status, 200, "{json_answer}");
     let (status, stream_answer) = request(
@@ -192,7 +192,7 @@ fn forwards_meters_prints_and_stores_without_the_key() {
         .iter()
         .map(|r| r["model"].as_str().unwrap())
         .collect();
-    assert!(models.contains(&"claude-sonnet-4-5") && models.contains(&"claude-opus-4-6"));
+    assert!(models.contains(&"claude-sonnet-4-6") && models.contains(&"claude-opus-4-6"));
     assert!(records
         .iter()
         .all(|r| r["status"] == 200 && r["source"] == "gateway"));

@@ -75,6 +75,10 @@ pub struct AlertStep<'a> {
     pub reasons: &'a [String],
     /// The status-page changes of this step.
     pub changes: &'a [StatusChange],
+    /// The model whose verdict decided the level ("Opus 5.5"), when one did.
+    pub subject: Option<&'a str>,
+    /// Another followed model that answers normally, to suggest.
+    pub alternative: Option<&'a str>,
 }
 
 /// What the alerting remembers.
@@ -84,6 +88,8 @@ pub struct AlertState {
     level_alerts: VecDeque<DateTime<Utc>>,
     /// The bad level we last notified and have not yet notified recovery from.
     notified_trouble: Option<(Level, DateTime<Utc>)>,
+    /// The model that trouble was about, if one was.
+    notified_subject: Option<String>,
     flapping_since: Option<DateTime<Utc>>,
 }
 
@@ -106,11 +112,13 @@ impl AlertState {
             next,
             reasons,
             changes,
+            subject,
+            alternative,
         } = *step;
         self.forget_old(policy, now);
         let mut out = Vec::new();
         if previous != next {
-            self.level_alert(policy, next, reasons, now, &mut out);
+            self.level_alert(policy, next, reasons, subject, alternative, now, &mut out);
         }
         for change in changes {
             let notification = match change {
@@ -185,24 +193,46 @@ impl AlertState {
         out
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn level_alert(
         &mut self,
         policy: &AlertPolicy,
         next: Level,
         reasons: &[String],
+        subject: Option<&str>,
+        alternative: Option<&str>,
         now: DateTime<Utc>,
         out: &mut Vec<Notification>,
     ) {
         let reason = reasons.first().cloned().unwrap_or_default();
         let notification =
             if is_trouble(next) && self.notified_trouble.map(|(l, _)| l) != Some(next) {
+                // A model decided the level: the notification names it, and a model that answers
+                // normally, so the user knows where to switch.
+                let (title, body) = match subject {
+                    Some(model) => {
+                        let reason = reason
+                            .strip_prefix(&format!("{model}: {}, ", next.as_str()))
+                            .unwrap_or(&reason)
+                            .to_owned();
+                        (
+                            format!("Claude {model} {}", next.as_str()),
+                            match alternative {
+                                Some(alt) => format!("{reason}. Claude {alt} answers normally."),
+                                None => reason,
+                            },
+                        )
+                    }
+                    None => (next.headline().to_owned(), reason),
+                };
+                self.notified_subject = subject.map(str::to_owned);
                 Some(Notification {
                     kind: AlertKind::Trouble,
                     level: next,
-                    title: next.headline().to_owned(),
-                    body: reason,
+                    title,
+                    body,
                     incident_id: None,
-                    key: format!("level:{}", next.as_str()),
+                    key: format!("level:{}:{}", next.as_str(), subject.unwrap_or("api")),
                 })
             } else if next == Level::Operational && self.notified_trouble.is_some() {
                 self.notified_trouble.map(|(level, since)| {
@@ -210,7 +240,10 @@ impl AlertState {
                     Notification {
                         kind: AlertKind::Recovered,
                         level: next,
-                        title: "Claude API recovered".to_owned(),
+                        title: match &self.notified_subject {
+                            Some(model) => format!("Claude {model} recovered"),
+                            None => "Claude API recovered".to_owned(),
+                        },
                         body: format!(
                             "Operational again after {} {}.",
                             minutes_text(lasted),

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::level::Level;
-use crate::statuspage::{ComponentStatus, Impact, Indicator, StatusPage, CLAUDE_API_COMPONENT_ID};
+use crate::statuspage::{ComponentStatus, Indicator, StatusPage, CLAUDE_API_COMPONENT_ID};
 
 /// Why a status-page fetch gave no usable page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,14 +147,29 @@ pub fn status_page_verdict(
 
     let mut level = Level::Operational;
     let mut reasons = Vec::new();
+    // When every unresolved incident on the followed components names models, the components'
+    // state is those models' trouble: the per-model verdicts carry it, and for the API as a whole
+    // it means "degraded" at most.
+    let belongs_to_models =
+        crate::models::component_belongs_to_models(page, &config.followed_components);
     for component in &followed {
-        let component_level = component_level(&component.status);
+        let mut component_level = component_level(&component.status);
         if component_level != Level::Operational {
-            reasons.push(format!(
-                "status page: {} {}",
-                component.name,
-                component.status.label()
-            ));
+            if belongs_to_models {
+                // The models' verdicts carry it (a model nobody uses adds "degraded" at most).
+                component_level = Level::Operational;
+                reasons.push(format!(
+                    "status page: {} {} (for the models its incidents name)",
+                    component.name,
+                    component.status.label()
+                ));
+            } else {
+                reasons.push(format!(
+                    "status page: {} {}",
+                    component.name,
+                    component.status.label()
+                ));
+            }
         }
         level = worse(level, component_level);
     }
@@ -166,19 +181,40 @@ pub fn status_page_verdict(
         if !touches {
             continue;
         }
-        let incident_level = match incident.impact {
-            Impact::Major | Impact::Critical => Level::Outage,
-            Impact::Maintenance => Level::Maintenance,
-            _ => Level::Degraded,
-        };
+        let names: Vec<&str> = incident
+            .components
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        match crate::model_names::parse_incident(&incident.name, &names) {
+            // An incident that names models is theirs: the per-model verdicts fold it in.
+            crate::model_names::IncidentScope::Models { .. } => continue,
+            // A product (Claude Code, claude.ai, Console) is not the API: shown, never a level.
+            crate::model_names::IncidentScope::Product { name } => {
+                reasons.push(format!(
+                    "official incident on {name} (a product, not the API; {}, {}): {}",
+                    incident.impact, incident.status, incident.name
+                ));
+                continue;
+            }
+            _ => {}
+        }
+        let incident_level = crate::models::incident_level(&incident.impact, &incident.status);
         reasons.push(format!(
             "official incident ({}, {}): {}",
             incident.impact, incident.status, incident.name
         ));
+        if incident.status == crate::statuspage::IncidentStatus::Monitoring
+            && followed
+                .iter()
+                .all(|c| c.status == ComponentStatus::Operational)
+        {
+            reasons.push("recovering: the status page is monitoring a fix".to_owned());
+        }
         level = worse(level, incident_level);
     }
 
-    if level == Level::Operational {
+    if level == Level::Operational && !belongs_to_models {
         let names: Vec<&str> = followed.iter().map(|c| c.name.as_str()).collect();
         reasons.push(format!("status page: {} operational", names.join(", ")));
     }

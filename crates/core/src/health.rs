@@ -52,6 +52,9 @@ pub struct ProbeResult {
     pub usage: Option<Usage>,
     /// True for a quick re-check scheduled because the previous probe failed.
     pub confirmation: bool,
+    /// The model a streaming probe asked for; `None` for the reachability probe, which names none.
+    #[serde(default)]
+    pub model: Option<String>,
 }
 
 impl ProbeResult {
@@ -214,6 +217,12 @@ impl ProbeHealth {
     /// Adds one result.
     pub fn record(&mut self, config: &HealthConfig, result: ProbeResult) {
         let signal = config.signal(&result);
+        self.record_signal(config, result, signal);
+    }
+
+    /// Adds one result whose signal the caller decided: the user's own requests count by their
+    /// status alone, because a long answer to a real prompt is slow by nature, not by trouble.
+    pub fn record_signal(&mut self, config: &HealthConfig, result: ProbeResult, signal: Signal) {
         let at = result.at;
         self.window.push_back((result, signal));
         self.trim(config, at);
@@ -336,6 +345,16 @@ impl ProbeHealth {
             .rev()
             .map(|(r, _)| r)
             .find(|r| r.kind == kind)
+    }
+
+    /// The results in the window with how each one counted, oldest first.
+    pub fn signals(&self) -> impl DoubleEndedIterator<Item = (&ProbeResult, Signal)> {
+        self.window.iter().map(|(r, s)| (r, *s))
+    }
+
+    /// Successes in a row right now.
+    pub fn successes_in_a_row(&self) -> u32 {
+        self.successes_in_a_row
     }
 
     /// The results in the window, oldest first.

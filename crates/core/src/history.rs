@@ -30,6 +30,9 @@ pub struct HistoryLead {
     /// `Incident::key()`.
     pub incident_id: String,
     pub incident_name: String,
+    /// The model whose trouble we saw first; `None` for the API-wide probes.
+    #[serde(default)]
+    pub model: Option<String>,
     /// When the trouble our probes saw began.
     pub detected_at: DateTime<Utc>,
     /// When the status page reported the incident.
@@ -42,6 +45,9 @@ pub struct HistoryLead {
 pub struct LeadTimeReport {
     pub incident_id: String,
     pub incident_name: String,
+    /// The model whose trouble we saw first; `None` for the API-wide probes.
+    #[serde(default)]
+    pub model: Option<String>,
     pub detected_at: DateTime<Utc>,
     pub reported_at: DateTime<Utc>,
     /// `reported_at - detected_at` in whole seconds (truncated toward zero): positive when our
@@ -313,6 +319,7 @@ fn lead_times_in(
         .map(|lead| LeadTimeReport {
             incident_id: lead.incident_id.clone(),
             incident_name: lead.incident_name.clone(),
+            model: lead.model.clone(),
             detected_at: lead.detected_at,
             reported_at: lead.reported_at,
             lead_seconds: (lead.reported_at - lead.detected_at).num_seconds(),

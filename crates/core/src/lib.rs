@@ -12,6 +12,8 @@ pub mod gateway;
 pub mod health;
 pub mod history;
 pub mod level;
+pub mod model_names;
+pub mod models;
 pub mod monitor;
 pub mod pricing;
 pub mod probe;
@@ -25,6 +27,7 @@ pub mod statuspage;
 pub mod tracker;
 pub mod tray;
 pub mod usage;
+pub mod verdict;
 
 pub use error::{Error, Result};
 pub use level::Level;

@@ -10,11 +10,13 @@ use crate::assess::{status_page_verdict, worse, AssessConfig, FetchFailure, Verd
 use crate::changes::{diff, diff_incidents, IncidentRef, StatusChange};
 use crate::health::{HealthConfig, ProbeHealth, ProbeKind, ProbeResult, ProbeVerdict};
 use crate::level::Level;
+use crate::models::{ModelBook, ModelContext, ModelReport, ModelsConfig};
 use crate::probe::ProbeOutcome;
 use crate::report::{ProbeReport, Snapshot, StatusPageReport};
 use crate::statuspage::{Incident, StatusPage};
-use crate::tracker::{OwnTraffic, Tracker, UsageAlertPolicy, UsageAlerts};
+use crate::tracker::{Tracker, UsageAlertPolicy, UsageAlerts};
 use crate::usage::{TokenCounts, UsageRecord, UsageSource};
+use crate::verdict::{decide, ApiFacts, Coverage, Decision, HitsYou};
 
 /// How long an incident that left the unresolved list may wait for its final details before we
 /// report it resolved without them.
@@ -24,25 +26,15 @@ pub const RESOLUTION_GRACE: Duration = Duration::minutes(2);
 /// page has lagged outages by 30 to 60 minutes, and our probes may have recovered by then.
 pub const LEAD_TIME_LOOKBACK: Duration = Duration::hours(2);
 
-impl Default for MonitorConfig {
-    fn default() -> Self {
-        Self {
-            assess: AssessConfig::default(),
-            health: HealthConfig::default(),
-            alerts: AlertPolicy::default(),
-            probe_model: crate::settings::Settings::default().streaming_model,
-        }
-    }
-}
-
 /// Everything the monitor's decisions depend on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MonitorConfig {
     pub assess: AssessConfig,
     pub health: HealthConfig,
     pub alerts: AlertPolicy,
-    /// The streaming probe's model, so its usage and rate-limit headers count for the right class.
-    pub probe_model: String,
+    /// The models the user pins or drops, the default model, and what can watch them.
+    #[serde(default)]
+    pub models: ModelsConfig,
 }
 
 /// The result of one status-page fetch.
@@ -101,11 +93,17 @@ pub enum Effect {
     FetchIncident { id: String },
     /// Tell the user (OS notification, or a line in `watch`).
     Notify(Notification),
+    /// The user's own traffic just failed on a model: probe that model now rather than at its
+    /// next turn.
+    ProbeModel { model: String },
     /// The status page opened an incident after our own probes had seen trouble: record how much
     /// earlier we knew.
     LeadTime {
         incident_id: String,
         incident_name: String,
+        /// The model whose trouble we saw first, for an incident that names models (or the model
+        /// that saw it first, for one on every model); `None` for the API-wide probes.
+        model: Option<String>,
         /// When our probes first saw the trouble.
         detected_at: DateTime<Utc>,
         /// When the status page's incident began (its `created_at`, else when we saw it).
@@ -134,14 +132,19 @@ pub struct MonitorState {
     tracker: Option<Tracker>,
     usage_alerts: UsageAlerts,
     usage_alert_policy: UsageAlertPolicy,
+    /// Per-model health: streaming probes and the user's own requests, by model.
+    models: ModelBook,
+    /// The latest streaming probe of any model, for the probe report.
+    latest_streaming: Option<ProbeResult>,
+    /// The model verdicts of the last assessment.
+    model_reports: Vec<ModelReport>,
+    /// The model that decided the level, when one did.
+    subject: Option<String>,
+    hits_you: HitsYou,
+    /// The price table the model verdicts use when usage tracking is off (successors of retired
+    /// models, the models an incident names).
+    builtin_catalog: crate::catalog::Catalog,
 }
-
-/// The user's own traffic counts as evidence once it has this many requests in its window…
-const OWN_TRAFFIC_MIN_REQUESTS: u64 = 10;
-/// …and at least this many 529s (or 5xx)…
-const OWN_TRAFFIC_MIN_FAILURES: u64 = 3;
-/// …making up more than this share (the field's 2 % overload guidance).
-const OWN_TRAFFIC_MAX_SHARE: f64 = 0.02;
 
 impl MonitorState {
     /// A state that has seen nothing yet.
@@ -166,7 +169,26 @@ impl MonitorState {
             tracker: None,
             usage_alerts: UsageAlerts::default(),
             usage_alert_policy: UsageAlertPolicy::default(),
+            models: ModelBook::default(),
+            latest_streaming: None,
+            model_reports: Vec::new(),
+            subject: None,
+            hits_you: HitsYou {
+                answer: crate::verdict::Answer::Unknown,
+                text: "Unknown: no check has completed yet.".to_owned(),
+            },
+            builtin_catalog: crate::catalog::Catalog::builtin(),
         }
+    }
+
+    /// The per-model book (the engine's probe schedule reads the followed models from it).
+    pub fn models(&self) -> &ModelBook {
+        &self.models
+    }
+
+    /// The models to probe now, most used first.
+    pub fn followed_models(&self, now: DateTime<Utc>) -> Vec<String> {
+        self.models.followed(&self.config.models, now)
     }
 
     /// Turns usage tracking on: usage observations and the probes' own usage and rate-limit
@@ -227,7 +249,15 @@ impl MonitorState {
             }
             Observation::Probe { result } => {
                 self.track_probe(&result);
-                self.probes.record(&self.config.health, *result);
+                match result.kind {
+                    // A streamed message asks one model: its answer is that model's health, not
+                    // the whole API's (overloads are per model).
+                    ProbeKind::Streaming => {
+                        self.models.record_probe(&self.config.health, &result);
+                        self.latest_streaming = Some(*result);
+                    }
+                    ProbeKind::Reachability => self.probes.record(&self.config.health, *result),
+                }
             }
             Observation::Usage { records } => {
                 if let Some(tracker) = &mut self.tracker {
@@ -235,6 +265,13 @@ impl MonitorState {
                         tracker.record(record);
                     }
                 }
+                let outcome = self.models.record_usage(&self.config.health, &records, now);
+                effects.extend(
+                    outcome
+                        .probe_now
+                        .into_iter()
+                        .map(|model| Effect::ProbeModel { model }),
+                );
             }
             Observation::AdminCost {
                 month_to_date_usd,
@@ -380,15 +417,43 @@ impl MonitorState {
                 continue;
             }
             let reported_at = incident.created_at.unwrap_or(now);
-            if let Some(detected_at) = self
-                .probes
-                .trouble_started_before(reported_at, LEAD_TIME_LOOKBACK)
-            {
+            let names: Vec<&str> = incident
+                .components
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect();
+            let scope = crate::model_names::parse_incident(&incident.name, &names);
+            let found = match &scope {
+                // An incident on some models is explained by those models' trouble only.
+                crate::model_names::IncidentScope::Models { .. } => self
+                    .model_reports
+                    .iter()
+                    .filter(|m| scope.affects_model_id(&m.model))
+                    .filter_map(|m| {
+                        self.models
+                            .trouble_started_before(&m.model, reported_at, LEAD_TIME_LOOKBACK)
+                            .map(|t| (Some(m.model.clone()), t))
+                    })
+                    .min_by_key(|(_, t)| *t),
+                _ => {
+                    let api = self
+                        .probes
+                        .trouble_started_before(reported_at, LEAD_TIME_LOOKBACK)
+                        .map(|t| (None, t));
+                    let model = self
+                        .models
+                        .earliest_trouble_before(reported_at, LEAD_TIME_LOOKBACK)
+                        .map(|(m, t)| (Some(m), t));
+                    [api, model].into_iter().flatten().min_by_key(|(_, t)| *t)
+                }
+            };
+            if let Some((model, detected_at)) = found {
                 if detected_at < reported_at {
                     self.lead_times_recorded.insert(key.clone());
                     effects.push(Effect::LeadTime {
                         incident_id: key,
                         incident_name: incident.name.clone(),
+                        model,
                         detected_at,
                         reported_at,
                     });
@@ -426,14 +491,14 @@ impl MonitorState {
         let Some(tracker) = &mut self.tracker else {
             return;
         };
-        // Only the streaming probe sends a message (with the configured model) and uses tokens.
-        let model = if result.kind == ProbeKind::Streaming {
-            self.config.probe_model.clone()
-        } else {
-            String::new()
+        // Only the streaming probe sends a message (with its model) and uses tokens.
+        let model = match (result.kind, &result.model) {
+            (ProbeKind::Streaming, Some(model)) => model.clone(),
+            (ProbeKind::Streaming, None) => self.config.models.default_model.clone(),
+            _ => String::new(),
         };
         if !result.ratelimit.is_empty() && result.kind == ProbeKind::Streaming {
-            tracker.observe_ratelimit(result.at, &self.config.probe_model, &result.ratelimit);
+            tracker.observe_ratelimit(result.at, &model, &result.ratelimit);
         }
         if result.outcome() == ProbeOutcome::SpendCap {
             tracker.spend_cap_reached(result.at);
@@ -468,22 +533,75 @@ impl MonitorState {
         (!self.probes.is_empty()).then(|| self.probes.verdict(&self.config.health))
     }
 
-    fn reassess(&mut self, now: DateTime<Utc>, effects: &mut Vec<Effect>) {
+    /// What can see an overload as it happens, from the configuration and the traffic seen.
+    pub fn coverage(&self) -> Coverage {
+        let config = &self.config.models;
+        let mut watched_by = Vec::new();
+        if config.probing {
+            watched_by.push("per-model probes".to_owned());
+        }
+        let gateway_traffic = self.model_reports.iter().any(|m| {
+            m.own_traffic
+                .as_ref()
+                .is_some_and(|t| t.sources.iter().any(|s| s == "gateway"))
+        });
+        if config.gateway || gateway_traffic {
+            watched_by.push("the gateway".to_owned());
+        }
+        let overloads_watched = !watched_by.is_empty();
+        let transcripts = self.model_reports.iter().any(|m| {
+            m.own_traffic
+                .as_ref()
+                .is_some_and(|t| t.sources.iter().any(|s| s == "claude_code"))
+        }) || self.model_reports.iter().any(|m| m.requests_7d > 0);
+        if transcripts {
+            watched_by.push("Claude Code's transcripts (after its retries)".to_owned());
+        }
+        Coverage {
+            overloads_watched,
+            watched_by,
+            warning: (!overloads_watched).then(|| crate::models::NOT_WATCHED.to_owned()),
+        }
+    }
+
+    fn decision(&mut self, now: DateTime<Utc>) -> Decision {
         let page_verdict = status_page_verdict(
             self.page.as_ref(),
             self.page_failure.as_ref(),
             &self.config.assess,
         );
-        let verdict = combine(
+        let probe_verdict = self.probe_verdict();
+        let api = combine(
             page_verdict,
             self.page_failure.as_ref(),
-            self.probe_verdict().as_ref(),
+            probe_verdict.as_ref(),
             self.probes.latest(),
         );
-        let verdict = match &self.tracker {
-            Some(tracker) => with_own_traffic(verdict, &tracker.own_traffic_health(now)),
-            None => verdict,
+        // The tracker's catalog carries the user's overrides; without a tracker the built-in one,
+        // parsed once in `new`: parsing it on every observation cost milliseconds each.
+        let catalog = self
+            .tracker
+            .as_ref()
+            .map_or(&self.builtin_catalog, |t| t.catalog());
+        let context = ModelContext {
+            config: &self.config.models,
+            health: &self.config.health,
+            page: self.page.as_ref(),
+            followed_components: &self.config.assess.followed_components,
+            catalog: Some(catalog),
+            api_level: api.level,
         };
+        self.model_reports = self.models.reports(&context, now);
+        let facts = ApiFacts {
+            probes_see_trouble: probe_verdict.as_ref().is_some_and(|v| v.episode.is_some()),
+            latest_probe: self.probes.latest().map(|r| r.outcome()),
+        };
+        decide(api, facts, &self.model_reports, &self.coverage())
+    }
+
+    fn reassess(&mut self, now: DateTime<Utc>, effects: &mut Vec<Effect>) {
+        let decision = self.decision(now);
+        let verdict = decision.verdict.clone();
         let previous = self.verdict.level;
         if verdict.level != previous || self.level_since.is_none() {
             effects.push(Effect::LevelChanged {
@@ -509,6 +627,8 @@ impl MonitorState {
                 next: verdict.level,
                 reasons: &verdict.reasons,
                 changes: &changes,
+                subject: decision.subject_name.as_deref(),
+                alternative: decision.alternative.as_deref(),
             },
             &relevant,
             now,
@@ -521,6 +641,8 @@ impl MonitorState {
                 .decide(&self.usage_alert_policy, tracker, now);
             effects.extend(usage.into_iter().map(Effect::Notify));
         }
+        self.subject = decision.subject;
+        self.hits_you = decision.hits_you;
         self.verdict = verdict;
     }
 
@@ -541,48 +663,20 @@ impl MonitorState {
             level_since: self.level_since,
             checked_at: self.checked_at,
             status_page,
-            probe: ProbeReport::from_health(&self.probes, self.probes.failures_in_a_row()),
+            probe: ProbeReport::from_health(
+                &self.probes,
+                self.latest_streaming.as_ref(),
+                self.probes.failures_in_a_row(),
+            ),
+            models: self.model_reports.clone(),
+            subject: self.subject.clone(),
+            hits_you: self.hits_you.clone(),
+            coverage: self.coverage(),
             usage: self
                 .tracker
                 .as_ref()
                 .map(|t| t.snapshot(self.checked_at.unwrap_or_default())),
         }
-    }
-}
-
-/// Adds the user's own traffic to a verdict: their own 529s (or 5xx) are the earliest signal of
-/// all, once there are enough of them to be more than noise.
-pub fn with_own_traffic(verdict: Verdict, own: &OwnTraffic) -> Verdict {
-    if own.requests < OWN_TRAFFIC_MIN_REQUESTS {
-        return verdict;
-    }
-    let minutes = own.window.as_secs().div_ceil(60).max(1);
-    let share = |n: u64| n as f64 / own.requests as f64;
-    let (level, count, what) = if own.overloaded >= OWN_TRAFFIC_MIN_FAILURES
-        && share(own.overloaded) > OWN_TRAFFIC_MAX_SHARE
-    {
-        (Level::Overloaded, own.overloaded, "529")
-    } else if own.server_errors >= OWN_TRAFFIC_MIN_FAILURES
-        && share(own.server_errors) > OWN_TRAFFIC_MAX_SHARE
-    {
-        (Level::Outage, own.server_errors, "5xx")
-    } else {
-        return verdict;
-    };
-    let reason = format!(
-        "your own traffic: {what} on {count} of {} requests in the last {minutes} min",
-        own.requests
-    );
-    let mut reasons = verdict.reasons;
-    let decided = worse(verdict.level, level);
-    if decided == level && decided != verdict.level {
-        reasons.insert(0, reason);
-    } else {
-        reasons.push(reason);
-    }
-    Verdict {
-        level: decided,
-        reasons,
     }
 }
 
@@ -664,7 +758,18 @@ pub fn combine(
                 other => other,
             };
             reasons.extend(page.reasons.iter().cloned());
-            if let Some(latest) = latest_probe {
+            // The latest probe may be a failure still being confirmed: then it does not answer,
+            // and the confirming reason below says so.
+            let failing = latest_probe.is_some_and(|r| {
+                matches!(
+                    r.outcome(),
+                    ProbeOutcome::Overloaded
+                        | ProbeOutcome::ServerError
+                        | ProbeOutcome::Timeout
+                        | ProbeOutcome::Network
+                )
+            });
+            if let Some(latest) = latest_probe.filter(|_| !failing) {
                 let answering = format!(
                     "our probes: the API answers ({}{})",
                     latest.outcome(),

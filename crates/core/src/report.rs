@@ -4,14 +4,16 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::health::{ProbeHealth, ProbeKind};
+use crate::health::{ProbeHealth, ProbeKind, ProbeResult};
 use crate::level::Level;
+use crate::models::ModelReport;
 use crate::probe::ProbeOutcome;
 use crate::ratelimit::RateLimitSnapshot;
 use crate::sse::Usage;
 use crate::statuspage::{
     ComponentStatus, Impact, Incident, IncidentStatus, Indicator, MaintenanceStatus, StatusPage,
 };
+use crate::verdict::{Answer, Coverage, HitsYou};
 
 /// Where the status page came from and how fresh it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -204,6 +206,18 @@ pub struct Snapshot {
     /// Usage and cost against the tier limits; `None` while usage tracking is off.
     #[serde(default, skip_deserializing)]
     pub usage: Option<crate::tracker::TrackerSnapshot>,
+    /// Every model worth showing, with its own verdict: the followed ones (most used first), and
+    /// any other the status page names or the user's traffic failed on.
+    #[serde(default)]
+    pub models: Vec<ModelReport>,
+    /// The model whose verdict decided `level`, when one did.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// "Does it hit you?", decided with the level.
+    pub hits_you: HitsYou,
+    /// What can see an overload as it happens.
+    #[serde(default)]
+    pub coverage: Coverage,
 }
 
 /// The latest probe results, as shown.
@@ -251,13 +265,21 @@ pub struct StreamingReport {
 
 impl ProbeReport {
     /// The report of the probes' memory, `None` before any probe.
-    pub fn from_health(health: &ProbeHealth, failures_in_a_row: u32) -> Option<Self> {
-        let latest = health.latest()?;
-        let streaming = health.latest_of(ProbeKind::Streaming);
-        let ratelimit = health
-            .results()
-            .rev()
-            .find(|r| !r.ratelimit.is_empty())
+    pub fn from_health(
+        health: &ProbeHealth,
+        latest_streaming: Option<&ProbeResult>,
+        failures_in_a_row: u32,
+    ) -> Option<Self> {
+        // The reachability probes live in `health`; the streaming probes are per model and only
+        // their latest is passed in.
+        let latest = match (health.latest(), latest_streaming) {
+            (Some(a), Some(b)) => Some(if b.at > a.at { b } else { a }),
+            (a, b) => a.or(b),
+        }?;
+        let streaming = latest_streaming.or_else(|| health.latest_of(ProbeKind::Streaming));
+        let ratelimit = latest_streaming
+            .filter(|r| !r.ratelimit.is_empty())
+            .or_else(|| health.results().rev().find(|r| !r.ratelimit.is_empty()))
             .map(|r| r.ratelimit.clone())
             .unwrap_or_default();
         let c = &latest.classification;
@@ -296,6 +318,13 @@ impl Snapshot {
             status_page: StatusPageReport::default(),
             probe: None,
             usage: None,
+            models: Vec::new(),
+            subject: None,
+            hits_you: HitsYou {
+                answer: Answer::Unknown,
+                text: "Unknown: no check has completed yet.".to_owned(),
+            },
+            coverage: Coverage::default(),
         }
     }
 }

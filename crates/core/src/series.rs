@@ -153,6 +153,7 @@ mod tests {
             ratelimit: Default::default(),
             usage: None,
             confirmation: false,
+            model: None,
         }
     }
 

@@ -14,6 +14,10 @@ use crate::statuspage::CLAUDE_API_COMPONENT_ID;
 /// enough that a typo of a few extra digits is caught.
 pub const MAX_BUDGET_CENTS: u64 = 1_000_000_000;
 
+/// The model probed when the user's traffic names none and nothing is pinned: the cheapest
+/// current one, so the probe costs as little as it can.
+pub const DEFAULT_PROBE_MODEL: &str = "claude-haiku-4-5";
+
 /// Everything the tray app lets the user change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -22,9 +26,18 @@ pub struct Settings {
     /// Seconds between reachability probes (and status-page polls).
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub probe_interval_secs: u64,
-    /// The streaming probe sends a one-token request; off by default because it costs tokens.
+    /// The per-model streaming probe: one one-token streamed request per followed model (the
+    /// most used every minute, the others every 5 minutes). On by default, but it runs only when
+    /// an API key exists; the first launch with a key says what it costs and offers to turn it off.
     pub streaming_probe: bool,
+    /// The followed model when the user's traffic names none and nothing is pinned.
     pub streaming_model: String,
+    /// Models always followed and counted as relied on, whatever the traffic says.
+    pub pinned_models: Vec<String>,
+    /// Models never followed, even when the user's traffic uses them.
+    pub dropped_models: Vec<String>,
+    /// The first launch with a key has told the user what the probe costs.
+    pub probe_cost_notice_shown: bool,
     /// A response slower than this is a failure.
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub latency_threshold_ms: u64,
@@ -75,8 +88,11 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             probe_interval_secs: 60,
-            streaming_probe: false,
-            streaming_model: "claude-haiku-4-5".to_owned(),
+            streaming_probe: true,
+            streaming_model: DEFAULT_PROBE_MODEL.to_owned(),
+            pinned_models: Vec::new(),
+            dropped_models: Vec::new(),
+            probe_cost_notice_shown: false,
             latency_threshold_ms: 5_000,
             ttft_threshold_ms: 3_000,
             failures_to_enter: 3,
@@ -144,6 +160,30 @@ impl Settings {
             return Err(invalid(
                 "streaming_model",
                 "must be a model id such as claude-haiku-4-5",
+            ));
+        }
+        for (field, models) in [
+            ("pinned_models", &self.pinned_models),
+            ("dropped_models", &self.dropped_models),
+        ] {
+            if models.len() > 20 {
+                return Err(invalid(field, "at most 20 models"));
+            }
+            if let Some(bad) = models.iter().find(|m| !is_model_id(m)) {
+                return Err(invalid(
+                    field,
+                    format!("{bad:?} is not a model id such as claude-opus-5-5"),
+                ));
+            }
+        }
+        if let Some(both) = self
+            .pinned_models
+            .iter()
+            .find(|m| self.dropped_models.contains(m))
+        {
+            return Err(invalid(
+                "dropped_models",
+                format!("{both:?} is pinned too: a model cannot be both"),
             ));
         }
         if self.gateway_fallback.len() > 5 {

@@ -50,6 +50,7 @@ fn result(at: DateTime<Utc>, kind: ProbeKind, outcome: ProbeOutcome) -> ProbeRes
         ratelimit: RateLimitSnapshot::default(),
         usage: None,
         confirmation: false,
+        model: (kind == ProbeKind::Streaming).then(|| "claude-haiku-4-5".to_owned()),
     }
 }
 
@@ -105,6 +106,7 @@ fn lead(id: &str, detected_seconds: i64, reported_seconds: i64) -> HistoryLead {
     HistoryLead {
         incident_id: id.to_owned(),
         incident_name: format!("Incident {id}"),
+        model: None,
         detected_at: ts(detected_seconds),
         reported_at: ts(reported_seconds),
     }

@@ -7,6 +7,7 @@
 use chrono::{DateTime, Duration, Utc};
 use claude_status_core::assess::{FetchFailure, FetchFailureKind};
 use claude_status_core::changes::StatusChange;
+use claude_status_core::models::NOT_WATCHED;
 use claude_status_core::monitor::{
     Effect, MonitorConfig, MonitorState, Observation, PageFetch, RESOLUTION_GRACE,
 };
@@ -275,9 +276,13 @@ fn a_failed_fetch_keeps_the_last_good_page() {
 
     let snapshot = state.snapshot();
     assert_eq!(snapshot.level, Level::Unknown);
+    // Nothing here watches overloads (no key, no gateway), and the reasons say so last.
     assert_eq!(
         snapshot.reasons,
-        ["status page unreadable: HTTP 200 with text/html (a bot challenge?)"]
+        [
+            "status page unreadable: HTTP 200 with text/html (a bot challenge?)",
+            NOT_WATCHED,
+        ]
     );
     assert_eq!(snapshot.level_since, Some(at(1)));
     assert_eq!(snapshot.checked_at, Some(at(1)));
@@ -664,8 +669,23 @@ fn snapshot_json_keeps_the_contract() {
         json!([
             "status page: Claude API (api.anthropic.com) degraded performance",
             "official incident (minor, monitoring): Elevated errors (inc)",
+            NOT_WATCHED,
         ])
     );
+    // The one decision's other parts (issue 11): "does it hit you?" agrees with the level, and
+    // the coverage says plainly that overloads are not watched.
+    assert_eq!(value["hits_you"]["answer"], json!("maybe"));
+    assert_eq!(value["subject"], Value::Null);
+    assert_eq!(value["coverage"]["overloads_watched"], json!(false));
+    assert_eq!(value["coverage"]["warning"], json!(NOT_WATCHED));
+    // With no traffic and nothing pinned, the followed model is the default one, and nothing
+    // has looked at it yet.
+    let models = value["models"].as_array().unwrap();
+    assert_eq!(models.len(), 1, "{models:?}");
+    assert_eq!(models[0]["model"], json!("claude-haiku-4-5"));
+    assert_eq!(models[0]["level"], json!("unknown"));
+    assert_eq!(models[0]["followed"], json!(true));
+    assert_eq!(models[0]["reasons"], json!([NOT_WATCHED]));
     let status_page = &value["status_page"];
     assert_eq!(status_page["indicator"], json!("minor"));
     assert_eq!(status_page["description"], json!("Minor Service Outage"));
@@ -741,6 +761,21 @@ fn snapshot_json_keeps_the_contract() {
         ("/status_page/components", "array"),
         ("/status_page/incidents", "array"),
         ("/status_page/maintenances", "array"),
+        ("/models", "array"),
+        ("/subject", "null"),
+        ("/hits_you/answer", "string"),
+        ("/hits_you/text", "string"),
+        ("/coverage/overloads_watched", "bool"),
+        ("/coverage/watched_by", "array"),
+        ("/coverage/warning", "string"),
+        ("/models/0/model", "string"),
+        ("/models/0/class", "string"),
+        ("/models/0/display_name", "string"),
+        ("/models/0/level", "string"),
+        ("/models/0/reasons", "array"),
+        ("/models/0/share_7d", "number"),
+        ("/models/0/last_probe", "null"),
+        ("/models/0/own_traffic", "null"),
     ];
     for (pointer, kind) in kinds {
         assert_eq!(json_kind(value.pointer(pointer)), kind, "{pointer}");

@@ -1,13 +1,20 @@
-//! The user's own traffic as a health signal in the monitor: enough 529s in their requests turn
-//! the verdict overloaded, with the numbers in the reasons; a few stray ones do not.
+//! The user's own traffic as a health signal in the monitor (issue 11): the gateway sees each
+//! attempt, and each one counts for the model it asked, through the same hysteresis and 529-rate
+//! rules as the probes. Enough 529s on a model the user relies on turn the verdict overloaded,
+//! naming the model and the numbers; a few stray ones do not.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use claude_status_core::alerts::AlertKind;
 use claude_status_core::catalog::Catalog;
 use claude_status_core::monitor::{Effect, MonitorConfig, MonitorState, Observation};
 use claude_status_core::tracker::{Tracker, TrackerConfig};
 use claude_status_core::usage::{TokenCounts, UsageRecord, UsageSource};
+use claude_status_core::verdict::Answer;
 use claude_status_core::Level;
+
+/// A current model: a retired one answers 404 and is never overloaded.
+const MODEL: &str = "claude-sonnet-4-6";
 
 fn at(seconds: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap() + Duration::seconds(seconds)
@@ -17,7 +24,7 @@ fn request(seconds: i64, status: u16) -> UsageRecord {
     UsageRecord {
         at: at(seconds),
         source: UsageSource::Gateway,
-        model: "claude-sonnet-4-5".to_owned(),
+        model: MODEL.to_owned(),
         tokens: if status == 200 {
             TokenCounts {
                 input: 100,
@@ -45,49 +52,105 @@ fn state() -> MonitorState {
         .with_tracker(Tracker::new(Catalog::builtin(), TrackerConfig::default()))
 }
 
-/// `(requests, of which 529)` in one batch → the level and whether the reasons cite own traffic.
-fn check(total: usize, overloaded: usize, expected: Level, cites_own_traffic: bool) {
-    let mut state = state();
+/// Where the 529s fall among the requests.
+#[derive(Debug, Clone, Copy)]
+enum Pattern {
+    /// The latest requests, in a row: the storm is going on now.
+    Latest,
+    /// Spread evenly over the requests.
+    Spread,
+}
+
+/// `(requests, of which 529, where)` in one batch → the level, and whether the model decided it.
+fn check(total: usize, overloaded: usize, pattern: Pattern, expected: Level) {
+    let fails = |i: usize| match pattern {
+        Pattern::Latest => i >= total - overloaded,
+        Pattern::Spread => (i + 1) * overloaded / total > i * overloaded / total,
+    };
     let records: Vec<UsageRecord> = (0..total)
-        .map(|i| request(i as i64, if i < overloaded { 529 } else { 200 }))
+        .map(|i| request(i as i64, if fails(i) { 529 } else { 200 }))
         .collect();
+    assert_eq!(
+        records.iter().filter(|r| r.status == Some(529)).count(),
+        overloaded
+    );
+    // The reasons count over the last five attempts.
+    let last_five = records
+        .iter()
+        .rev()
+        .take(5)
+        .filter(|r| r.status == Some(529))
+        .count();
+    let mut state = state();
     let effects = state.apply(Observation::Usage { records }, at(total as i64));
     let snapshot = state.snapshot();
+    let case = format!("{total}/{overloaded} {pattern:?}");
+    assert_eq!(snapshot.level, expected, "{case}: {:?}", snapshot.reasons);
+
+    // The model's own report counts every attempt the gateway saw.
+    let model = snapshot.models.iter().find(|m| m.model == MODEL).unwrap();
+    let traffic = model.own_traffic.as_ref().unwrap();
     assert_eq!(
-        snapshot.level, expected,
-        "{total}/{overloaded}: {:?}",
-        snapshot.reasons
+        (traffic.requests, traffic.overloaded),
+        (total as u32, overloaded as u32),
+        "{case}"
     );
-    assert_eq!(
-        snapshot
-            .reasons
-            .iter()
-            .any(|r| r.starts_with("your own traffic")),
-        cites_own_traffic,
-        "{:?}",
-        snapshot.reasons
-    );
+    assert_eq!(traffic.sources, ["gateway"]);
+    assert!(model.relied_on && model.followed, "{case}");
+    // The gateway sees each attempt as it happens: overloads are watched.
+    assert!(snapshot.coverage.overloads_watched, "{case}");
+    assert_eq!(snapshot.coverage.warning, None);
+
+    let trouble: Vec<_> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Notify(n) if n.kind == AlertKind::Trouble => Some(n),
+            _ => None,
+        })
+        .collect();
     if expected == Level::Overloaded {
         assert_eq!(
             snapshot.reasons[0],
-            format!("your own traffic: 529 on {overloaded} of {total} requests in the last 5 min")
+            format!(
+                "Sonnet 4.6: overloaded, 529 on {last_five} of the last {} of your requests",
+                total.min(5)
+            ),
+            "{case}"
         );
-        assert!(effects
-            .iter()
-            .any(|e| matches!(e, Effect::Notify(n) if n.title.contains("overloaded"))));
+        assert_eq!(snapshot.subject.as_deref(), Some(MODEL));
+        assert_eq!(snapshot.hits_you.answer, Answer::Yes, "{case}");
+        assert_eq!(trouble.len(), 1, "{case}: {effects:?}");
+        assert_eq!(trouble[0].title, "Claude Sonnet 4.6 overloaded");
+    } else {
+        assert_eq!(
+            model.level,
+            Level::Operational,
+            "{case}: {:?}",
+            model.reasons
+        );
+        assert_eq!(snapshot.subject, None);
+        assert!(trouble.is_empty(), "{case}: {effects:?}");
     }
     assert!(snapshot.usage.is_some());
 }
 
 #[test]
 fn own_529s_turn_the_verdict_overloaded_only_when_they_are_more_than_noise() {
-    // No status page and no probe: without own traffic the level is unknown.
-    check(40, 8, Level::Overloaded, true);
-    check(10, 3, Level::Overloaded, true);
-    // Two 529s are below the minimum count, however high their share.
-    check(10, 2, Level::Unknown, false);
-    // Too little traffic to judge.
-    check(5, 5, Level::Unknown, false);
-    // Three in two hundred is 1.5 %: under the 2 % line.
-    check(200, 3, Level::Unknown, false);
+    use Pattern::{Latest, Spread};
+    // No status page and no probe: without trouble on the model the level is unknown.
+    check(40, 8, Latest, Level::Overloaded);
+    check(10, 3, Latest, Level::Overloaded);
+    // Three failed attempts in a row are enough, however little traffic: each is a real
+    // request of the user's that did not get an answer.
+    check(5, 5, Latest, Level::Overloaded);
+    check(3, 3, Latest, Level::Overloaded);
+    // Two in a row are being confirmed, not an overload.
+    check(10, 2, Latest, Level::Unknown);
+    // One stray 529 is noise.
+    check(1, 1, Latest, Level::Unknown);
+    check(50, 1, Spread, Level::Unknown);
+    // Three in two hundred is 1.5 %: under the 2 % line, and never three in a row.
+    check(200, 3, Spread, Level::Unknown);
+    // A share well over the line while the storm goes on: overloaded by the 529 rate alone.
+    check(12, 6, Spread, Level::Overloaded);
 }

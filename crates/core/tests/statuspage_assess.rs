@@ -195,7 +195,23 @@ fn unresolved_incidents_that_list_the_api_raise_the_level() {
             vec![incident("Minor hiccup", "none", "monitoring", &api)],
         ),
         Level::Degraded,
-        &["official incident (none, monitoring): Minor hiccup"],
+        &[
+            "official incident (none, monitoring): Minor hiccup",
+            // Issue 11: a fix being monitored while the API is operational is a recovery.
+            "recovering: the status page is monitoring a fix",
+        ],
+    );
+    // Issue 11: "monitoring" with a major impact is a recovery too: degraded, never an outage.
+    check(
+        &with_incidents(
+            claude_page("operational"),
+            vec![incident("Elevated errors", "major", "monitoring", &api)],
+        ),
+        Level::Degraded,
+        &[
+            "official incident (major, monitoring): Elevated errors",
+            "recovering: the status page is monitoring a fix",
+        ],
     );
     check(
         &with_incidents(
@@ -303,10 +319,26 @@ fn the_trimmed_anthropic_incident_touches_the_api_through_its_updates() {
     opus.status = IncidentStatus::Identified;
     let mut maintenance = incidents[1].clone();
     maintenance.impact = Impact::Critical;
+    // Issue 11: its title names a model, so it is that model's (the per-model verdict folds it
+    // in) and the API as a whole stays operational.
     check(
-        &with_incidents(claude_page("operational"), vec![opus, maintenance]),
+        &with_incidents(
+            claude_page("operational"),
+            vec![opus.clone(), maintenance.clone()],
+        ),
+        Level::Operational,
+        &["status page: Claude API (api.anthropic.com) operational"],
+    );
+    // The same incident without a model in its title is the API's, and it reaches the API only
+    // through the components its updates list.
+    let unnamed = Incident {
+        name: "Elevated errors".into(),
+        ..opus
+    };
+    check(
+        &with_incidents(claude_page("operational"), vec![unnamed, maintenance]),
         Level::Degraded,
-        &["official incident (minor, identified): Elevated errors on Claude Opus 4.8"],
+        &["official incident (minor, identified): Elevated errors"],
     );
 }
 

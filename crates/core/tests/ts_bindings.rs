@@ -25,6 +25,7 @@ use claude_status_core::gateway::{
 use claude_status_core::health::ProbeKind;
 use claude_status_core::history::{DowntimeRun, HistoryReport, LeadTimeReport};
 use claude_status_core::level::Level;
+use claude_status_core::models::{ModelProbe, ModelReport, ModelTraffic, Retirement};
 use claude_status_core::probe::ProbeOutcome;
 use claude_status_core::ratelimit::{RateLimitBucket, RateLimitSnapshot};
 use claude_status_core::report::{
@@ -42,6 +43,7 @@ use claude_status_core::tracker::{
     TierChoice, TierSource, Tracker, TrackerConfig, TrackerSnapshot,
 };
 use claude_status_core::usage::{TokenCounts, UsageRecord, UsageSource};
+use claude_status_core::verdict::{Answer, Coverage, HitsYou};
 
 /// Calls `$action::<T>()` for every type the UI sees. The roots would pull in their parts by
 /// themselves; listing every type keeps the set of files explicit and lets each be checked.
@@ -95,6 +97,13 @@ macro_rules! for_each_binding {
         $action::<GatewayMinute>();
         $action::<ResilienceEvent>();
         $action::<ResilienceKind>();
+        $action::<ModelReport>();
+        $action::<ModelProbe>();
+        $action::<ModelTraffic>();
+        $action::<Retirement>();
+        $action::<HitsYou>();
+        $action::<Answer>();
+        $action::<Coverage>();
     };
 }
 
@@ -272,6 +281,59 @@ fn full_snapshot() -> Snapshot {
             }),
         }),
         usage: Some(full_tracker_snapshot()),
+        models: vec![full_model_report()],
+        subject: Some("claude-opus-5-5".to_owned()),
+        hits_you: HitsYou {
+            answer: Answer::Yes,
+            text: "Yes: Opus 5.5 is overloaded.".to_owned(),
+        },
+        coverage: Coverage {
+            overloads_watched: false,
+            watched_by: vec!["Claude Code's transcripts".to_owned()],
+            warning: Some(
+                "overloads are not watched: add an API key, or send your traffic through the gateway"
+                    .to_owned(),
+            ),
+        },
+    }
+}
+
+/// A model with every optional part present: a probe, own traffic and a retirement. The values
+/// need not agree with each other: only the keys serde writes are checked.
+fn full_model_report() -> ModelReport {
+    ModelReport {
+        model: "claude-opus-5-5".to_owned(),
+        class: Some("opus-5-5".to_owned()),
+        display_name: "Opus 5.5".to_owned(),
+        level: Level::Overloaded,
+        reasons: vec!["529 on 3 of the last 4 probes".to_owned()],
+        followed: true,
+        relied_on: true,
+        pinned: false,
+        share_7d: 0.62,
+        requests_7d: 310,
+        probe_interval_secs: Some(60),
+        last_probe: Some(ModelProbe {
+            at: at(3),
+            outcome: ProbeOutcome::Overloaded,
+            http_status: Some(529),
+            latency_ms: Some(180),
+            ttft_ms: Some(950),
+            detail: "overloaded_error".to_owned(),
+        }),
+        own_traffic: Some(ModelTraffic {
+            requests: 12,
+            overloaded: 3,
+            server_errors: 0,
+            inferred: 1,
+            window_secs: 300,
+            sources: vec!["gateway".to_owned()],
+        }),
+        incidents: vec!["Elevated errors on Claude Opus 5.5".to_owned()],
+        retired: Some(Retirement {
+            on: chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
+            successor: Some("claude-opus-5-5".to_owned()),
+        }),
     }
 }
 
@@ -322,7 +384,7 @@ fn filled_tracker() -> Tracker {
     // Tier 2's Sonnet 4.x limits, as the headers of a reply give them.
     tracker.observe_ratelimit(
         at(4),
-        "claude-sonnet-4-5",
+        "claude-sonnet-4-6",
         &RateLimitSnapshot {
             requests: bucket(1_000, 990),
             tokens: None,
@@ -336,7 +398,7 @@ fn filled_tracker() -> Tracker {
         tracker.record(&usage_record(
             minute,
             UsageSource::ClaudeCode,
-            "claude-sonnet-4-5",
+            "claude-sonnet-4-6",
             200,
         ));
         tracker.record(&usage_record(
@@ -349,13 +411,13 @@ fn filled_tracker() -> Tracker {
     tracker.record(&usage_record(
         4,
         UsageSource::Gateway,
-        "claude-sonnet-4-5",
+        "claude-sonnet-4-6",
         429,
     ));
     tracker.record(&usage_record(
         4,
         UsageSource::Gateway,
-        "claude-sonnet-4-5",
+        "claude-sonnet-4-6",
         529,
     ));
     tracker.spend_cap_reached(at(4));
@@ -487,6 +549,13 @@ fn snapshot_json_has_every_declared_key() {
     check::<Usage>(&probe["streaming"]["usage"]);
     check_tracker(&snapshot["usage"]);
     check_tracker(&json(&admin_tracker_snapshot()));
+    let model = &snapshot["models"][0];
+    check::<ModelReport>(model);
+    check::<ModelProbe>(&model["last_probe"]);
+    check::<ModelTraffic>(&model["own_traffic"]);
+    check::<Retirement>(&model["retired"]);
+    check::<HitsYou>(&snapshot["hits_you"]);
+    check::<Coverage>(&snapshot["coverage"]);
 
     // The optional key is the one serde leaves out when empty.
     let mut quiet = full_snapshot();
@@ -569,6 +638,7 @@ fn other_payloads_have_every_declared_key() {
         lead_times: vec![LeadTimeReport {
             incident_id: "inc1".to_owned(),
             incident_name: "Elevated errors".to_owned(),
+            model: Some("claude-opus-5-5".to_owned()),
             detected_at: at(1),
             reported_at: at(9),
             lead_seconds: 480,
@@ -643,6 +713,13 @@ fn enum_unions_list_every_wire_value() {
         CostSource::Probe,
     ]);
     check_literals(&[TierSource::User, TierSource::Headers]);
+    check_literals(&[
+        Answer::Yes,
+        Answer::Probably,
+        Answer::Maybe,
+        Answer::No,
+        Answer::Unknown,
+    ]);
 }
 
 #[test]
@@ -678,7 +755,7 @@ fn gateway_report_has_every_declared_key() {
         error: None,
         upstream: Some("https://api.anthropic.com".to_owned()),
         retry: true,
-        fallback: vec!["claude-opus-4-6".to_owned(), "claude-sonnet-4-5".to_owned()],
+        fallback: vec!["claude-opus-4-6".to_owned(), "claude-sonnet-4-6".to_owned()],
         stats: Some(GatewayStats::default()),
         minutes: vec![minute],
         events: vec![ResilienceEvent {
@@ -686,7 +763,7 @@ fn gateway_report_has_every_declared_key() {
             kind: ResilienceKind::Fallback,
             status: 529,
             model: Some("claude-opus-4-6".to_owned()),
-            to_model: Some("claude-sonnet-4-5".to_owned()),
+            to_model: Some("claude-sonnet-4-6".to_owned()),
             wait_ms: None,
             request_id: Some("req_1".to_owned()),
         }],

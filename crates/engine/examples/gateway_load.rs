@@ -28,7 +28,7 @@ enum Mode {
 impl Mode {
     fn body(self) -> String {
         serde_json::json!({
-            "model": "claude-sonnet-4-5",
+            "model": "claude-sonnet-4-6",
             "max_tokens": 16,
             "messages": [{"role": "user", "content": "Hello from the gateway benchmark."}],
             "stream": self == Mode::Stream,

@@ -43,6 +43,8 @@ fn probe(
         ratelimit: Default::default(),
         usage: None,
         confirmation,
+        // A streamed message asks one model; the model list names none.
+        model: (kind == ProbeKind::Streaming).then(|| "claude-opus-5-5".to_owned()),
     }
 }
 
@@ -51,7 +53,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::env::temp_dir().join(format!("claude-status-bench-{}", std::process::id()));
     std::fs::create_dir_all(&directory)?;
     let store = Store::open(&Store::default_path(&directory))?;
-    // A reachability and a streaming probe every 60 s, and a confirmation for one minute in ten.
+    // A reachability and a streaming probe every 60 s, and a confirmation of an overloaded model
+    // for one minute in ten (overloads are per model, on `POST /v1/messages`).
     let minutes = 30 * 24 * 60;
     let started = Instant::now();
     for minute in 0..minutes {
@@ -73,7 +76,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             store.record_probe(&probe(
                 minute,
                 7_000,
-                ProbeKind::Reachability,
+                ProbeKind::Streaming,
                 ProbeOutcome::Overloaded,
                 true,
             ))?;

@@ -27,6 +27,34 @@ pub async fn check_once(
         .clone()
         .map(|probes| HttpProber::new(http, probes));
 
+    let mut monitor = config.monitor.clone();
+    monitor.models.probing = config
+        .probes
+        .as_ref()
+        .is_some_and(|p| p.streaming.is_some() && p.api_key.is_some());
+    let mut state = MonitorState::new(monitor);
+    // The models the user relies on come from their own traffic: the ledger's last 7 days
+    // (Claude Code's transcripts and the gateway, as a running app has stored them).
+    let now = Utc::now();
+    if let Some(store) = &store {
+        let store = store.clone();
+        let from = now - chrono::Duration::days(7);
+        let records = tokio::task::spawn_blocking(move || store.usage_between(from, now))
+            .await
+            .ok()
+            .and_then(|r| r.ok())
+            .unwrap_or_default();
+        if !records.is_empty() {
+            let _ = state.apply(Observation::Usage { records }, now);
+        }
+    }
+    // A retired model answers 404 whatever we send: its reason says so without a probe.
+    let followed: Vec<String> = state
+        .followed_models(now)
+        .into_iter()
+        .filter(|m| !claude_status_core::models::is_retired(m, now))
+        .collect();
+
     let page = async {
         let poll = client.poll_summary().await;
         client.log_all(poll.records).await;
@@ -36,11 +64,10 @@ pub async fn check_once(
         let Some(prober) = &prober else {
             return Vec::new();
         };
-        run_probe_round(prober, config).await
+        run_probe_round(prober, config, &followed).await
     };
     let (page, probes) = tokio::join!(page, probes);
 
-    let mut state = MonitorState::new(config.monitor.clone());
     for observation in std::iter::once(page).chain(probes) {
         let now = Utc::now();
         if let Some(store) = &store {
@@ -53,9 +80,36 @@ pub async fn check_once(
     state.snapshot()
 }
 
-/// One reachability probe, re-checked by the schedule's quick confirmations while it keeps
-/// failing, then the streaming probe if it is on.
-pub async fn run_probe_round<P: ApiProbe>(prober: &P, config: &EngineConfig) -> Vec<Observation> {
+/// One reachability probe and one streaming probe per followed model (when the streaming probe
+/// is on), each re-checked by the schedule's quick confirmations while it keeps failing. The
+/// models are probed side by side, so checking five models takes as long as checking one.
+pub async fn run_probe_round<P: ApiProbe>(
+    prober: &P,
+    config: &EngineConfig,
+    models: &[String],
+) -> Vec<Observation> {
+    let Some(probes) = &config.probes else {
+        return Vec::new();
+    };
+    let reachability = confirmed(prober, config, ProbeKind::Reachability, None);
+    let streams = futures_util::future::join_all(
+        models
+            .iter()
+            .filter(|_| probes.streaming.is_some())
+            .map(|model| confirmed(prober, config, ProbeKind::Streaming, Some(model.as_str()))),
+    );
+    let (mut observations, streams) = tokio::join!(reachability, streams);
+    observations.extend(streams.into_iter().flatten());
+    observations
+}
+
+/// One probe, re-checked while it keeps failing, as the running schedule would.
+async fn confirmed<P: ApiProbe>(
+    prober: &P,
+    config: &EngineConfig,
+    kind: ProbeKind,
+    model: Option<&str>,
+) -> Vec<Observation> {
     let Some(probes) = &config.probes else {
         return Vec::new();
     };
@@ -64,7 +118,7 @@ pub async fn run_probe_round<P: ApiProbe>(prober: &P, config: &EngineConfig) -> 
     let mut quick_so_far = 0;
     let mut confirmation = false;
     loop {
-        let result = prober.probe(ProbeKind::Reachability, confirmation).await;
+        let result = prober.probe(kind, model, confirmation).await;
         let signal = health.signal(&result);
         observations.push(Observation::Probe {
             result: Box::new(result),
@@ -77,12 +131,6 @@ pub async fn run_probe_round<P: ApiProbe>(prober: &P, config: &EngineConfig) -> 
         quick_so_far += 1;
         confirmation = true;
         tokio::time::sleep(wait).await;
-    }
-    if probes.streaming.is_some() {
-        let result = prober.probe(ProbeKind::Streaming, false).await;
-        observations.push(Observation::Probe {
-            result: Box::new(result),
-        });
     }
     observations
 }

@@ -86,6 +86,8 @@ pub enum EngineEvent {
         at: DateTime<Utc>,
         incident_id: String,
         incident_name: String,
+        /// The model whose trouble we saw first; `None` for the API-wide probes.
+        model: Option<String>,
         detected_at: DateTime<Utc>,
         reported_at: DateTime<Utc>,
     },
@@ -117,23 +119,30 @@ impl Engine {
 
         let mut tasks = Vec::new();
         let mut probe_commands = None;
+        let mut monitor_config = config.monitor.clone();
+        // The monitor says "overloads are not watched" unless the per-model probe really runs.
+        monitor_config.models.probing = config
+            .probes
+            .as_ref()
+            .is_some_and(|p| p.streaming.is_some() && p.api_key.is_some());
         if let Some(probes) = config.probes.clone() {
             probes.validate()?;
-            let (probe_tx, probe_rx) = mpsc::channel(4);
+            let (probe_tx, probe_rx) = mpsc::channel(16);
             probe_commands = Some(probe_tx);
             let schedule = probes.schedule;
-            let streaming_interval = probes.streaming.as_ref().map(|s| s.interval);
+            let streaming = probes.streaming.clone();
             tasks.push(tokio::spawn(run_probes(
                 HttpProber::new(http.clone(), probes),
                 schedule,
                 config.monitor.health.clone(),
-                streaming_interval,
+                streaming,
+                snapshot_rx.clone(),
                 observation_tx.clone(),
                 probe_rx,
                 shutdown.clone(),
             )));
         }
-        let mut state = MonitorState::new(config.monitor.clone());
+        let mut state = MonitorState::new(monitor_config);
         if let Some(usage) = config.usage.clone() {
             state = state.with_tracker(claude_status_core::tracker::Tracker::new(
                 usage.catalog,
@@ -175,6 +184,7 @@ impl Engine {
                 snapshot: snapshot_tx,
                 events: events_tx.clone(),
                 poller_commands: command_tx.clone(),
+                probe_commands: probe_commands.clone(),
                 retention: config.retention,
             },
             observation_rx,
@@ -239,6 +249,7 @@ struct MonitorIo {
     snapshot: watch::Sender<Snapshot>,
     events: broadcast::Sender<EngineEvent>,
     poller_commands: mpsc::Sender<PollerCommand>,
+    probe_commands: Option<mpsc::Sender<ProbeCommand>>,
     retention: chrono::Duration,
 }
 
@@ -382,16 +393,31 @@ async fn handle_effects(
                 at: now,
                 notification,
             }),
+            Effect::ProbeModel { model } => {
+                if let Some(probes) = &io.probe_commands {
+                    // A full queue already holds probe requests; this one can wait its turn.
+                    let _ = probes.try_send(ProbeCommand::ProbeModel(model));
+                }
+            }
             Effect::LeadTime {
                 incident_id,
                 incident_name,
+                model,
                 detected_at,
                 reported_at,
             } => {
                 let store = io.store.clone();
-                let (id, name) = (incident_id.clone(), incident_name.clone());
+                let (id, name, stored_model) =
+                    (incident_id.clone(), incident_name.clone(), model.clone());
                 let outcome = tokio::task::spawn_blocking(move || {
-                    store.record_lead_time(&id, &name, detected_at, reported_at, now)
+                    store.record_lead_time(
+                        &id,
+                        &name,
+                        stored_model.as_deref(),
+                        detected_at,
+                        reported_at,
+                        now,
+                    )
                 })
                 .await;
                 if let Ok(Err(e)) = outcome {
@@ -401,6 +427,7 @@ async fn handle_effects(
                     at: now,
                     incident_id,
                     incident_name,
+                    model,
                     detected_at,
                     reported_at,
                 });

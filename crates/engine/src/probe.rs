@@ -17,9 +17,10 @@ use claude_status_core::probe::{
     classify_reply, classify_transport, Classification, HttpReply, TransportFailure,
 };
 use claude_status_core::ratelimit::parse_ratelimit_headers;
+use claude_status_core::report::Snapshot;
 use claude_status_core::sse::{SseParser, StreamEvent, StreamTimings};
 use futures_util::StreamExt;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
@@ -78,19 +79,23 @@ impl std::fmt::Debug for ApiKey {
     }
 }
 
-/// The streaming probe's settings.
+/// The per-model streaming probe's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamingProbeConfig {
+    /// The model probed while the monitor follows none yet (no traffic, nothing pinned).
     pub model: String,
-    /// How often it runs; it costs tokens, so it may run less often than the reachability probe.
+    /// How often the most-used followed model is probed.
     pub interval: Duration,
+    /// How often every other followed model is probed: each probe costs tokens.
+    pub others_interval: Duration,
 }
 
 impl Default for StreamingProbeConfig {
     fn default() -> Self {
         Self {
             model: DEFAULT_STREAM_MODEL.to_owned(),
-            interval: Duration::from_secs(60),
+            interval: claude_status_core::models::MOST_USED_PROBE_INTERVAL,
+            others_interval: claude_status_core::models::OTHER_PROBE_INTERVAL,
         }
     }
 }
@@ -158,10 +163,12 @@ impl ProbeConfig {
 
 /// Something that can run a probe: the real HTTP prober, or a scripted one in tests.
 pub trait ApiProbe: Send + Sync + 'static {
-    /// Runs one probe and classifies its outcome; never fails (a failure is the result).
+    /// Runs one probe and classifies its outcome; never fails (a failure is the result). A
+    /// streaming probe asks `model` (the configured default when `None`).
     fn probe(
         &self,
         kind: ProbeKind,
+        model: Option<&str>,
         confirmation: bool,
     ) -> impl Future<Output = ProbeResult> + Send;
 }
@@ -268,18 +275,32 @@ impl HttpProber {
             ratelimit: Default::default(),
             usage: None,
             confirmation,
+            model: None,
         }
     }
 
     /// A one-token streamed message: time to headers, to `message_start` and to the first token.
-    pub async fn streaming(&self, confirmation: bool) -> ProbeResult {
+    pub async fn streaming(&self, model: Option<&str>, confirmation: bool) -> ProbeResult {
         let at = Utc::now();
         let started = Instant::now();
-        let model = self
-            .config
-            .streaming
-            .as_ref()
-            .map_or(DEFAULT_STREAM_MODEL, |s| s.model.as_str());
+        let model = model.unwrap_or_else(|| {
+            self.config
+                .streaming
+                .as_ref()
+                .map_or(DEFAULT_STREAM_MODEL, |s| s.model.as_str())
+        });
+        let mut result = self.streaming_inner(model, at, started, confirmation).await;
+        result.model = Some(model.to_owned());
+        result
+    }
+
+    async fn streaming_inner(
+        &self,
+        model: &str,
+        at: chrono::DateTime<Utc>,
+        started: Instant,
+        confirmation: bool,
+    ) -> ProbeResult {
         let body = serde_json::json!({
             "model": model,
             "max_tokens": 1,
@@ -330,6 +351,7 @@ impl HttpProber {
             ratelimit,
             usage: None,
             confirmation,
+            model: None,
         };
 
         if !(200..300).contains(&status) {
@@ -426,10 +448,10 @@ impl HttpProber {
 }
 
 impl ApiProbe for HttpProber {
-    async fn probe(&self, kind: ProbeKind, confirmation: bool) -> ProbeResult {
+    async fn probe(&self, kind: ProbeKind, model: Option<&str>, confirmation: bool) -> ProbeResult {
         match kind {
             ProbeKind::Reachability => self.reachability(confirmation).await,
-            ProbeKind::Streaming => self.streaming(confirmation).await,
+            ProbeKind::Streaming => self.streaming(model, confirmation).await,
         }
     }
 }
@@ -464,19 +486,64 @@ pub fn transport_failure(error: &reqwest::Error) -> TransportFailure {
 }
 
 /// Commands for the probe loop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProbeCommand {
-    /// Probe now (the tray's "Check now").
+    /// Probe now (the tray's "Check now"): reachability and every followed model.
     ProbeNow,
+    /// The user's own traffic just failed on this model: probe it now.
+    ProbeModel(String),
 }
 
-/// Runs the probes until `shutdown`: reachability on its schedule with confirming re-checks, and
-/// the streaming probe (if configured) on its own interval.
+/// One followed model's place in the schedule.
+#[derive(Debug)]
+struct ModelSlot {
+    next: tokio::time::Instant,
+    last: Option<tokio::time::Instant>,
+    quick_so_far: u32,
+    confirmation: bool,
+    /// The same hysteresis as the monitor's for this model, fed this model's probes, so the
+    /// schedule knows whether a result disagrees with the model's state.
+    health: ProbeHealth,
+}
+
+/// The followed models and their intervals, from the monitor's latest snapshot: the most used
+/// every `interval`, the others every `others_interval`; the default model before the monitor
+/// follows any. Retired models are left out (the monitor gives them no interval).
+fn followed_models(
+    snapshot: &Snapshot,
+    streaming: &StreamingProbeConfig,
+) -> Vec<(String, Duration)> {
+    let mut followed: Vec<(String, Duration)> = Vec::new();
+    // The snapshot lists the followed models most used first.
+    for model in snapshot
+        .models
+        .iter()
+        .filter(|m| m.followed && m.probe_interval_secs.is_some())
+    {
+        let interval = if followed.is_empty() {
+            streaming.interval
+        } else {
+            streaming.others_interval
+        };
+        followed.push((model.model.clone(), interval));
+    }
+    if followed.is_empty() && !snapshot.models.iter().any(|m| m.followed) {
+        followed.push((streaming.model.clone(), streaming.interval));
+    }
+    followed
+}
+
+/// Runs the probes until `shutdown`: reachability on its schedule with confirming re-checks, and,
+/// when configured, one streaming probe per followed model on its own schedule with its own
+/// confirming re-checks. The followed models come from the monitor's snapshot, so the monitor
+/// stays the one owner of what is followed.
+#[allow(clippy::too_many_arguments)]
 pub async fn run_probes<P: ApiProbe>(
     prober: P,
     schedule: ProbeSchedule,
     health: HealthConfig,
-    streaming_interval: Option<Duration>,
+    streaming: Option<StreamingProbeConfig>,
+    mut snapshot: watch::Receiver<Snapshot>,
     observations: mpsc::Sender<Observation>,
     mut commands: mpsc::Receiver<ProbeCommand>,
     shutdown: CancellationToken,
@@ -486,25 +553,49 @@ pub async fn run_probes<P: ApiProbe>(
     let mut local = ProbeHealth::default();
     let mut quick_so_far = 0;
     let mut confirmation = false;
-    let mut next_stream = tokio::time::Instant::now();
+    let mut next_reachability = tokio::time::Instant::now();
+    let mut slots: std::collections::BTreeMap<String, ModelSlot> = Default::default();
     loop {
-        let result = prober.probe(ProbeKind::Reachability, confirmation).await;
-        let signal = health.signal(&result);
-        local.record(&health, result.clone());
-        if observations
-            .send(Observation::Probe {
-                result: Box::new(result),
-            })
-            .await
-            .is_err()
-        {
-            return;
+        if tokio::time::Instant::now() >= next_reachability {
+            let result = prober
+                .probe(ProbeKind::Reachability, None, confirmation)
+                .await;
+            let signal = health.signal(&result);
+            local.record(&health, result.clone());
+            if observations
+                .send(Observation::Probe {
+                    result: Box::new(result),
+                })
+                .await
+                .is_err()
+            {
+                return;
+            }
+            let (wait, quick) = schedule.next(signal, local.episode().is_some(), quick_so_far);
+            quick_so_far = if quick { quick_so_far + 1 } else { 0 };
+            confirmation = quick;
+            next_reachability = tokio::time::Instant::now() + wait;
         }
-        if let Some(interval) = streaming_interval {
-            if tokio::time::Instant::now() >= next_stream {
-                next_stream = tokio::time::Instant::now() + interval;
-                let result = prober.probe(ProbeKind::Streaming, false).await;
-                local.record(&health, result.clone());
+
+        if let Some(streaming) = &streaming {
+            let followed = followed_models(&snapshot.borrow_and_update(), streaming);
+            slots.retain(|model, _| followed.iter().any(|(m, _)| m == model));
+            for (model, interval) in followed {
+                let slot = slots.entry(model.clone()).or_insert_with(|| ModelSlot {
+                    next: tokio::time::Instant::now(),
+                    last: None,
+                    quick_so_far: 0,
+                    confirmation: false,
+                    health: ProbeHealth::default(),
+                });
+                if tokio::time::Instant::now() < slot.next {
+                    continue;
+                }
+                let result = prober
+                    .probe(ProbeKind::Streaming, Some(&model), slot.confirmation)
+                    .await;
+                let signal = health.signal(&result);
+                slot.health.record(&health, result.clone());
                 if observations
                     .send(Observation::Probe {
                         result: Box::new(result),
@@ -514,20 +605,55 @@ pub async fn run_probes<P: ApiProbe>(
                 {
                     return;
                 }
+                let per_model = ProbeSchedule {
+                    interval,
+                    ..schedule
+                };
+                let (wait, quick) =
+                    per_model.next(signal, slot.health.episode().is_some(), slot.quick_so_far);
+                slot.quick_so_far = if quick { slot.quick_so_far + 1 } else { 0 };
+                slot.confirmation = quick;
+                slot.last = Some(tokio::time::Instant::now());
+                slot.next = tokio::time::Instant::now() + wait;
             }
         }
 
-        let (wait, quick) = schedule.next(signal, local.episode().is_some(), quick_so_far);
-        quick_so_far = if quick { quick_so_far + 1 } else { 0 };
-        confirmation = quick;
+        let next = slots
+            .values()
+            .map(|s| s.next)
+            .fold(next_reachability, std::cmp::min);
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(wait) => {}
+            _ = tokio::time::sleep_until(next) => {}
+            // The followed models may have changed (new traffic, a pinned model): look again.
+            changed = snapshot.changed(), if streaming.is_some() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
             command = commands.recv() => match command {
                 None => return,
                 Some(ProbeCommand::ProbeNow) => {
                     confirmation = false;
                     quick_so_far = 0;
+                    next_reachability = tokio::time::Instant::now();
+                    for slot in slots.values_mut() {
+                        slot.next = tokio::time::Instant::now();
+                        slot.confirmation = false;
+                        slot.quick_so_far = 0;
+                    }
+                }
+                Some(ProbeCommand::ProbeModel(model)) => {
+                    let model = claude_status_core::pricing::normalize_model(&model);
+                    if let Some(slot) = slots.get_mut(&model) {
+                        // A storm sends many failures: one immediate probe per confirm interval
+                        // is enough, and a re-check already scheduled is sooner anyway.
+                        let recent = slot.last.is_some_and(|at| at.elapsed() < schedule.confirm_interval);
+                        if !recent && slot.quick_so_far == 0 {
+                            slot.next = tokio::time::Instant::now();
+                            slot.confirmation = true;
+                        }
+                    }
                 }
             },
         }

@@ -420,7 +420,7 @@ async fn a_thousand_answers_match_going_direct_byte_for_byte() {
     let running = gateway(&sim.base_url()).await;
     let client = client();
     let calls = [
-        Call::post("/v1/messages", message("claude-sonnet-4-5", 16, false)),
+        Call::post("/v1/messages", message("claude-sonnet-4-6", 16, false)),
         Call::post("/v1/messages", message("claude-opus-4-6", 16, true)),
         Call::post("/v1/messages", message("claude-haiku-4-5", 3, true)),
         Call::post(
@@ -429,7 +429,7 @@ async fn a_thousand_answers_match_going_direct_byte_for_byte() {
         ),
         Call::post(
             "/v1/messages/count_tokens",
-            json!({"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "hi"}]})
+            json!({"model": "claude-sonnet-4-6", "messages": [{"role": "user", "content": "hi"}]})
                 .to_string(),
         ),
         Call::get("/v1/models?limit=2&after_id=claude-opus-4-7"),
@@ -987,7 +987,7 @@ async fn metering_records_usage_timings_and_rate_limits_without_the_key() {
     let json_reply = send(
         &client,
         &running.url,
-        &Call::post("/v1/messages", message("claude-sonnet-4-5", 16, false)),
+        &Call::post("/v1/messages", message("claude-sonnet-4-6", 16, false)),
     )
     .await
     .unwrap();
@@ -1007,7 +1007,7 @@ async fn metering_records_usage_timings_and_rate_limits_without_the_key() {
     let json_body: Value = serde_json::from_slice(&json_reply.body).unwrap();
     let plain = got.iter().find(|r| r.ttft_ms.is_none()).unwrap();
     assert_eq!(plain.source, UsageSource::Gateway);
-    assert_eq!(plain.model, "claude-sonnet-4-5");
+    assert_eq!(plain.model, "claude-sonnet-4-6");
     assert_eq!(plain.status, Some(200));
     assert_eq!(
         plain.tokens.input,
@@ -1130,7 +1130,7 @@ async fn failed_streams_and_errors_are_metered_as_the_status_they_stand_for() {
 #[tokio::test]
 async fn gzip_answers_pass_compressed_and_are_still_metered() {
     let reply = json!({
-        "id": "msg_gz", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+        "id": "msg_gz", "type": "message", "role": "assistant", "model": "claude-sonnet-4-6",
         "content": [{"type": "text", "text": "hi"}],
         "usage": {"input_tokens": 11, "output_tokens": 7, "cache_read_input_tokens": 3},
     })
@@ -1157,7 +1157,7 @@ async fn gzip_answers_pass_compressed_and_are_still_metered() {
         .post(format!("{}/v1/messages", running.url))
         .header("x-api-key", SECRET)
         .header("accept-encoding", "gzip")
-        .body(message("claude-sonnet-4-5", 5, false))
+        .body(message("claude-sonnet-4-6", 5, false))
         .send()
         .await
         .unwrap();
@@ -1327,7 +1327,7 @@ async fn fallback_moves_a_persistent_529_down_the_chain() {
     // Flapping: the first request succeeds, the second meets a 529, the third succeeds.
     let sim = fast_sim("flapping").await;
     let mut running = gateway_with(&sim.base_url(), |config| {
-        config.fallback = vec!["claude-opus-4-6".to_owned(), "claude-sonnet-4-5".to_owned()];
+        config.fallback = vec!["claude-opus-4-6".to_owned(), "claude-sonnet-4-6".to_owned()];
     })
     .await;
     let client = client();
@@ -1340,7 +1340,7 @@ async fn fallback_moves_a_persistent_529_down_the_chain() {
     assert_eq!(fell_back.status, 200);
     let body: Value = serde_json::from_slice(&fell_back.body).unwrap();
     assert_eq!(
-        body["model"], "claude-sonnet-4-5",
+        body["model"], "claude-sonnet-4-6",
         "answered by the fallback model"
     );
     let stats = running.stats.snapshot();
@@ -1361,7 +1361,7 @@ async fn fallback_moves_a_persistent_529_down_the_chain() {
         "{models:?}"
     );
     assert!(
-        models.contains(&("claude-sonnet-4-5", Some(200))),
+        models.contains(&("claude-sonnet-4-6", Some(200))),
         "{models:?}"
     );
     let (_, store) = running.stop().await;
@@ -1373,7 +1373,7 @@ async fn fallback_moves_a_persistent_529_down_the_chain() {
     assert_eq!(event.kind, ResilienceKind::Fallback);
     assert_eq!(event.status, 529);
     assert_eq!(event.model.as_deref(), Some("claude-opus-4-6"));
-    assert_eq!(event.to_model.as_deref(), Some("claude-sonnet-4-5"));
+    assert_eq!(event.to_model.as_deref(), Some("claude-sonnet-4-6"));
     assert_eq!(event.wait_ms, None);
     sim.shutdown().await;
 }

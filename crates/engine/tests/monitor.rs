@@ -12,13 +12,16 @@ use claude_status_core::report::Snapshot;
 use claude_status_core::Level;
 use claude_status_engine::http::{build_client, HttpLimits};
 use claude_status_engine::poller::PollerConfig;
-use claude_status_engine::probe::{ApiKey, ProbeConfig};
+use claude_status_engine::probe::{ApiKey, ProbeConfig, StreamingProbeConfig};
 use claude_status_engine::{Engine, EngineConfig, EngineEvent, Store};
 use claude_status_simulator::{Clock, SimHandle, Simulator};
 use tokio::sync::broadcast;
 
 /// How long any one expectation may take; the engine polls every second.
 const PATIENCE: Duration = Duration::from_secs(15);
+
+/// The model the streaming probe follows here (no traffic, nothing pinned: the default one).
+const MODEL: &str = "claude-opus-5-5";
 
 async fn sim(scenario: &str) -> SimHandle {
     Simulator::new(scenario)
@@ -66,6 +69,21 @@ fn config(status_url: &str, api_url: &str) -> EngineConfig {
         retention: chrono::Duration::days(30),
         usage: None,
     }
+}
+
+/// `config` with the per-model streaming probe on, every second: overloads are per model and on
+/// `POST /v1/messages` (issue 11), so only this probe sees them.
+fn streaming_config(status_url: &str, api_url: &str) -> EngineConfig {
+    let mut config = config(status_url, api_url);
+    config.monitor.models.default_model = MODEL.to_owned();
+    if let Some(probes) = &mut config.probes {
+        probes.streaming = Some(StreamingProbeConfig {
+            model: MODEL.to_owned(),
+            interval: Duration::from_secs(1),
+            others_interval: Duration::from_secs(1),
+        });
+    }
+    config
 }
 
 fn start(config: EngineConfig) -> (Engine, Arc<Store>) {
@@ -122,21 +140,28 @@ async fn an_overload_storm_is_noticed_notified_stored_and_recovered_from() {
     let started = Utc::now();
     let sim = sim("overload-storm").await;
     sim.advance(Duration::from_secs(4 * 60));
-    let (mut engine, store) = start(config(&sim.base_url(), &sim.base_url()));
+    let (mut engine, store) = start(streaming_config(&sim.base_url(), &sim.base_url()));
     let mut events = engine.subscribe();
 
     let snapshot = snapshot_where(&engine, "level overloaded", |s| {
         s.level == Level::Overloaded
     })
     .await;
+    // The model the streaming probe asks is overloaded, and it decided the level.
+    assert_eq!(snapshot.subject.as_deref(), Some(MODEL));
     assert!(
-        snapshot.reasons.iter().any(|r| r.contains("529")),
+        snapshot.reasons[0].starts_with("Opus 5.5: overloaded, 529 on"),
         "{:#?}",
         snapshot.reasons
     );
-    let probe = snapshot.probe.as_ref().unwrap();
-    assert_eq!(probe.http_status, Some(529));
-    assert!(probe.request_id.is_some());
+    let model = snapshot.models.iter().find(|m| m.model == MODEL).unwrap();
+    assert_eq!(model.level, Level::Overloaded);
+    let last = model.last_probe.as_ref().unwrap();
+    assert_eq!(
+        last.outcome,
+        claude_status_core::probe::ProbeOutcome::Overloaded
+    );
+    assert!(coverage_watches(&snapshot), "{:?}", snapshot.coverage);
     let notify = event_where(&mut events, "an overload notification", |e| {
         is_notification(e, AlertKind::Trouble)
     })
@@ -144,10 +169,7 @@ async fn an_overload_storm_is_noticed_notified_stored_and_recovered_from() {
     let EngineEvent::Notify { notification, .. } = &notify else {
         unreachable!()
     };
-    assert!(
-        notification.title.to_lowercase().contains("overloaded"),
-        "{notification:?}"
-    );
+    assert_eq!(notification.title, "Claude Opus 5.5 overloaded");
 
     sim.set_scenario("healthy").unwrap();
     let recovered = event_where(&mut events, "a recovery notification", |e| {
@@ -158,6 +180,7 @@ async fn an_overload_storm_is_noticed_notified_stored_and_recovered_from() {
         unreachable!()
     };
     assert_eq!(notification.level, Level::Operational);
+    assert_eq!(notification.title, "Claude Opus 5.5 recovered");
     assert!(notification.body.contains("overload"), "{notification:?}");
     assert_eq!(engine.snapshot().borrow().level, Level::Operational);
 
@@ -174,16 +197,26 @@ async fn an_overload_storm_is_noticed_notified_stored_and_recovered_from() {
         panic!("relapsed while the API was healthy: {:#?}", *snapshot);
     }
 
-    // Everything the monitor saw is in the store.
+    // Everything the monitor saw is in the store: the model's 529s and passes, its quick
+    // re-checks, and the model list answering throughout (a storm is on `/v1/messages` only).
     let until = Utc::now() + chrono::Duration::seconds(1);
     let probes = store.probes_between(started, until).unwrap();
+    let streamed: Vec<_> = probes
+        .iter()
+        .filter(|p| p.kind == claude_status_core::health::ProbeKind::Streaming)
+        .collect();
+    assert!(streamed.iter().all(|p| p.model.as_deref() == Some(MODEL)));
+    assert!(streamed
+        .iter()
+        .any(|p| p.outcome() == claude_status_core::probe::ProbeOutcome::Overloaded));
+    assert!(streamed
+        .iter()
+        .any(|p| p.outcome() == claude_status_core::probe::ProbeOutcome::Ok));
+    assert!(streamed.iter().any(|p| p.confirmation));
     assert!(probes
         .iter()
-        .any(|p| p.classification.http_status == Some(529)));
-    assert!(probes
-        .iter()
-        .any(|p| p.classification.http_status == Some(200)));
-    assert!(probes.iter().any(|p| p.confirmation));
+        .filter(|p| p.kind == claude_status_core::health::ProbeKind::Reachability)
+        .all(|p| p.classification.http_status == Some(200)));
     let levels: Vec<String> = store
         .level_changes_between(started, until)
         .unwrap()
@@ -199,6 +232,17 @@ async fn an_overload_storm_is_noticed_notified_stored_and_recovered_from() {
 
     engine.shutdown().await;
     sim.shutdown().await;
+}
+
+/// The snapshot says the per-model probe watches overloads.
+fn coverage_watches(snapshot: &Snapshot) -> bool {
+    snapshot.coverage.overloads_watched
+        && snapshot.coverage.warning.is_none()
+        && snapshot
+            .coverage
+            .watched_by
+            .iter()
+            .any(|w| w == "per-model probes")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -250,7 +294,7 @@ async fn an_incident_opened_after_our_probes_saw_the_storm_records_a_lead_time()
     let started = Utc::now();
     let sim = sim("storm-then-incident").await;
     sim.advance(Duration::from_secs(4 * 60));
-    let (mut engine, store) = start(config(&sim.base_url(), &sim.base_url()));
+    let (mut engine, store) = start(streaming_config(&sim.base_url(), &sim.base_url()));
     let mut events = engine.subscribe();
 
     snapshot_where(&engine, "level overloaded", |s| {
@@ -265,6 +309,7 @@ async fn an_incident_opened_after_our_probes_saw_the_storm_records_a_lead_time()
     .await;
     let EngineEvent::LeadTime {
         incident_id,
+        model,
         detected_at,
         reported_at,
         ..
@@ -273,6 +318,9 @@ async fn an_incident_opened_after_our_probes_saw_the_storm_records_a_lead_time()
         unreachable!()
     };
     assert_eq!(incident_id, "w2n8c4r6t0pk");
+    // An API-wide incident ("elevated error rates on the Claude API") that our per-model probe
+    // saw first: the lead is the model's.
+    assert_eq!(model.as_deref(), Some(MODEL));
     assert!(detected_at < reported_at);
     assert!(detected_at >= started);
 
@@ -285,6 +333,7 @@ async fn an_incident_opened_after_our_probes_saw_the_storm_records_a_lead_time()
         .unwrap();
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0].incident_id, "w2n8c4r6t0pk");
+    assert_eq!(rows[0].model.as_deref(), Some(MODEL));
     // The store keeps milliseconds.
     assert_eq!(
         rows[0].detected_at.timestamp_millis(),
@@ -341,7 +390,7 @@ async fn the_gateways_traffic_of_this_month_is_read_back_at_start() {
     let record = |seconds_ago: i64, message: &str, source: UsageSource| UsageRecord {
         at: now - chrono::Duration::seconds(seconds_ago),
         source,
-        model: "claude-sonnet-4-5".to_owned(),
+        model: "claude-sonnet-4-6".to_owned(),
         tokens: TokenCounts {
             input: 1_000,
             output: 100,

@@ -396,24 +396,27 @@ async fn incident_documents_parse() {
     sim.shutdown().await;
 }
 
-/// One step of the lifecycle: what changed and the level afterwards.
+/// One step of the lifecycle: what changed, the level afterwards, and Opus 4.8's own level
+/// (`None` while the page names it in no unresolved incident and nobody follows it).
 #[derive(Debug)]
 struct Step {
     kinds: Vec<&'static str>,
     level: Level,
+    opus: Option<Level>,
+    reasons: Vec<String>,
 }
 
-#[tokio::test]
-async fn an_incident_lifecycle_reads_as_the_expected_changes_and_levels() {
+/// The `incident` story polled just after each scripted update (before, investigating,
+/// identified, partial outage, monitoring, resolved), through a monitor with `config`; returns
+/// the steps and the resolutions told.
+async fn incident_lifecycle(config: MonitorConfig) -> (Vec<Step>, Vec<(String, bool)>) {
     let sim = sim("incident").await;
-    let mut client = client(config(&sim.base_url(), None), None);
-    let mut state = MonitorState::new(MonitorConfig::default());
+    let mut client = client(self::config(&sim.base_url(), None), None);
+    let mut state = MonitorState::new(config);
     let mut steps = Vec::new();
     let mut resolutions = Vec::new();
     let mut story = Duration::ZERO;
 
-    // Story times (seconds) just after each scripted update: before, investigating, identified,
-    // partial outage, monitoring, resolved.
     for at in [0, 150, 330, 510, 630, 870] {
         let at = Duration::from_secs(at);
         sim.advance(at - story);
@@ -451,6 +454,7 @@ async fn an_incident_lifecycle_reads_as_the_expected_changes_and_levels() {
                 resolutions.push((incident.id.clone(), *confirmed));
             }
         }
+        let snapshot = state.snapshot();
         steps.push(Step {
             kinds: effects
                 .iter()
@@ -460,10 +464,27 @@ async fn an_incident_lifecycle_reads_as_the_expected_changes_and_levels() {
                     _ => None,
                 })
                 .collect(),
-            level: state.snapshot().level,
+            level: snapshot.level,
+            reasons: snapshot.reasons.clone(),
+            opus: snapshot
+                .models
+                .iter()
+                .find(|m| m.model == "claude-opus-4-8")
+                .filter(|m| !m.incidents.is_empty() || m.followed)
+                .map(|m| m.level),
         });
     }
+    sim.shutdown().await;
+    (steps, resolutions)
+}
 
+#[tokio::test]
+async fn an_incident_lifecycle_reads_as_the_expected_changes_and_levels() {
+    let (steps, resolutions) = incident_lifecycle(MonitorConfig::default()).await;
+
+    // Issue 11: the incident is titled for Claude Opus 4.8, so it is that model's. The user does
+    // not use Opus 4.8 (no traffic, nothing pinned), so it makes the app degraded at most, even
+    // while the API component it lists is in partial outage.
     let levels: Vec<Level> = steps.iter().map(|s| s.level).collect();
     assert_eq!(
         levels,
@@ -471,11 +492,23 @@ async fn an_incident_lifecycle_reads_as_the_expected_changes_and_levels() {
             Level::Operational,
             Level::Degraded,
             Level::Degraded,
-            Level::Outage,
-            // The component is back, but a major incident is still open: the page has not said
-            // it is over yet.
-            Level::Outage,
+            Level::Degraded,
+            Level::Degraded,
             Level::Operational,
+        ],
+        "{steps:#?}"
+    );
+    let opus: Vec<Option<Level>> = steps.iter().map(|s| s.opus).collect();
+    assert_eq!(
+        opus,
+        [
+            None,
+            Some(Level::Degraded),
+            Some(Level::Degraded),
+            Some(Level::Outage),
+            // The component is back and the team monitors a fix: recovering, not an outage.
+            Some(Level::Degraded),
+            None,
         ],
         "{steps:#?}"
     );
@@ -513,7 +546,45 @@ async fn an_incident_lifecycle_reads_as_the_expected_changes_and_levels() {
     let fetch = last.iter().position(|k| *k == "fetch_incident").unwrap();
     let resolved = last.iter().position(|k| *k == "incident_resolved").unwrap();
     assert!(fetch < resolved, "{last:?}");
-    sim.shutdown().await;
+}
+
+/// Issue 11: the same story for a user who relies on Opus 4.8 (pinned): the model's outage is
+/// theirs, and once the page monitors a fix with the component back the level is "degraded"
+/// with the reason "recovering", never an outage.
+#[tokio::test]
+async fn issue_11_an_incident_on_a_pinned_model_decides_the_level_and_recovers_in_monitoring() {
+    let config = MonitorConfig {
+        models: claude_status_core::models::ModelsConfig {
+            pinned: vec!["claude-opus-4-8".to_owned()],
+            ..Default::default()
+        },
+        ..MonitorConfig::default()
+    };
+    let (steps, _) = incident_lifecycle(config).await;
+    let levels: Vec<(Level, Option<Level>)> = steps.iter().map(|s| (s.level, s.opus)).collect();
+    assert_eq!(
+        levels,
+        [
+            // Pinned and not probed yet: followed, but nothing says how it is.
+            (Level::Operational, Some(Level::Unknown)),
+            (Level::Degraded, Some(Level::Degraded)),
+            (Level::Degraded, Some(Level::Degraded)),
+            (Level::Outage, Some(Level::Outage)),
+            (Level::Degraded, Some(Level::Degraded)),
+            (Level::Operational, Some(Level::Unknown)),
+        ],
+        "{steps:#?}"
+    );
+    assert_eq!(
+        steps[3].reasons[0].split(':').next(),
+        Some("Opus 4.8"),
+        "{steps:#?}"
+    );
+    assert!(
+        steps[4].reasons.iter().any(|r| r.contains("recovering")),
+        "{:#?}",
+        steps[4].reasons
+    );
 }
 
 #[tokio::test]

@@ -94,8 +94,11 @@ async fn healthy_is_ok_with_a_key_and_unauthenticated_without() {
     assert_eq!(HealthConfig::default().signal(&without_key), Signal::Pass);
 }
 
+/// An overload is per model and on `POST /v1/messages` (issue 11): the model list keeps
+/// answering, and only the streaming probe of a model sees the storm, once as a 529 before any
+/// byte and once as a 200 whose stream ends in an `overloaded_error` event.
 #[tokio::test]
-async fn an_overload_storm_is_overloaded_with_its_request_id() {
+async fn an_overload_storm_is_seen_by_the_streaming_probe_with_its_request_id() {
     let sim = sim("overload-storm").await;
     let prober = prober(&sim, key());
     // Before the storm everything passes.
@@ -104,10 +107,28 @@ async fn an_overload_storm_is_overloaded_with_its_request_id() {
         ProbeOutcome::Ok,
         Some(200),
     );
+    assert_eq!(
+        prober
+            .streaming(Some("claude-opus-5-5"), false)
+            .await
+            .outcome(),
+        ProbeOutcome::Ok
+    );
     sim.advance(Duration::from_secs(4 * 60));
+    // The model list is not a messages request: it keeps answering during the storm.
     for _ in 0..3 {
-        let result = prober.reachability(true).await;
-        assert_outcome(&result, ProbeOutcome::Overloaded, Some(529));
+        assert_outcome(
+            &prober.reachability(true).await,
+            ProbeOutcome::Ok,
+            Some(200),
+        );
+    }
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let result = prober.streaming(Some("claude-opus-5-5"), true).await;
+        assert_eq!(result.kind, ProbeKind::Streaming);
+        assert_eq!(result.model.as_deref(), Some("claude-opus-5-5"));
+        assert_eq!(result.outcome(), ProbeOutcome::Overloaded, "{result:#?}");
         assert_eq!(
             result.classification.error_type.as_deref(),
             Some("overloaded_error")
@@ -122,7 +143,11 @@ async fn an_overload_storm_is_overloaded_with_its_request_id() {
             HealthConfig::default().signal(&result),
             Signal::Fail(FailureKind::Overloaded)
         );
+        statuses.push(result.classification.http_status);
     }
+    // Both ways a real stream fails: refused with 529, and a 200 cut by an error event.
+    assert!(statuses.contains(&Some(529)), "{statuses:?}");
+    assert!(statuses.contains(&Some(200)), "{statuses:?}");
     assert_unauthenticated(&self::prober(&sim, None).reachability(false).await);
     sim.shutdown().await;
 }
@@ -278,7 +303,7 @@ async fn garbage_answers_are_classified_without_panic() {
     );
     // A stream whose body is not a stream never reaches `message_stop`.
     for _ in 0..3 {
-        let result = prober.streaming(false).await;
+        let result = prober.streaming(None, false).await;
         assert_eq!(result.kind, ProbeKind::Streaming);
         assert_eq!(result.outcome(), ProbeOutcome::Network, "{:#?}", result);
         assert_eq!(result.classification.http_status, Some(200));
@@ -304,7 +329,7 @@ async fn nothing_listening_is_a_network_failure() {
             result.classification.detail
         );
         if api_key.is_some() {
-            let result = prober.streaming(false).await;
+            let result = prober.streaming(None, false).await;
             assert_eq!(result.outcome(), ProbeOutcome::Network);
             assert_eq!(result.classification.http_status, None);
         }
@@ -314,7 +339,9 @@ async fn nothing_listening_is_a_network_failure() {
 #[tokio::test]
 async fn a_healthy_stream_measures_its_first_token() {
     let sim = sim("healthy").await;
-    let result = prober(&sim, key()).probe(ProbeKind::Streaming, false).await;
+    let result = prober(&sim, key())
+        .probe(ProbeKind::Streaming, None, false)
+        .await;
     assert_eq!(result.kind, ProbeKind::Streaming);
     assert_eq!(result.outcome(), ProbeOutcome::Ok, "{:#?}", result);
     assert_eq!(result.classification.http_status, Some(200));
@@ -339,7 +366,7 @@ async fn a_healthy_stream_measures_its_first_token() {
 async fn an_overloaded_stream_keeps_its_http_200() {
     let sim = sim("stream-overload").await;
     let prober = prober(&sim, key());
-    let result = prober.streaming(false).await;
+    let result = prober.streaming(None, false).await;
     assert_eq!(result.outcome(), ProbeOutcome::Overloaded, "{:#?}", result);
     assert_eq!(result.classification.http_status, Some(200));
     assert_eq!(
@@ -371,7 +398,7 @@ async fn a_slow_first_token_is_measured_and_counts_as_slow() {
         .await
         .unwrap();
     let prober = prober_with(&sim.base_url(), key(), Duration::from_secs(5));
-    let result = prober.streaming(false).await;
+    let result = prober.streaming(None, false).await;
     assert_eq!(result.outcome(), ProbeOutcome::Ok, "{:#?}", result);
     let ttft = result.ttft_ms.expect("first token seen");
     assert!(ttft >= 1500, "ttft {ttft} ms");
@@ -403,7 +430,7 @@ async fn a_stream_that_stalls_past_the_timeout_is_a_timeout() {
         .unwrap();
     let prober = prober_with(&sim.base_url(), key(), Duration::from_secs(1));
     let started = std::time::Instant::now();
-    let result = prober.streaming(false).await;
+    let result = prober.streaming(None, false).await;
     assert!(started.elapsed() < Duration::from_millis(2500));
     assert_eq!(result.outcome(), ProbeOutcome::Timeout, "{:#?}", result);
     // The headers and `message_start` did arrive.

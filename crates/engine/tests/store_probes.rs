@@ -89,6 +89,7 @@ fn probe(millis: i64, outcome: ProbeOutcome) -> ProbeResult {
         ratelimit: RateLimitSnapshot::default(),
         usage: None,
         confirmation: false,
+        model: None,
     }
 }
 
@@ -136,6 +137,7 @@ fn full_probe(millis: i64) -> ProbeResult {
             service_tier: Some("standard".to_owned()),
         }),
         confirmation: true,
+        model: Some("claude-haiku-4-5".to_owned()),
     }
 }
 
@@ -144,6 +146,7 @@ fn record_lead(store: &Store, id: &str, detected: i64, reported: i64) {
         .record_lead_time(
             id,
             &format!("Incident {id}"),
+            None,
             at(detected),
             at(reported),
             at(reported),
@@ -213,6 +216,7 @@ fn a_lead_time_round_trips_with_its_lead(store: &Store) {
         .record_lead_time(
             "inc-1",
             "Elevated errors on Claude Opus",
+            Some("claude-opus-5-5"),
             at(0),
             at(754_250),
             at(800_000),
@@ -222,6 +226,7 @@ fn a_lead_time_round_trips_with_its_lead(store: &Store) {
     let expected = LeadTime {
         incident_id: "inc-1".to_owned(),
         incident_name: "Elevated errors on Claude Opus".to_owned(),
+        model: Some("claude-opus-5-5".to_owned()),
         detected_at: at(0),
         reported_at: at(754_250),
         // The milliseconds are kept: the lead comes from the stored times.
@@ -242,6 +247,7 @@ fn a_lead_time_round_trips_with_its_lead(store: &Store) {
         HistoryLead {
             incident_id: "inc-1".to_owned(),
             incident_name: "Elevated errors on Claude Opus".to_owned(),
+            model: Some("claude-opus-5-5".to_owned()),
             detected_at: at(0),
             reported_at: at(754_250),
         }
@@ -252,7 +258,14 @@ fn the_first_lead_time_recorded_for_an_incident_wins(store: &Store) {
     record_lead(store, "inc-1", 0, 600_000);
     // A restart measures again with less of the probes' memory left: a worse guess, ignored.
     store
-        .record_lead_time("inc-1", "Renamed", at(500_000), at(600_000), at(700_000))
+        .record_lead_time(
+            "inc-1",
+            "Renamed",
+            None,
+            at(500_000),
+            at(600_000),
+            at(700_000),
+        )
         .unwrap();
     let leads = store.lead_times_between(at(0), at(1_000_000)).unwrap();
     assert_eq!(leads.len(), 1);
@@ -414,8 +427,10 @@ fn a_probe_row_that_no_longer_reads_is_skipped() {
                  UPDATE probe_results SET ratelimit = 'not json' WHERE at = 1780000000001;
                  UPDATE probe_results SET usage = '[1]' WHERE at = 1780000000002;
                  UPDATE probe_results SET kind = 'telepathy' WHERE at = 1780000000003;
-                 INSERT INTO detection_leads VALUES
-                     ('bad', 'Bad', 9223372036854775807, 1780000000000, 0, 0);",
+                 INSERT INTO detection_leads
+                     (incident_id, incident_name, detected_at, reported_at, lead_seconds,
+                      recorded_at)
+                     VALUES ('bad', 'Bad', 9223372036854775807, 1780000000000, 0, 0);",
             )
             .unwrap();
     }

@@ -3,7 +3,11 @@
 /**
  * One detection lead as shown.
  */
-export type LeadTimeReport = { incident_id: string, incident_name: string, detected_at: string, reported_at: string, 
+export type LeadTimeReport = { incident_id: string, incident_name: string, 
+/**
+ * The model whose trouble we saw first; `None` for the API-wide probes.
+ */
+model: string | null, detected_at: string, reported_at: string, 
 /**
  * `reported_at - detected_at` in whole seconds (truncated toward zero): positive when our
  * probes saw the trouble first, negative when the status page did.

@@ -9,9 +9,27 @@ export type Settings = {
  */
 probe_interval_secs: number, 
 /**
- * The streaming probe sends a one-token request; off by default because it costs tokens.
+ * The per-model streaming probe: one one-token streamed request per followed model (the
+ * most used every minute, the others every 5 minutes). On by default, but it runs only when
+ * an API key exists; the first launch with a key says what it costs and offers to turn it off.
  */
-streaming_probe: boolean, streaming_model: string, 
+streaming_probe: boolean, 
+/**
+ * The followed model when the user's traffic names none and nothing is pinned.
+ */
+streaming_model: string, 
+/**
+ * Models always followed and counted as relied on, whatever the traffic says.
+ */
+pinned_models: Array<string>, 
+/**
+ * Models never followed, even when the user's traffic uses them.
+ */
+dropped_models: Array<string>, 
+/**
+ * The first launch with a key has told the user what the probe costs.
+ */
+probe_cost_notice_shown: boolean, 
 /**
  * A response slower than this is a failure.
  */

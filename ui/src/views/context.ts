@@ -29,6 +29,8 @@ export interface View {
   shown(): void;
   /** A new snapshot arrived; `visible` says whether this tab is on screen. */
   snapshot(snapshot: Snapshot, visible: boolean): void;
+  /** The settings were read or changed (by any view); optional for views that do not care. */
+  settings?(view: SettingsView): void;
 }
 
 /**

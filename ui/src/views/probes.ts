@@ -1,5 +1,6 @@
 // Probes: what our own probes measured over 1 h, 24 h or 7 d: uptime, latency and time to first
-// token, 529 and 429 rates, with the status page's incident periods drawn as bands.
+// token, 529 and 429 rates, with the status page's incident periods drawn as bands. A selector
+// picks the API-wide reachability probes or one followed model's streaming probes.
 
 import type { HistoryReport } from "../bindings/HistoryReport.ts";
 import type { ProbeSeries } from "../bindings/ProbeSeries.ts";
@@ -7,6 +8,7 @@ import { chart, type ChartBand } from "../chart.ts";
 import { el, emptyState, errorBox, setChildren } from "../dom.ts";
 import { count, duration, durationOf, parseTime, percent } from "../format.ts";
 import { getHistory, getProbeSeries, type HistoryRange } from "../ipc.ts";
+import { seriesSummary } from "../models.ts";
 import { type AppContext, Loader, type View } from "./context.ts";
 
 const RANGES: ReadonlyArray<[HistoryRange, string]> = [
@@ -18,6 +20,19 @@ const RANGES: ReadonlyArray<[HistoryRange, string]> = [
 interface ProbeData {
   series: ProbeSeries | { error: unknown };
   history: HistoryReport | { error: unknown };
+}
+
+/** The selector's value for the API-wide reachability probes. */
+const API = "";
+
+/** What the loader fetches: a range and the model ("" for the API-wide probes). */
+type ProbeKey = `${HistoryRange}|${string}`;
+
+const keyOf = (range: HistoryRange, model: string): ProbeKey => `${range}|${model}`;
+
+function splitKey(key: ProbeKey): [HistoryRange, string] {
+  const bar = key.indexOf("|");
+  return [key.slice(0, bar) as HistoryRange, key.slice(bar + 1)];
 }
 
 const failed = (value: object): value is { error: unknown } => "error" in value;
@@ -38,32 +53,65 @@ const whole = (value: number) => count(value);
 
 export function probesView(context: AppContext): View {
   let range: HistoryRange = "24h";
+  let model = API;
   const rangeButtons = new Map<HistoryRange, HTMLButtonElement>();
   const body = el("div", { class: "probe-body", testid: "probe-body" }, el("p", { class: "muted", text: "Loading…" }));
+  const modelSelect = el("select", { testid: "probe-model", attrs: { id: "probe-model" } });
+  /** The options drawn last, so a snapshot that changes nothing leaves the select alone. */
+  let optionKey = "";
 
-  const loader = new Loader<HistoryRange, ProbeData>(
+  const loader = new Loader<ProbeKey, ProbeData>(
     async (key) => {
-      // Both at once; one failing does not hide the other.
+      const [keyRange, keyModel] = splitKey(key);
+      // Both at once; one failing does not hide the other. The history (summary, incident
+      // periods) is API-wide; the series is the chosen probes'.
       const [series, history] = await Promise.all([
-        getProbeSeries(key).catch((error: unknown) => ({ error })),
-        getHistory(key).catch((error: unknown) => ({ error })),
+        getProbeSeries(keyRange, keyModel || null).catch((error: unknown) => ({ error })),
+        getHistory(keyRange).catch((error: unknown) => ({ error })),
       ]);
       return { series, history };
     },
-    (_, data) => draw(data),
+    (key, data) => draw(data, splitKey(key)[1]),
     (key, error) => setChildren(body, errorBox("Could not read the probe history:", error, () => loader.load(key, true, true))),
   );
+
+  /** The API-wide probes, then each followed model of the snapshot; the chosen one is always kept. */
+  function fillModels(): void {
+    const followed = (context.snapshot()?.models ?? []).filter((m) => m.followed);
+    const choices: Array<[string, string]> = [[API, "API (reachability)"], ...followed.map((m): [string, string] => [m.model, `${m.display_name} (${m.model})`])];
+    if (!choices.some(([value]) => value === model)) choices.push([model, `${model} (not followed now)`]);
+    const key = JSON.stringify(choices);
+    if (key === optionKey) return;
+    optionKey = key;
+    setChildren(modelSelect, ...choices.map(([value, label]) => el("option", { text: label, attrs: { value } })));
+    modelSelect.value = model;
+  }
+
+  const settingsOff = () => context.settings()?.settings.streaming_probe === false;
 
   function stat(label: string, value: string, testid: string): HTMLElement {
     return el("div", { class: "stat", testid }, el("span", { class: "stat-value", text: value }), el("span", { class: "stat-label", text: label }));
   }
 
-  function draw(data: ProbeData): void {
-    const retry = () => loader.load(range, true, true);
+  function draw(data: ProbeData, drawnModel: string): void {
+    const retry = () => loader.load(keyOf(range, model), true, true);
     const parts: Node[] = [];
     const history = failed(data.history) ? null : data.history;
     if (failed(data.history)) parts.push(errorBox("Could not read the summary:", data.history.error, retry));
-    if (history) {
+    if (drawnModel !== API && !failed(data.series)) {
+      // The history's figures are the API-wide probes'; a model's come from its own series.
+      const summary = seriesSummary(data.series);
+      parts.push(
+        el(
+          "div",
+          { class: "stats", testid: "probe-stats" },
+          stat("answered", percent(summary.uptimePercent), "stat-uptime"),
+          stat("529 overloaded", percent(summary.rate529Percent), "stat-529"),
+          stat("429 rate limited", percent(summary.rate429Percent), "stat-429"),
+          stat("probes", count(summary.probes), "stat-probes"),
+        ),
+      );
+    } else if (history && drawnModel === API) {
       parts.push(
         el(
           "div",
@@ -98,7 +146,13 @@ export function probesView(context: AppContext): View {
     const to = parseTime(series.to)?.getTime() ?? 0;
     const probes = series.buckets.reduce((sum, b) => sum + b.probes, 0);
     if (probes === 0) {
-      setChildren(body, ...parts.filter((p) => !(p instanceof HTMLElement && p.dataset.testid === "probe-stats")), emptyState("No probe data yet: the first probe runs within a minute.", "probes-empty"));
+      const empty =
+        drawnModel === API
+          ? "No probe data yet: the first probe runs within a minute."
+          : settingsOff()
+            ? "No probe of this model in this range: the streaming probe is off (Settings)."
+            : "No probe of this model in this range yet (the per-model probe needs an API key).";
+      setChildren(body, ...parts.filter((p) => !(p instanceof HTMLElement && p.dataset.testid === "probe-stats")), emptyState(empty, "probes-empty"));
       return;
     }
     const bands = history ? incidentBands(history) : [];
@@ -135,7 +189,9 @@ export function probesView(context: AppContext): View {
         : emptyState(
             settings?.streaming_probe === false
               ? "No time-to-first-token data: the streaming probe is off (Settings)."
-              : "No time-to-first-token data in this range yet.",
+              : drawnModel === API
+                ? "No time-to-first-token data for the API-wide probes in this range: choose a model above for its streaming probes."
+                : "No time-to-first-token data in this range yet.",
             "ttft-empty",
           ),
     );
@@ -163,7 +219,13 @@ export function probesView(context: AppContext): View {
     range = next;
     for (const [key, button] of rangeButtons) button.setAttribute("aria-pressed", String(key === next));
     setChildren(body, el("p", { class: "muted", text: "Loading…" }));
-    loader.load(next, true, true);
+    loader.load(keyOf(range, model), true, true);
+  }
+
+  function chooseModel(next: string): void {
+    model = next;
+    setChildren(body, el("p", { class: "muted", text: "Loading…" }));
+    loader.load(keyOf(range, model), true, true);
   }
 
   return {
@@ -176,13 +238,23 @@ export function probesView(context: AppContext): View {
         rangeButtons.set(key, button);
         group.append(button);
       }
-      panel.append(group, body);
+      modelSelect.addEventListener("change", () => chooseModel(modelSelect.value));
+      fillModels();
+      const picker = el(
+        "div",
+        "probe-controls",
+        el("div", "field inline", el("label", { text: "Probes of", attrs: { for: "probe-model" } }), modelSelect),
+        group,
+      );
+      panel.append(picker, body);
     },
     shown() {
-      loader.load(range, true);
+      fillModels();
+      loader.load(keyOf(range, model), true);
     },
     snapshot(_, visible) {
-      if (visible) loader.load(range, true);
+      fillModels();
+      if (visible) loader.load(keyOf(range, model), true);
     },
   };
 }

@@ -1,11 +1,11 @@
 // Settings: everything the tray app stores, checked as it is typed (the rules of settings.rs,
 // mirrored in settings-rules.ts) and by the shell on save (its `invalid_settings` message is shown
 // next to the form). The API key and the Admin API key go to the keychain and are never shown
-// back.
+// back. The per-model probe, the pinned and the dropped models are set here too.
 
 import type { ComponentReport } from "../bindings/ComponentReport.ts";
 import type { Settings } from "../bindings/Settings.ts";
-import { streamingCostText } from "../cost.ts";
+import { probeCostHint } from "../cost.ts";
 import { copyLine, el, errorBox, setChildren } from "../dom.ts";
 import { apiKeyText } from "../format.ts";
 import { baseUrlLine } from "../gateway.ts";
@@ -13,9 +13,9 @@ import { getSettings, isIpcError, setAdminKey, setApiKey, setSettings, type Sett
 import {
   budgetCents,
   budgetText,
-  fallbackChainText,
+  modelListText,
   NUMBER_FIELDS,
-  parseFallbackChain,
+  parseModelList,
   type SettingsField,
   settingsProblems,
   splitSettingsError,
@@ -34,6 +34,7 @@ type BooleanField =
   | "gateway"
   | "gateway_retry";
 type BudgetField = "monthly_budget_cents" | "daily_budget_cents";
+type ModelListField = "gateway_fallback" | "pinned_models" | "dropped_models";
 
 const BUDGET_LABELS: Record<BudgetField, string> = {
   monthly_budget_cents: "Monthly budget (US$, UTC calendar month)",
@@ -62,7 +63,9 @@ const NUMBER_LABELS: Record<NumberField, string> = {
 const FIELD_NAMES: Partial<Record<SettingsField, string>> = {
   ...NUMBER_LABELS,
   ...BUDGET_LABELS,
-  streaming_model: "Streaming probe model",
+  streaming_model: "Default model",
+  pinned_models: "Pinned models",
+  dropped_models: "Dropped models",
   tier_override: "Tier",
   followed_components: "Components",
   gateway_fallback: "Fallback models",
@@ -87,17 +90,27 @@ export function settingsView(context: AppContext): View {
     attrs: { type: "text", id: "setting-streaming_model", autocomplete: "off", spellcheck: "false", "aria-describedby": "error-streaming_model streaming-cost" },
   });
   const cost = el("p", { class: "hint", testid: "streaming-cost", attrs: { id: "streaming-cost", "aria-live": "polite" } });
-  const fallback = el("input", {
-    testid: "setting-gateway_fallback",
-    attrs: {
-      type: "text",
-      id: "setting-gateway_fallback",
-      autocomplete: "off",
-      spellcheck: "false",
-      placeholder: "claude-opus-4-6, claude-sonnet-4-5",
-      "aria-describedby": "hint-gateway_fallback error-gateway_fallback",
-    },
-  });
+  /** A text field of model ids separated by commas or spaces. */
+  const modelList = (field: ModelListField, placeholder: string) =>
+    el("input", {
+      testid: `setting-${field}`,
+      attrs: {
+        type: "text",
+        id: `setting-${field}`,
+        autocomplete: "off",
+        spellcheck: "false",
+        placeholder,
+        "aria-describedby": `hint-${field} error-${field}`,
+      },
+    });
+  const fallback = modelList("gateway_fallback", "claude-opus-4-6, claude-sonnet-4-6");
+  const pinned = modelList("pinned_models", "no model pinned");
+  const dropped = modelList("dropped_models", "no model dropped");
+  const listInputs: Record<ModelListField, HTMLInputElement> = {
+    gateway_fallback: fallback,
+    pinned_models: pinned,
+    dropped_models: dropped,
+  };
   const componentsBox = el("div", { class: "component-checks", testid: "setting-followed_components" });
   let view: SettingsView | null = null;
   /** Component ids checked in the form (kept across redraws of the list). */
@@ -159,6 +172,17 @@ export function settingsView(context: AppContext): View {
     return el("div", "field check", el("label", {}, input, ` ${label}`), extra ?? null, errorSlot(field));
   }
 
+  function listField(field: ModelListField, label: string, hint: string): HTMLElement {
+    return el(
+      "div",
+      "field",
+      el("label", { text: label, attrs: { for: `setting-${field}` } }),
+      listInputs[field],
+      el("span", { class: "hint", text: hint, attrs: { id: `hint-${field}` } }),
+      errorSlot(field),
+    );
+  }
+
   function budgetField(field: BudgetField): HTMLElement {
     const input = el("input", {
       testid: `setting-${field}`,
@@ -205,6 +229,8 @@ export function settingsView(context: AppContext): View {
       probe_interval_secs: number("probe_interval_secs"),
       streaming_probe: checks.get("streaming_probe")?.checked ?? base.streaming_probe,
       streaming_model: model.value.trim(),
+      pinned_models: parseModelList(pinned.value),
+      dropped_models: parseModelList(dropped.value),
       latency_threshold_ms: number("latency_threshold_ms"),
       ttft_threshold_ms: number("ttft_threshold_ms"),
       failures_to_enter: number("failures_to_enter"),
@@ -221,7 +247,7 @@ export function settingsView(context: AppContext): View {
       gateway: checks.get("gateway")?.checked ?? base.gateway,
       gateway_port: number("gateway_port"),
       gateway_retry: checks.get("gateway_retry")?.checked ?? base.gateway_retry,
-      gateway_fallback: parseFallbackChain(fallback.value),
+      gateway_fallback: parseModelList(fallback.value),
     };
   }
 
@@ -238,12 +264,12 @@ export function settingsView(context: AppContext): View {
           ? model
           : field === "tier_override"
             ? tierSelect
-            : field === "gateway_fallback"
-              ? fallback
+            : field in listInputs
+              ? listInputs[field as ModelListField]
               : (numbers.get(field as NumberField) ?? budgets.get(field as BudgetField));
       input?.setAttribute("aria-invalid", String(show && Boolean(problem)));
     }
-    cost.textContent = streamingCostText(candidate.streaming_model, candidate.probe_interval_secs || 60);
+    cost.textContent = probeCostHint(candidate.streaming_model, candidate.probe_interval_secs || 60);
     cost.dataset.enabled = String(candidate.streaming_probe);
     return Object.keys(problems).length === 0;
   }
@@ -297,7 +323,9 @@ export function settingsView(context: AppContext): View {
     for (const [field, input] of numbers) input.value = String(s[field]);
     for (const [field, input] of checks) input.checked = s[field];
     model.value = s.streaming_model;
-    fallback.value = fallbackChainText(s.gateway_fallback);
+    fallback.value = modelListText(s.gateway_fallback);
+    pinned.value = modelListText(s.pinned_models);
+    dropped.value = modelListText(s.dropped_models);
     fillTiers(s.tier_override);
     for (const [field, input] of budgets) input.value = budgetText(s[field]);
     showAdminKey(next.admin_key_configured);
@@ -408,13 +436,28 @@ export function settingsView(context: AppContext): View {
           {},
           el("legend", { text: "Probes" }),
           numberField("probe_interval_secs"),
-          checkField("streaming_probe", "Streaming probe: measures time to first token (one token per check; costs money)", cost),
+          checkField(
+            "streaming_probe",
+            "Per-model streaming probe (on by default): one one-token streamed request to each model you follow, the most used every minute and the others every 5 minutes, to see overloads and time to first token. It runs only with an API key, and each request costs a little.",
+            cost,
+          ),
           el(
             "div",
             "field",
-            el("label", { text: "Streaming probe model", attrs: { for: "setting-streaming_model" } }),
+            el("label", { text: "Default model", attrs: { for: "setting-streaming_model" } }),
             model,
+            el("span", { class: "hint", text: "Followed when your requests name no model and nothing is pinned" }),
             errorSlot("streaming_model"),
+          ),
+          listField(
+            "pinned_models",
+            "Pinned models",
+            "Always followed and counted as yours, whatever your requests say: model ids separated by commas or spaces, at most 20",
+          ),
+          listField(
+            "dropped_models",
+            "Dropped models",
+            "Never followed, even when your requests use them; a model cannot be both pinned and dropped",
           ),
           numberField("latency_threshold_ms"),
           numberField("ttft_threshold_ms"),
@@ -460,17 +503,10 @@ export function settingsView(context: AppContext): View {
           numberField("gateway_port"),
           gatewayStatus,
           checkField("gateway_retry", "Retry 529, 500 and 429 in the gateway before my code sees them (never the spend cap)"),
-          el(
-            "div",
-            "field",
-            el("label", { text: "Fallback models for persistent 529s", attrs: { for: "setting-gateway_fallback" } }),
-            fallback,
-            el("span", {
-              class: "hint",
-              text: "Model ids in order, separated by commas or spaces: 2 to 5 of them, or empty for none. A request for one of them that keeps getting 529s goes to the next; other models are never switched.",
-              attrs: { id: "hint-gateway_fallback" },
-            }),
-            errorSlot("gateway_fallback"),
+          listField(
+            "gateway_fallback",
+            "Fallback models for persistent 529s",
+            "Model ids in order, separated by commas or spaces: 2 to 5 of them, or empty for none. A request for one of them that keeps getting 529s goes to the next; other models are never switched.",
           ),
           el("p", {
             class: "hint",
@@ -565,6 +601,21 @@ export function settingsView(context: AppContext): View {
     snapshot(snapshot) {
       // New components appear without losing the user's ticks.
       if (view) drawComponents(snapshot.status_page.components);
+    },
+    settings(next) {
+      // Changed elsewhere (the Overview's probe-cost notice): an untouched form shows the new
+      // values; an edited one keeps the edits but saves them over the new settings, so a field the
+      // form does not show (the notice's flag) is not sent back stale.
+      if (next === view) return;
+      if (!touched) {
+        fill(next);
+        return;
+      }
+      // The probe's box follows the change unless the user changed it in this form.
+      const box = checks.get("streaming_probe");
+      if (box && view && box.checked === view.settings.streaming_probe) box.checked = next.settings.streaming_probe;
+      view = next;
+      check(submitted || touched);
     },
   };
 }

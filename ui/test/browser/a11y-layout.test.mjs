@@ -182,6 +182,34 @@ test("layout: nothing overflows sideways at 400 × 600 in any view", opts, async
   }
 });
 
+test("layout: the Overview's warning, cost notice and models, and a model's probes, fit 400 × 600", opts, async () => {
+  const { fx } = state.build;
+  for (const [name, scenario, level, waitFor] of [
+    ["not watched", fx.notWatchedScenario, "Operational", "coverage-warning"],
+    ["first launch", fx.firstLaunchScenario, "Overloaded", "probe-cost-notice"],
+    ["recovering", fx.recoveringScenario, "Degraded", "model-row"],
+  ]) {
+    const { context, page, seen } = await openPage(state.browser, state.build, scenario, { viewport: { width: 400, height: 600 } });
+    try {
+      await load(page, state.server.origin, "/", level);
+      await page.locator(tid(waitFor)).first().waitFor();
+      let { scrollWidth, offenders } = await overflow(page, 400);
+      assert.ok(scrollWidth <= 400, `${name}, overview: scrollWidth ${scrollWidth} > 400: ${offenders.join("; ")}`);
+      if (name === "first launch") {
+        await page.locator(tid("tab-probes")).click();
+        await page.locator(tid("probe-model")).selectOption("claude-sonnet-4-6");
+        await page.waitForFunction(() => window.__mockIpc.calls.some(([c, a]) => c === "get_probe_series" && a?.model));
+        await page.locator(`${tid("chart-errors")} svg`).waitFor();
+        ({ scrollWidth, offenders } = await overflow(page, 400));
+        assert.ok(scrollWidth <= 400, `${name}, a model's probes: scrollWidth ${scrollWidth} > 400: ${offenders.join("; ")}`);
+      }
+      assertClean(assert, seen);
+    } finally {
+      await context.close();
+    }
+  }
+});
+
 test("light and dark: the computed colours follow the colour scheme", opts, async () => {
   const { fx } = state.build;
   const colours = {};

@@ -168,17 +168,17 @@ test("running: the line to copy, counters, minutes, retries and fallbacks", opts
     // Retries and fallbacks, newest first.
     assert.equal(
       await text(panel(page).locator(tid("gateway-resilience"))),
-      "Retries are on: the gateway retries 529, 500 and 429 (never the spend cap) before your code sees them. Fallback is on: after persistent 529s, claude-opus-4-6 → claude-sonnet-4-5.",
+      "Retries are on: the gateway retries 529, 500 and 429 (never the spend cap) before your code sees them. Fallback is on: after persistent 529s, claude-opus-4-6 → claude-sonnet-4-6.",
     );
     const events = panel(page).locator(tid("gateway-event"));
     assert.equal(await events.count(), 5);
     assert.deepEqual(await events.evaluateAll((items) => items.map((li) => li.dataset.kind)), ["fallback", "retry", "retry", "retry", "fallback"]);
-    assert.equal(await text(events.nth(0)), "11:59:31 Fallback 529 overloaded · claude-opus-4-6 → claude-sonnet-4-5 request req_011CSHgwFallbackOpusToSonnet01");
+    assert.equal(await text(events.nth(0)), "11:59:31 Fallback 529 overloaded · claude-opus-4-6 → claude-sonnet-4-6 request req_011CSHgwFallbackOpusToSonnet01");
     assert.equal(await text(events.nth(1)), "11:59:29 Retry 529 overloaded · claude-opus-4-6 · waited 2.3 s request req_011CSHgwRetryOpus529xx0002");
-    assert.equal(await text(events.nth(2)), "11:52:40 Retry 500 server error · claude-sonnet-4-5 · waited 800 ms request req_011CSHgwRetrySonnet500x0003");
+    assert.equal(await text(events.nth(2)), "11:52:40 Retry 500 server error · claude-sonnet-4-6 · waited 800 ms request req_011CSHgwRetrySonnet500x0003");
     assert.equal(await text(events.nth(3)), "11:52:10 Retry 429 rate limited · waited 12.0 s");
     assert.equal(await events.nth(3).locator(tid("gateway-event-request")).count(), 0, "no request id, no line for it");
-    assert.match(await text(events.nth(4)), /^2026-08-20 18:05:00 Fallback 529 overloaded · claude-opus-4-6-20260115 → claude-sonnet-4-5/);
+    assert.match(await text(events.nth(4)), /^2026-08-20 18:05:00 Fallback 529 overloaded · claude-opus-4-6-20260115 → claude-sonnet-4-6/);
     assert.equal(await events.nth(0).locator("time").getAttribute("datetime"), fx.gatewayEvents[0].at);
     assert.equal(await panel(page).locator(tid("gateway-events-empty")).count(), 0);
 

@@ -1,5 +1,6 @@
 // Probes: the range buttons ask for that range's series and history, the charts carry the incident
-// bands, the stats show uptime and the 529 / 429 rates, and no data gives the empty state.
+// bands, the stats show uptime and the 529 / 429 rates, and no data gives the empty state. The
+// model selector asks for one followed model's series (get_probe_series with its model).
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -130,6 +131,80 @@ test("no probe data: the empty state, no chart and no stats", opts, async () => 
     await page.locator(tid("range-7d")).click();
     await page.waitForFunction(() => window.__mockIpc.calls.filter(([c]) => c === "get_probe_series").length === 2);
     await empty.waitFor();
+    assertClean(assert, seen);
+  } finally {
+    await context.close();
+  }
+});
+
+test("the model selector: API-wide by default, then a followed model's series", opts, async () => {
+  const { fx, format } = state.build;
+  const { context, page, seen } = await openPage(state.browser, state.build, fx.overloadScenario);
+  try {
+    await load(page, state.server.origin, "/#probes", "Overloaded");
+    await page.locator(tid("probe-stats")).waitFor();
+    const select = page.locator(tid("probe-model"));
+    assert.equal(await page.locator('label[for="probe-model"]').textContent(), "Probes of");
+    // The API-wide probes, then each followed model of the snapshot (the retired one is not followed).
+    const options = await select.locator("option").evaluateAll((items) => items.map((o) => [o.value, o.textContent]));
+    assert.deepEqual(options, [
+      ["", "API (reachability)"],
+      ["claude-sonnet-4-6", "Sonnet 4.6 (claude-sonnet-4-6)"],
+      ["claude-haiku-4-5", "Haiku 4.5 (claude-haiku-4-5)"],
+    ]);
+    assert.equal(await select.inputValue(), "");
+    assert.deepEqual(await callsOf(page, "get_probe_series"), [{ range: "24h" }], "no model argument for the API-wide series");
+    const apiUptime = await text(page.locator(`${tid("stat-uptime")} .stat-value`));
+    assert.equal(apiUptime, format.percent(fx.history24h.uptime_percent));
+
+    // Sonnet 4.6: its series, its own figures, the charts still drawn with the incident bands.
+    await select.selectOption("claude-sonnet-4-6");
+    const probes = fx.sonnetSeries24h.buckets.reduce((sum, b) => sum + b.probes, 0);
+    const overloaded = fx.sonnetSeries24h.buckets.reduce((sum, b) => sum + b.overloaded, 0);
+    await page.waitForFunction(
+      (uptime) => document.querySelector('[data-testid="stat-uptime"] .stat-value')?.textContent === uptime,
+      format.percent(((probes - overloaded) / probes) * 100),
+    );
+    assert.deepEqual(await callsOf(page, "get_probe_series"), [{ range: "24h" }, { range: "24h", model: "claude-sonnet-4-6" }]);
+    assert.equal(await text(page.locator(`${tid("stat-529")} .stat-value`)), format.percent((overloaded / probes) * 100));
+    assert.equal(await text(page.locator(`${tid("stat-probes")} .stat-value`)), format.count(probes));
+    assert.equal(await page.locator(tid("stat-latency")).count(), 0, "no API-wide latency figure under a model's charts");
+    for (const id of CHARTS) {
+      await page.locator(`${tid(id, "view-probes")} svg`).waitFor();
+      assert.equal(await page.locator(`${tid(id, "view-probes")} [data-testid="incident-band"]`).count(), 2, `${id} keeps the bands`);
+    }
+
+    // The range keeps the model.
+    await page.locator(tid("range-7d")).click();
+    await page.waitForFunction(() => window.__mockIpc.calls.filter(([c]) => c === "get_probe_series").length === 3);
+    assert.deepEqual((await callsOf(page, "get_probe_series")).at(-1), { range: "7d", model: "claude-sonnet-4-6" });
+    await page.locator(`${tid("chart-errors", "view-probes")} svg`).waitFor();
+
+    // Haiku 4.5 has nothing in the range: the empty state says so for that model.
+    await page.locator(tid("range-24h")).click();
+    await page.waitForFunction(() => window.__mockIpc.calls.filter(([c]) => c === "get_probe_series").length === 4);
+    await select.selectOption("claude-haiku-4-5");
+    const empty = page.locator(tid("probes-empty"));
+    await empty.waitFor();
+    assert.equal(await text(empty), "No probe of this model in this range yet (the per-model probe needs an API key).");
+    assert.deepEqual((await callsOf(page, "get_probe_series")).at(-1), { range: "24h", model: "claude-haiku-4-5" });
+
+    // Back to the API: no model argument again, and its figures.
+    await select.selectOption("");
+    await page.waitForFunction(
+      (uptime) => document.querySelector('[data-testid="stat-uptime"] .stat-value')?.textContent === uptime,
+      apiUptime,
+    );
+    assert.deepEqual((await callsOf(page, "get_probe_series")).at(-1), { range: "24h" });
+    assert.equal(await page.locator(tid("stat-latency")).count(), 1);
+
+    // A snapshot without Sonnet 4.6 keeps the chosen model in the list rather than dropping it.
+    await select.selectOption("claude-sonnet-4-6");
+    await page.evaluate((snapshot) => window.__mockIpc.emit("snapshot-changed", snapshot), fx.operationalSnapshot);
+    await page.waitForFunction(() => document.querySelector('[data-testid="probe-model"]').options.length === 3);
+    const kept = await select.locator("option").evaluateAll((items) => items.map((o) => o.value));
+    assert.deepEqual(kept, ["", "claude-haiku-4-5", "claude-sonnet-4-6"]);
+    assert.equal(await select.inputValue(), "claude-sonnet-4-6");
     assertClean(assert, seen);
   } finally {
     await context.close();

@@ -170,33 +170,100 @@ test("the API key goes to set_api_key and never appears in the page", opts, asyn
   }
 });
 
-test("the streaming probe's cost estimate follows the model and the interval", opts, async () => {
+test("the streaming probe: on by default, per model, and its cost follows the default model", opts, async () => {
   const { fx, cost } = state.build;
   const { context, page, seen } = await openPage(state.browser, state.build, fx.overloadScenario);
   try {
     await openSettings(page, state.server.origin);
+    const label = await text(page.locator("label", { has: field(page, "streaming_probe") }));
+    assert.match(label, /^Per-model streaming probe \(on by default\): one one-token streamed request to each model you follow, the most used every minute and the others every 5 minutes/);
+    assert.match(label, /It runs only with an API key/);
+    assert.equal(await page.locator('label[for="setting-streaming_model"]').textContent(), "Default model");
     const estimate = page.locator(tid("streaming-cost"));
     const seenTexts = new Set();
     const expectCost = async (model, interval) => {
-      const wanted = cost.streamingCostText(model, interval);
+      const wanted = cost.probeCostHint(model, interval);
       assert.equal(await text(estimate), wanted.replace(/\s+/g, " "), `${model} every ${interval} s`);
       seenTexts.add(wanted);
     };
     await expectCost("claude-haiku-4-5", 60);
-    assert.match(await text(estimate), /≈ \$0\.019 per day/, "haiku: 1,440 × (8 × $1 + 1 × $5) / MTok");
+    assert.match(await text(estimate), /≈ \$0\.019 per day.* for the default model alone, probed every minute; each other followed model is probed every 5 minutes/, "haiku: 1,440 × (8 × $1 + 1 × $5) / MTok");
 
     await field(page, "streaming_model").fill("claude-opus-4-6");
     await expectCost("claude-opus-4-6", 60);
     await field(page, "streaming_model").fill("claude-sonnet-4-6");
     await expectCost("claude-sonnet-4-6", 60);
+    // A longer probe interval slows the streaming probe too; a shorter one does not speed it up.
+    await field(page, "probe_interval_secs").fill("600");
+    await expectCost("claude-sonnet-4-6", 600);
+    assert.match(await text(estimate), /probed every 10 minutes/);
     await field(page, "probe_interval_secs").fill("30");
-    await expectCost("claude-sonnet-4-6", 30);
+    assert.equal(await text(estimate), cost.probeCostHint("claude-sonnet-4-6", 60).replace(/\s+/g, " "));
     await field(page, "streaming_model").fill("claude-mystery-9");
     await expectCost("claude-mystery-9", 30);
     assert.match(await text(estimate), /price unknown/);
     assert.doesNotMatch(await text(estimate), /\$/, "no guessed price");
     assert.equal(seenTexts.size, 5, "every change gave another estimate");
     assert.deepEqual(await callsOf(page, "set_settings"), [], "typing sends nothing");
+    assertClean(assert, seen);
+  } finally {
+    await context.close();
+  }
+});
+
+test("pinned and dropped models: shown, checked as typed, sent as lists", opts, async () => {
+  const { fx } = state.build;
+  const stored = fx.settingsView.settings;
+  const { context, page, seen } = await openPage(state.browser, state.build, fx.overloadScenario);
+  try {
+    await openSettings(page, state.server.origin);
+    const pinned = field(page, "pinned_models");
+    const dropped = field(page, "dropped_models");
+    assert.equal(await page.locator('label[for="setting-pinned_models"]').textContent(), "Pinned models");
+    assert.equal(await page.locator('label[for="setting-dropped_models"]').textContent(), "Dropped models");
+    assert.equal(await pinned.inputValue(), "claude-haiku-4-5");
+    assert.equal(await dropped.inputValue(), "");
+    const pinnedError = page.locator(tid("setting-error-pinned_models"));
+    const droppedError = page.locator(tid("setting-error-dropped_models"));
+
+    const cases = [
+      [pinned, "claude-haiku-4-5, claude/opus", pinnedError, '"claude/opus" is not a model id such as claude-opus-5-5', "Pinned models"],
+      [dropped, Array.from({ length: 21 }, (_, i) => `claude-model-${i}`).join(" "), droppedError, "at most 20 models", "Dropped models"],
+      [dropped, "claude-opus-4-6 claude-haiku-4-5", droppedError, '"claude-haiku-4-5" is pinned too: a model cannot be both', "Dropped models"],
+    ];
+    for (const [input, typed, slot, message, name] of cases) {
+      await pinned.fill(input === pinned ? typed : "claude-haiku-4-5");
+      await dropped.fill(input === dropped ? typed : "");
+      assert.equal(await text(slot), message, typed);
+      assert.equal(await input.getAttribute("aria-invalid"), "true", typed);
+      await page.locator(tid("settings-save")).click();
+      assert.equal(await text(page.locator(tid("settings-error"))), `Nothing was saved. Fix the fields marked above: ${name}.`, typed);
+      assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), input === pinned ? "setting-pinned_models" : "setting-dropped_models");
+    }
+    assert.deepEqual(await callsOf(page, "set_settings"), [], "nothing sent");
+
+    await pinned.fill(" claude-opus-4-6,claude-haiku-4-5 ");
+    await dropped.fill("claude-3-5-haiku-20241022");
+    assert.equal(await text(pinnedError), "");
+    assert.equal(await text(droppedError), "");
+    assert.equal(await dropped.getAttribute("aria-invalid"), "false");
+    await page.locator(tid("settings-save")).click();
+    await page.locator(tid("settings-saved")).getByText("Saved.").waitFor();
+    const [sent] = await callsOf(page, "set_settings");
+    assert.deepEqual(sent.settings, {
+      ...stored,
+      pinned_models: ["claude-opus-4-6", "claude-haiku-4-5"],
+      dropped_models: ["claude-3-5-haiku-20241022"],
+    });
+    assert.equal(await pinned.inputValue(), "claude-opus-4-6, claude-haiku-4-5", "the form shows what the shell answered");
+
+    // The shell refuses anyway: its message lands on the field it names.
+    await setResponse(page, "set_settings", {
+      __ipc_error: { kind: "invalid_settings", message: 'dropped_models: "claude-opus-4-6" is pinned too: a model cannot be both' },
+    });
+    await page.locator(tid("settings-save")).click();
+    await page.locator(tid("error", "settings-error")).waitFor();
+    assert.equal(await text(droppedError), '"claude-opus-4-6" is pinned too: a model cannot be both');
     assertClean(assert, seen);
   } finally {
     await context.close();
@@ -438,7 +505,7 @@ test("the gateway's retries and fallback chain: off by default, sent with set_se
     assert.equal(label, "Fallback models for persistent 529s");
 
     await field(page, "gateway_retry").check();
-    await field(page, "gateway_fallback").fill(" claude-opus-4-6,claude-sonnet-4-5  claude-haiku-4-5 ");
+    await field(page, "gateway_fallback").fill(" claude-opus-4-6,claude-sonnet-4-6  claude-haiku-4-5 ");
     assert.equal(await text(page.locator(tid("setting-error-gateway_fallback"))), "");
     await page.locator(tid("settings-save")).click();
     await page.locator(tid("settings-saved")).getByText("Saved.").waitFor();
@@ -446,10 +513,10 @@ test("the gateway's retries and fallback chain: off by default, sent with set_se
     assert.deepEqual(first.settings, {
       ...stored,
       gateway_retry: true,
-      gateway_fallback: ["claude-opus-4-6", "claude-sonnet-4-5", "claude-haiku-4-5"],
+      gateway_fallback: ["claude-opus-4-6", "claude-sonnet-4-6", "claude-haiku-4-5"],
     });
     // The form shows what the shell answered, in one spelling.
-    assert.equal(await field(page, "gateway_fallback").inputValue(), "claude-opus-4-6, claude-sonnet-4-5, claude-haiku-4-5");
+    assert.equal(await field(page, "gateway_fallback").inputValue(), "claude-opus-4-6, claude-sonnet-4-6, claude-haiku-4-5");
     assert.equal(await field(page, "gateway_retry").isChecked(), true);
 
     // Emptied: no chain, sent as [] (not [""]).
@@ -478,7 +545,7 @@ test("a bad fallback chain is refused before sending, with the field named", opt
       ["claude-opus-4-6", "needs a second model to fall back to"],
       ["claude-opus-4-6 claude-opus-4-6", '"claude-opus-4-6" is named twice'],
       ["claude-opus-4-6, claude/sonnet", '"claude/sonnet" is not a model id such as claude-sonnet-4-5'],
-      ["claude-opus-4-6, claude-sönnet-4-5", '"claude-sönnet-4-5" is not a model id such as claude-sonnet-4-5'],
+      ["claude-opus-4-6, claude-sönnet-4-6", '"claude-sönnet-4-6" is not a model id such as claude-sonnet-4-5'],
       ["a b c d e f", "at most 5 models"],
     ];
     for (const [typed, message] of cases) {
@@ -492,7 +559,7 @@ test("a bad fallback chain is refused before sending, with the field named", opt
     assert.deepEqual(await callsOf(page, "set_settings"), [], "nothing sent");
 
     // Fixed, then refused by the shell anyway: its message lands on the field.
-    await chain.fill("claude-opus-4-6, claude-sonnet-4-5");
+    await chain.fill("claude-opus-4-6, claude-sonnet-4-6");
     assert.equal(await text(hint), "");
     assert.equal(await chain.getAttribute("aria-invalid"), "false");
     await setResponse(page, "set_settings", {

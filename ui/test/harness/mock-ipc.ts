@@ -3,7 +3,8 @@
 // events, the way `@tauri-apps/api/mocks` does, but self-contained so it can be serialised into
 // the page. The function must not use anything from outside its own body.
 //
-// Responses are keyed "command" or "command:argument" (get_history:24h, get_incident:<id>); a
+// Responses are keyed "command" or "command:argument" (get_history:24h, get_incident:<id>,
+// get_probe_series:24h:<model> when a model is asked for); a
 // value `{ __ipc_error: { kind, message } }` makes the command reject with that IpcError. The page
 // sees `window.__TAURI_INTERNALS__`; the test drives `window.__mockIpc`:
 //   __mockIpc.calls                 every [command, args] the page invoked, in order
@@ -37,7 +38,12 @@ export function installMockIpc(responses: Record<string, unknown>): void {
   const keyArgument = (args: Record<string, unknown> | undefined): string | null => {
     if (!args) return null;
     for (const name of ["range", "id", "limit"]) {
-      if (name in args) return String(args[name]);
+      if (name in args) {
+        // A model narrows the answer (get_probe_series:24h:claude-sonnet-4-6); without one, or
+        // with null, the key is the range alone, as the API-wide series.
+        const model = args.model;
+        return model === undefined || model === null ? String(args[name]) : `${String(args[name])}:${String(model)}`;
+      }
     }
     return null;
   };

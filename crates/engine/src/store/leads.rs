@@ -19,6 +19,9 @@ pub struct LeadTime {
     /// `Incident::key()`.
     pub incident_id: String,
     pub incident_name: String,
+    /// The model whose trouble we saw first; `None` for the API-wide probes.
+    #[serde(default)]
+    pub model: Option<String>,
     /// When the trouble our probes saw began.
     pub detected_at: DateTime<Utc>,
     /// When the status page reported the incident.
@@ -34,6 +37,7 @@ impl From<&LeadTime> for HistoryLead {
         HistoryLead {
             incident_id: lead.incident_id.clone(),
             incident_name: lead.incident_name.clone(),
+            model: lead.model.clone(),
             detected_at: lead.detected_at,
             reported_at: lead.reported_at,
         }
@@ -47,6 +51,7 @@ impl Store {
         &self,
         incident_id: &str,
         incident_name: &str,
+        model: Option<&str>,
         detected_at: DateTime<Utc>,
         reported_at: DateTime<Utc>,
         recorded_at: DateTime<Utc>,
@@ -59,8 +64,8 @@ impl Store {
                 .prepare_cached(
                     "INSERT OR IGNORE INTO detection_leads
                          (incident_id, incident_name, detected_at, reported_at, lead_seconds,
-                          recorded_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                          recorded_at, model)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )?
                 .execute(params![
                     incident_id,
@@ -69,6 +74,7 @@ impl Store {
                     reported_at,
                     lead_seconds,
                     to_millis(recorded_at),
+                    model,
                 ])?;
             Ok(())
         })
@@ -82,7 +88,7 @@ impl Store {
     ) -> Result<Vec<LeadTime>> {
         let rows = self.read("reading detection lead times", |connection| {
             let mut statement = connection.prepare_cached(
-                "SELECT incident_id, incident_name, detected_at, reported_at FROM detection_leads
+                "SELECT incident_id, incident_name, detected_at, reported_at, model FROM detection_leads
                  WHERE reported_at >= ?1 AND reported_at < ?2 ORDER BY reported_at, incident_id",
             )?;
             let rows = statement.query_map(params![to_millis(from), to_millis(to)], |row| {
@@ -91,33 +97,37 @@ impl Store {
                     row.get::<_, String>(1)?,
                     row.get::<_, i64>(2)?,
                     row.get::<_, i64>(3)?,
+                    row.get::<_, Option<String>>(4)?,
                 ))
             })?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
         })?;
         Ok(rows
             .into_iter()
-            .filter_map(|(incident_id, incident_name, detected_at, reported_at)| {
-                let (Some(detected_at), Some(reported_at)) =
-                    (from_millis(detected_at), from_millis(reported_at))
-                else {
-                    tracing::warn!(
-                        table = "detection_leads",
-                        row = %incident_id,
-                        "skipping a row with an unreadable time"
-                    );
-                    return None;
-                };
-                // The lead is recomputed from the times, which keep the milliseconds the
-                // `lead_seconds` column drops.
-                Some(LeadTime {
-                    incident_id,
-                    incident_name,
-                    detected_at,
-                    reported_at,
-                    lead: reported_at - detected_at,
-                })
-            })
+            .filter_map(
+                |(incident_id, incident_name, detected_at, reported_at, model)| {
+                    let (Some(detected_at), Some(reported_at)) =
+                        (from_millis(detected_at), from_millis(reported_at))
+                    else {
+                        tracing::warn!(
+                            table = "detection_leads",
+                            row = %incident_id,
+                            "skipping a row with an unreadable time"
+                        );
+                        return None;
+                    };
+                    // The lead is recomputed from the times, which keep the milliseconds the
+                    // `lead_seconds` column drops.
+                    Some(LeadTime {
+                        incident_id,
+                        incident_name,
+                        model,
+                        detected_at,
+                        reported_at,
+                        lead: reported_at - detected_at,
+                    })
+                },
+            )
             .collect())
     }
 }

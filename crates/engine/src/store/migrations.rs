@@ -198,6 +198,13 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX IF NOT EXISTS gateway_events_at ON gateway_events (at);
     "#,
+    // 5: per-model health (issue 11): the model a streaming probe asked, and the model whose
+    // trouble explains a detection lead time. NULL for reachability probes and API-wide leads.
+    r#"
+    ALTER TABLE probe_results ADD COLUMN model TEXT;
+    CREATE INDEX probe_results_model_at ON probe_results (model, at);
+    ALTER TABLE detection_leads ADD COLUMN model TEXT;
+    "#,
 ];
 
 /// The schema version this build creates and understands.

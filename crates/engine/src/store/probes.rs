@@ -40,8 +40,8 @@ impl Store {
                 .prepare_cached(
                     "INSERT INTO probe_results (at, kind, outcome, http_status, error_type,
                          request_id, latency_ms, message_start_ms, ttft_ms, confirmation, detail,
-                         classification, ratelimit, usage)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                         classification, ratelimit, usage, model)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 )?
                 .execute(params![
                     to_millis(result.at),
@@ -58,6 +58,7 @@ impl Store {
                     classification,
                     ratelimit,
                     usage,
+                    result.model,
                 ])?;
             Ok(())
         })
@@ -73,7 +74,7 @@ impl Store {
             // `ORDER BY at, id` is served by the index on `at`, whose entries end in the rowid.
             let mut statement = connection.prepare_cached(
                 "SELECT id, at, kind, latency_ms, message_start_ms, ttft_ms, confirmation,
-                        classification, ratelimit, usage
+                        classification, ratelimit, usage, model
                  FROM probe_results WHERE at >= ?1 AND at < ?2 ORDER BY at, id",
             )?;
             let rows = statement.query_map(params![to_millis(from), to_millis(to)], |row| {
@@ -88,6 +89,7 @@ impl Store {
                     classification: row.get(7)?,
                     ratelimit: row.get(8)?,
                     usage: row.get(9)?,
+                    model: row.get(10)?,
                 })
             })?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
@@ -110,6 +112,7 @@ struct StoredProbe {
     classification: String,
     ratelimit: Option<String>,
     usage: Option<String>,
+    model: Option<String>,
 }
 
 impl StoredProbe {
@@ -145,6 +148,7 @@ impl StoredProbe {
             ratelimit,
             usage,
             confirmation: self.confirmation,
+            model: self.model,
         })
     }
 }
