@@ -449,7 +449,9 @@ fn human_check_starts_with_the_verdict() {
     let dir = tempfile::tempdir().unwrap();
     for (scenario, advance, headline, code) in [
         ("healthy", 0, "Claude API operational", 0),
-        ("incident", 150, "Claude API degraded", 1),
+        // The incident names Opus 4.8, a model this user does not use: its name heads the
+        // verdict, and it adds "degraded" at most (issue 11).
+        ("incident", 150, "Claude Opus 4.8 degraded", 1),
     ] {
         let url = sims.start(scenario, Duration::from_secs(advance));
         let run = run(cli(dir.path(), &url, &url, None).arg("check"));
