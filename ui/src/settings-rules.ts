@@ -107,7 +107,7 @@ export const MAX_FALLBACK_MODELS = 5;
 export function fallbackProblem(chain: readonly string[]): string | null {
   if (chain.length > MAX_FALLBACK_MODELS) return `at most ${MAX_FALLBACK_MODELS} models`;
   const bad = chain.find((model) => !isModelId(model));
-  if (bad !== undefined) return `${JSON.stringify(bad)} is not a model id such as claude-sonnet-4-5`;
+  if (bad !== undefined) return `${JSON.stringify(bad)} is not a model id such as claude-sonnet-5-5`;
   const repeated = chain.find((model, i) => chain.indexOf(model) < i);
   if (repeated !== undefined) return `${JSON.stringify(repeated)} is named twice`;
   if (chain.length === 1) return "needs a second model to fall back to";

@@ -52,14 +52,14 @@ test("the fallback chain's rules mirror settings.rs, in its order and words", ()
   assert.equal(fallbackProblem(["a", "b", "c", "d", "e", "f"]), "at most 5 models");
   assert.equal(fallbackProblem(["claude-opus-4-6"]), "needs a second model to fall back to");
   assert.equal(fallbackProblem(["claude-opus-4-6", "claude-opus-4-6"]), '"claude-opus-4-6" is named twice');
-  assert.equal(fallbackProblem(["claude-opus-4-6", "rm -rf /"]), '"rm -rf /" is not a model id such as claude-sonnet-4-5');
-  assert.equal(fallbackProblem(["claude-opus-4-6", "claude@4"]), '"claude@4" is not a model id such as claude-sonnet-4-5');
-  assert.equal(fallbackProblem(["claude-opus-4-6", "x".repeat(101)]), `"${"x".repeat(101)}" is not a model id such as claude-sonnet-4-5`);
+  assert.equal(fallbackProblem(["claude-opus-4-6", "rm -rf /"]), '"rm -rf /" is not a model id such as claude-sonnet-5-5');
+  assert.equal(fallbackProblem(["claude-opus-4-6", "claude@4"]), '"claude@4" is not a model id such as claude-sonnet-5-5');
+  assert.equal(fallbackProblem(["claude-opus-4-6", "x".repeat(101)]), `"${"x".repeat(101)}" is not a model id such as claude-sonnet-5-5`);
   assert.equal(fallbackProblem(["claude-opus-4-6", "x".repeat(100)]), null);
   // settings.rs checks the length first, then the ids, then repeats, then a lone model.
   assert.equal(fallbackProblem(["a", "a", "b", "c", "d", "e"]), "at most 5 models");
-  assert.equal(fallbackProblem(["a", "a", "b c"]), '"b c" is not a model id such as claude-sonnet-4-5');
-  assert.equal(fallbackProblem(["bad!"]), '"bad!" is not a model id such as claude-sonnet-4-5');
+  assert.equal(fallbackProblem(["a", "a", "b c"]), '"b c" is not a model id such as claude-sonnet-5-5');
+  assert.equal(fallbackProblem(["bad!"]), '"bad!" is not a model id such as claude-sonnet-5-5');
   assert.equal(isModelId(""), false);
   assert.equal(isModelId("claude-haiku-4-5"), true);
 
@@ -71,9 +71,9 @@ test("the fallback chain's rules mirror settings.rs, in its order and words", ()
   assert.deepEqual(settingsProblems({ ...base, gateway_port: 80 }), {
     gateway_port: "must be between 1024 and 65535 (lower ports need root)",
   });
-  assert.deepEqual(splitSettingsError('gateway_fallback: "x y" is not a model id such as claude-sonnet-4-5'), {
+  assert.deepEqual(splitSettingsError('gateway_fallback: "x y" is not a model id such as claude-sonnet-5-5'), {
     field: "gateway_fallback",
-    text: '"x y" is not a model id such as claude-sonnet-4-5',
+    text: '"x y" is not a model id such as claude-sonnet-5-5',
   });
   assert.equal(splitSettingsError("gateway_retry: nope").field, "gateway_retry");
 });

@@ -79,8 +79,8 @@ pub struct Settings {
     /// The gateway retries 529, 500 and 429 (never the spend cap) before the client sees them.
     /// Off by default: the client's own SDK retries, and two layers of retries multiply.
     pub gateway_retry: bool,
-    /// The gateway's model fallback chain for persistent 529s (`claude-opus-4-6`, then
-    /// `claude-sonnet-4-5`); empty for none.
+    /// The gateway's model fallback chain for persistent 529s (`claude-opus-5-5`, then
+    /// `claude-sonnet-5-5`); empty for none.
     pub gateway_fallback: Vec<String>,
 }
 
@@ -192,7 +192,7 @@ impl Settings {
         if let Some(bad) = self.gateway_fallback.iter().find(|m| !is_model_id(m)) {
             return Err(invalid(
                 "gateway_fallback",
-                format!("{bad:?} is not a model id such as claude-sonnet-4-5"),
+                format!("{bad:?} is not a model id such as claude-sonnet-5-5"),
             ));
         }
         if let Some((_, repeated)) = self

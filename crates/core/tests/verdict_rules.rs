@@ -892,3 +892,21 @@ fn issue_11_bad_input_gives_a_reason_never_operational() {
         Some(ProbeOutcome::ServerError)
     );
 }
+
+/// ARCHITECTURE.md carries the same table as this file's header, row for row, so the document
+/// that people read cannot drift from the rules that are tested.
+#[test]
+fn issue_11_architecture_md_has_this_table() {
+    let this = include_str!("verdict_rules.rs");
+    let doc = include_str!("../../../ARCHITECTURE.md");
+    let ours: Vec<&str> = this
+        .lines()
+        .filter_map(|l| l.strip_prefix("//! "))
+        .filter(|l| l.starts_with('|'))
+        .collect();
+    let theirs: Vec<&str> = doc.lines().filter(|l| l.starts_with('|')).collect();
+    assert_eq!(ours.len(), 24, "the header has the table's two lines and 22 rows");
+    for row in &ours {
+        assert!(theirs.contains(row), "ARCHITECTURE.md lacks the row {row}");
+    }
+}

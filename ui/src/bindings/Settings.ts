@@ -100,7 +100,7 @@ gateway_port: number,
  */
 gateway_retry: boolean, 
 /**
- * The gateway's model fallback chain for persistent 529s (`claude-opus-4-6`, then
- * `claude-sonnet-4-5`); empty for none.
+ * The gateway's model fallback chain for persistent 529s (`claude-opus-5-5`, then
+ * `claude-sonnet-5-5`); empty for none.
  */
 gateway_fallback: Array<string>, };

@@ -544,8 +544,8 @@ test("a bad fallback chain is refused before sending, with the field named", opt
     const cases = [
       ["claude-opus-4-6", "needs a second model to fall back to"],
       ["claude-opus-4-6 claude-opus-4-6", '"claude-opus-4-6" is named twice'],
-      ["claude-opus-4-6, claude/sonnet", '"claude/sonnet" is not a model id such as claude-sonnet-4-5'],
-      ["claude-opus-4-6, claude-sönnet-4-6", '"claude-sönnet-4-6" is not a model id such as claude-sonnet-4-5'],
+      ["claude-opus-4-6, claude/sonnet", '"claude/sonnet" is not a model id such as claude-sonnet-5-5'],
+      ["claude-opus-4-6, claude-sönnet-4-6", '"claude-sönnet-4-6" is not a model id such as claude-sonnet-5-5'],
       ["a b c d e f", "at most 5 models"],
     ];
     for (const [typed, message] of cases) {

@@ -82,8 +82,8 @@ pub struct GatewayConfig {
     /// Retry 529, 500 and 429 (never the spend cap) before answering; `None` forwards every
     /// answer as it is.
     pub retry: Option<RetryPolicy>,
-    /// Models to move down after persistent 529s, best first (`claude-opus-4-6`,
-    /// `claude-sonnet-4-5`); empty turns fallback off.
+    /// Models to move down after persistent 529s, best first (`claude-opus-5-5`,
+    /// `claude-sonnet-5-5`); empty turns fallback off.
     pub fallback: Vec<String>,
     /// The usage ledger for metered records; `None` keeps them out of the database.
     pub store: Option<Arc<Store>>,
