@@ -6,13 +6,18 @@
 #   tests/e2e/run.sh                       # the test; screenshots go to target/e2e/run/screenshots
 #   UPDATE_SCREENSHOTS=1 tests/e2e/run.sh  # also rewrite docs/screenshots/*.png
 #
-# Environment: E2E_TIMEOUT (seconds for the whole run, default 180), E2E_APP / E2E_SIM (binaries).
+# Before the test starts (so its time is not in the test's budget) it installs the real Claude Code
+# from npm into ~/.cache/claude-status-cc/ once (tests/e2e/install_claude_code.sh); when that
+# fails the test still runs and its Claude Code step fails, saying why.
+#
+# Environment: E2E_TIMEOUT (seconds for the whole run, default 240), E2E_APP / E2E_SIM (binaries),
+# E2E_CLAUDE (a Claude Code binary to use instead of installing one).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
 
 E2E_DIR="$ROOT/target/e2e/run"
-TIMEOUT="${E2E_TIMEOUT:-180}"
+TIMEOUT="${E2E_TIMEOUT:-240}"
 export E2E_APP="${E2E_APP:-$ROOT/target/debug/claude-status-tray}"
 export E2E_SIM="${E2E_SIM:-$ROOT/target/debug/claude-status-sim}"
 
@@ -31,6 +36,19 @@ for tool in xvfb-run dbus-run-session busctl dbus-monitor gtk-sni-tray-standalon
     exit 1
   fi
 done
+
+# The real Claude Code, installed (once per machine) before the clock starts. Without it the
+# test still runs, and its Claude Code step fails with the reason.
+if [ -z "${E2E_CLAUDE:-}" ]; then
+  install_status=0
+  E2E_CLAUDE="$("$ROOT/tests/e2e/install_claude_code.sh" | tail -n 1)" || install_status=$?
+  if [ "$install_status" -ne 0 ]; then
+    E2E_CLAUDE=""
+    export E2E_CLAUDE_ERROR="tests/e2e/install_claude_code.sh exited with status $install_status (its messages are printed above the test's)"
+    echo "e2e: Claude Code could not be installed; its step will fail" >&2
+  fi
+  export E2E_CLAUDE
+fi
 
 rm -rf "$E2E_DIR"
 mkdir -p "$E2E_DIR"/{runtime,data,config,cache,app-data}

@@ -8,6 +8,9 @@ It starts a StatusNotifierItem watcher with a visible tray bar (gtk-sni-tray-sta
 notification daemon (dunst), dbus-monitor (logging Notify calls) and the simulator, then drives the
 app only from the outside, as a desktop would: the tray item and its menu over D-Bus (busctl), the
 icon's PNG, the notifications seen on the bus, X windows (xdotool) and the screen (ImageMagick).
+The user's own traffic is the real Claude Code client (npm, installed by run.sh) sending a turn
+through the app's gateway while the simulator overloads its model; the one look inside is a
+read-only count of the gateway's records in the app's SQLite ledger.
 
 Standard library only. Every wait polls with a deadline; nothing relies on fixed sleeps.
 Set UPDATE_SCREENSHOTS=1 to rewrite docs/screenshots/*.png; otherwise screenshots go to
@@ -20,6 +23,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -73,6 +77,18 @@ OWN_MODEL = "claude-sonnet-4-6"
 OWN_NAME = "Sonnet 4.6"
 # What the menu says when nothing watches overloads (never, in this test: it has a key).
 NOT_WATCHED = "overloads are not watched: add an API key, or send your traffic through the gateway"
+# The real Claude Code (npm), which run.sh installs before the test starts
+# (tests/e2e/install_claude_code.sh); its default model is the pinned one.
+CLAUDE_CODE_VERSION = "2.1.328"
+CLAUDE_BIN = os.environ.get(
+    "E2E_CLAUDE",
+    os.path.join(os.path.expanduser("~"), ".cache", "claude-status-cc", CLAUDE_CODE_VERSION,
+                 "node_modules", ".bin", "claude"),
+)
+CLAUDE_MODEL = PINNED_MODEL
+# Longest wait for the app to name the model while Claude Code retries. Claude Code bounds it
+# sooner: against the simulator's overload it gives up after 11 requests in about 40 s.
+CLAUDE_WAIT = 90
 
 
 def log(message):
@@ -118,7 +134,9 @@ class Procs:
     def __init__(self):
         self.started = []
 
-    def start(self, name, argv, log_path=None, env=None, stdout=None):
+    def start(self, name, argv, log_path=None, env=None, stdout=None, cwd=None, group=False):
+        """Starts `argv`; with `group`, in a process group of its own, so `stop` ends its
+        children too."""
         out = stdout
         err = subprocess.STDOUT
         handle = None
@@ -127,8 +145,10 @@ class Procs:
             out = handle if out is None else out
             err = handle
         proc = subprocess.Popen(
-            argv, stdout=out or subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL, env=env
+            argv, stdout=out or subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL, env=env,
+            cwd=cwd, start_new_session=group,
         )
+        proc.group = group
         if handle is not None:
             handle.close()
         self.started.append((name, proc))
@@ -140,19 +160,34 @@ class Procs:
 
 
 def stop(proc, grace=3.0):
+    """Ends `proc` (SIGTERM, then SIGKILL after `grace`), and its process group when it was
+    started in one of its own, which may outlive it."""
+    group = getattr(proc, "group", False)
+
+    def send(sig):
+        try:
+            if group:
+                os.killpg(proc.pid, sig)
+            else:
+                proc.send_signal(sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
     if proc.poll() is not None:
+        if group:
+            send(signal.SIGKILL)
         return
+    send(signal.SIGTERM)
     try:
-        proc.terminate()
         proc.wait(timeout=grace)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        send(signal.SIGKILL)
         try:
             proc.wait(timeout=grace)
         except subprocess.TimeoutExpired:
             pass
-    except ProcessLookupError:
-        pass
+    if group:
+        send(signal.SIGKILL)
 
 
 def run(argv, timeout=10, check=True):
@@ -428,6 +463,8 @@ def notify_calls(path):
 
 
 def find_notify(path, summary, *needles):
+    """The first Notify call whose summary contains `summary` and whose summary or body contains
+    every one of `needles`, or None."""
     for call in notify_calls(path):
         text = call["summary"] + "\n" + call["body"]
         if summary in call["summary"] and all(n in text for n in needles):
@@ -619,6 +656,46 @@ def stored_settings():
         return json.load(f).get("settings", {})
 
 
+def gateway_attempts(model, since):
+    """(requests, 529s) the app's usage ledger holds for `model` from its gateway since `since`
+    (Unix seconds): the user's own attempts as the app metered them. The ledger is the app's
+    SQLite file (migrations.rs, `usage_ledger`), opened read-only."""
+    path = os.path.join(E2E_DIR, "app-data", "claude-status.sqlite3")
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2)
+    try:
+        requests, overloaded = db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(status = 529), 0) FROM usage_ledger"
+            " WHERE source = 'gateway' AND model = ? AND at >= ?",
+            (model, int(since * 1000)),
+        ).fetchone()
+    finally:
+        db.close()
+    return requests, overloaded
+
+
+def claude_code_env(home, base_url):
+    """The environment that makes Claude Code talk only to `base_url` (claude-code.md, H1): a
+    dummy key, no nonessential traffic, no auto-update, and a throwaway home. Whatever the
+    calling shell says about Anthropic or Claude Code is left out, so a real key or a session's
+    settings never reach it; XDG_RUNTIME_DIR stays, so run.sh's clean-up finds it."""
+    env = {
+        key: value for key, value in os.environ.items()
+        if not key.startswith(("ANTHROPIC_", "CLAUDE_", "XDG_"))
+    }
+    env.update({
+        "HOME": home,
+        "XDG_RUNTIME_DIR": os.environ["XDG_RUNTIME_DIR"],
+        "XDG_CONFIG_HOME": os.path.join(home, ".config"),
+        "XDG_CACHE_HOME": os.path.join(home, ".cache"),
+        "XDG_DATA_HOME": os.path.join(home, ".local", "share"),
+        "ANTHROPIC_BASE_URL": base_url,
+        "ANTHROPIC_API_KEY": "sk-ant-e2e-simulator-only",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "DISABLE_AUTOUPDATER": "1",
+    })
+    return env
+
+
 class Sim:
     def __init__(self, procs):
         self.proc = procs.start(
@@ -709,6 +786,9 @@ class Test:
         self.diagnosed = False
         self.sim = None
         self.gateway_port = None
+        # The real Claude Code run of step 4: {"proc", "start", "wall_start", "version",
+        # "seen": {what: (seconds since its start, still running then)}}, or {"error": why}.
+        self.claude = None
 
     # -- bookkeeping
 
@@ -878,14 +958,59 @@ class Test:
         self.ok("probe cost notice remembered", "probe_cost_notice_shown = true in settings.json")
         run(["dunstctl", "close-all"], check=False)
 
+    def start_claude_code(self):
+        """Starts the real Claude Code on one turn through the app's gateway, with its default
+        retries; records why it could not start instead of raising, so step 4 still checks the
+        app and step 4a fails with the reason."""
+        error = os.environ.get("E2E_CLAUDE_ERROR")
+        if error or not CLAUDE_BIN:
+            self.claude = {"error": f"Claude Code {CLAUDE_CODE_VERSION} could not be installed: {error}"}
+            return
+        if not os.access(CLAUDE_BIN, os.X_OK):
+            self.claude = {"error": f"Claude Code {CLAUDE_CODE_VERSION} is not installed at "
+                                    f"{CLAUDE_BIN}: run tests/e2e/install_claude_code.sh (run.sh does)"}
+            return
+        home = os.path.join(E2E_DIR, "claude-code-home")
+        work = os.path.join(home, "project")
+        os.makedirs(work, exist_ok=True)
+        env = claude_code_env(home, f"http://127.0.0.1:{self.gateway_port}")
+        version = run([CLAUDE_BIN, "--version"], timeout=30, check=False).stdout.strip()
+        if version.split()[:1] != [CLAUDE_CODE_VERSION]:
+            self.claude = {"error": f"{CLAUDE_BIN} is not Claude Code {CLAUDE_CODE_VERSION}: "
+                                    f"it says {version!r}"}
+            return
+        self.claude = {"version": version, "seen": {}, "wall_start": time.time(),
+                       "start": time.monotonic(), "out": os.path.join(E2E_DIR, "claude-code.json")}
+        with open(self.claude["out"], "wb") as out:
+            self.claude["proc"] = self.procs.start(
+                "claude code",
+                [CLAUDE_BIN, "-p", "say hi", "--output-format", "json", "--model", CLAUDE_MODEL],
+                log_path=os.path.join(E2E_DIR, "claude-code.log"), stdout=out, env=env, cwd=work,
+                group=True,
+            )
+        log(f"    Claude Code {version} started (pid {self.claude['proc'].pid}) on "
+            f"{env['ANTHROPIC_BASE_URL']}, model {CLAUDE_MODEL}")
+
+    def claude_mark(self, what):
+        """Notes, once, that the app showed `what` now: the seconds since Claude Code started and
+        whether it still ran. Called just after the app was seen to show it, so "still running"
+        means it had not given up when the app said so."""
+        proc = (self.claude or {}).get("proc")
+        if proc is not None and what not in self.claude["seen"]:
+            self.claude["seen"][what] = (time.monotonic() - self.claude["start"], proc.poll() is None)
+
     def overload(self):
         """One model overloaded on /v1/messages while the others and GET /v1/models answer: the
-        per-model probe sees it, the menu names the model, and so does the notification."""
+        per-model probe sees it, and so does the gateway, which carries the real Claude Code's
+        turn to that model (started here, judged in step 4a); the menu names the model, and so
+        does the notification."""
         self.require_app()
         self.sim.scenario("model-overload", PINNED_MODEL)
         state = self.sim.advance(240)
-        log(f"    simulator: {state.get('scenario')} at {state.get('story_time_seconds')} s, "
-            f"phase {state.get('phase')!r}")
+        log(f"    simulator: {state.get('scenario')} for {state.get('overload_model')} at "
+            f"{state.get('story_time_seconds')} s, phase {state.get('phase')!r}")
+        # After the switch, so that Claude Code's first request already meets the overload.
+        self.start_claude_code()
         start = time.monotonic()
         label, took = wait_until(
             "the first menu line to say Overloaded",
@@ -897,6 +1022,7 @@ class Test:
             f"the menu line '{PINNED_NAME}: overloaded…'",
             lambda: label_starting(self.item, f"{PINNED_NAME}: overloaded, 529 on"), 10,
         )
+        self.claude_mark("line")
         self.ok("menu line names the model", f"{line!r}")
         log(f"    menu: {[label for _, label, _ in menu_entries(self.item) if label]}")
         (_, rgb), took = wait_until("the icon to turn orange",
@@ -907,6 +1033,7 @@ class Test:
             f"a Notify with {title!r} and '529'",
             lambda: find_notify(self.monitor_log, title, "529"), 20,
         )
+        self.claude_mark("notification")
         self.ok("overload notification names the model",
                 f"{call['summary']!r} / {call['body']!r} after {time.monotonic() - start:.2f} s")
         # dunst draws the notification a moment after the call; give it a short, bounded wait.
@@ -916,6 +1043,10 @@ class Test:
 
     def recover(self):
         self.require_app()
+        # Claude Code must not keep sending overloaded turns (step 4a stops it; this covers a
+        # step 4a that did not get there).
+        if self.claude and "proc" in self.claude:
+            stop(self.claude["proc"])
         run(["dunstctl", "close-all"], check=False)
         self.sim.scenario("healthy")
         start = time.monotonic()
@@ -943,6 +1074,75 @@ class Test:
         wait_until("dunst to show it", lambda: dunst_showing() >= 1, 5)
         path = screenshot("tray-recovered.png", crop=TOP_RIGHT)
         self.ok("screenshot", path)
+
+    def claude_code(self):
+        """The real Claude Code (started in step 4) sent its turn through the app's gateway while
+        its model was overloaded: the menu line and the notification named the model while it was
+        still retrying, before it gave up, and the gateway metered its attempts. Then it is
+        stopped, so step 5 sees the model recover."""
+        self.require_app()
+        if self.claude is None:
+            raise AssertionError("Claude Code was not started (step 4 did not get that far)")
+        if "error" in self.claude:
+            raise AssertionError(self.claude["error"])
+        proc = self.claude["proc"]
+        overloaded_title = f"Claude {PINNED_NAME} overloaded"
+
+        def while_retrying(what, probe):
+            """`probe`'s value, but only while Claude Code still runs: the process is looked at
+            after the probe, so a value seen means the app showed it before Claude Code ended."""
+            def check():
+                value = probe()
+                status = proc.poll()
+                if status is not None:
+                    with open(self.claude["out"], encoding="utf-8", errors="replace") as f:
+                        result = f.read()[-600:]
+                    raise Gone(
+                        f"Claude Code ended (status {status}) "
+                        f"{time.monotonic() - self.claude['start']:.1f} s after its start, before "
+                        f"{what}{' (seen only as it ended)' if value else ''}; it printed {result!r}"
+                    )
+                return value
+            return check
+
+        try:
+            # Step 4 saw these already when it passed; if it did not, look now, while it retries.
+            if "line" not in self.claude["seen"]:
+                wait_until(f"the menu line '{PINNED_NAME}: overloaded…' while Claude Code retries",
+                           while_retrying("the menu line named the model", lambda: label_starting(
+                               self.item, f"{PINNED_NAME}: overloaded")), CLAUDE_WAIT)
+                self.claude_mark("line")
+            if "notification" not in self.claude["seen"]:
+                wait_until(f"a Notify {overloaded_title!r} while Claude Code retries",
+                           while_retrying("the notification", lambda: find_notify(
+                               self.monitor_log, overloaded_title)), CLAUDE_WAIT)
+                self.claude_mark("notification")
+            # The app must have seen Claude Code's own attempts on its gateway, as the user's
+            # traffic, not only its probes' answers.
+            (requests, overloaded), _ = wait_until(
+                f"the gateway's records of Claude Code's 529s on {CLAUDE_MODEL}",
+                while_retrying("the gateway recorded its 529s", lambda: (
+                    lambda r: r if r[1] >= 1 else None)(
+                        gateway_attempts(CLAUDE_MODEL, self.claude["wall_start"]))),
+                15,
+            )
+            running = time.monotonic() - self.claude["start"]
+        finally:
+            stop(proc)
+        line_at, line_alive = self.claude["seen"]["line"]
+        notify_at, notify_alive = self.claude["seen"]["notification"]
+        assert line_alive, (f"Claude Code had ended when the menu line named the model "
+                            f"({line_at:.2f} s after its start)")
+        assert notify_alive, (f"Claude Code had ended when the notification came "
+                              f"({notify_at:.2f} s after its start)")
+        self.ok("Claude Code still retrying when the menu line named the model",
+                f"{line_at:.2f} s after Claude Code started")
+        self.ok("Claude Code still retrying when the notification came",
+                f"{notify_at:.2f} s after Claude Code started")
+        self.ok("Claude Code's attempts went through the gateway",
+                f"{requests} request{'' if requests == 1 else 's'} to {CLAUDE_MODEL} in the app's "
+                f"ledger, {overloaded} answered 529, {running:.2f} s after Claude Code started; it "
+                "was still retrying, then stopped")
 
     def own_traffic(self):
         """A burst of overloads in the user's own traffic through the gateway turns the tray orange
@@ -1062,6 +1262,7 @@ class Test:
             ("3. operational", self.operational),
             ("3b. probe cost notice", self.probe_cost),
             ("4. one model overloaded", self.overload),
+            ("4a. the real Claude Code through the gateway", self.claude_code),
             ("5. recovery", self.recover),
             ("5b. own traffic through the gateway", self.own_traffic),
             ("6. dashboard", self.dashboard),
