@@ -206,7 +206,13 @@ impl AlertState {
     ) {
         let reason = reasons.first().cloned().unwrap_or_default();
         let notification =
-            if is_trouble(next) && self.notified_trouble.map(|(l, _)| l) != Some(next) {
+            // Only trouble that is new or worse is news: an outage that eases into an overload
+            // (a storm ending, an incident moving to monitoring) is still the same episode.
+            if is_trouble(next)
+                && self
+                    .notified_trouble
+                    .is_none_or(|(l, _)| next.severity() > l.severity())
+            {
                 // A model decided the level: the notification names it, and a model that answers
                 // normally, so the user knows where to switch.
                 let (title, body) = match subject {
@@ -341,5 +347,60 @@ fn minutes_text(duration: Duration) -> String {
         format!("{minutes} min")
     } else {
         format!("{} h {} min", minutes / 60, minutes % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    /// The titles raised by a run of levels, one step a minute, each decided by `subject`.
+    fn titles(levels: &[(Level, Option<&str>)]) -> Vec<String> {
+        let mut state = AlertState::default();
+        let policy = AlertPolicy::default();
+        let start = Utc.with_ymd_and_hms(2026, 12, 2, 12, 0, 0).unwrap();
+        let reasons = vec!["529 on 3 of the last 3 probes".to_owned()];
+        let mut previous = Level::Operational;
+        let mut out = Vec::new();
+        for (minute, (next, subject)) in levels.iter().enumerate() {
+            let step = AlertStep {
+                previous,
+                next: *next,
+                reasons: &reasons,
+                changes: &[],
+                subject: *subject,
+                alternative: None,
+            };
+            let now = start + Duration::minutes(minute as i64);
+            out.extend(
+                state
+                    .decide(&policy, &step, &|_| true, now)
+                    .into_iter()
+                    .map(|n| n.title),
+            );
+            previous = *next;
+        }
+        out
+    }
+
+    #[test]
+    fn trouble_that_eases_is_the_same_episode_and_worse_trouble_is_news() {
+        let opus = Some("Opus 5.5");
+        let sonnet = Some("Sonnet 5.5");
+        assert_eq!(
+            titles(&[
+                (Level::Overloaded, opus),
+                (Level::Outage, None),
+                // The page's incident moves to monitoring while Sonnet's last 529 still stands.
+                (Level::Overloaded, sonnet),
+                (Level::Operational, None),
+            ]),
+            [
+                "Claude Opus 5.5 overloaded",
+                "Claude API outage",
+                "Claude API recovered"
+            ]
+        );
     }
 }

@@ -243,6 +243,37 @@ impl ModelBook {
         entry.last_probe = Some(result.clone());
     }
 
+    /// The followed models other than `model` worth probing at once because `model`'s latest
+    /// probe is its first failure in a row: their latest probe is older than the most-used
+    /// interval (or missing), so whether they answer now, and can be named as the alternative
+    /// once `model`'s trouble is confirmed, is not known. Empty unless probing is on.
+    pub fn alternatives_to_check(
+        &self,
+        config: &ModelsConfig,
+        model: &str,
+        now: DateTime<Utc>,
+    ) -> Vec<String> {
+        let key = crate::pricing::normalize_model(model);
+        let first_failure = self
+            .entries
+            .get(&key)
+            .is_some_and(|e| e.health.failures_in_a_row() == 1 && e.health.episode().is_none());
+        if !config.probing || !first_failure {
+            return Vec::new();
+        }
+        let fresh = chrono::Duration::seconds(MOST_USED_PROBE_INTERVAL.as_secs() as i64);
+        self.followed(config, now)
+            .into_iter()
+            .filter(|other| *other != key && !is_retired(other, now))
+            .filter(|other| {
+                self.entries
+                    .get(other)
+                    .and_then(|e| e.last_probe.as_ref())
+                    .is_none_or(|p| now - p.at > fresh)
+            })
+            .collect()
+    }
+
     /// Learns from the user's own requests: each model's share, each session's last model, and,
     /// for fresh ones, each attempt's pass or failure.
     pub fn record_usage(
@@ -485,7 +516,9 @@ impl ModelBook {
                 .and_then(|e| e.last_used)
                 .is_some_and(|t| now - t <= RELIED_ON_WITHIN)
         });
-        let most_used = followed.first().cloned();
+        // A retired model can be the one with the most traffic (its requests answer 404), but it
+        // is never probed, so the 60 s slot goes to the first followed model that still answers.
+        let most_used = followed.iter().find(|k| !is_retired(k, now)).cloned();
         keys.into_iter()
             .map(|key| {
                 let entry = self.entries.get(&key);
@@ -501,19 +534,23 @@ impl ModelBook {
                 let requests_7d: u32 = entry
                     .map(|e| e.days.range(oldest + 1..).map(|(_, n)| *n).sum())
                     .unwrap_or(0);
-                let probe_interval_secs = (is_followed && config.probing && !is_retired(&key, now))
-                    .then(|| {
-                        if Some(&key) == most_used.as_ref() {
-                            MOST_USED_PROBE_INTERVAL.as_secs() as u32
-                        } else {
-                            OTHER_PROBE_INTERVAL.as_secs() as u32
-                        }
-                    });
                 let named_by: Vec<&ModelIncident> = incidents
                     .iter()
                     .filter(|i| i.scope.affects_model_id(&key))
                     .collect();
                 let verdict = model_verdict(context, &key, entry, &named_by, now);
+                // A model in a bad episode of its own probes is probed as often as the most used
+                // one until it recovers: at the 5-minute pace its recovery would be told minutes
+                // late, and its stale failure would stand for an alternative's state.
+                let in_episode = entry.is_some_and(|e| e.health.episode().is_some());
+                let probe_interval_secs = (is_followed && config.probing && !is_retired(&key, now))
+                    .then(|| {
+                        if Some(&key) == most_used.as_ref() || in_episode {
+                            MOST_USED_PROBE_INTERVAL.as_secs() as u32
+                        } else {
+                            OTHER_PROBE_INTERVAL.as_secs() as u32
+                        }
+                    });
                 ModelReport {
                     class: ModelClass::from_model_id(&key).map(|c| c.to_string()),
                     display_name: display_name(&key),

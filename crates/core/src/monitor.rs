@@ -254,6 +254,14 @@ impl MonitorState {
                     // the whole API's (overloads are per model).
                     ProbeKind::Streaming => {
                         self.models.record_probe(&self.config.health, &result);
+                        if let Some(model) = result.model.as_deref() {
+                            effects.extend(
+                                self.models
+                                    .alternatives_to_check(&self.config.models, model, now)
+                                    .into_iter()
+                                    .map(|model| Effect::ProbeModel { model }),
+                            );
+                        }
                         self.latest_streaming = Some(*result);
                     }
                     ProbeKind::Reachability => self.probes.record(&self.config.health, *result),

@@ -16,12 +16,12 @@ pub const PRICES_AS_OF: &str = "2026-10";
 /// The canonical model id: lower case, without a `[1m]` suffix, `-latest` or a `-YYYYMMDD` date,
 /// with aliases such as `claude-4-opus` resolved (`claude-opus-4`).
 pub fn normalize_model(model: &str) -> String {
-    Catalog::builtin().normalize(model)
+    Catalog::shared().normalize(model)
 }
 
 /// The built-in price of a model, if we know it.
 pub fn price_of(model: &str) -> Option<ModelPrice> {
-    Catalog::builtin().price(model).copied()
+    Catalog::shared().price(model).copied()
 }
 
 /// The tokens one streaming probe uses when none has run yet: the prompt "ping" with the

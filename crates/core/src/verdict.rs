@@ -156,11 +156,15 @@ pub fn decide(
     let subject_name = model_decides
         .then(|| deciding.map(|m| m.display_name.clone()))
         .flatten();
+    let subject_seen = deciding
+        .filter(|_| model_decides)
+        .and_then(|m| m.last_probe.as_ref())
+        .map(|p| p.at);
     let alternative = subject.as_ref().and_then(|subject| {
         models
             .iter()
             .filter(|m| m.followed && &m.model != subject && m.level == Level::Operational)
-            .find(|m| m.last_probe.is_some() || m.own_traffic.is_some())
+            .find(|m| answers_now(m, subject_seen))
             .map(|m| m.display_name.clone())
     });
     let verdict = Verdict { level, reasons };
@@ -178,6 +182,22 @@ pub fn decide(
         subject_name,
         alternative,
         hits_you,
+    }
+}
+
+/// Whether a model's evidence says it answers now, so that it can be named as the one to switch
+/// to: its latest probe passed no more than one most-used interval before the deciding model's
+/// latest probe (a pass from before a storm says nothing about the storm), or, without probes,
+/// the user's own recent requests to it all passed.
+fn answers_now(m: &ModelReport, subject_seen: Option<chrono::DateTime<chrono::Utc>>) -> bool {
+    let fresh = chrono::Duration::seconds(crate::models::MOST_USED_PROBE_INTERVAL.as_secs() as i64);
+    match (&m.last_probe, subject_seen) {
+        (Some(probe), Some(seen)) => probe.outcome == ProbeOutcome::Ok && probe.at + fresh >= seen,
+        (Some(probe), None) => probe.outcome == ProbeOutcome::Ok,
+        (None, _) => m
+            .own_traffic
+            .as_ref()
+            .is_some_and(|t| t.requests > 0 && t.overloaded == 0 && t.server_errors == 0),
     }
 }
 

@@ -905,7 +905,11 @@ fn issue_11_architecture_md_has_this_table() {
         .filter(|l| l.starts_with('|'))
         .collect();
     let theirs: Vec<&str> = doc.lines().filter(|l| l.starts_with('|')).collect();
-    assert_eq!(ours.len(), 24, "the header has the table's two lines and 22 rows");
+    assert_eq!(
+        ours.len(),
+        24,
+        "the header has the table's two lines and 22 rows"
+    );
     for row in &ours {
         assert!(theirs.contains(row), "ARCHITECTURE.md lacks the row {row}");
     }

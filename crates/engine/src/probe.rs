@@ -499,6 +499,9 @@ pub enum ProbeCommand {
 struct ModelSlot {
     next: tokio::time::Instant,
     last: Option<tokio::time::Instant>,
+    /// The interval the last wait was computed with, so a shorter one (the model became the most
+    /// used) pulls the next probe in instead of waiting out the old pace.
+    interval: Duration,
     quick_so_far: u32,
     confirmation: bool,
     /// The same hysteresis as the monitor's for this model, fed this model's probes, so the
@@ -506,27 +509,29 @@ struct ModelSlot {
     health: ProbeHealth,
 }
 
-/// The followed models and their intervals, from the monitor's latest snapshot: the most used
-/// every `interval`, the others every `others_interval`; the default model before the monitor
-/// follows any. Retired models are left out (the monitor gives them no interval).
+/// The followed models and their intervals, from the monitor's latest snapshot: a model the
+/// monitor gives the most-used pace (the most used one, and any in a bad episode) every
+/// `interval`, the others every `others_interval`; the default model before the monitor follows
+/// any. Retired models are left out (the monitor gives them no interval).
 fn followed_models(
     snapshot: &Snapshot,
     streaming: &StreamingProbeConfig,
 ) -> Vec<(String, Duration)> {
-    let mut followed: Vec<(String, Duration)> = Vec::new();
-    // The snapshot lists the followed models most used first.
-    for model in snapshot
+    let fast = claude_status_core::models::MOST_USED_PROBE_INTERVAL.as_secs();
+    let mut followed: Vec<(String, Duration)> = snapshot
         .models
         .iter()
-        .filter(|m| m.followed && m.probe_interval_secs.is_some())
-    {
-        let interval = if followed.is_empty() {
-            streaming.interval
-        } else {
-            streaming.others_interval
-        };
-        followed.push((model.model.clone(), interval));
-    }
+        .filter(|m| m.followed)
+        .filter_map(|m| {
+            let secs = u64::from(m.probe_interval_secs?);
+            let interval = if secs <= fast {
+                streaming.interval
+            } else {
+                streaming.others_interval
+            };
+            Some((m.model.clone(), interval))
+        })
+        .collect();
     if followed.is_empty() && !snapshot.models.iter().any(|m| m.followed) {
         followed.push((streaming.model.clone(), streaming.interval));
     }
@@ -584,10 +589,16 @@ pub async fn run_probes<P: ApiProbe>(
                 let slot = slots.entry(model.clone()).or_insert_with(|| ModelSlot {
                     next: tokio::time::Instant::now(),
                     last: None,
+                    interval,
                     quick_so_far: 0,
                     confirmation: false,
                     health: ProbeHealth::default(),
                 });
+                if interval < slot.interval && !slot.confirmation {
+                    if let Some(last) = slot.last {
+                        slot.next = slot.next.min(last + interval);
+                    }
+                }
                 if tokio::time::Instant::now() < slot.next {
                     continue;
                 }
@@ -605,6 +616,15 @@ pub async fn run_probes<P: ApiProbe>(
                 {
                     return;
                 }
+                // In a bad episode of its own, a model is probed at the most-used pace until it
+                // recovers, whatever its share: its recovery is news, and so is its alternative's
+                // state.
+                let interval = if slot.health.episode().is_some() {
+                    interval.min(streaming.interval)
+                } else {
+                    interval
+                };
+                slot.interval = interval;
                 let per_model = ProbeSchedule {
                     interval,
                     ..schedule

@@ -459,9 +459,12 @@ async fn a_thousand_answers_match_going_direct_byte_for_byte() {
         "{} client connections",
         stats.connections
     );
+    // The simulator accepts the direct client's connections and the gateway's, and each of the
+    // two pools may open a second one when a request starts before its connection is back: four
+    // at most for 2,000 requests, where no reuse would be 1,000 or more.
     let sim_stats = sim.stats();
     assert!(
-        sim_stats.connections_accepted <= 3,
+        sim_stats.connections_accepted <= 4,
         "the gateway reuses upstream connections: {} accepted",
         sim_stats.connections_accepted
     );
