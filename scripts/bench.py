@@ -189,14 +189,34 @@ def watch_footprints():
         sim.close()
 
 
+def figure_lines(command, heading):
+    """Runs one detection bench and prints its figure lines under a heading; its failure stops
+    the bench, after what it printed."""
+    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    print(heading)
+    for line in completed.stdout.splitlines():
+        if line.strip():
+            print("  " + line)
+    if completed.returncode != 0:
+        sys.stderr.write(completed.stderr[-4000:])
+        raise subprocess.CalledProcessError(completed.returncode, command)
+
+
 def detection():
-    output = subprocess.run(
-        ["cargo", "test", "--release", "--locked", "-q", "-p", "claude-status-engine", "--test", "detection", "--", "--nocapture"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
-    ).stdout
-    for line in output.splitlines():
-        if "→" in line:
-            print("detection (default settings, paused time): " + line.lstrip(". "))
+    # The engine's own figures under paused time: the most-used model's overload on /v1/messages
+    # to its verdict and notification, a storm on a model nobody uses, a stray 529, alternating
+    # 529/200, and the probe's cost a day.
+    figure_lines(
+        ["cargo", "run", "--release", "--locked", "-q", "-p", "claude-status-engine", "--example", "detection_bench",
+         "--", "--phases", "3" if QUICK else "12"],
+        "detection (default settings, a key, paused time):",
+    )
+    # The same overload in real time with the real Claude Code sending a turn every 5 s through
+    # the gateway: at least 10 storm phases for the figure, 3 for a smoke test.
+    figure_lines(
+        [os.path.join(ROOT, "tests", "claude_code", "run.sh"), "--release", "--locked", "--phases", "3" if QUICK else "10"],
+        "detection (real Claude Code through the gateway, real time):",
+    )
 
 
 def store():

@@ -7,7 +7,7 @@
 #   UPDATE_SCREENSHOTS=1 tests/e2e/run.sh  # also rewrite docs/screenshots/*.png
 #
 # Before the test starts (so its time is not in the test's budget) it installs the real Claude Code
-# from npm into ~/.cache/claude-status-cc/ once (tests/e2e/install_claude_code.sh); when that
+# from npm into ~/.cache/claude-status-cc/ once (tests/claude_code/install.sh); when that
 # fails the test still runs and its Claude Code step fails, saying why.
 #
 # Environment: E2E_TIMEOUT (seconds for the whole run, default 240), E2E_APP / E2E_SIM (binaries),
@@ -41,10 +41,10 @@ done
 # test still runs, and its Claude Code step fails with the reason.
 if [ -z "${E2E_CLAUDE:-}" ]; then
   install_status=0
-  E2E_CLAUDE="$("$ROOT/tests/e2e/install_claude_code.sh" | tail -n 1)" || install_status=$?
+  E2E_CLAUDE="$("$ROOT/tests/claude_code/install.sh" | tail -n 1)" || install_status=$?
   if [ "$install_status" -ne 0 ]; then
     E2E_CLAUDE=""
-    export E2E_CLAUDE_ERROR="tests/e2e/install_claude_code.sh exited with status $install_status (its messages are printed above the test's)"
+    export E2E_CLAUDE_ERROR="tests/claude_code/install.sh exited with status $install_status (its messages are printed above the test's)"
     echo "e2e: Claude Code could not be installed; its step will fail" >&2
   fi
   export E2E_CLAUDE

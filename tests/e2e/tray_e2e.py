@@ -78,7 +78,7 @@ OWN_NAME = "Sonnet 4.6"
 # What the menu says when nothing watches overloads (never, in this test: it has a key).
 NOT_WATCHED = "overloads are not watched: add an API key, or send your traffic through the gateway"
 # The real Claude Code (npm), which run.sh installs before the test starts
-# (tests/e2e/install_claude_code.sh); its default model is the pinned one.
+# (tests/claude_code/install.sh); its default model is the pinned one.
 CLAUDE_CODE_VERSION = "2.1.328"
 CLAUDE_BIN = os.environ.get(
     "E2E_CLAUDE",
@@ -968,7 +968,7 @@ class Test:
             return
         if not os.access(CLAUDE_BIN, os.X_OK):
             self.claude = {"error": f"Claude Code {CLAUDE_CODE_VERSION} is not installed at "
-                                    f"{CLAUDE_BIN}: run tests/e2e/install_claude_code.sh (run.sh does)"}
+                                    f"{CLAUDE_BIN}: run tests/claude_code/install.sh (run.sh does)"}
             return
         home = os.path.join(E2E_DIR, "claude-code-home")
         work = os.path.join(home, "project")

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs the real Claude Code client from npm (@anthropic-ai/claude-code, pinned version) into
 # ~/.cache/claude-status-cc/<version>, once, and prints the path of its `claude` binary on the
-# last line. The end-to-end test runs it against the app's gateway
+# last line. The tray e2e (tests/e2e/) and the storm driver (driver.py) run it against the gateway
 # (../shared/reference/claude-code.md, H1). A second call finds it installed and only checks it.
 #
-#   tests/e2e/install_claude_code.sh        # prints …/node_modules/.bin/claude
+#   tests/claude_code/install.sh        # prints …/node_modules/.bin/claude
 #
 # Environment: CLAUDE_CODE_VERSION (default 2.1.328), CLAUDE_CODE_DIR (default
 # ~/.cache/claude-status-cc/<version>). Exit status 1, with the reason on stderr, when it cannot
