@@ -1,6 +1,5 @@
 //! `claude-status`: the headless front end over the engine (check, watch, incidents).
 
-mod answer;
 mod args;
 mod cost;
 mod proxy_cmd;
@@ -17,6 +16,7 @@ use clap::Parser;
 use claude_status_core::assess::AssessConfig;
 use claude_status_core::models::ModelsConfig;
 use claude_status_core::monitor::MonitorConfig;
+use claude_status_core::pricing::normalize_model;
 use claude_status_core::report::{IncidentReport, Snapshot};
 use claude_status_core::Level;
 use claude_status_engine::http::{build_client, HttpLimits};
@@ -301,15 +301,24 @@ async fn check(global: &GlobalOptions, json: bool) -> anyhow::Result<ExitCode> {
         global,
     );
     let http = build_client(&config.poller.limits)?;
-    let mut snapshot = claude_status_engine::check::check_once(&config, http, Some(store)).await;
     // `check --model M` answers for M alone; with several pinned models the app's level (the
     // worst of them) is the answer.
-    let mut headline_model = None;
-    if let [model] = global.models.as_slice() {
-        if let Some(answer) = answer::answer_for(&snapshot, model) {
-            headline_model = answer.apply_to(&mut snapshot);
-        }
-    }
+    let for_model = match global.models.as_slice() {
+        [model] => Some(normalize_model(model)),
+        _ => None,
+    };
+    let snapshot =
+        claude_status_engine::check::check_once(&config, http, Some(store), for_model.as_deref())
+            .await;
+    // The headline names M when its own verdict is the answer, trouble or not.
+    let headline_model = for_model.as_deref().and_then(|model| {
+        snapshot
+            .models
+            .iter()
+            .find(|m| m.model == model && m.level == snapshot.level)
+            .filter(|m| !m.level.is_indeterminate())
+            .map(|m| m.display_name.clone())
+    });
     if json {
         print_json(&snapshot)?;
     } else {

@@ -572,7 +572,34 @@ impl MonitorState {
         }
     }
 
+    /// The snapshot answering for one model (`check --model M`): the same snapshot, with the
+    /// level, reasons, deciding model and "does it hit you?" of `verdict::decide_for_model`.
+    /// `None` when M is not among the models the state knows (it always is when pinned).
+    pub fn snapshot_for_model(&mut self, model: &str, now: DateTime<Utc>) -> Option<Snapshot> {
+        let key = crate::pricing::normalize_model(model);
+        let (api, facts) = self.api_side(now);
+        let decision = crate::verdict::decide_for_model(
+            api,
+            facts,
+            &self.model_reports,
+            &self.coverage(),
+            &key,
+        )?;
+        let mut snapshot = self.snapshot();
+        snapshot.level = decision.verdict.level;
+        snapshot.reasons = decision.verdict.reasons;
+        snapshot.subject = decision.subject;
+        snapshot.hits_you = decision.hits_you;
+        Some(snapshot)
+    }
+
     fn decision(&mut self, now: DateTime<Utc>) -> Decision {
+        let (api, facts) = self.api_side(now);
+        decide(api, facts, &self.model_reports, &self.coverage())
+    }
+
+    /// The API-wide verdict and its facts, with the model reports brought up to `now`.
+    fn api_side(&mut self, now: DateTime<Utc>) -> (Verdict, ApiFacts) {
         let page_verdict = status_page_verdict(
             self.page.as_ref(),
             self.page_failure.as_ref(),
@@ -604,7 +631,7 @@ impl MonitorState {
             probes_see_trouble: probe_verdict.as_ref().is_some_and(|v| v.episode.is_some()),
             latest_probe: self.probes.latest().map(|r| r.outcome()),
         };
-        decide(api, facts, &self.model_reports, &self.coverage())
+        (api, facts)
     }
 
     fn reassess(&mut self, now: DateTime<Utc>, effects: &mut Vec<Effect>) {

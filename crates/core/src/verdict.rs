@@ -185,6 +185,60 @@ pub fn decide(
     }
 }
 
+/// The answer for one model (`check --model M`): M's own verdict folded with the API-wide one
+/// (an outage of the whole API hits M too), by the same rules as `decide`, with M relied on and
+/// every other model's trouble kept as context after it, never deciding. When nothing vouches for
+/// M (no probe answered, overloads not watched) the answer is M's "can't tell", never
+/// operational. `None` when M is not in `models`.
+pub fn decide_for_model(
+    api: Verdict,
+    facts: ApiFacts,
+    models: &[ModelReport],
+    coverage: &Coverage,
+    model: &str,
+) -> Option<Decision> {
+    let entry = models.iter().find(|m| m.model == model)?;
+    let mut own = entry.clone();
+    own.relied_on = true;
+    own.followed = true;
+    let only = std::slice::from_ref(&own);
+    let mut decision = decide(api, facts, only, coverage);
+    let line = model_line(&own);
+    if own.level.is_indeterminate() && decision.verdict.level == Level::Operational {
+        decision.verdict.level = own.level;
+    }
+    decision.verdict.reasons.retain(|r| *r != line);
+    if decision.verdict.level == own.level {
+        decision.verdict.reasons.insert(0, line);
+    } else {
+        decision.verdict.reasons.push(line);
+    }
+    for other in models
+        .iter()
+        .filter(|m| m.model != model && m.followed && m.level != Level::Operational)
+    {
+        decision.verdict.reasons.push(model_line(other));
+    }
+    // The alternative is any other followed model that answers now, as in `decide`.
+    let seen = own.last_probe.as_ref().map(|p| p.at);
+    decision.alternative = decision.subject.as_ref().and_then(|_| {
+        models
+            .iter()
+            .filter(|m| m.followed && m.model != model && m.level == Level::Operational)
+            .find(|m| answers_now(m, seen))
+            .map(|m| m.display_name.clone())
+    });
+    decision.hits_you = hits_you(
+        &decision.verdict,
+        facts,
+        decision.subject.as_ref().map(|_| &own),
+        decision.alternative.as_deref(),
+        only,
+        coverage,
+    );
+    Some(decision)
+}
+
 /// Whether a model's evidence says it answers now, so that it can be named as the one to switch
 /// to: its latest probe passed no more than one most-used interval before the deciding model's
 /// latest probe (a pass from before a storm says nothing about the storm), or, without probes,
@@ -318,5 +372,153 @@ fn hits_you(
             }
         }
         Level::Unknown => say(Answer::Unknown, format!("Unknown: {first}.")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(id: &str, name: &str, level: Level, reason: &str) -> ModelReport {
+        ModelReport {
+            model: id.to_owned(),
+            class: None,
+            display_name: name.to_owned(),
+            level,
+            reasons: vec![reason.to_owned()],
+            followed: true,
+            relied_on: true,
+            pinned: true,
+            share_7d: 0.0,
+            requests_7d: 0,
+            probe_interval_secs: Some(60),
+            last_probe: None,
+            own_traffic: None,
+            incidents: Vec::new(),
+            retired: None,
+        }
+    }
+
+    fn watched() -> Coverage {
+        Coverage {
+            overloads_watched: true,
+            watched_by: vec!["per-model probes".to_owned()],
+            warning: None,
+        }
+    }
+
+    fn api(level: Level, reason: &str) -> Verdict {
+        Verdict {
+            level,
+            reasons: vec![reason.to_owned()],
+        }
+    }
+
+    fn opus_overloaded() -> ModelReport {
+        model(
+            "claude-opus-5-5",
+            "Opus 5.5",
+            Level::Overloaded,
+            "529 on 3 of the last 4 probes",
+        )
+    }
+
+    fn sonnet_fine() -> ModelReport {
+        model(
+            "claude-sonnet-5-5",
+            "Sonnet 5.5",
+            Level::Operational,
+            "answers normally (first token 30 ms)",
+        )
+    }
+
+    fn for_model(api: Verdict, models: &[ModelReport], coverage: &Coverage, m: &str) -> Decision {
+        decide_for_model(api, ApiFacts::default(), models, coverage, m).unwrap()
+    }
+
+    #[test]
+    fn another_models_overload_is_context_not_the_answer() {
+        let models = [opus_overloaded(), sonnet_fine()];
+        let ok = api(Level::Operational, "our probes: the API answers (ok, 3 ms)");
+        let d = for_model(ok.clone(), &models, &watched(), "claude-sonnet-5-5");
+        assert_eq!(d.verdict.level, Level::Operational);
+        assert_eq!(d.subject, None);
+        assert_eq!(
+            d.verdict.reasons,
+            [
+                "Sonnet 5.5: operational, answers normally (first token 30 ms)",
+                "our probes: the API answers (ok, 3 ms)",
+                "Opus 5.5: overloaded, 529 on 3 of the last 4 probes"
+            ]
+        );
+        assert_eq!(d.hits_you.answer, Answer::No);
+        // The whole app's verdict is Opus's overload, from the same rules.
+        let app = decide(ok, ApiFacts::default(), &models, &watched());
+        assert_eq!(app.verdict.level, Level::Overloaded);
+    }
+
+    #[test]
+    fn the_models_own_overload_is_the_answer() {
+        let models = [opus_overloaded(), sonnet_fine()];
+        let ok = api(Level::Operational, "our probes: the API answers (ok, 3 ms)");
+        let d = for_model(ok, &models, &watched(), "claude-opus-5-5");
+        assert_eq!(d.verdict.level, Level::Overloaded);
+        assert_eq!(d.subject.as_deref(), Some("claude-opus-5-5"));
+        assert_eq!(
+            d.verdict.reasons[0],
+            "Opus 5.5: overloaded, 529 on 3 of the last 4 probes"
+        );
+        assert_eq!(d.hits_you.answer, Answer::Yes);
+        assert!(
+            d.hits_you
+                .text
+                .starts_with("Yes: Opus 5.5 is overloaded: 529 on 3 of the last 4 probes."),
+            "{}",
+            d.hits_you.text
+        );
+    }
+
+    #[test]
+    fn an_api_wide_outage_hits_every_model() {
+        let models = [sonnet_fine()];
+        let down = api(Level::Outage, "our probes: the API answers 500");
+        let facts = ApiFacts {
+            probes_see_trouble: true,
+            latest_probe: Some(ProbeOutcome::ServerError),
+        };
+        let d = decide_for_model(down, facts, &models, &watched(), "claude-sonnet-5-5").unwrap();
+        assert_eq!(d.verdict.level, Level::Outage);
+        assert_eq!(d.subject, None);
+        assert_eq!(d.verdict.reasons[0], "our probes: the API answers 500");
+        assert_eq!(d.hits_you.answer, Answer::Yes);
+    }
+
+    #[test]
+    fn a_model_nobody_can_check_is_unknown_not_operational() {
+        let unwatched = model(
+            "claude-sonnet-5-5",
+            "Sonnet 5.5",
+            Level::Unknown,
+            NOT_WATCHED,
+        );
+        let coverage = Coverage {
+            overloads_watched: false,
+            watched_by: Vec::new(),
+            warning: Some(NOT_WATCHED.to_owned()),
+        };
+        let ok = api(Level::Operational, "our probes: the API answers (ok, 3 ms)");
+        let models = [unwatched];
+        let d = for_model(ok.clone(), &models, &coverage, "claude-sonnet-5-5");
+        assert_eq!(d.verdict.level, Level::Unknown);
+        assert_eq!(d.hits_you.answer, Answer::Unknown);
+        assert!(d.hits_you.text.contains("overloads are not watched"));
+        assert!(decide_for_model(
+            ok,
+            ApiFacts::default(),
+            &models,
+            &coverage,
+            "claude-haiku-4-5"
+        )
+        .is_none());
     }
 }

@@ -13,13 +13,15 @@ use crate::poller::StatusPageClient;
 use crate::probe::{ApiProbe, HttpProber};
 use crate::store::Store;
 
-/// Polls every source once and returns the resulting snapshot and the notifications it would
-/// raise. With a store, results are logged, incidents kept, and the stored ETag makes the
-/// status-page request conditional.
+/// Polls every source once and returns the resulting snapshot. With a store, results are
+/// logged, incidents kept, and the stored ETag makes the status-page request conditional. With
+/// `for_model`, the snapshot answers for that model alone (`MonitorState::snapshot_for_model`):
+/// its level, reasons and "does it hit you?", other models' trouble as context.
 pub async fn check_once(
     config: &EngineConfig,
     http: reqwest::Client,
     store: Option<Arc<Store>>,
+    for_model: Option<&str>,
 ) -> Snapshot {
     let mut client = StatusPageClient::new(http.clone(), config.poller.clone(), store.clone());
     let prober = config
@@ -77,7 +79,9 @@ pub async fn check_once(
         // changes) belong to a running monitor, which has the history to judge them.
         let _effects: Vec<Effect> = state.apply(observation, now);
     }
-    state.snapshot()
+    for_model
+        .and_then(|model| state.snapshot_for_model(model, Utc::now()))
+        .unwrap_or_else(|| state.snapshot())
 }
 
 /// One reachability probe and one streaming probe per followed model (when the streaming probe
