@@ -6,7 +6,11 @@
 - wall time of `claude-status check`;
 - memory of `watch` after many polls (1 s interval);
 - idle CPU and memory of `watch` at the default 60 s interval;
-- time from the onset of a 529 storm to the verdict (paused-time test of the real loop);
+- detection: the `detection_bench` example under paused time (an overload of the most-used model
+  on /v1/messages to the verdict and the notification, a storm on a model nobody uses, a stray
+  529, an alternating 529/200, the per-model probe's cost a day), then tests/claude_code/run.sh
+  (the real Claude Code sending its turns through the gateway in real time while the simulator
+  overloads its model: onset to the first 529, to the overloaded verdict, to the notification);
 - store throughput for a month of probe history.
 
 Usage: scripts/bench.py [--quick]   (--quick shortens the long runs, for a smoke test)

@@ -20,11 +20,15 @@
 //! frozen clock there; the figures that depend on them (a stray 529, an alternating 529/200) run
 //! on the second harness, the same tasks (`run_probes`, `HttpProber`, `run_poller`,
 //! `MonitorState`) wired as `Engine::start` wires them, with a monitor loop whose `now` is the
-//! paused clock.
+//! paused clock (`tests/support/paused.rs`, the scenario tests' harness too).
 //!
 //! The second form (`host`) runs the engine in real time with the local gateway inside it, as
 //! the tray does, and prints one JSON line per gateway record and per engine event, so
 //! `tests/claude_code/driver.py` can measure the real Claude Code's storm through it.
+
+// The second harness, shared with the scenario tests.
+#[path = "../tests/support/paused.rs"]
+mod paused;
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -34,23 +38,20 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use claude_status_core::alerts::{AlertKind, Notification};
-use claude_status_core::health::{ProbeKind, ProbeResult};
-use claude_status_core::models::{ModelsConfig, MOST_USED_PROBE_INTERVAL, OTHER_PROBE_INTERVAL};
-use claude_status_core::monitor::{Effect, MonitorConfig, MonitorState, Observation};
+use claude_status_core::health::ProbeResult;
+use claude_status_core::models::{MOST_USED_PROBE_INTERVAL, OTHER_PROBE_INTERVAL};
+use claude_status_core::monitor::Observation;
 use claude_status_core::pricing::{probe_cost_per_day, PRICES_AS_OF, PROBE_TOKENS_ESTIMATE};
 use claude_status_core::report::Snapshot;
 use claude_status_core::usage::{TokenCounts, UsageRecord, UsageSource};
 use claude_status_core::Level;
 use claude_status_engine::gateway::{Gateway, GatewayConfig};
 use claude_status_engine::http::build_client;
-use claude_status_engine::poller::{run_poller, PollerConfig, StatusPageClient};
-use claude_status_engine::probe::{
-    run_probes, ApiKey, ApiProbe, HttpProber, ProbeConfig, StreamingProbeConfig,
-};
+use claude_status_engine::probe::HttpProber;
 use claude_status_engine::{Engine, EngineConfig, EngineEvent, Store};
 use claude_status_simulator::{Clock, SimHandle, Simulator};
+use paused::{paused_client, PausedEngine, PausedTasks, ProbeHook, VirtualClock};
 use tokio::sync::{broadcast, mpsc, watch};
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -126,7 +127,7 @@ async fn figures(phases: u64) -> Result<(), BoxError> {
             .await?;
         let config = engine_config(&sim.base_url(), &Users::default());
         let probes = config.probes.clone().ok_or("probes")?;
-        let http = paused_client(&config)?;
+        let http = paused_client(&config.poller.limits)?;
         let prober = HttpProber::new(http, probes);
         let metronome = tokio::spawn(async {
             let mut tick = tokio::time::interval(TICK);
@@ -240,45 +241,6 @@ impl Users {
     }
 }
 
-/// The paused clock as a wall clock: the wall time at start plus the paused time since.
-#[derive(Debug, Clone, Copy)]
-struct VirtualClock {
-    start: Instant,
-    wall: DateTime<Utc>,
-}
-
-impl VirtualClock {
-    fn now(&self) -> DateTime<Utc> {
-        self.wall + chrono::Duration::from_std(self.start.elapsed()).unwrap_or_default()
-    }
-}
-
-/// The real HTTP prober with each result stamped on the paused clock, so the monitor's windows
-/// and the probes' times agree.
-#[derive(Debug)]
-struct Restamped {
-    inner: HttpProber,
-    clock: VirtualClock,
-}
-
-impl ApiProbe for Restamped {
-    async fn probe(&self, kind: ProbeKind, model: Option<&str>, confirmation: bool) -> ProbeResult {
-        let at = self.clock.now();
-        let mut result = self.inner.probe(kind, model, confirmation).await;
-        if std::env::var_os("DETECTION_BENCH_DEBUG").is_some() {
-            eprintln!(
-                "{:>8.3} s  {kind:?} {model:?} confirmation={confirmation} -> {:?} {:?} {}",
-                self.clock.start.elapsed().as_secs_f64(),
-                result.classification.outcome,
-                result.classification.http_status,
-                result.classification.detail
-            );
-        }
-        result.at = at;
-        result
-    }
-}
-
 /// A running engine in either harness.
 #[derive(Debug)]
 struct Rig {
@@ -292,10 +254,7 @@ struct Rig {
 #[derive(Debug)]
 enum Running {
     Engine(Engine),
-    Virtual {
-        shutdown: CancellationToken,
-        tasks: Vec<JoinHandle<()>>,
-    },
+    Virtual(PausedTasks),
 }
 
 impl Rig {
@@ -306,12 +265,7 @@ impl Rig {
     async fn stop(self) {
         match self.running {
             Running::Engine(engine) => engine.shutdown().await,
-            Running::Virtual { shutdown, tasks } => {
-                shutdown.cancel();
-                for task in tasks {
-                    let _ = task.await;
-                }
-            }
+            Running::Virtual(tasks) => tasks.stop().await,
         }
     }
 }
@@ -319,22 +273,8 @@ impl Rig {
 /// The configuration a user with a key and default settings runs.
 fn engine_config(url: &str, users: &Users) -> EngineConfig {
     EngineConfig {
-        poller: PollerConfig::for_url(url),
-        monitor: MonitorConfig {
-            models: ModelsConfig {
-                pinned: users.pinned.clone(),
-                ..ModelsConfig::default()
-            },
-            ..MonitorConfig::default()
-        },
-        probes: Some(ProbeConfig {
-            api_url: url.to_owned(),
-            api_key: ApiKey::new(BENCH_KEY),
-            streaming: Some(StreamingProbeConfig::default()),
-            ..ProbeConfig::default()
-        }),
         retention: chrono::Duration::days(30),
-        usage: None,
+        ..paused::keyed_config(url, BENCH_KEY, users.pinned.clone())
     }
 }
 
@@ -343,7 +283,7 @@ async fn start_rig(harness: Harness, url: &str, users: &Users) -> Result<Rig, Bo
     let rig = match harness {
         Harness::Engine => {
             let store = Arc::new(Store::open_in_memory()?);
-            let http = paused_client(&config)?;
+            let http = paused_client(&config.poller.limits)?;
             let mut engine = Engine::start(config, http, store)?;
             Rig {
                 events: engine.subscribe(),
@@ -359,156 +299,37 @@ async fn start_rig(harness: Harness, url: &str, users: &Users) -> Result<Rig, Bo
     Ok(rig)
 }
 
-/// The engine's HTTP client for paused time: the same limits, without keep-alive. Under paused
-/// time a pooled connection whose streamed answer the probe stopped reading at `message_stop`
-/// stalls the next request on it until the 30 s timeout (every second streaming probe timed out;
-/// in real time none does), which would make the bench measure the pool instead of the monitor.
-fn paused_client(config: &EngineConfig) -> Result<reqwest::Client, BoxError> {
-    let limits = config.poller.limits;
-    Ok(reqwest::Client::builder()
-        .connect_timeout(limits.connect_timeout)
-        .timeout(limits.total_timeout)
-        .pool_max_idle_per_host(0)
-        .build()?)
-}
-
-/// `Engine::start`'s wiring with the monitor on the paused clock (no store: nothing here reads it).
+/// The paused-time harness with the monitor on the paused clock, each probe printed to stderr
+/// when `DETECTION_BENCH_DEBUG` is set.
 fn start_virtual(config: EngineConfig) -> Result<Rig, BoxError> {
-    let clock = VirtualClock {
-        start: Instant::now(),
-        wall: Utc::now(),
-    };
-    let probes = config.probes.clone().ok_or("the bench always probes")?;
-    probes.validate()?;
-    let http = paused_client(&config)?;
-    let shutdown = CancellationToken::new();
-    let (observation_tx, observation_rx) = mpsc::channel(64);
-    let (probe_tx, probe_rx) = mpsc::channel(16);
-    let (poller_tx, poller_rx) = mpsc::channel(16);
-    let (snapshot_tx, snapshot_rx) = watch::channel(Snapshot::initial());
-    let (events_tx, events_rx) = broadcast::channel(256);
-    let mut monitor = config.monitor.clone();
-    monitor.models.probing = true;
-    let tasks = vec![
-        tokio::spawn(run_probes(
-            Restamped {
-                inner: HttpProber::new(http.clone(), probes.clone()),
-                clock,
-            },
-            probes.schedule,
-            config.monitor.health.clone(),
-            probes.streaming.clone(),
-            snapshot_rx.clone(),
-            observation_tx.clone(),
-            probe_rx,
-            shutdown.clone(),
-        )),
-        tokio::spawn(run_poller(
-            StatusPageClient::new(http, config.poller.clone(), None),
-            observation_tx.clone(),
-            poller_rx,
-            shutdown.clone(),
-        )),
-        tokio::spawn(virtual_monitor(
-            MonitorState::new(monitor),
-            observation_rx,
-            MonitorOutputs {
-                snapshot: snapshot_tx,
-                events: events_tx,
-                probes: probe_tx,
-                poller: poller_tx,
-            },
-            clock,
-            shutdown.clone(),
-        )),
-    ];
+    let print_probes: Option<ProbeHook> = std::env::var_os("DETECTION_BENCH_DEBUG").map(|_| {
+        Arc::new(|clock: &VirtualClock, result: &ProbeResult| {
+            eprintln!(
+                "{:>8.3} s  {:?} {:?} confirmation={} -> {:?} {:?} {}",
+                clock.start.elapsed().as_secs_f64(),
+                result.kind,
+                result.model.as_deref(),
+                result.confirmation,
+                result.classification.outcome,
+                result.classification.http_status,
+                result.classification.detail
+            );
+        }) as ProbeHook
+    });
+    let PausedEngine {
+        events,
+        snapshot,
+        observations,
+        clock,
+        tasks,
+    } = paused::start(config, print_probes)?;
     Ok(Rig {
-        events: events_rx,
-        snapshot: snapshot_rx,
-        observations: observation_tx,
+        events,
+        snapshot,
+        observations,
         clock: Some(clock),
-        running: Running::Virtual { shutdown, tasks },
+        running: Running::Virtual(tasks),
     })
-}
-
-struct MonitorOutputs {
-    snapshot: watch::Sender<Snapshot>,
-    events: broadcast::Sender<EngineEvent>,
-    probes: mpsc::Sender<claude_status_engine::probe::ProbeCommand>,
-    poller: mpsc::Sender<claude_status_engine::poller::PollerCommand>,
-}
-
-/// `run_monitor` without the store, on the paused clock.
-async fn virtual_monitor(
-    mut state: MonitorState,
-    mut observations: mpsc::Receiver<Observation>,
-    out: MonitorOutputs,
-    clock: VirtualClock,
-    shutdown: CancellationToken,
-) {
-    loop {
-        let observation = tokio::select! {
-            _ = shutdown.cancelled() => return,
-            observation = observations.recv() => match observation {
-                Some(observation) => observation,
-                None => return,
-            },
-        };
-        let now = clock.now();
-        let mut events = Vec::new();
-        for effect in state.apply(observation, now) {
-            match effect {
-                Effect::Change(change) => events.push(EngineEvent::Change { at: now, change }),
-                Effect::LevelChanged { from, to, reasons } => {
-                    events.push(EngineEvent::LevelChanged {
-                        at: now,
-                        from,
-                        to,
-                        reasons,
-                    })
-                }
-                Effect::Notify(notification) => events.push(EngineEvent::Notify {
-                    at: now,
-                    notification,
-                }),
-                Effect::ProbeModel { model } => {
-                    let _ = out
-                        .probes
-                        .try_send(claude_status_engine::probe::ProbeCommand::ProbeModel(model));
-                }
-                Effect::FetchIncident { id } => {
-                    let _ = out.poller.try_send(
-                        claude_status_engine::poller::PollerCommand::FetchIncident(id),
-                    );
-                }
-                Effect::LeadTime {
-                    incident_id,
-                    incident_name,
-                    model,
-                    detected_at,
-                    reported_at,
-                } => events.push(EngineEvent::LeadTime {
-                    at: now,
-                    incident_id,
-                    incident_name,
-                    model,
-                    detected_at,
-                    reported_at,
-                }),
-            }
-        }
-        let snapshot = state.snapshot();
-        out.snapshot.send_if_modified(|current| {
-            let changed = *current != snapshot;
-            if changed {
-                *current = snapshot;
-            }
-            changed
-        });
-        for event in events {
-            let _ = out.events.send(event);
-        }
-    }
 }
 
 /// The user's own traffic, as the gateway would have recorded it.

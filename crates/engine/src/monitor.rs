@@ -355,6 +355,53 @@ pub(crate) async fn persist_observation(
     }
 }
 
+/// Where one effect of the core goes: to the front ends as an event, or to a source as a command.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dispatch {
+    /// An event to broadcast to the front ends.
+    Event(EngineEvent),
+    /// A command to the probe loop.
+    Probe(ProbeCommand),
+    /// A command to the status-page poller.
+    Poller(PollerCommand),
+}
+
+/// The one mapping from the core's effects to the engine's events and commands, at `now`. The
+/// monitor task stores what each event says to keep and passes the commands on; the paused-time
+/// harness of the scenario tests and of the `detection_bench` example, which has no store, calls
+/// it too, so both publish exactly what the engine publishes.
+pub fn dispatch(effect: Effect, now: DateTime<Utc>) -> Dispatch {
+    match effect {
+        Effect::Change(change) => Dispatch::Event(EngineEvent::Change { at: now, change }),
+        Effect::LevelChanged { from, to, reasons } => Dispatch::Event(EngineEvent::LevelChanged {
+            at: now,
+            from,
+            to,
+            reasons,
+        }),
+        Effect::Notify(notification) => Dispatch::Event(EngineEvent::Notify {
+            at: now,
+            notification,
+        }),
+        Effect::ProbeModel { model } => Dispatch::Probe(ProbeCommand::ProbeModel(model)),
+        Effect::LeadTime {
+            incident_id,
+            incident_name,
+            model,
+            detected_at,
+            reported_at,
+        } => Dispatch::Event(EngineEvent::LeadTime {
+            at: now,
+            incident_id,
+            incident_name,
+            model,
+            detected_at,
+            reported_at,
+        }),
+        Effect::FetchIncident { id } => Dispatch::Poller(PollerCommand::FetchIncident(id)),
+    }
+}
+
 /// Stores what the effects say to keep, passes commands on, and returns the events to broadcast.
 async fn handle_effects(
     io: &MonitorIo,
@@ -364,80 +411,19 @@ async fn handle_effects(
     let mut changes = Vec::new();
     let mut events = Vec::new();
     for effect in effects {
-        match effect {
-            Effect::Change(change) => {
-                events.push(EngineEvent::Change {
-                    at: now,
-                    change: change.clone(),
-                });
-                changes.push(change);
+        match dispatch(effect, now) {
+            Dispatch::Event(event) => {
+                persist_event(&io.store, &event, &mut changes).await;
+                events.push(event);
             }
-            Effect::LevelChanged { from, to, reasons } => {
-                let store = io.store.clone();
-                let stored_reasons = reasons.clone();
-                let outcome = tokio::task::spawn_blocking(move || {
-                    store.record_level_change(now, from.as_str(), to.as_str(), &stored_reasons)
-                })
-                .await;
-                if let Ok(Err(e)) = outcome {
-                    tracing::warn!("could not store a level change: {e}");
-                }
-                events.push(EngineEvent::LevelChanged {
-                    at: now,
-                    from,
-                    to,
-                    reasons,
-                });
-            }
-            Effect::Notify(notification) => events.push(EngineEvent::Notify {
-                at: now,
-                notification,
-            }),
-            Effect::ProbeModel { model } => {
+            Dispatch::Probe(command) => {
                 if let Some(probes) = &io.probe_commands {
                     // A full queue already holds probe requests; this one can wait its turn.
-                    let _ = probes.try_send(ProbeCommand::ProbeModel(model));
+                    let _ = probes.try_send(command);
                 }
             }
-            Effect::LeadTime {
-                incident_id,
-                incident_name,
-                model,
-                detected_at,
-                reported_at,
-            } => {
-                let store = io.store.clone();
-                let (id, name, stored_model) =
-                    (incident_id.clone(), incident_name.clone(), model.clone());
-                let outcome = tokio::task::spawn_blocking(move || {
-                    store.record_lead_time(
-                        &id,
-                        &name,
-                        stored_model.as_deref(),
-                        detected_at,
-                        reported_at,
-                        now,
-                    )
-                })
-                .await;
-                if let Ok(Err(e)) = outcome {
-                    tracing::warn!("could not store a detection lead time: {e}");
-                }
-                events.push(EngineEvent::LeadTime {
-                    at: now,
-                    incident_id,
-                    incident_name,
-                    model,
-                    detected_at,
-                    reported_at,
-                });
-            }
-            Effect::FetchIncident { id } => {
-                if io
-                    .poller_commands
-                    .try_send(PollerCommand::FetchIncident(id))
-                    .is_err()
-                {
+            Dispatch::Poller(command) => {
+                if io.poller_commands.try_send(command).is_err() {
                     tracing::warn!("poller busy: an incident's details will be fetched later");
                 }
             }
@@ -452,4 +438,49 @@ async fn handle_effects(
         }
     }
     events
+}
+
+/// Stores what one event says to keep: a level change and a lead time at once; a status change
+/// goes into `changes`, which are stored together once every effect is handled.
+async fn persist_event(store: &Arc<Store>, event: &EngineEvent, changes: &mut Vec<StatusChange>) {
+    match event {
+        EngineEvent::Change { change, .. } => changes.push(change.clone()),
+        EngineEvent::LevelChanged {
+            at,
+            from,
+            to,
+            reasons,
+        } => {
+            let store = store.clone();
+            let (at, from, to, reasons) = (*at, *from, *to, reasons.clone());
+            let outcome = tokio::task::spawn_blocking(move || {
+                store.record_level_change(at, from.as_str(), to.as_str(), &reasons)
+            })
+            .await;
+            if let Ok(Err(e)) = outcome {
+                tracing::warn!("could not store a level change: {e}");
+            }
+        }
+        EngineEvent::LeadTime {
+            at,
+            incident_id,
+            incident_name,
+            model,
+            detected_at,
+            reported_at,
+        } => {
+            let store = store.clone();
+            let (id, name, model) = (incident_id.clone(), incident_name.clone(), model.clone());
+            let (at, detected_at, reported_at) = (*at, *detected_at, *reported_at);
+            let outcome = tokio::task::spawn_blocking(move || {
+                store.record_lead_time(&id, &name, model.as_deref(), detected_at, reported_at, at)
+            })
+            .await;
+            if let Ok(Err(e)) = outcome {
+                tracing::warn!("could not store a detection lead time: {e}");
+            }
+        }
+        // A notification leaves nothing to keep.
+        EngineEvent::Notify { .. } => {}
+    }
 }

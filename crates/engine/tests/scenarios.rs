@@ -7,14 +7,17 @@
 //! simulator's story clock follows the same paused clock (`Clock::Real` at speed 1 reads tokio's
 //! `Instant`), so the API, the status page and the monitor agree on what time it is.
 //!
-//! The monitor loop is `run_monitor` without the store and with `now` on the paused clock, as in
-//! the `detection_bench` example: `MonitorState`'s rules count wall time (the alert cooldown, the
-//! probe window), and the wall clock does not move while tokio time is paused.
+//! The engine runs in the paused-time harness of `support::paused`, which the `detection_bench`
+//! example shares: `Engine::start`'s wiring with the monitor loop's `now` on the paused clock,
+//! because `MonitorState`'s rules count wall time (the alert cooldown, the probe window), and the
+//! wall clock does not move while tokio time is paused.
 //!
 //! The tests assert what the user sees in each phase of the story (levels, reasons, the model an
 //! incident is attributed to, notifications), never how long anything took: speed lives in the
 //! bench.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
+
+mod support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -22,23 +25,17 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use claude_status_core::alerts::{AlertKind, Notification};
 use claude_status_core::health::{ProbeKind, ProbeResult};
-use claude_status_core::models::{ModelReport, ModelsConfig, MOST_USED_PROBE_INTERVAL};
-use claude_status_core::monitor::{Effect, MonitorConfig, MonitorState, Observation};
+use claude_status_core::models::{ModelReport, MOST_USED_PROBE_INTERVAL};
+use claude_status_core::monitor::{MonitorConfig, Observation};
 use claude_status_core::probe::ProbeOutcome;
 use claude_status_core::report::{IncidentReport, Snapshot};
 use claude_status_core::statuspage::IncidentStatus;
 use claude_status_core::usage::{TokenCounts, UsageRecord, UsageSource};
 use claude_status_core::Level;
-use claude_status_engine::poller::{run_poller, PollerCommand, PollerConfig, StatusPageClient};
-use claude_status_engine::probe::{
-    run_probes, ApiKey, ApiProbe, HttpProber, ProbeCommand, ProbeConfig, StreamingProbeConfig,
-};
 use claude_status_engine::EngineEvent;
 use claude_status_simulator::{Clock, SimHandle, Simulator};
-use tokio::sync::{broadcast, mpsc, watch};
-use tokio::task::JoinHandle;
-use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
+use support::paused::{self, PausedEngine, ProbeHook};
+use tokio::sync::broadcast;
 
 /// The model `model-overload` overloads: Claude Code's default, the one a typical user works on.
 const STORM_MODEL: &str = "claude-opus-5-5";
@@ -70,21 +67,8 @@ const STORY_END: Duration = Duration::from_secs(18 * 60);
 const STEP_BUDGET: usize = 100_000;
 
 // ---------------------------------------------------------------------------------------------
-// The harness: the engine's tasks with the monitor on the paused clock.
+// The harness: the engine's tasks with the monitor on the paused clock (`support::paused`).
 // ---------------------------------------------------------------------------------------------
-
-/// The paused clock as a wall clock: the wall time at start plus the paused time since.
-#[derive(Debug, Clone, Copy)]
-struct VirtualClock {
-    start: Instant,
-    wall: DateTime<Utc>,
-}
-
-impl VirtualClock {
-    fn now(&self) -> DateTime<Utc> {
-        self.wall + chrono::Duration::from_std(self.start.elapsed()).unwrap()
-    }
-}
 
 /// One probe as it went out, for the phases that depend on what the probes saw.
 #[derive(Debug, Clone)]
@@ -95,72 +79,10 @@ struct Probed {
     outcome: ProbeOutcome,
 }
 
-/// The real HTTP prober with each result stamped on the paused clock, so the monitor's windows
-/// and the probes' times agree, and written down for the test.
-#[derive(Debug)]
-struct Restamped {
-    inner: HttpProber,
-    clock: VirtualClock,
-    log: Arc<Mutex<Vec<Probed>>>,
-}
-
-impl ApiProbe for Restamped {
-    async fn probe(&self, kind: ProbeKind, model: Option<&str>, confirmation: bool) -> ProbeResult {
-        let at = self.clock.now();
-        let mut result = self.inner.probe(kind, model, confirmation).await;
-        result.at = at;
-        self.log.lock().unwrap().push(Probed {
-            at,
-            kind,
-            model: result.model.clone(),
-            outcome: result.outcome(),
-        });
-        result
-    }
-}
-
-/// A running engine.
+/// A running engine, and every probe it sent so far.
 struct Rig {
-    events: broadcast::Receiver<EngineEvent>,
-    snapshot: watch::Receiver<Snapshot>,
-    observations: mpsc::Sender<Observation>,
-    clock: VirtualClock,
+    engine: PausedEngine,
     probes: Arc<Mutex<Vec<Probed>>>,
-    shutdown: CancellationToken,
-    tasks: Vec<JoinHandle<()>>,
-}
-
-impl Rig {
-    async fn stop(self) {
-        self.shutdown.cancel();
-        for task in self.tasks {
-            task.await.unwrap();
-        }
-    }
-}
-
-/// The probes of a user with a key and default settings: reachability every 60 s, and the
-/// per-model streaming probe (the most-used model every 60 s, the others every 5 min).
-fn probe_config(url: &str) -> ProbeConfig {
-    ProbeConfig {
-        api_url: url.to_owned(),
-        api_key: ApiKey::new(TEST_KEY),
-        streaming: Some(StreamingProbeConfig::default()),
-        ..ProbeConfig::default()
-    }
-}
-
-/// The engine's HTTP client for paused time: the same limits, without keep-alive. Under paused
-/// time a pooled connection whose streamed answer the probe stopped reading at `message_stop`
-/// stalls the next request on it until the timeout (the `detection_bench` example found it), so
-/// every request gets its own connection.
-fn paused_client(poller: &PollerConfig) -> reqwest::Client {
-    reqwest::Client::builder()
-        .connect_timeout(poller.limits.connect_timeout)
-        .timeout(poller.limits.total_timeout)
-        .pool_max_idle_per_host(0)
-        .build()
-        .unwrap()
 }
 
 /// Starts `scenario` (overloading [`STORM_MODEL`] when it is `model-overload`) and the engine
@@ -172,152 +94,20 @@ async fn start(scenario: &str, pinned: &[&str]) -> (SimHandle, Rig) {
         .start()
         .await
         .expect("simulator starts");
-    let url = sim.base_url();
-    let poller = PollerConfig::for_url(&url);
-    let probes = probe_config(&url);
-    probes.validate().unwrap();
-    let mut monitor = MonitorConfig {
-        models: ModelsConfig {
-            pinned: pinned.iter().map(|m| (*m).to_owned()).collect(),
-            ..ModelsConfig::default()
-        },
-        ..MonitorConfig::default()
-    };
-    // `Engine::start` sets this when the streaming probe is configured and a key exists.
-    monitor.models.probing = true;
-
-    let clock = VirtualClock {
-        start: Instant::now(),
-        wall: Utc::now(),
-    };
-    let http = paused_client(&poller);
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let shutdown = CancellationToken::new();
-    let (observation_tx, observation_rx) = mpsc::channel(64);
-    let (probe_tx, probe_rx) = mpsc::channel(16);
-    let (poller_tx, poller_rx) = mpsc::channel(16);
-    let (snapshot_tx, snapshot_rx) = watch::channel(Snapshot::initial());
-    let (events_tx, events_rx) = broadcast::channel(1024);
-    let tasks = vec![
-        tokio::spawn(run_probes(
-            Restamped {
-                inner: HttpProber::new(http.clone(), probes.clone()),
-                clock,
-                log: log.clone(),
-            },
-            probes.schedule,
-            monitor.health.clone(),
-            probes.streaming.clone(),
-            snapshot_rx.clone(),
-            observation_tx.clone(),
-            probe_rx,
-            shutdown.clone(),
-        )),
-        tokio::spawn(run_poller(
-            StatusPageClient::new(http, poller, None),
-            observation_tx.clone(),
-            poller_rx,
-            shutdown.clone(),
-        )),
-        tokio::spawn(virtual_monitor(
-            MonitorState::new(monitor),
-            observation_rx,
-            MonitorOutputs {
-                snapshot: snapshot_tx,
-                events: events_tx,
-                probes: probe_tx,
-                poller: poller_tx,
-            },
-            clock,
-            shutdown.clone(),
-        )),
-    ];
-    let rig = Rig {
-        events: events_rx,
-        snapshot: snapshot_rx,
-        observations: observation_tx,
-        clock,
-        probes: log,
-        shutdown,
-        tasks,
-    };
-    (sim, rig)
-}
-
-struct MonitorOutputs {
-    snapshot: watch::Sender<Snapshot>,
-    events: broadcast::Sender<EngineEvent>,
-    probes: mpsc::Sender<ProbeCommand>,
-    poller: mpsc::Sender<PollerCommand>,
-}
-
-/// `run_monitor` without the store, on the paused clock.
-async fn virtual_monitor(
-    mut state: MonitorState,
-    mut observations: mpsc::Receiver<Observation>,
-    out: MonitorOutputs,
-    clock: VirtualClock,
-    shutdown: CancellationToken,
-) {
-    loop {
-        let observation = tokio::select! {
-            _ = shutdown.cancelled() => return,
-            observation = observations.recv() => match observation {
-                Some(observation) => observation,
-                None => return,
-            },
-        };
-        let now = clock.now();
-        let mut events = Vec::new();
-        for effect in state.apply(observation, now) {
-            match effect {
-                Effect::Change(change) => events.push(EngineEvent::Change { at: now, change }),
-                Effect::LevelChanged { from, to, reasons } => {
-                    events.push(EngineEvent::LevelChanged {
-                        at: now,
-                        from,
-                        to,
-                        reasons,
-                    })
-                }
-                Effect::Notify(notification) => events.push(EngineEvent::Notify {
-                    at: now,
-                    notification,
-                }),
-                Effect::ProbeModel { model } => {
-                    let _ = out.probes.try_send(ProbeCommand::ProbeModel(model));
-                }
-                Effect::FetchIncident { id } => {
-                    let _ = out.poller.try_send(PollerCommand::FetchIncident(id));
-                }
-                Effect::LeadTime {
-                    incident_id,
-                    incident_name,
-                    model,
-                    detected_at,
-                    reported_at,
-                } => events.push(EngineEvent::LeadTime {
-                    at: now,
-                    incident_id,
-                    incident_name,
-                    model,
-                    detected_at,
-                    reported_at,
-                }),
-            }
-        }
-        let snapshot = state.snapshot();
-        out.snapshot.send_if_modified(|current| {
-            let changed = *current != snapshot;
-            if changed {
-                *current = snapshot;
-            }
-            changed
+    let pinned = pinned.iter().map(|m| (*m).to_owned()).collect();
+    let config = paused::keyed_config(&sim.base_url(), TEST_KEY, pinned);
+    let probes = Arc::new(Mutex::new(Vec::new()));
+    let log = probes.clone();
+    let on_probe: ProbeHook = Arc::new(move |_, result: &ProbeResult| {
+        log.lock().unwrap().push(Probed {
+            at: result.at,
+            kind: result.kind,
+            model: result.model.clone(),
+            outcome: result.outcome(),
         });
-        for event in events {
-            let _ = out.events.send(event);
-        }
-    }
+    });
+    let engine = paused::start(config, Some(on_probe)).unwrap();
+    (sim, Rig { engine, probes })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -384,9 +174,9 @@ impl Seen {
 /// Records what the engine publishes until story time `until`, then stops the engine and the
 /// simulator.
 async fn watch_story(sim: SimHandle, mut rig: Rig, until: Duration) -> (Seen, SimHandle) {
-    let end = rig.clock.start + until;
+    let end = rig.engine.clock.start + until;
     let mut seen = Seen {
-        started: rig.clock.wall,
+        started: rig.engine.clock.wall,
         snapshots: Vec::new(),
         events: Vec::new(),
         probes: Vec::new(),
@@ -400,21 +190,21 @@ async fn watch_story(sim: SimHandle, mut rig: Rig, until: Duration) -> (Seen, Si
         );
         tokio::select! {
             biased;
-            event = rig.events.recv() => match event {
+            event = rig.engine.events.recv() => match event {
                 Ok(event) => seen.events.push((sim.story_time(), event)),
                 Err(broadcast::error::RecvError::Lagged(n)) => panic!("missed {n} events"),
                 Err(broadcast::error::RecvError::Closed) => panic!("the engine stopped"),
             },
-            changed = rig.snapshot.changed() => {
+            changed = rig.engine.snapshot.changed() => {
                 changed.expect("the engine stopped");
-                let snapshot = rig.snapshot.borrow_and_update().clone();
+                let snapshot = rig.engine.snapshot.borrow_and_update().clone();
                 seen.snapshots.push((sim.story_time(), snapshot));
             }
             () = tokio::time::sleep_until(end) => break,
         }
     }
     seen.probes = rig.probes.lock().unwrap().clone();
-    rig.stop().await;
+    rig.engine.tasks.stop().await;
     (seen, sim)
 }
 
@@ -760,9 +550,10 @@ async fn a_retired_model_is_retired_with_a_successor_never_an_outage() {
     assert_eq!(answer.status().as_u16(), 404);
     let body: serde_json::Value = answer.json().await.unwrap();
     assert_eq!(body["error"]["type"], "not_found_error", "{body}");
-    rig.observations
+    rig.engine
+        .observations
         .send(Observation::Usage {
-            records: vec![own_request(rig.clock.now(), RETIRED_MODEL, 404)],
+            records: vec![own_request(rig.engine.clock.now(), RETIRED_MODEL, 404)],
         })
         .await
         .unwrap();
