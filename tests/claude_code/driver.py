@@ -45,7 +45,7 @@ import urllib.request
 STORM_MODEL = "claude-opus-5-5"
 STORM_NAME = "Opus 5.5"
 # Any sk-ant- string: only the simulator behind the gateway ever sees it.
-DUMMY_KEY = "sk-ant-api03-claude-status-driver-dummy"
+DUMMY_KEY = "sk-ant-api03-dummy-driver"
 # model-overload's plateau in story time: every message to its model overloaded, the status
 # page still silent (its incident comes at 7 min).
 PLATEAU_SECONDS = 180
