@@ -870,3 +870,28 @@ fn the_store_is_send_and_sync() {
     assert_send_sync::<Store>();
     assert_send_sync::<Arc<Store>>();
 }
+
+/// Several processes (here threads, each with its own connection) opening one new database at
+/// the same moment all get a working WAL store: the switch to WAL that they race for is retried
+/// instead of failing one of them with "database is locked" (seen with two `check`s at once).
+#[test]
+fn a_new_database_opened_by_many_at_once_opens_for_all() {
+    for round in 0..40 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("claude-status.sqlite3");
+        let start = Arc::new(std::sync::Barrier::new(8));
+        let opened: Vec<_> = (0..8)
+            .map(|_| {
+                let (path, start) = (path.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    Store::open(&path).and_then(|store| store.journal_mode())
+                })
+            })
+            .collect();
+        for handle in opened {
+            let mode = handle.join().unwrap();
+            assert_eq!(mode.as_deref().ok(), Some("wal"), "round {round}: {mode:?}");
+        }
+    }
+}

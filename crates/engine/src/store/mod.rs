@@ -177,8 +177,7 @@ fn configure(connection: &Connection) -> rusqlite::Result<()> {
     // WAL lets the CLI read while the tray app writes. An in-memory database answers "memory",
     // and a file system without shared memory support may refuse WAL: both still work, so a
     // refusal is logged rather than fatal.
-    let mode: String =
-        connection.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+    let mode = switch_to_wal(connection)?;
     if !mode.eq_ignore_ascii_case("wal") && !mode.eq_ignore_ascii_case("memory") {
         tracing::warn!(journal_mode = %mode, "SQLite refused WAL mode; continuing without it");
     }
@@ -189,6 +188,41 @@ fn configure(connection: &Connection) -> rusqlite::Result<()> {
     // honours only when foreign keys are switched on for the connection.
     connection.pragma_update(None, "foreign_keys", "ON")?;
     Ok(())
+}
+
+/// Switches the database to WAL and returns the journal mode SQLite reports. Two processes that
+/// open a new database at the same moment (the status line and `check`, say) can both hold a read
+/// lock while each asks for the exclusive one the switch needs; SQLite then answers SQLITE_BUSY at
+/// once, without waiting through the busy timeout, to break the deadlock. So a busy answer is
+/// retried, 50 ms apart, for at most the busy timeout; a database already in WAL mode needs no
+/// switch at all.
+fn switch_to_wal(connection: &Connection) -> rusqlite::Result<String> {
+    const PAUSE: Duration = Duration::from_millis(50);
+    let attempts = (BUSY_TIMEOUT.as_millis() / PAUSE.as_millis()).max(1);
+    let mut attempt = 0;
+    loop {
+        let current: rusqlite::Result<String> =
+            connection.pragma_query_value(None, "journal_mode", |row| row.get(0));
+        let outcome = match current {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => Ok(mode),
+            Ok(_) => {
+                connection.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+            }
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && attempt < attempts =>
+            {
+                attempt += 1;
+                std::thread::sleep(PAUSE);
+            }
+            other => return other,
+        }
+    }
 }
 
 /// A time as stored: unix milliseconds, UTC.
