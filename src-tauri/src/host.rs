@@ -264,7 +264,9 @@ mod tests {
                 sim.advance(Duration::from_secs(5));
                 engine.check_now().await;
             }
-            // Every snapshot up to one checked after this step of the story.
+            // Every snapshot up to one with this step's page and every followed model's probe:
+            // the engine runs faster than the story's steps, so waiting for the page alone let
+            // the story run past the probes.
             let asked = chrono::Utc::now();
             let give_up = tokio::time::Instant::now() + Duration::from_secs(10);
             while !{
@@ -274,6 +276,11 @@ mod tests {
                     .fetched_at
                     .is_some_and(|at| at >= asked)
                     && snapshot.checked_at.is_some_and(|at| at >= asked)
+                    && snapshot
+                        .models
+                        .iter()
+                        .filter(|m| m.followed && m.probe_interval_secs.is_some())
+                        .all(|m| m.last_probe.as_ref().is_some_and(|p| p.at >= asked))
             } {
                 match tokio::time::timeout_at(give_up, snapshots.changed()).await {
                     Ok(Ok(())) => seen.check(&snapshots.borrow_and_update(), sim.story_time()),
