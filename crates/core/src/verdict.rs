@@ -160,13 +160,9 @@ pub fn decide(
         .filter(|_| model_decides)
         .and_then(|m| m.last_probe.as_ref())
         .map(|p| p.at);
-    let alternative = subject.as_ref().and_then(|subject| {
-        models
-            .iter()
-            .filter(|m| m.followed && &m.model != subject && m.level == Level::Operational)
-            .find(|m| answers_now(m, subject_seen))
-            .map(|m| m.display_name.clone())
-    });
+    let alternative = subject
+        .as_ref()
+        .and_then(|subject| alternative_to(subject, subject_seen, models));
     let verdict = Verdict { level, reasons };
     let hits_you = hits_you(
         &verdict,
@@ -219,15 +215,11 @@ pub fn decide_for_model(
     {
         decision.verdict.reasons.push(model_line(other));
     }
-    // The alternative is any other followed model that answers now, as in `decide`.
     let seen = own.last_probe.as_ref().map(|p| p.at);
-    decision.alternative = decision.subject.as_ref().and_then(|_| {
-        models
-            .iter()
-            .filter(|m| m.followed && m.model != model && m.level == Level::Operational)
-            .find(|m| answers_now(m, seen))
-            .map(|m| m.display_name.clone())
-    });
+    decision.alternative = decision
+        .subject
+        .as_ref()
+        .and_then(|_| alternative_to(model, seen, models));
     decision.hits_you = hits_you(
         &decision.verdict,
         facts,
@@ -237,6 +229,20 @@ pub fn decide_for_model(
         coverage,
     );
     Some(decision)
+}
+
+/// The followed model to suggest instead of `subject` (whose latest probe was at
+/// `subject_seen`): the first other one that is operational and answers now.
+fn alternative_to(
+    subject: &str,
+    subject_seen: Option<chrono::DateTime<chrono::Utc>>,
+    models: &[ModelReport],
+) -> Option<String> {
+    models
+        .iter()
+        .filter(|m| m.followed && m.model != subject && m.level == Level::Operational)
+        .find(|m| answers_now(m, subject_seen))
+        .map(|m| m.display_name.clone())
 }
 
 /// Whether a model's evidence says it answers now, so that it can be named as the one to switch

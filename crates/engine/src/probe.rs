@@ -616,14 +616,8 @@ pub async fn run_probes<P: ApiProbe>(
                 {
                     return;
                 }
-                // In a bad episode of its own, a model is probed at the most-used pace until it
-                // recovers, whatever its share: its recovery is news, and so is its alternative's
-                // state.
-                let interval = if slot.health.episode().is_some() {
-                    interval.min(streaming.interval)
-                } else {
-                    interval
-                };
+                // A model in a bad episode gets the most-used pace from the monitor's report;
+                // the snapshot that says so wakes this loop, and the pull-in above applies it.
                 slot.interval = interval;
                 let per_model = ProbeSchedule {
                     interval,
