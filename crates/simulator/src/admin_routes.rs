@@ -232,7 +232,7 @@ fn stream_minute(index: usize, minute: i64) -> Tokens {
         cache_read: spread(base.cache_read, 4),
         output: spread(base.output, 5),
         web_search_requests: u64::from(
-            stream.web_search_every != 0 && (seed >> 16) % stream.web_search_every == 0,
+            stream.web_search_every != 0 && (seed >> 16).is_multiple_of(stream.web_search_every),
         ),
     }
 }
