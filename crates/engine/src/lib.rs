@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod check;
 pub mod claude_code;
+pub mod control;
 pub mod error;
 pub mod gateway;
 pub mod http;
@@ -12,6 +13,7 @@ pub mod paths;
 pub mod poller;
 pub mod probe;
 pub mod retry;
+pub mod service;
 pub mod store;
 pub mod usage;
 

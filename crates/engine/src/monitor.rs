@@ -11,7 +11,7 @@ use claude_status_core::changes::StatusChange;
 use claude_status_core::monitor::{Effect, MonitorConfig, MonitorState, Observation, PageFetch};
 use claude_status_core::report::Snapshot;
 use claude_status_core::Level;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -61,7 +61,7 @@ impl Default for EngineConfig {
 }
 
 /// One thing that happened, for front ends that print or notify as things change.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EngineEvent {
     /// The status page changed.
@@ -103,6 +103,8 @@ pub struct Engine {
     probe_commands: Option<mpsc::Sender<ProbeCommand>>,
     /// The monitor's input, for sources started beside the engine (the gateway).
     observations: mpsc::Sender<Observation>,
+    /// Questions for the monitor that only its state can answer.
+    queries: mpsc::Sender<MonitorQuery>,
     shutdown: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -113,6 +115,7 @@ impl Engine {
         let shutdown = CancellationToken::new();
         let (observation_tx, observation_rx) = mpsc::channel(64);
         let (command_tx, command_rx) = mpsc::channel(16);
+        let (query_tx, query_rx) = mpsc::channel(16);
         let (snapshot_tx, snapshot_rx) = watch::channel(Snapshot::initial());
         // Subscribed before any task runs, so the first events cannot be missed.
         let (events_tx, first_events) = broadcast::channel(256);
@@ -188,6 +191,7 @@ impl Engine {
                 retention: config.retention,
             },
             observation_rx,
+            query_rx,
             shutdown.clone(),
         )));
         Ok(Self {
@@ -197,6 +201,7 @@ impl Engine {
             poller_commands: command_tx,
             probe_commands,
             observations,
+            queries: query_tx,
             shutdown,
             tasks,
         })
@@ -223,6 +228,24 @@ impl Engine {
         }
     }
 
+    /// The snapshot about one model (`check --model`), from the monitor's own state; `None` when
+    /// the monitor does not know the model, has stopped, or takes longer than a second.
+    pub async fn snapshot_for_model(&self, model: &str) -> Option<Snapshot> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.queries
+            .send(MonitorQuery::SnapshotForModel {
+                model: model.to_owned(),
+                reply,
+            })
+            .await
+            .ok()?;
+        tokio::time::timeout(Duration::from_secs(1), answer)
+            .await
+            .ok()?
+            .ok()
+            .flatten()
+    }
+
     /// A sender into the monitor, for a source started beside the engine (the gateway feeds
     /// the user's own traffic through it).
     pub fn observation_sender(&self) -> mpsc::Sender<Observation> {
@@ -243,6 +266,15 @@ impl Engine {
     }
 }
 
+/// A question for the monitor task.
+#[derive(Debug)]
+enum MonitorQuery {
+    SnapshotForModel {
+        model: String,
+        reply: tokio::sync::oneshot::Sender<Option<Snapshot>>,
+    },
+}
+
 /// The monitor's outputs.
 struct MonitorIo {
     store: Arc<Store>,
@@ -257,12 +289,18 @@ async fn run_monitor(
     mut state: MonitorState,
     io: MonitorIo,
     mut observations: mpsc::Receiver<Observation>,
+    mut queries: mpsc::Receiver<MonitorQuery>,
     shutdown: CancellationToken,
 ) {
     let mut prune = tokio::time::interval(PRUNE_EVERY);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
+            Some(query) = queries.recv() => match query {
+                MonitorQuery::SnapshotForModel { model, reply } => {
+                    let _ = reply.send(state.snapshot_for_model(&model, Utc::now()));
+                }
+            },
             _ = prune.tick() => {
                 let store = io.store.clone();
                 let retention = io.retention;

@@ -17,11 +17,15 @@ pub fn data_dir(explicit: Option<PathBuf>) -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(dir));
     }
+    platform_data_dir().ok_or_else(|| {
+        Error::Config(format!(
+            "no home directory to keep data in; set {DATA_DIR_ENV} or pass --data-dir"
+        ))
+    })
+}
+
+/// The platform's data directory, whatever the environment says.
+pub fn platform_data_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("dev", "claude-status", "claude-status")
         .map(|dirs| dirs.data_dir().to_path_buf())
-        .ok_or_else(|| {
-            Error::Config(format!(
-                "no home directory to keep data in; set {DATA_DIR_ENV} or pass --data-dir"
-            ))
-        })
 }

@@ -1,0 +1,443 @@
+//! The service's answers to the control API's calls: each one reads the store, the settings or
+//! the running engine, or changes them, and says what went wrong with a kind and the field at
+//! fault. No call ever returns a key.
+
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use claude_status_core::gateway::{gateway_minutes, GatewayReport};
+use claude_status_core::history::{summarize, HistoryLead, HistoryReport};
+use claude_status_core::pricing::normalize_model;
+use claude_status_core::report::{IncidentReport, Snapshot};
+use claude_status_core::series::probe_series;
+use claude_status_core::settings::Settings;
+use claude_status_core::usage::UsageSource;
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+use serde::Serialize;
+use tokio::sync::{broadcast, watch};
+
+use super::{lock_ok, settings_file, Inner, KeySource, SettingsView};
+use super::{ADMIN_KEY_ACCOUNT, API_KEY_ACCOUNT};
+use crate::control::proto::{Call, ControlError, ErrorKind, Event, Hello, ServiceInfo};
+use crate::control::Handler;
+
+type CallResult = Result<serde_json::Value, ControlError>;
+
+/// Minutes of gateway traffic the dashboard shows.
+const GATEWAY_MINUTES: usize = 15;
+/// Retries and fallbacks the dashboard lists: the latest of the last day.
+const GATEWAY_EVENTS: usize = 50;
+/// The longest pause of notifications.
+const MAX_PAUSE_MINUTES: u32 = 24 * 60;
+
+fn to_value<T: Serialize>(value: &T) -> CallResult {
+    serde_json::to_value(value).map_err(|e| ControlError::new(ErrorKind::Internal, e.to_string()))
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> ControlError {
+    ControlError::new(ErrorKind::InvalidArgument, message).with_field(field)
+}
+
+fn storage(e: impl std::fmt::Display) -> ControlError {
+    ControlError::new(ErrorKind::Storage, e.to_string())
+}
+
+/// A range front ends may ask for, its length and the number of chart buckets (1 min, 5 min,
+/// 30 min and 2 h buckets).
+pub fn parse_range(range: &str) -> Result<(Duration, usize), ControlError> {
+    match range {
+        "1h" => Ok((Duration::hours(1), 60)),
+        "24h" => Ok((Duration::hours(24), 288)),
+        "7d" => Ok((Duration::days(7), 336)),
+        "30d" => Ok((Duration::days(30), 360)),
+        other => Err(invalid(
+            "range",
+            format!("range {other:?} is not one of 1h, 24h, 7d, 30d"),
+        )),
+    }
+}
+
+/// Runs blocking store work off the async workers.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ControlError> + Send + 'static,
+) -> Result<T, ControlError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ControlError::new(ErrorKind::Internal, e.to_string()))?
+}
+
+/// A key as typed: trimmed, one word of at most 256 characters; empty means "remove".
+fn parse_key(key: Option<String>, admin: bool) -> Result<Option<String>, ControlError> {
+    let Some(key) = key.map(|k| k.trim().to_owned()).filter(|k| !k.is_empty()) else {
+        return Ok(None);
+    };
+    if key.len() > 256 || key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(invalid(
+            "key",
+            "an API key is one word of at most 256 characters",
+        ));
+    }
+    if admin && !key.starts_with("sk-ant-admin") {
+        return Err(invalid(
+            "key",
+            "an Admin API key starts with sk-ant-admin (create one in the Console's admin settings)",
+        ));
+    }
+    Ok(Some(key))
+}
+
+/// Settings that only front ends read (notifications are filtered here but need no restart,
+/// autostart, whether the probe's cost was shown) need no engine restart.
+fn engine_settings_changed(a: &Settings, b: &Settings) -> bool {
+    let front_end_only = |s: &Settings| Settings {
+        notifications: true,
+        launch_at_login: false,
+        probe_cost_notice_shown: false,
+        ..s.clone()
+    };
+    front_end_only(a) != front_end_only(b)
+}
+
+impl Inner {
+    pub(crate) fn settings_view(&self) -> SettingsView {
+        let gateway = self.gateway.view();
+        let source = *lock_ok(&self.key_source);
+        SettingsView {
+            settings: self.settings(),
+            api_key_configured: source != KeySource::None,
+            api_key_source: source,
+            admin_key_configured: *lock_ok(&self.admin_key_configured),
+            gateway_url: gateway.clone().and_then(Result::ok).map(|g| g.url),
+            gateway_error: gateway.and_then(Result::err),
+            notifications_paused_until: self.paused_until(Utc::now()),
+        }
+    }
+
+    fn info(&self) -> ServiceInfo {
+        let base = &self.options.base;
+        ServiceInfo {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            protocol: crate::control::PROTOCOL_VERSION,
+            pid: std::process::id(),
+            started_at: self.started_at,
+            socket: self.options.socket.display().to_string(),
+            data_dir: base.data_dir.display().to_string(),
+            demo: base.demo,
+            status_url: base.status_url.clone(),
+            fallback_url: base.fallback_url.clone(),
+            gateway_url: self.gateway.view().and_then(Result::ok).map(|g| g.url),
+        }
+    }
+
+    fn settings_changed(&self) {
+        let _ = self.events.send(Event::Settings {
+            sent_at: Utc::now(),
+        });
+    }
+
+    /// Validates, stores and applies new settings; an invalid value is refused with the field
+    /// named, and the last good settings stay in force.
+    async fn set_settings(self: &Arc<Self>, settings: Settings) -> CallResult {
+        settings.validate().map_err(|e| {
+            ControlError::new(ErrorKind::InvalidSettings, e.to_string()).with_field(e.field)
+        })?;
+        let previous = self.settings();
+        if previous.launch_at_login != settings.launch_at_login {
+            if let Some(login_item) = self.login_item.clone() {
+                let enabled = settings.launch_at_login;
+                blocking(move || {
+                    login_item(enabled).map_err(|e| {
+                        ControlError::new(ErrorKind::Internal, format!("launch at login: {e}"))
+                            .with_field("launch_at_login")
+                    })
+                })
+                .await?;
+            }
+        }
+        let dir = self.options.base.data_dir.clone();
+        let saved = settings.clone();
+        blocking(move || settings_file::save(&dir, &saved).map_err(storage)).await?;
+        *lock_ok(&self.settings) = settings.clone();
+        if engine_settings_changed(&previous, &settings) {
+            self.restart_engine().await;
+        }
+        self.settings_changed();
+        to_value(&self.settings_view())
+    }
+
+    async fn set_key(self: &Arc<Self>, key: Option<String>, admin: bool) -> CallResult {
+        let key = parse_key(key, admin)?;
+        let secrets = Arc::clone(&self.secrets);
+        let account = if admin {
+            ADMIN_KEY_ACCOUNT
+        } else {
+            API_KEY_ACCOUNT
+        };
+        blocking(move || {
+            secrets
+                .set(account, key.as_deref())
+                .map_err(|e| ControlError::new(ErrorKind::KeychainUnavailable, e))
+        })
+        .await?;
+        self.restart_engine().await;
+        self.settings_changed();
+        to_value(&self.settings_view())
+    }
+
+    async fn history(&self, range: String) -> CallResult {
+        let (span, _) = parse_range(&range)?;
+        let store = self.store.clone();
+        let to = Utc::now();
+        let from = to - span;
+        let report = blocking(move || -> Result<HistoryReport, ControlError> {
+            let probes = store.probes_between(from, to).map_err(storage)?;
+            let incidents = store.recent_incidents(200).map_err(storage)?;
+            let leads: Vec<HistoryLead> = store
+                .lead_times_between(from, to)
+                .map_err(storage)?
+                .iter()
+                .map(Into::into)
+                .collect();
+            let mut report = summarize(&probes, &incidents, &leads, from, to);
+            report.window_label = range;
+            Ok(report)
+        })
+        .await?;
+        to_value(&report)
+    }
+
+    async fn probe_series(&self, range: String, model: Option<String>) -> CallResult {
+        let (span, buckets) = parse_range(&range)?;
+        let model = match model.map(|m| m.trim().to_owned()) {
+            None => None,
+            Some(m) if m.is_empty() || m.len() > 200 => {
+                return Err(invalid("model", "a model id is 1 to 200 characters"))
+            }
+            Some(m) => Some(normalize_model(&m)),
+        };
+        let store = self.store.clone();
+        let to = Utc::now();
+        let from = to - span;
+        let mut probes = blocking(move || store.probes_between(from, to).map_err(storage)).await?;
+        if let Some(model) = &model {
+            probes.retain(|r| r.model.as_deref().map(normalize_model).as_ref() == Some(model));
+        }
+        to_value(&probe_series(&probes, from, to, buckets))
+    }
+
+    async fn gateway_report(&self) -> CallResult {
+        let settings = self.settings();
+        let running = self.gateway.view();
+        let store = self.store.clone();
+        let now = Utc::now();
+        let (minutes, events) = blocking(move || {
+            let from = now - Duration::minutes(GATEWAY_MINUTES as i64);
+            // A minute ahead, so a record stamped a moment after `now` still lands in the last
+            // one.
+            let records = store
+                .usage_between_of(from, now + Duration::minutes(1), Some(UsageSource::Gateway))
+                .map_err(storage)?;
+            let minutes = gateway_minutes(&records, now, GATEWAY_MINUTES);
+            let events = store
+                .gateway_events_since(now - Duration::days(1), GATEWAY_EVENTS)
+                .map_err(storage)?;
+            Ok((minutes, events))
+        })
+        .await?;
+        let (url, upstream, stats, error) = match running {
+            Some(Ok(gateway)) => (
+                Some(gateway.url),
+                Some(gateway.upstream),
+                Some(gateway.stats.snapshot()),
+                None,
+            ),
+            Some(Err(error)) => (None, None, None, Some(error)),
+            None => (None, None, None, None),
+        };
+        to_value(&GatewayReport {
+            enabled: settings.gateway,
+            url,
+            error,
+            upstream,
+            retry: settings.gateway_retry,
+            fallback: settings.gateway_fallback,
+            stats,
+            minutes,
+            events,
+        })
+    }
+
+    async fn snapshot_for(&self, model: Option<String>) -> CallResult {
+        let Some(model) = model.map(|m| m.trim().to_owned()) else {
+            return to_value(&self.snapshot.borrow().clone());
+        };
+        if model.is_empty() || model.len() > 200 {
+            return Err(invalid("model", "a model id is 1 to 200 characters"));
+        }
+        let engine = self.engine.lock().await;
+        let answer: Option<Snapshot> = match engine.as_ref() {
+            Some(engine) => engine.snapshot_for_model(&model).await,
+            None => None,
+        };
+        to_value(&answer)
+    }
+
+    fn probe_cost(&self) -> CallResult {
+        let key_present = *lock_ok(&self.key_source) != KeySource::None;
+        to_value(&super::probe_cost::current(
+            &self.options.base,
+            &self.settings(),
+            &self.snapshot.borrow(),
+            key_present,
+        ))
+    }
+
+    async fn dismiss_probe_cost_notice(self: &Arc<Self>, turn_off: bool) -> CallResult {
+        let mut settings = self.settings();
+        settings.probe_cost_notice_shown = true;
+        if turn_off {
+            settings.streaming_probe = false;
+        }
+        self.set_settings(settings).await?;
+        self.probe_cost()
+    }
+
+    async fn ingest_usage(&self) -> CallResult {
+        if !self.settings().claude_code_logs || self.options.base.demo {
+            return to_value(&crate::claude_code::IngestReport::default());
+        }
+        let store = self.store.clone();
+        let report = blocking(move || {
+            let dirs = crate::claude_code::default_projects_dirs().map_err(storage)?;
+            crate::claude_code::ingest_all(&store, &dirs).map_err(storage)
+        })
+        .await?;
+        to_value(&report)
+    }
+
+    async fn answer(self: Arc<Self>, call: Call) -> CallResult {
+        match call {
+            Call::Version => to_value(&self.info()),
+            Call::Snapshot { model } => self.snapshot_for(model).await,
+            Call::Subscribe => Err(ControlError::new(
+                ErrorKind::BadFrame,
+                "subscribe is answered with a stream, not a reply",
+            )),
+            Call::History { range } => self.history(range).await,
+            Call::ProbeSeries { range, model } => self.probe_series(range, model).await,
+            Call::Incidents { limit } => {
+                let limit = usize::try_from(limit.clamp(1, 200)).unwrap_or(200);
+                let store = self.store.clone();
+                let incidents =
+                    blocking(move || store.recent_incidents(limit).map_err(storage)).await?;
+                let reports: Vec<IncidentReport> =
+                    incidents.iter().map(IncidentReport::from).collect();
+                to_value(&reports)
+            }
+            Call::Incident { id } => {
+                if id.is_empty() || id.len() > 200 {
+                    return Err(invalid("id", "an incident id is 1 to 200 characters"));
+                }
+                let store = self.store.clone();
+                let incident = blocking(move || store.incident(&id).map_err(storage)).await?;
+                to_value(&incident.as_ref().map(IncidentReport::from))
+            }
+            Call::Gateway => self.gateway_report().await,
+            Call::GetSettings => to_value(&self.settings_view()),
+            Call::SetSettings { settings } => self.set_settings(settings).await,
+            Call::SetApiKey { key } => self.set_key(key, false).await,
+            Call::SetAdminKey { key } => self.set_key(key, true).await,
+            Call::CheckNow => {
+                if let Some(engine) = self.engine.lock().await.as_ref() {
+                    engine.check_now().await;
+                }
+                Ok(serde_json::Value::Null)
+            }
+            Call::PauseNotifications { minutes } => {
+                if minutes > MAX_PAUSE_MINUTES {
+                    return Err(invalid("minutes", "a pause lasts at most 24 hours"));
+                }
+                *lock_ok(&self.paused_until) =
+                    (minutes > 0).then(|| Utc::now() + Duration::minutes(i64::from(minutes)));
+                self.settings_changed();
+                to_value(&self.settings_view())
+            }
+            Call::ProbeCost => self.probe_cost(),
+            Call::DismissProbeCostNotice { turn_off } => {
+                self.dismiss_probe_cost_notice(turn_off).await
+            }
+            Call::IngestUsage => self.ingest_usage().await,
+            Call::Stop => {
+                tracing::info!("stopping: asked through the control API");
+                self.shutdown.cancel();
+                Ok(serde_json::Value::Null)
+            }
+        }
+    }
+}
+
+/// The service behind the control socket.
+#[derive(Debug)]
+pub(crate) struct ServiceHandler(pub(crate) Arc<Inner>);
+
+impl Handler for ServiceHandler {
+    fn hello(&self) -> Hello {
+        self.0.our_hello()
+    }
+
+    fn call(&self, call: Call) -> BoxFuture<'_, CallResult> {
+        Arc::clone(&self.0).answer(call).boxed()
+    }
+
+    fn snapshots(&self) -> watch::Receiver<Snapshot> {
+        self.0.snapshot.subscribe()
+    }
+
+    fn events(&self) -> broadcast::Receiver<Event> {
+        self.0.events.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_one_word_and_admin_keys_say_so() {
+        assert_eq!(parse_key(None, false).unwrap(), None);
+        assert_eq!(parse_key(Some("  ".to_owned()), false).unwrap(), None);
+        assert_eq!(
+            parse_key(Some(" sk-ant-x ".to_owned()), false).unwrap(),
+            Some("sk-ant-x".to_owned())
+        );
+        assert_eq!(
+            parse_key(Some("two words".to_owned()), false)
+                .unwrap_err()
+                .field
+                .as_deref(),
+            Some("key")
+        );
+        assert!(parse_key(Some("sk-ant-api".to_owned()), true).is_err());
+        assert!(parse_key(Some("x".repeat(300)), false).is_err());
+    }
+
+    #[test]
+    fn front_end_only_settings_do_not_restart_the_engine() {
+        let a = Settings::default();
+        let quiet = Settings {
+            notifications: false,
+            launch_at_login: true,
+            probe_cost_notice_shown: true,
+            ..a.clone()
+        };
+        assert!(!engine_settings_changed(&a, &quiet));
+        let gateway = Settings {
+            gateway: true,
+            ..a.clone()
+        };
+        assert!(engine_settings_changed(&a, &gateway));
+        assert!(parse_range("2h").is_err());
+        assert_eq!(parse_range("24h").unwrap().1, 288);
+    }
+}
