@@ -81,6 +81,10 @@ pub enum Command {
         /// Print the snapshot as JSON.
         #[arg(long)]
         json: bool,
+        /// Probe and poll here even when a service runs (by default `check` reads the running
+        /// service's latest snapshot, which is what the tray shows).
+        #[arg(long)]
+        no_service: bool,
     },
     /// Keep checking and print one line per change until Ctrl-C or --for runs out.
     Watch {
@@ -147,6 +151,13 @@ pub enum Command {
     /// Run the local gateway: point ANTHROPIC_BASE_URL at it and your own requests are measured
     /// (status, latency, time to first token, tokens) on their way to the API, unchanged.
     Proxy(crate::proxy_cmd::ProxyArgs),
+    /// The background service: one engine (probes, status page, usage, the gateway) that the
+    /// tray, the dashboard and the other commands share. `service run` runs it in the
+    /// foreground; `install` starts it at login.
+    Service {
+        #[command(subcommand)]
+        command: crate::service_cmd::ServiceCommand,
+    },
 }
 
 /// How `usage` groups its rows.

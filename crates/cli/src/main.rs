@@ -2,8 +2,11 @@
 
 mod args;
 mod cost;
+mod keychain;
 mod proxy_cmd;
 mod render;
+mod service_cmd;
+mod service_install;
 mod usage_cmd;
 
 use std::io::Write as _;
@@ -90,7 +93,7 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Check { json } => check(&cli.global, json).await,
+        Command::Check { json, no_service } => check(&cli.global, json, no_service).await,
         Command::Watch {
             interval,
             run_for,
@@ -120,6 +123,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Proxy(args) => proxy_cmd::proxy(&cli.global, args).await,
+        Command::Service { command } => service_cmd::service(&cli.global, command).await,
         Command::Limits { json } => {
             let data_dir = claude_status_engine::paths::data_dir(cli.global.data_dir.clone())?;
             usage_cmd::limits(&data_dir, cli.global.tier.as_deref(), json)
@@ -291,25 +295,39 @@ fn open_store(global: &GlobalOptions) -> anyhow::Result<Arc<Store>> {
     Ok(Arc::new(store))
 }
 
-async fn check(global: &GlobalOptions, json: bool) -> anyhow::Result<ExitCode> {
-    let config = engine_config(global, None)?;
-    let store = open_store(global)?;
-    cost::announce(
-        &config,
-        &cost::followed_models(&config, Some(&store)),
-        cost::Round::Once,
-        global,
-    );
-    let http = build_client(&config.poller.limits)?;
+async fn check(global: &GlobalOptions, json: bool, no_service: bool) -> anyhow::Result<ExitCode> {
     // `check --model M` answers for M alone; with several pinned models the app's level (the
     // worst of them) is the answer.
     let for_model = match global.models.as_slice() {
         [model] => Some(normalize_model(model)),
         _ => None,
     };
-    let snapshot =
-        claude_status_engine::check::check_once(&config, http, Some(store), for_model.as_deref())
-            .await;
+    let from_service = if no_service {
+        None
+    } else {
+        service_snapshot(global, for_model.as_deref()).await?
+    };
+    let snapshot = match from_service {
+        Some(snapshot) => snapshot,
+        None => {
+            let config = engine_config(global, None)?;
+            let store = open_store(global)?;
+            cost::announce(
+                &config,
+                &cost::followed_models(&config, Some(&store)),
+                cost::Round::Once,
+                global,
+            );
+            let http = build_client(&config.poller.limits)?;
+            claude_status_engine::check::check_once(
+                &config,
+                http,
+                Some(store),
+                for_model.as_deref(),
+            )
+            .await
+        }
+    };
     // The headline names M when its own verdict is the answer, trouble or not.
     let headline_model = for_model.as_deref().and_then(|model| {
         snapshot
@@ -328,6 +346,48 @@ async fn check(global: &GlobalOptions, json: bool) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(exit_code(snapshot.level))
+}
+
+/// How long `check` waits for a service that has just started to finish its first round.
+const FIRST_ROUND_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// The running service's snapshot (about `model` when given), so `check` says what the tray
+/// says; `None` when no service runs or it does not know the model (then `check` probes itself).
+async fn service_snapshot(
+    global: &GlobalOptions,
+    model: Option<&str>,
+) -> anyhow::Result<Option<Snapshot>> {
+    use claude_status_engine::control::proto::{Call, Event};
+    let Some(mut client) = service_cmd::connect(global).await? else {
+        return Ok(None);
+    };
+    let pid = client.service().pid;
+    let call = Call::Snapshot {
+        model: model.map(str::to_owned),
+    };
+    let mut snapshot: Option<Snapshot> = client.call(call.clone()).await?;
+    if snapshot.as_ref().is_some_and(|s| s.checked_at.is_none()) {
+        // A service that has only just started: wait for its first round rather than answer
+        // "unknown".
+        let mut stream = client.subscribe().await?;
+        let give_up = tokio::time::Instant::now() + FIRST_ROUND_WAIT;
+        loop {
+            match tokio::time::timeout_at(give_up, stream.next()).await {
+                Ok(Ok(Event::Snapshot { snapshot: s, .. })) if s.checked_at.is_some() => break,
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => return Err(e.into()),
+                Err(_) => break,
+            }
+        }
+        let mut client = service_cmd::connect(global)
+            .await?
+            .context("the service stopped while `check` waited for it")?;
+        snapshot = client.call(call).await?;
+    }
+    if snapshot.is_some() {
+        tracing::info!("answered from the running service (pid {pid:?})");
+    }
+    Ok(snapshot)
 }
 
 /// One line of `watch --json-lines`: the event and the snapshot after it.

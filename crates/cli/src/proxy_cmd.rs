@@ -87,6 +87,7 @@ pub async fn proxy(global: &GlobalOptions, args: ProxyArgs) -> anyhow::Result<Ex
             fallback[0]
         );
     }
+    refuse_the_services_port(global, args.port).await?;
     let printing = args.print || args.json_lines;
     let (observations, printed) = if printing {
         let (tx, rx) = mpsc::channel(1024);
@@ -215,4 +216,33 @@ fn summary(stats: &GatewayStats) -> String {
         stats.stream_errors,
         stats.client_disconnects
     )
+}
+
+/// Refuses to start a second gateway on the port the running service's gateway holds: the user
+/// already has one there, and the bind would fail with a less helpful message.
+async fn refuse_the_services_port(global: &GlobalOptions, port: u16) -> anyhow::Result<()> {
+    use claude_status_engine::control::proto::{Call, ServiceInfo};
+    let Ok(Some(mut client)) = crate::service_cmd::connect(global).await else {
+        return Ok(());
+    };
+    let info: ServiceInfo = match client.call(Call::Version).await {
+        Ok(info) => info,
+        Err(_) => return Ok(()),
+    };
+    let Some(url) = info.gateway_url else {
+        return Ok(());
+    };
+    let held = url
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse::<u16>().ok());
+    if held == Some(port) {
+        anyhow::bail!(
+            "the Claude Status service (pid {}) already runs the gateway on port {port}: point \
+             ANTHROPIC_BASE_URL at {url}, or give `proxy` another --port",
+            info.pid
+        );
+    }
+    Ok(())
 }
