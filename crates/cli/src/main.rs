@@ -110,9 +110,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             timezone,
         } => {
             let data_dir = claude_status_engine::paths::data_dir(cli.global.data_dir.clone())?;
+            // While a service runs it is the ledger's only writer: it reads the new log lines,
+            // and `usage` only reads the ledger. A folder of the user's choice is read here.
+            let ingested_by_service = match (&logs, service_cmd::connect(&cli.global).await) {
+                (None, Ok(Some(mut client))) => {
+                    let report: claude_status_engine::claude_code::IngestReport = client
+                        .call(claude_status_engine::control::proto::Call::IngestUsage)
+                        .await?;
+                    tracing::info!(
+                        "the running service read the logs ({} new lines)",
+                        report.lines
+                    );
+                    Some(report)
+                }
+                _ => None,
+            };
             tokio::task::block_in_place(|| {
                 usage_cmd::usage(
                     &data_dir,
+                    ingested_by_service,
                     view,
                     since,
                     until,

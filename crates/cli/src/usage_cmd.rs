@@ -17,9 +17,13 @@ use serde::Serialize;
 
 use crate::args::UsageView;
 
-/// `usage`: reads what is new in the logs into the ledger, then prints the table.
+/// `usage`: reads what is new in the logs into the ledger (or takes the running service's report
+/// of doing so), then prints the table.
+// The command's own options, one argument each, as clap parsed them.
+#[allow(clippy::too_many_arguments)]
 pub fn usage(
     data_dir: &Path,
+    ingested_by_service: Option<claude_status_engine::claude_code::IngestReport>,
     view: UsageView,
     since: Option<NaiveDate>,
     until: Option<NaiveDate>,
@@ -38,7 +42,10 @@ pub fn usage(
         None => Store::default_path(data_dir),
     };
     let store = Store::open(&store_path)?;
-    let report = claude_status_engine::claude_code::ingest_all(&store, &dirs)?;
+    let report = match ingested_by_service {
+        Some(report) => report,
+        None => claude_status_engine::claude_code::ingest_all(&store, &dirs)?,
+    };
     if report.malformed > 0 {
         eprintln!(
             "claude-status: skipped {} malformed log line{}",

@@ -143,6 +143,33 @@ fn the_service_runs_once_answers_check_holds_its_gateway_port_and_stops() {
     assert_eq!(alone.status.code(), Some(0), "{}", text(&alone.stderr));
     assert!(!text(&alone.stderr).contains("answered from the running service"));
 
+    // `usage` leaves the ledger to the service: the service reads the new log lines.
+    let projects = dir.path().join(".claude").join("projects").join("p");
+    std::fs::create_dir_all(&projects).unwrap();
+    std::fs::write(
+        projects.join("s.jsonl"),
+        concat!(
+            r#"{"parentUuid":"p","isSidechain":false,"message":{"model":"claude-sonnet-4-5-20250929","id":"msg_1","type":"message","role":"assistant","content":[{"type":"text","text":"hello"}],"usage":{"input_tokens":3,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":7,"service_tier":"standard"}},"requestId":"req_1","type":"assistant","uuid":"u-1","timestamp":"2026-08-20T10:00:00.000Z","sessionId":"s","version":"2.1.233"}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let usage = finish(command(&data_dir, dir.path(), &url).args([
+        "usage",
+        "daily",
+        "--json",
+        "--timezone",
+        "UTC",
+    ]));
+    assert_eq!(usage.status.code(), Some(0), "{}", text(&usage.stderr));
+    assert!(
+        text(&usage.stderr).contains("the running service read the logs"),
+        "{}",
+        text(&usage.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&usage.stdout).unwrap();
+    assert_eq!(report["totals"]["output_tokens"], 7, "{report}");
+
     // The service's gateway serves the user's traffic.
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream

@@ -303,8 +303,10 @@ impl Inner {
         self.probe_cost()
     }
 
+    /// Reads Claude Code's new lines into the ledger for `usage`, which asked for them
+    /// explicitly, so it runs whether or not the service follows the logs itself.
     async fn ingest_usage(&self) -> CallResult {
-        if !self.settings().claude_code_logs || self.options.base.demo {
+        if self.options.base.demo {
             return to_value(&crate::claude_code::IngestReport::default());
         }
         let store = self.store.clone();
