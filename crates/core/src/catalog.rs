@@ -77,7 +77,7 @@ pub struct ClassInfo {
 }
 
 /// The limits of one model class in one tier. Any value may be unknown.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ClassLimits {
     #[cfg_attr(feature = "ts", ts(type = "number | null"))]

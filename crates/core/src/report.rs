@@ -204,7 +204,7 @@ pub struct Snapshot {
     /// What our own probes saw last; `None` until a probe has run.
     pub probe: Option<ProbeReport>,
     /// Usage and cost against the tier limits; `None` while usage tracking is off.
-    #[serde(default, skip_deserializing)]
+    #[serde(default)]
     pub usage: Option<crate::tracker::TrackerSnapshot>,
     /// Every model worth showing, with its own verdict: the followed ones (most used first), and
     /// any other the status page names or the user's traffic failed on.

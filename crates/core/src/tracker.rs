@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::aggregate::{is_usage, DayZone};
 use crate::alerts::{AlertKind, Notification};
@@ -33,7 +33,7 @@ pub const REQUEST_SIZES_KEPT: usize = 1_000;
 
 /// Where a cost figure comes from. Admin API figures are the organisation's own bill; the others
 /// are computed from tokens with the catalog's prices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum CostSource {
@@ -80,7 +80,7 @@ impl Default for TrackerConfig {
 }
 
 /// How the tier was chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum TierSource {
@@ -91,7 +91,7 @@ pub enum TierSource {
 }
 
 /// The tier the tracker measures against.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TierChoice {
     pub key: String,
@@ -103,7 +103,7 @@ pub struct TierChoice {
 }
 
 /// The latest rate-limit headers seen for a class.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LiveLimits {
     pub at: DateTime<Utc>,
@@ -111,7 +111,7 @@ pub struct LiveLimits {
 }
 
 /// One model class over the last 60 seconds.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ClassWindow {
     /// The class (`sonnet-4`), or the canonical model id when the catalog has no class for it.
@@ -140,7 +140,7 @@ pub struct ClassWindow {
 }
 
 /// A cost figure with what it may be missing and where it comes from.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CostFigure {
     pub usd: f64,
@@ -155,7 +155,7 @@ pub struct CostFigure {
 }
 
 /// Totals of one period (today, this month).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PeriodFigures {
     /// `YYYY-MM-DD` (today, in the chosen zone) or `YYYY-MM` (the UTC month).
@@ -171,7 +171,7 @@ pub struct PeriodFigures {
 }
 
 /// Spending against a limit.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BudgetProgress {
     pub limit_usd: f64,
@@ -193,7 +193,7 @@ impl BudgetProgress {
 }
 
 /// The user's own traffic over the last minutes, for the health assessment.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OwnTraffic {
     /// Every request, failed ones included.
@@ -210,7 +210,7 @@ pub struct OwnTraffic {
     pub server_errors: u64,
     /// The span covered: whole minutes back from the current one, to `now`.
     #[cfg_attr(feature = "ts", ts(type = "number"))]
-    #[serde(serialize_with = "seconds")]
+    #[serde(serialize_with = "seconds", deserialize_with = "from_seconds")]
     pub window: Duration,
 }
 
@@ -230,8 +230,14 @@ fn seconds<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S
     serializer.serialize_f64(duration.as_secs_f64())
 }
 
+/// Reads the window back as front ends of the service receive it: seconds, never negative.
+fn from_seconds<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    let seconds = f64::deserialize(deserializer)?;
+    Duration::try_from_secs_f64(seconds).map_err(serde::de::Error::custom)
+}
+
 /// Everything the tracker can tell at one moment.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TrackerSnapshot {
     pub at: DateTime<Utc>,
@@ -847,7 +853,7 @@ impl Tracker {
 }
 
 /// The three per-minute limits of a class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LimitKind {
     Requests,

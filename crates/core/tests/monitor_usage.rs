@@ -155,3 +155,19 @@ fn own_529s_turn_the_verdict_overloaded_only_when_they_are_more_than_noise() {
     // A share well over the line while the storm goes on: overloaded by the 529 rate alone.
     check(12, 6, Spread, Level::Overloaded);
 }
+
+/// The service sends snapshots to the tray, the dashboard and `check` as JSON; the usage part
+/// must come back whole, or `check --json` through a service would lose it.
+#[test]
+fn a_snapshot_with_usage_reads_back_the_same() {
+    let mut state = state();
+    let records: Vec<UsageRecord> = (0..5).map(|i| request(i, 200)).collect();
+    let _ = state.apply(Observation::Usage { records }, at(10));
+    let snapshot = state.snapshot();
+    assert!(snapshot.usage.is_some());
+    let text = serde_json::to_string(&snapshot).unwrap();
+    let back: claude_status_core::report::Snapshot = serde_json::from_str(&text).unwrap();
+    assert_eq!(back.usage, snapshot.usage);
+    assert_eq!(back.models, snapshot.models);
+    assert_eq!(serde_json::to_string(&back).unwrap(), text);
+}
