@@ -9,5 +9,5 @@ cd "$(dirname "$0")/.."
 source scripts/setup.sh
 setup_system_packages
 setup_ui
-cargo build --release --locked -p claude-status-tray
+cargo build --release --locked -p claude-status-tray -p claude-status-cli
 exec "${CARGO_TARGET_DIR:-target}/release/claude-status-tray" "$@"

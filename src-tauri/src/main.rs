@@ -1,5 +1,6 @@
-//! The `claude-status-tray` binary: starts the tray app (`--demo` runs the built-in simulator's
-//! story instead of the real services).
+//! The `claude-status-tray` binary: the tray (a client of the `claude-status service`, started
+//! when none runs), or with `--dashboard` the dashboard window's own process; `--demo` follows
+//! the demo's service instead of the real one.
 
 // No console window on Windows release builds: the app lives in the tray.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]

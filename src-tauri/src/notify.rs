@@ -1,6 +1,7 @@
 //! OS notifications (notify-rust: D-Bus on Linux, the notification centre on macOS, toasts on
-//! Windows) from the engine's alert effects, honouring the user's switch and the pause, with a
-//! last guard against floods on top of the core's deduplication.
+//! Windows) from the service's stream, with a last guard against floods on top of the core's
+//! deduplication. The user's switch and the pause are the service's to apply: it sends only the
+//! notifications to show.
 
 use std::sync::Arc;
 
@@ -15,7 +16,7 @@ use crate::state::{lock, AppState};
 const FLOOD_LIMIT: usize = 5;
 const FLOOD_WINDOW: Duration = Duration::minutes(2);
 
-/// Shows a notification unless notifications are off, paused, or flooding. The core built its
+/// Shows a notification unless notifications are flooding. The core built its
 /// title and body (they name the model and, when there is one, the alternative), so they pass
 /// through unchanged.
 pub fn show<R: Runtime>(app: &AppHandle<R>, notification: Notification) {
@@ -24,8 +25,7 @@ pub fn show<R: Runtime>(app: &AppHandle<R>, notification: Notification) {
 }
 
 /// Shows a notification with this title, body and freedesktop icon name under the same rules as
-/// [`show`]; returns whether it was handed to the OS (false when notifications are off, paused
-/// or flooding).
+/// [`show`]; returns whether it was handed to the OS (false when flooding).
 pub fn show_message<R: Runtime>(
     app: &AppHandle<R>,
     title: String,
@@ -34,14 +34,6 @@ pub fn show_message<R: Runtime>(
 ) -> bool {
     let state = app.state::<Arc<AppState>>();
     let now = Utc::now();
-    if !state.settings().notifications {
-        tracing::debug!("notifications off: not showing {title:?}");
-        return false;
-    }
-    if let Some(until) = state.paused_until(now) {
-        tracing::info!("notifications paused until {until}: not showing {title:?}");
-        return false;
-    }
     {
         let mut recent = lock(&state.recent_notifications);
         while recent.front().is_some_and(|at| now - *at > FLOOD_WINDOW) {

@@ -1,107 +1,147 @@
-//! The app's managed state: the store, the settings, the key's source, the running engine and
-//! gateway, and the latest snapshot. Managed with `app.manage`, never a global.
+//! The app's managed state: which service it talks to, how the connection to it stands, and the
+//! latest snapshot and settings the service sent. Managed with `app.manage`, never a global.
 
-use std::sync::atomic::AtomicBool;
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use claude_status_core::report::Snapshot;
-use claude_status_core::settings::Settings;
-use claude_status_engine::http::{build_client, HttpLimits};
-use claude_status_engine::{Engine, Store};
-use tauri::{AppHandle, Runtime};
+use claude_status_engine::control::proto::ServiceInfo;
+use claude_status_engine::service::SettingsView;
 
-use crate::config::BaseConfig;
-use crate::settings::{load_admin_key, load_api_key, load_settings, KeySource};
+use crate::client::ServiceClient;
+use crate::supervisor::Launcher;
 
-/// The gateway the engine runs beside, as the dashboard and the tray see it.
-#[derive(Debug, Clone)]
-pub struct RunningGateway {
-    /// `ANTHROPIC_BASE_URL` for the user's code.
-    pub url: String,
-    /// Where it forwards to.
-    pub upstream: String,
-    /// Its live counters.
-    pub stats: claude_status_engine::gateway::GatewayStatsHandle,
+/// Which of the app's two processes this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The tray icon and its menu; it never creates a webview.
+    Tray,
+    /// The dashboard window; the process ends when the window closes.
+    Dashboard,
+}
+
+impl Mode {
+    /// The role this process names in its hello to the service.
+    pub fn role(self) -> &'static str {
+        match self {
+            Mode::Tray => "tray",
+            Mode::Dashboard => "dashboard",
+        }
+    }
+}
+
+/// How the connection to the service stands, as the tray shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Link {
+    /// Not tried yet, or a service is being started and waited for.
+    Connecting,
+    /// Subscribed to a service of our version.
+    Connected,
+    /// Nothing listens on the socket.
+    NotRunning,
+    /// A service of another version listens; the sentence names both versions.
+    VersionMismatch(String),
+    /// Something listens but the connection broke or made no sense.
+    Broken(String),
 }
 
 /// Everything the shell keeps between events.
+#[derive(Debug)]
 pub struct AppState {
-    pub base: BaseConfig,
-    pub store: Arc<Store>,
-    pub http: reqwest::Client,
-    pub settings: Mutex<Settings>,
-    pub key_source: Mutex<KeySource>,
-    /// Whether an Admin API key is known.
-    pub admin_key_configured: Mutex<bool>,
-    /// The running gateway, or why it could not start; `None` while it is off.
-    pub gateway: Mutex<Option<Result<RunningGateway, String>>>,
-    /// The gateway's task, held while it is started, stopped or restarted.
-    pub gateway_control: tokio::sync::Mutex<Option<crate::gateway::GatewayControl>>,
-    /// The running engine's input, where the gateway's relay hands the user's traffic.
-    pub engine_observations:
-        Mutex<Option<tokio::sync::mpsc::Sender<claude_status_core::monitor::Observation>>>,
-    /// The running engine; replaced when settings change.
-    pub engine: tokio::sync::Mutex<Option<Engine>>,
-    /// The demo's simulator, started on first use and kept for the app's life.
-    pub demo_sim: tokio::sync::Mutex<Option<claude_status_simulator::SimHandle>>,
-    /// The latest snapshot, for `get_snapshot` and the tray.
-    pub snapshot: Mutex<Snapshot>,
-    /// Notifications are held back until then.
-    pub paused_until: Mutex<Option<DateTime<Utc>>>,
+    pub mode: Mode,
+    pub demo: bool,
+    pub data_dir: PathBuf,
+    pub socket: PathBuf,
+    /// The connection calls go through.
+    pub service: ServiceClient,
+    /// Starts the service when none runs; `None` when this process must not (tests).
+    pub launcher: Option<Launcher>,
+    /// Whether the user chose "Stop service": nothing starts it again until they ask.
+    pub stopped_by_user: AtomicBool,
+    /// Wakes the follower to reconnect at once (a service was started, the user asked).
+    pub wake: Arc<tokio::sync::Notify>,
+    pub link: Mutex<Link>,
+    /// The latest snapshot from the service; `None` while it is unreachable, so nothing shows a
+    /// stale verdict.
+    pub snapshot: Mutex<Option<Snapshot>>,
+    /// The same snapshot as the service sent it, for the dashboard: its JSON keeps what the typed
+    /// snapshot cannot read back (the usage figures are serialise-only in the core).
+    pub snapshot_json: Mutex<Option<serde_json::Value>>,
+    /// The service's settings view (pause, gateway), refreshed on each `settings` event.
+    pub settings: Mutex<Option<SettingsView>>,
+    /// The service's version information (its status page, for links).
+    pub info: Mutex<Option<ServiceInfo>>,
     /// When notifications were last shown, for the flood guard.
-    pub recent_notifications: Mutex<std::collections::VecDeque<DateTime<Utc>>>,
-    /// Whether this run already considered the first-launch notice of the probe's cost.
-    pub probe_cost_considered: AtomicBool,
-}
-
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
-            .field("base", &self.base)
-            .finish_non_exhaustive()
-    }
+    pub recent_notifications: Mutex<VecDeque<DateTime<Utc>>>,
+    /// Whether the version mismatch was already notified (once per run).
+    pub mismatch_notified: AtomicBool,
 }
 
 impl AppState {
-    /// Opens the history database and reads the settings and the key's source.
-    pub fn open<R: Runtime>(app: &AppHandle<R>, base: BaseConfig) -> anyhow::Result<Self> {
-        let store = Store::open(&Store::default_path(&base.data_dir))?;
-        let http = build_client(&HttpLimits::default())?;
-        let settings = load_settings(app);
-        let key_source = load_api_key(&base).1;
-        Ok(Self {
-            base,
-            store: Arc::new(store),
-            http,
-            settings: Mutex::new(settings),
-            key_source: Mutex::new(key_source),
-            admin_key_configured: Mutex::new(load_admin_key().is_some()),
-            gateway: Mutex::new(None),
-            gateway_control: tokio::sync::Mutex::new(None),
-            engine_observations: Mutex::new(None),
-            engine: tokio::sync::Mutex::new(None),
-            demo_sim: tokio::sync::Mutex::new(None),
-            snapshot: Mutex::new(Snapshot::initial()),
-            paused_until: Mutex::new(None),
-            recent_notifications: Mutex::new(std::collections::VecDeque::new()),
-            probe_cost_considered: AtomicBool::new(false),
-        })
+    pub fn new(
+        mode: Mode,
+        demo: bool,
+        data_dir: PathBuf,
+        socket: PathBuf,
+        launcher: Option<Launcher>,
+    ) -> Self {
+        Self {
+            mode,
+            demo,
+            data_dir,
+            service: ServiceClient::new(socket.clone(), mode.role()),
+            socket,
+            launcher,
+            stopped_by_user: AtomicBool::new(false),
+            wake: Arc::new(tokio::sync::Notify::new()),
+            link: Mutex::new(Link::Connecting),
+            snapshot: Mutex::new(None),
+            snapshot_json: Mutex::new(None),
+            settings: Mutex::new(None),
+            info: Mutex::new(None),
+            recent_notifications: Mutex::new(VecDeque::new()),
+            mismatch_notified: AtomicBool::new(false),
+        }
     }
 
-    /// The settings in force.
-    pub fn settings(&self) -> Settings {
-        lock(&self.settings).clone()
+    pub fn link(&self) -> Link {
+        lock(&self.link).clone()
     }
 
-    /// The latest snapshot.
-    pub fn snapshot(&self) -> Snapshot {
+    /// The latest snapshot while the service is reachable.
+    pub fn snapshot(&self) -> Option<Snapshot> {
         lock(&self.snapshot).clone()
     }
 
-    /// Until when notifications are paused, if they are.
+    pub fn settings_view(&self) -> Option<SettingsView> {
+        lock(&self.settings).clone()
+    }
+
+    /// Until when the service holds notifications back, if it does.
     pub fn paused_until(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        lock(&self.paused_until).filter(|until| *until > now)
+        lock(&self.settings)
+            .as_ref()
+            .and_then(|view| view.notifications_paused_until)
+            .filter(|until| *until > now)
+    }
+
+    pub fn stopped_by_user(&self) -> bool {
+        self.stopped_by_user.load(Ordering::Relaxed)
+    }
+
+    /// The status page the service follows, for "Open status page" and the links the dashboard
+    /// may open.
+    pub fn status_urls(&self) -> (String, Option<String>) {
+        match lock(&self.info).as_ref() {
+            Some(info) => (info.status_url.clone(), info.fallback_url.clone()),
+            None => (
+                claude_status_engine::poller::DEFAULT_STATUS_URL.to_owned(),
+                None,
+            ),
+        }
     }
 }
 

@@ -1,22 +1,27 @@
 //! The tray icon and its menu: the icon's colour and glyph say the level, the first menu line says
 //! the verdict (Linux trays show no tooltip), one line per followed model says how that model
-//! answers, and the menu is the way in on platforms that report no clicks.
+//! answers, and the menu is the way in on platforms that report no clicks. While the service is
+//! unreachable the tray shows that instead, in grey, with a "Restart service" item.
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
-use chrono::{Duration, Local, Utc};
+use chrono::{DateTime, Local, Utc};
 use claude_status_core::report::Snapshot;
 use claude_status_core::tray::{render_icon, shorten, tray_look};
 use claude_status_core::verdict::model_line;
 use claude_status_core::Level;
+use claude_status_engine::control::proto::Call;
+use claude_status_engine::service::SettingsView;
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuEvent, MenuItem, PredefinedMenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_opener::OpenerExt;
 
+use crate::follow::{unreachable, Unreachable};
 use crate::state::{lock, AppState};
-use crate::{host, window};
+use crate::window;
 
 /// The tray icon's id.
 const TRAY_ID: &str = "claude-status";
@@ -30,8 +35,10 @@ const MENU_MODELS: usize = 5;
 const MODEL_LINE_CHARS: usize = 80;
 /// The longest gateway line in the menu, in characters (an OS error can be long).
 const GATEWAY_LINE_CHARS: usize = 60;
-/// "Pause notifications for 1 hour".
-const PAUSE: Duration = Duration::hours(1);
+/// The longest detail line of the unreachable state, in characters.
+const DETAIL_LINE_CHARS: usize = 80;
+/// "Pause notifications for 1 hour", in minutes.
+const PAUSE_MINUTES: u32 = 60;
 
 /// What the tray shows now, so an unchanged snapshot changes nothing on screen.
 struct Shown<R: Runtime> {
@@ -53,6 +60,91 @@ fn icon(level: Level) -> Image<'static> {
     Image::new_owned(render_icon(level, ICON_SIZE), ICON_SIZE, ICON_SIZE)
 }
 
+/// What the tray shows: the service's verdict, or this process's own state while the service
+/// is unreachable.
+pub enum View {
+    Status {
+        snapshot: Box<Snapshot>,
+        paused: Option<DateTime<Utc>>,
+        /// "Gateway on 127.0.0.1:7529", or why it stopped; `None` while it is off.
+        gateway: Option<String>,
+    },
+    Unreachable(Unreachable),
+}
+
+impl View {
+    /// The view of the state now.
+    pub fn of(state: &AppState) -> View {
+        let now = Utc::now();
+        match (unreachable(state), state.snapshot()) {
+            (None, Some(snapshot)) => View::Status {
+                snapshot: Box::new(snapshot),
+                paused: state.paused_until(now),
+                gateway: state.settings_view().as_ref().and_then(gateway_line),
+            },
+            (Some(unreachable), _) => View::Unreachable(unreachable),
+            // Connected without a snapshot yet: `unreachable` says "connecting" then, so this
+            // only guards against the two being read a moment apart.
+            (None, None) => View::Unreachable(Unreachable {
+                headline: "Connecting to the Claude Status service…".to_owned(),
+                detail: None,
+                restartable: false,
+            }),
+        }
+    }
+
+    /// The icon's level: the verdict's, or unknown (grey) while the service is unreachable.
+    pub fn level(&self) -> Level {
+        match self {
+            View::Status { snapshot, .. } => snapshot.level,
+            View::Unreachable(_) => Level::Unknown,
+        }
+    }
+
+    /// The menu's first line.
+    pub fn headline(&self) -> String {
+        match self {
+            View::Status {
+                snapshot, paused, ..
+            } => tray_look(snapshot, Utc::now(), *paused).title,
+            View::Unreachable(unreachable) => unreachable.headline.clone(),
+        }
+    }
+
+    /// The hover tooltip (shown where the platform has one).
+    fn tooltip(&self) -> String {
+        match self {
+            View::Status {
+                snapshot, paused, ..
+            } => tray_look(snapshot, Utc::now(), *paused).tooltip,
+            View::Unreachable(unreachable) => shorten(
+                &[
+                    Some(unreachable.headline.as_str()),
+                    unreachable.detail.as_deref(),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join("\n"),
+                claude_status_core::tray::TOOLTIP_MAX_CHARS,
+            ),
+        }
+    }
+}
+
+/// The gateway's line, while the settings ask for it: where to point code, or why it is not
+/// running.
+fn gateway_line(view: &SettingsView) -> Option<String> {
+    match (&view.gateway_url, &view.gateway_error) {
+        (Some(url), _) => Some(format!("Gateway on {}", url.trim_start_matches("http://"))),
+        (None, Some(error)) => Some(shorten(
+            &format!("Gateway stopped: {error}"),
+            GATEWAY_LINE_CHARS,
+        )),
+        (None, None) => None,
+    }
+}
+
 /// Creates the tray icon with the current (initial) state.
 pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     app.manage(TrayCache::<R>(Mutex::new(Shown {
@@ -63,10 +155,10 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         models: Vec::new(),
     })));
     let state = app.state::<Arc<AppState>>();
-    let snapshot = state.snapshot();
-    let (menu, _) = build_menu(app)?.into_menu();
+    let view = View::of(&state);
+    let (menu, _) = build_menu(app, &view)?.into_menu();
     TrayIconBuilder::with_id(TRAY_ID)
-        .icon(icon(snapshot.level))
+        .icon(icon(view.level()))
         .tooltip("Claude Status")
         .menu(&menu)
         .show_menu_on_left_click(false)
@@ -78,7 +170,8 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
                 ..
             } = event
             {
-                window::open_dashboard(tray.app_handle(), None);
+                let state = tray.app_handle().state::<Arc<AppState>>();
+                window::spawn_dashboard(&state, None);
             }
         })
         .build(app)?;
@@ -86,7 +179,7 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     Ok(())
 }
 
-/// Brings the icon, tooltip and menu in line with the latest snapshot; cheap when nothing changed.
+/// Brings the icon, tooltip and menu in line with the latest state; cheap when nothing changed.
 pub fn update<R: Runtime>(app: &AppHandle<R>) {
     let Some(tray) = app.tray_by_id(TRAY_ID) else {
         return;
@@ -95,17 +188,16 @@ pub fn update<R: Runtime>(app: &AppHandle<R>) {
         return;
     };
     let state = app.state::<Arc<AppState>>();
-    let snapshot = state.snapshot();
-    let look = tray_look(&snapshot, Utc::now(), state.paused_until(Utc::now()));
+    let view = View::of(&state);
     let mut shown = lock(&cache.0);
-    if shown.level != Some(snapshot.level) {
-        if let Err(e) = tray.set_icon(Some(icon(snapshot.level))) {
+    if shown.level != Some(view.level()) {
+        if let Err(e) = tray.set_icon(Some(icon(view.level()))) {
             tracing::warn!("could not change the tray icon: {e}");
         }
-        shown.level = Some(snapshot.level);
+        shown.level = Some(view.level());
     }
-    let _ = tray.set_tooltip(Some(&look.tooltip));
-    let built = match build_menu(app) {
+    let _ = tray.set_tooltip(Some(&view.tooltip()));
+    let built = match build_menu(app, &view) {
         Ok(built) => built,
         Err(e) => {
             tracing::warn!("could not build the tray menu: {e}");
@@ -176,12 +268,7 @@ pub fn coverage_line(snapshot: &Snapshot) -> Option<String> {
 }
 
 /// The menu; its structure lists every item but the status lines' changing text.
-fn build_menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<BuiltMenu<R>> {
-    let state = app.state::<Arc<AppState>>();
-    let snapshot = state.snapshot();
-    let now = Utc::now();
-    let paused = state.paused_until(now);
-    let look = tray_look(&snapshot, now, paused);
+fn build_menu<R: Runtime>(app: &AppHandle<R>, view: &View) -> tauri::Result<BuiltMenu<R>> {
     let menu = Menu::new(app)?;
     let mut structure = Vec::new();
     let mut add = |menu: &Menu<R>, id: &str, text: String, enabled: bool| -> tauri::Result<()> {
@@ -195,9 +282,43 @@ fn build_menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<BuiltMenu<R>> {
         )?)
     };
 
-    let verdict_text = label(&look.title);
+    let verdict_text = label(&view.headline());
     let verdict = MenuItem::with_id(app, "verdict", &verdict_text, false, None::<&str>)?;
     menu.append(&verdict)?;
+    let (snapshot, paused, gateway) = match view {
+        View::Status {
+            snapshot,
+            paused,
+            gateway,
+        } => (snapshot, *paused, gateway),
+        View::Unreachable(unreachable) => {
+            // The tray's own state: what is wrong, the way to fix it, and nothing that needs a
+            // service.
+            let mut structure_head = vec!["unreachable".to_owned()];
+            if let Some(detail) = &unreachable.detail {
+                add(&menu, "detail", shorten(detail, DETAIL_LINE_CHARS), false)?;
+            }
+            menu.append(&PredefinedMenuItem::separator(app)?)?;
+            if unreachable.restartable {
+                add(&menu, "restart-service", "Restart service".to_owned(), true)?;
+            }
+            add(&menu, "open", "Open dashboard".to_owned(), true)?;
+            add(&menu, "status-page", "Open status page".to_owned(), true)?;
+            menu.append(&PredefinedMenuItem::separator(app)?)?;
+            add(&menu, "quit", "Quit Claude Status".to_owned(), true)?;
+            structure_head.append(&mut structure);
+            return Ok(BuiltMenu {
+                menu,
+                structure: structure_head,
+                verdict,
+                verdict_text,
+                checked: None,
+                checked_text: None,
+                models: Vec::new(),
+                model_texts: Vec::new(),
+            });
+        }
+    };
     let checked_text = snapshot.checked_at.map(|checked| {
         format!(
             "Checked {}",
@@ -217,7 +338,7 @@ fn build_menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<BuiltMenu<R>> {
     // Which models have a line is structure; what each line says changes in place.
     let mut models = Vec::new();
     let mut model_texts = Vec::new();
-    for (model, text) in model_lines(&snapshot) {
+    for (model, text) in model_lines(snapshot) {
         let id = format!("model:{model}");
         let text = label(&text);
         let item = MenuItem::with_id(app, &id, &text, false, None::<&str>)?;
@@ -226,17 +347,11 @@ fn build_menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<BuiltMenu<R>> {
         models.push(item);
         model_texts.push(text);
     }
-    if let Some(warning) = coverage_line(&snapshot) {
+    if let Some(warning) = coverage_line(snapshot) {
         add(&menu, "coverage", warning, false)?;
     }
-    // The gateway, while the settings ask for it: where to point code, or why it is not running.
-    let gateway = lock(&state.gateway).clone();
     if let Some(gateway) = gateway {
-        let text = match gateway {
-            Ok(running) => format!("Gateway on {}", running.url.trim_start_matches("http://")),
-            Err(error) => shorten(&format!("Gateway stopped: {error}"), GATEWAY_LINE_CHARS),
-        };
-        add(&menu, "gateway", text, false)?;
+        add(&menu, "gateway", gateway.clone(), false)?;
     }
     menu.append(&PredefinedMenuItem::separator(app)?)?;
     for incident in snapshot.status_page.incidents.iter().take(MENU_INCIDENTS) {
@@ -262,6 +377,14 @@ fn build_menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<BuiltMenu<R>> {
     };
     add(&menu, "pause", pause_text, true)?;
     menu.append(&PredefinedMenuItem::separator(app)?)?;
+    // Quit leaves the service (and the user's traffic through its gateway) running; stopping
+    // the service is a separate choice that says what it stops.
+    add(
+        &menu,
+        "stop-service",
+        "Stop service (stops the gateway)".to_owned(),
+        true,
+    )?;
     add(&menu, "quit", "Quit Claude Status".to_owned(), true)?;
     structure_head.append(&mut structure);
     Ok(BuiltMenu {
@@ -277,42 +400,66 @@ fn build_menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<BuiltMenu<R>> {
 }
 
 fn on_menu_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
+    let state = app.state::<Arc<AppState>>().inner().clone();
     let id = event.id().as_ref();
     match id {
-        "open" => window::open_dashboard(app, None),
+        "open" => window::spawn_dashboard(&state, None),
         "status-page" => open_status_page(app),
-        "check" => {
-            let app = app.clone();
-            tauri::async_runtime::spawn(async move { host::check_now(&app).await });
-        }
+        "check" => call_in_background(app, Call::CheckNow),
         "pause" => {
-            toggle_pause(app, PAUSE);
+            let minutes = if state.paused_until(Utc::now()).is_some() {
+                0
+            } else {
+                PAUSE_MINUTES
+            };
+            call_in_background(app, Call::PauseNotifications { minutes });
+        }
+        "stop-service" => {
+            // Marked first, so the supervisor does not start it again when it goes.
+            state.stopped_by_user.store(true, Ordering::Relaxed);
+            call_in_background(app, Call::Stop);
+        }
+        "restart-service" => {
+            state.stopped_by_user.store(false, Ordering::Relaxed);
+            if let Some(launcher) = &state.launcher {
+                launcher.reset();
+            }
+            state.wake.notify_one();
             update(app);
         }
+        // Quits the tray only: the service and its gateway keep running.
         "quit" => app.exit(0),
         other => {
             if let Some(incident) = other.strip_prefix("incident:") {
-                window::open_dashboard(app, Some(incident));
+                window::spawn_dashboard(&state, Some(incident));
             }
         }
     }
 }
 
-/// Pauses notifications for `duration`, or resumes them when they are paused.
-pub fn toggle_pause<R: Runtime>(app: &AppHandle<R>, duration: Duration) {
-    let state = app.state::<Arc<AppState>>();
-    let now = Utc::now();
-    let mut paused = lock(&state.paused_until);
-    *paused = match *paused {
-        Some(until) if until > now => None,
-        _ => Some(now + duration),
-    };
+/// Makes a call for a menu item off the menu's thread; a settings view in the answer (the pause)
+/// is shown at once, before the service's `settings` event comes.
+fn call_in_background<R: Runtime>(app: &AppHandle<R>, call: Call) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let state = app.state::<Arc<AppState>>().inner().clone();
+        let name = call.name();
+        match state.service.call_value(call).await {
+            Ok(value) => {
+                if let Ok(view) = serde_json::from_value::<SettingsView>(value) {
+                    *lock(&state.settings) = Some(view);
+                    update(&app);
+                }
+            }
+            Err(e) => tracing::warn!("{name}: {e}"),
+        }
+    });
 }
 
-/// Opens the status page the app follows in the system browser.
+/// Opens the status page the service follows in the system browser.
 pub fn open_status_page<R: Runtime>(app: &AppHandle<R>) {
     let state = app.state::<Arc<AppState>>();
-    let url = state.base.status_url.clone();
+    let (url, _) = state.status_urls();
     if let Err(e) = app.opener().open_url(url, None::<&str>) {
         tracing::warn!("could not open the status page: {e}");
     }

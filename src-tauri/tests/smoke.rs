@@ -1,15 +1,23 @@
 //! Smoke test of the shell on Tauri's mock runtime: the app builds with `run_app`'s own builder,
-//! the engine runs against the simulator, and every IPC command answers as the dashboard expects.
+//! attaches to a real service (in-process, on a temporary socket, against the simulator), every
+//! IPC command answers as the dashboard expects through it, and the tray's own state says so when
+//! the service goes away.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use claude_status_tray::{build_app, AppOptions, BaseConfig};
+use claude_status_core::Level;
+use claude_status_engine::service::config::BaseConfig;
+use claude_status_engine::service::{MemorySecrets, Service, ServiceOptions};
+use claude_status_tray::{build_app, tray_status, AppOptions, Mode};
 use serde_json::{json, Value};
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{mock_builder, mock_context, noop_assets, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
 use tauri::WebviewWindowBuilder;
+use tokio_util::sync::CancellationToken;
 
 fn invoke<W: AsRef<tauri::Webview<tauri::test::MockRuntime>>>(
     webview: &W,
@@ -37,10 +45,63 @@ fn invoke<W: AsRef<tauri::Webview<tauri::test::MockRuntime>>>(
     .map(|body| body.deserialize::<Value>().unwrap())
 }
 
+/// Starts a real service on `socket` against the simulator at `url`, serving until `stop`.
+fn start_service(
+    runtime: &tokio::runtime::Runtime,
+    url: &str,
+    data_dir: &Path,
+    socket: &Path,
+    stop: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let mut base = BaseConfig::for_tests(url, data_dir.to_path_buf());
+    base.interval_override = Some(Duration::from_secs(1));
+    let service = runtime
+        .block_on(Service::start(
+            ServiceOptions {
+                base,
+                socket: socket.to_path_buf(),
+                legacy_settings: None,
+            },
+            Arc::new(MemorySecrets::default()),
+            None,
+        ))
+        .unwrap();
+    let served = runtime.spawn(async move {
+        service.serve(stop).await.unwrap();
+    });
+    // `serve` binds the socket on its task; callers start talking once it is there.
+    let started = Instant::now();
+    while !socket.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the service did not bind {}",
+            socket.display()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    served
+}
+
+/// Waits (20 s at most) until the tray shows what `ok` accepts.
+fn wait_for_tray(app: &tauri::App<tauri::test::MockRuntime>, ok: impl Fn(Level, &str) -> bool) {
+    let started = Instant::now();
+    loop {
+        let (level, headline) = tray_status(app);
+        if ok(level, &headline) {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the tray shows {level:?}: {headline:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn the_app_builds_and_answers_every_command() {
     let home = tempfile::tempdir().unwrap();
-    // The store plugin and WebKit write under XDG folders; keep them inside the test's folder.
+    // WebKit and the plugins write under XDG folders; keep them inside the test's folder.
     for (name, dir) in [
         ("XDG_DATA_HOME", "data"),
         ("XDG_CONFIG_HOME", "config"),
@@ -60,18 +121,26 @@ fn the_app_builds_and_answers_every_command() {
                 .start(),
         )
         .unwrap();
+    let data_dir = home.path().join("claude-status");
+    let socket = home.path().join("control.sock");
+    let stop = CancellationToken::new();
+    let served = start_service(&runtime, &sim.base_url(), &data_dir, &socket, stop.clone());
 
-    let mut base = BaseConfig::for_tests(&sim.base_url(), home.path().join("claude-status"));
-    base.interval_override = Some(Duration::from_secs(1));
     let app = build_app(
         mock_builder(),
         mock_context(noop_assets()),
         AppOptions {
-            base,
+            mode: Mode::Tray,
+            demo: false,
+            data_dir: data_dir.clone(),
+            socket: socket.clone(),
             tray: false,
-            engine: true,
+            follow: true,
+            // The test runs its own service: the app must not start one.
+            start_service: false,
             single_instance: false,
-            open_dashboard: false,
+            window: false,
+            incident: None,
         },
     )
     .unwrap();
@@ -79,11 +148,16 @@ fn the_app_builds_and_answers_every_command() {
         .build()
         .unwrap();
 
-    // The engine reaches a verdict against the simulator within a bounded time.
+    // The service reaches a verdict against the simulator within a bounded time.
     let started = Instant::now();
     let snapshot = loop {
         let snapshot = invoke(&webview, "get_snapshot", json!({})).unwrap();
-        if snapshot["level"] == "operational" {
+        // The service answers with its current snapshot at once, so the first verdict may come
+        // a moment before the status page's and the tracker's first figures.
+        if snapshot["level"] == "operational"
+            && snapshot["usage"].is_object()
+            && !snapshot["status_page"]["fetched_at"].is_null()
+        {
             break snapshot;
         }
         assert!(
@@ -92,6 +166,10 @@ fn the_app_builds_and_answers_every_command() {
         );
         std::thread::sleep(Duration::from_millis(100));
     };
+    // The service's stream reaches the tray: the same verdict, in colour.
+    wait_for_tray(&app, |level, headline| {
+        level == Level::Operational && headline.starts_with("Operational")
+    });
     assert_eq!(snapshot["status_page"]["page"]["name"], "Claude");
     assert_eq!(snapshot["probe"]["outcome"], "unauthenticated");
     // No key and no gateway: the app says plainly that it cannot see an overload.
@@ -125,6 +203,7 @@ fn the_app_builds_and_answers_every_command() {
         .as_str()
         .unwrap()
         .contains("probe_interval_secs"));
+    assert_eq!(error["field"], "probe_interval_secs");
     let after = invoke(&webview, "get_settings", json!({})).unwrap();
     assert_eq!(after["settings"]["probe_interval_secs"], 60);
 
@@ -345,6 +424,43 @@ fn the_app_builds_and_answers_every_command() {
         invoke(&webview, "get_probe_cost", json!({})).unwrap()["notice_shown"],
         true
     );
+
+    // An API key must be one word, and is never echoed; removing none is fine.
+    let error = invoke(&webview, "set_api_key", json!({ "key": "two words" })).unwrap_err();
+    assert_eq!(error["kind"], "invalid_argument");
+    assert!(!error.to_string().contains("two words"));
+    let view = invoke(&webview, "set_api_key", json!({ "key": null })).unwrap();
+    assert_eq!(view["api_key_configured"], false);
+    assert!(view.get("api_key").is_none());
+
+    // The service stops: the tray shows its own state at once, grey, never the last verdict,
+    // and the dashboard's commands say the service is unavailable.
+    // The tray shows the service's verdict (the overload of the user's own traffic) in colour.
+    wait_for_tray(&app, |level, headline| {
+        level == Level::Overloaded && headline.starts_with("Overloaded")
+    });
+    stop.cancel();
+    runtime.block_on(served).unwrap();
+    wait_for_tray(&app, |level, headline| {
+        level == Level::Unknown && headline == "Service not running — reconnecting…"
+    });
+    let error = invoke(&webview, "get_snapshot", json!({})).unwrap_err();
+    assert_eq!(error["kind"], "service_unavailable", "{error:#}");
+
+    // A service on the same socket again: the tray reconnects by itself and shows its verdict.
+    // Its verdict comes from the same store, where the user's 529s of a minute ago still are.
+    let stop = CancellationToken::new();
+    let served = start_service(&runtime, &sim.base_url(), &data_dir, &socket, stop.clone());
+    wait_for_tray(&app, |level, headline| {
+        matches!(level, Level::Operational | Level::Overloaded) && !headline.starts_with("Service")
+    });
+    assert_eq!(
+        invoke(&webview, "get_settings", json!({})).unwrap()["settings"]["streaming_probe"],
+        false,
+        "the settings the first service stored"
+    );
+    stop.cancel();
+    runtime.block_on(served).unwrap();
 
     runtime.block_on(sim.shutdown());
 }

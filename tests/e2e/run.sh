@@ -10,8 +10,12 @@
 # from npm into ~/.cache/claude-status-cc/ once (tests/claude_code/install.sh); when that
 # fails the test still runs and its Claude Code step fails, saying why.
 #
-# Environment: E2E_TIMEOUT (seconds for the whole run, default 240), E2E_APP / E2E_SIM (binaries),
-# E2E_CLAUDE (a Claude Code binary to use instead of installing one).
+# The tray is a client of the background service (`claude-status service run`), which it starts
+# itself when none runs: run.sh builds that binary (`cargo build -p claude-status-cli`, seconds
+# when nothing changed) unless E2E_SERVICE names one.
+#
+# Environment: E2E_TIMEOUT (seconds for the whole run, default 240), E2E_APP / E2E_SIM /
+# E2E_SERVICE (binaries), E2E_CLAUDE (a Claude Code binary to use instead of installing one).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
@@ -20,8 +24,16 @@ E2E_DIR="$ROOT/target/e2e/run"
 TIMEOUT="${E2E_TIMEOUT:-240}"
 export E2E_APP="${E2E_APP:-$ROOT/target/debug/claude-status-tray}"
 export E2E_SIM="${E2E_SIM:-$ROOT/target/debug/claude-status-sim}"
+if [ -z "${E2E_SERVICE:-}" ]; then
+  export E2E_SERVICE="$ROOT/target/debug/claude-status"
+  if ! cargo build --quiet -p claude-status-cli; then
+    echo "e2e: could not build the service (cargo build -p claude-status-cli)" >&2
+    echo "e2e: 0 passed, 1 failed"
+    exit 1
+  fi
+fi
 
-for bin in "$E2E_APP" "$E2E_SIM"; do
+for bin in "$E2E_APP" "$E2E_SIM" "$E2E_SERVICE"; do
   if [ ! -x "$bin" ]; then
     echo "e2e: $bin is missing; run 'cargo build --workspace' first" >&2
     echo "e2e: 0 passed, 1 failed"

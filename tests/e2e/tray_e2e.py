@@ -12,6 +12,11 @@ The user's own traffic is the real Claude Code client (npm, installed by run.sh)
 through the app's gateway while the simulator overloads its model; the one look inside is a
 read-only count of the gateway's records in the app's SQLite ledger.
 
+The tray is a client of the background service (`claude-status service run`), which it starts
+when none runs; the test also follows the service's process (in /proc), quits and restarts the
+tray around it, kills it, stops it from the menu, and puts a fake service of another protocol
+version on its socket.
+
 Standard library only. Every wait polls with a deadline; nothing relies on fixed sleeps.
 Set UPDATE_SCREENSHOTS=1 to rewrite docs/screenshots/*.png; otherwise screenshots go to
 $E2E_DIR/screenshots/. The last line is `e2e: N passed, M failed`; the exit status is 1 on any
@@ -36,6 +41,7 @@ import zlib
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 APP_BIN = os.environ.get("E2E_APP", os.path.join(ROOT, "target", "debug", "claude-status-tray"))
 SIM_BIN = os.environ.get("E2E_SIM", os.path.join(ROOT, "target", "debug", "claude-status-sim"))
+SERVICE_BIN = os.environ.get("E2E_SERVICE", os.path.join(ROOT, "target", "debug", "claude-status"))
 E2E_DIR = os.environ.get("E2E_DIR", os.path.join(ROOT, "target", "e2e", "run"))
 UPDATE_SCREENSHOTS = os.environ.get("UPDATE_SCREENSHOTS") == "1"
 SHOT_DIR = (
@@ -64,8 +70,17 @@ COLORS = {
 
 T0 = time.monotonic()
 
-# The app's identifier (src-tauri/tauri.conf.json): its data folder's name.
-APP_IDENTIFIER = "dev.claude-status.tray"
+# The service's data directory (CLAUDE_STATUS_DATA_DIR) and its control socket, in the private
+# runtime folder (CLAUDE_STATUS_SOCKET).
+APP_DATA = os.path.join(E2E_DIR, "app-data")
+SOCKET = os.path.join(os.environ.get("XDG_RUNTIME_DIR", E2E_DIR), "claude-status-e2e.sock")
+# The menu's first line while the service is unreachable, and after "Stop service".
+NOT_RUNNING = "Service not running — reconnecting…"
+STOPPED = "Service stopped — the gateway is off"
+STOP_SERVICE = "Stop service (stops the gateway)"
+# The fake service of step 12 speaks this protocol and version.
+FAKE_PROTOCOL = 999
+FAKE_VERSION = "9.9.9"
 # Streams the own-traffic step sends through the gateway, each ending in an overload.
 OWN_BURST = 12
 # The model the test pins in the settings, as a user who works on it would: the per-model probe
@@ -488,8 +503,10 @@ def window_pid(window):
     return int(result.stdout.strip()) if result.returncode == 0 and result.stdout.strip() else None
 
 
-def dashboard_windows(pid):
-    return [w for w in windows_named(WINDOW_TITLE) if window_pid(w) in (pid, None)]
+def dashboard_windows():
+    """The visible dashboard windows: each belongs to a dashboard process (`--dashboard`)."""
+    owners = set(dashboard_pids()) | {None}
+    return [w for w in windows_named(WINDOW_TITLE) if window_pid(w) in owners]
 
 
 def close_window(window):
@@ -627,6 +644,137 @@ def screenshot_settled(name, window, before, timeout=15.0):
 
 
 # ---------------------------------------------------------------------------------------------
+# Processes in /proc: the service, the dashboards, their parents
+
+
+def proc_stat(pid):
+    """(state, ppid, pgid) of `pid`, or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as f:
+            text = f.read()
+    except OSError:
+        return None
+    # The command name is in parentheses and may hold spaces; the fields after it are fixed.
+    fields = text[text.rindex(")") + 2:].split()
+    return fields[0], int(fields[1]), int(fields[2])
+
+
+def alive(pid):
+    """Whether `pid` runs (a zombie, ended but not yet reaped, does not)."""
+    stat = proc_stat(pid)
+    return stat is not None and stat[0] != "Z"
+
+
+def ours(pid):
+    """The process's command line when it runs in this test's session (its runtime folder)."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            environ = f.read().split(b"\0")
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmdline = [arg.decode(errors="replace") for arg in f.read().split(b"\0") if arg]
+    except OSError:
+        return None
+    runtime = ("XDG_RUNTIME_DIR=" + os.environ["XDG_RUNTIME_DIR"]).encode()
+    return cmdline if runtime in environ else None
+
+
+def processes(match):
+    """Pids of this session's running processes whose command line `match` accepts."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        pid = int(entry)
+        cmdline = ours(pid)
+        if cmdline and match(cmdline) and alive(pid):
+            found.append(pid)
+    return sorted(found)
+
+
+def service_pids():
+    return processes(lambda c: os.path.basename(c[0]) == "claude-status" and c[1:3] == ["service", "run"])
+
+
+def dashboard_pids():
+    return processes(lambda c: os.path.basename(c[0]) == os.path.basename(APP_BIN) and "--dashboard" in c)
+
+
+def webkit_children(pid):
+    """WebKit's helper processes whose parent is `pid`: a process that never made a webview has
+    none."""
+    return [p for p in processes(lambda c: "WebKit" in os.path.basename(c[0]))
+            if (proc_stat(p) or ("", 0, 0))[1] == pid]
+
+
+def rss_mib(pid):
+    try:
+        with open(f"/proc/{pid}/status", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def log_pids(path, pattern):
+    """The pids a `pattern` with one group (a pid) finds in the log at `path`."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return [int(m) for m in re.findall(pattern, f.read())]
+    except OSError:
+        return []
+
+
+class FakeService:
+    """A stand-in on the control socket that answers every hello with another protocol version
+    and hangs up, as a service of another release would."""
+
+    def __init__(self, path):
+        import threading
+
+        if os.path.exists(path):
+            os.unlink(path)
+        self.path = path
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(path)
+        self.server.listen(8)
+        self.hellos = 0
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        reply = json.dumps({"hello": {"protocol": FAKE_PROTOCOL, "version": FAKE_VERSION,
+                                      "role": "service", "pid": os.getpid()}}) + "\n"
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return  # closed
+            with conn:
+                conn.settimeout(2)
+                try:
+                    data = b""
+                    while b"\n" not in data and len(data) < 65536:
+                        chunk = conn.recv(4096)
+                        if not chunk:
+                            break
+                        data += chunk
+                    if b'"hello"' in data:
+                        self.hellos += 1
+                    conn.sendall(reply.encode())
+                except OSError:
+                    pass
+
+    def close(self):
+        self.server.close()
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+
+
+# ---------------------------------------------------------------------------------------------
 # The simulator
 
 
@@ -638,8 +786,8 @@ def free_port():
 
 
 def settings_path():
-    """The store plugin keeps the settings in the app's data folder under XDG_DATA_HOME."""
-    return os.path.join(os.environ["XDG_DATA_HOME"], APP_IDENTIFIER, "settings.json")
+    """The service owns the settings: `settings.json` in its data directory."""
+    return os.path.join(APP_DATA, "settings.json")
 
 
 def write_gateway_settings(port, pinned=()):
@@ -647,13 +795,12 @@ def write_gateway_settings(port, pinned=()):
     `pinned` models (none: the defaults)."""
     os.makedirs(os.path.dirname(settings_path()), exist_ok=True)
     with open(settings_path(), "w", encoding="utf-8") as f:
-        json.dump({"settings": {"gateway": True, "gateway_port": port,
-                                "pinned_models": list(pinned)}}, f)
+        json.dump({"gateway": True, "gateway_port": port, "pinned_models": list(pinned)}, f)
 
 
 def stored_settings():
     with open(settings_path(), encoding="utf-8") as f:
-        return json.load(f).get("settings", {})
+        return json.load(f)
 
 
 def gateway_attempts(model, since):
@@ -786,6 +933,9 @@ class Test:
         self.diagnosed = False
         self.sim = None
         self.gateway_port = None
+        # The service the tray started (step 2), and the one it started again (step 10).
+        self.service_pid = None
+        self.fake = None
         # The real Claude Code run of step 4: {"proc", "start", "wall_start", "version",
         # "seen": {what: (seconds since its start, still running then)}}, or {"error": why}.
         self.claude = None
@@ -819,7 +969,8 @@ class Test:
         if self.diagnosed:
             return
         self.diagnosed = True
-        for title, path in (("app log", self.app_log), ("dbus-monitor log", self.monitor_log)):
+        for title, path in (("app log", self.app_log), ("dbus-monitor log", self.monitor_log),
+                            ("service log", os.path.join(APP_DATA, "service.log"))):
             print(f"===== last 50 lines of the {title} ({path})", flush=True)
             try:
                 with open(path, encoding="utf-8", errors="replace") as f:
@@ -853,7 +1004,10 @@ class Test:
                 "ANTHROPIC_API_KEY": "sk-ant-e2e-simulator-only",
                 "CLAUDE_STATUS_STATUS_URL": self.sim.url,
                 "ANTHROPIC_BASE_URL": self.sim.url,
-                "CLAUDE_STATUS_DATA_DIR": os.path.join(E2E_DIR, "app-data"),
+                "CLAUDE_STATUS_DATA_DIR": APP_DATA,
+                "CLAUDE_STATUS_SOCKET": SOCKET,
+                # The service the tray starts when none runs.
+                "CLAUDE_STATUS_SERVICE_BIN": SERVICE_BIN,
                 "CLAUDE_STATUS_PROBE_INTERVAL": "1s",
                 "CLAUDE_STATUS_CONFIRM_INTERVAL": "300ms",
                 "CLAUDE_STATUS_LOG": "info",
@@ -894,6 +1048,7 @@ class Test:
     def launch(self):
         with open(self.app_log, "w"):
             pass
+        assert not service_pids(), f"a service runs before the tray started: {service_pids()}"
         self.gateway_port = free_port()
         write_gateway_settings(self.gateway_port, pinned=[PINNED_MODEL])
         start = time.monotonic()
@@ -905,17 +1060,33 @@ class Test:
         took = time.monotonic() - start
         log(f"    launch to tray item registered: {took * 1000:.0f} ms ({self.item[0]} {self.item[1]})")
         self.ok("launch: tray item registered", f"{took * 1000:.0f} ms")
+        # No service ran: the tray started one, detached (a process group of its own).
+        pids, took = wait_until("a service process", service_pids, 10, interval=0.02)
+        assert len(pids) == 1, f"more than one service: {pids}"
+        self.service_pid = pids[0]
+        _, parent, group = proc_stat(self.service_pid)
+        assert parent == self.app.pid, f"the service's parent is {parent}, not the tray {self.app.pid}"
+        assert group == self.service_pid, f"the service runs in the tray's process group {group}"
+        self.ok("no service ran: the tray started one",
+                f"pid {self.service_pid} (parent: the tray, its own process group) "
+                f"{(time.monotonic() - start) * 1000:.0f} ms after launch")
 
     def operational(self):
         props = item_properties(self.item)
         log(f"    IconName={props['IconName']!r} IconThemePath={props.get('IconThemePath')!r} "
             f"Menu={props['Menu']!r}")
         assert props["Menu"], "the item has no menu"
-        labels = [label for _, label, _ in menu_entries(self.item) if label]
-        log(f"    menu: {labels}")
-        for wanted in ("Open dashboard", "Open status page", "Check now",
-                       "Pause notifications for 1 hour", "Quit Claude Status"):
-            assert wanted in labels, f"the menu lacks {wanted!r}: {labels}"
+        wanted = ("Open dashboard", "Open status page", "Check now",
+                  "Pause notifications for 1 hour", STOP_SERVICE, "Quit Claude Status")
+        # Until the service's first snapshot the menu is the tray's own (connecting); then the
+        # whole menu.
+        labels, took = wait_until(
+            "the full menu",
+            lambda: (lambda ls: ls if all(w in ls for w in wanted) else None)(
+                [label for _, label, _ in menu_entries(self.item) if label]),
+            10,
+        )
+        log(f"    menu after {took:.2f} s: {labels}")
         gateway_line = f"Gateway on 127.0.0.1:{self.gateway_port}"
         labels, took = wait_until(
             f"the menu line {gateway_line!r}",
@@ -1189,23 +1360,68 @@ class Test:
         self.sim.scenario("healthy")
 
     def dashboard(self):
+        """"Open dashboard" starts a dashboard process (the same binary with --dashboard) that
+        shows the window; a second "Open" only brings it to the front; closing the window ends
+        that process, and the tray, which never made a webview, keeps running."""
         self.require_app()
-        assert not dashboard_windows(self.app.pid), "a dashboard window is open before the click"
+        assert not dashboard_windows(), "a dashboard window is open before the click"
+        tray_rss = rss_mib(self.app.pid)
         before = os.path.join(E2E_DIR, "before-dashboard.png")
         run([IMPORT, "-window", "root", before], timeout=20)
         windows, took, clicks = click_until(
-            self.item, "Open dashboard", lambda: dashboard_windows(self.app.pid), 20
+            self.item, "Open dashboard", dashboard_windows, 20
         )
         window = windows[0]
-        self.ok("Open dashboard shows a window", f"window {window} after {took:.2f} s, {clicks} click(s)")
+        owner = window_pid(window)
+        pids = dashboard_pids()
+        assert len(pids) == 1, f"dashboard processes: {pids}"
+        dashboard = pids[0]
+        assert owner in (dashboard, None), f"the window belongs to {owner}, not the dashboard {dashboard}"
+        assert proc_stat(dashboard)[1] == self.app.pid, "the dashboard was not started by the tray"
+        self.ok("Open dashboard starts a dashboard process with a window",
+                f"pid {dashboard}, window {window} after {took:.2f} s, {clicks} click(s)")
         run(["xdotool", "windowmove", "--sync", str(window), "40", "60"], check=False)
         path = screenshot_settled("dashboard.png", window, before)
         self.ok("screenshot", path)
+        helpers = webkit_children(self.app.pid)
+        assert not helpers, f"the tray has WebKit processes of its own: {helpers}"
+        self.ok("the tray makes no webview",
+                f"no WebKit child of the tray; its RSS {tray_rss:.0f} MiB, the dashboard's "
+                f"{rss_mib(dashboard):.0f} MiB")
+        # A second "Open" starts a second dashboard process that hands over to the first (the
+        # single-instance rule of its mode) and exits; one window stays.
+        opened_re = r"opened the dashboard \(pid (\d+)\)"
+        closed_re = r"the dashboard \(pid (\d+)\) closed"
+        opened = set(log_pids(self.app_log, opened_re))
+
+        def handed_over():
+            started = set(log_pids(self.app_log, opened_re)) - opened
+            return started and started <= set(log_pids(self.app_log, closed_re))
+
+        _, took, clicks = click_until(self.item, "Open dashboard", handed_over, 15)
+        assert dashboard_pids() == [dashboard], f"dashboard processes: {dashboard_pids()}"
+        assert len(dashboard_windows()) == 1, f"dashboard windows: {dashboard_windows()}"
+        self.ok("a second Open focuses the open dashboard",
+                f"the second process exited with status 0 after {took:.2f} s; one window")
         # Close it as a window manager's close button would (WM_DELETE_WINDOW); see close_window.
+        closed_at = time.monotonic()
         close_window(window)
-        _, took = wait_until("the dashboard window to go",
-                             lambda: not dashboard_windows(self.app.pid), 10)
+        _, took = wait_until("the dashboard window to go", lambda: not dashboard_windows(), 10)
         self.ok("dashboard closed", f"after {took:.2f} s")
+        # Its process ends with status 0 (the tray reaps it and logs how it ended).
+        def ended():
+            with open(self.app_log, encoding="utf-8", errors="replace") as f:
+                bad = re.search(rf"the dashboard \(pid {dashboard}\) ended.*", f.read())
+            if bad:
+                raise Gone(bad.group(0))
+            return dashboard in log_pids(self.app_log, closed_re)
+
+        wait_until("the dashboard process to end with status 0", ended, 10, interval=0.02)
+        exited = time.monotonic() - closed_at
+        assert not alive(dashboard), f"the dashboard process {dashboard} still runs"
+        log(f"    dashboard process exit: {exited:.2f} s after WM_DELETE_WINDOW")
+        self.ok("the dashboard process exits when its window closes",
+                f"status 0, {exited:.2f} s after the close")
         # The app must stay in the tray: still running, item still registered, menu still served.
         # Give it a moment to (wrongly) exit: poll for 2 s that it does not.
         end = time.monotonic() + 2
@@ -1214,7 +1430,8 @@ class Test:
             time.sleep(0.1)
         assert find_item(self.app.pid), "the tray item is gone after closing the dashboard"
         assert first_label(self.item), "the menu is gone after closing the dashboard"
-        self.ok("app still running in the tray after the dashboard closed")
+        self.ok("app still running in the tray after the dashboard closed",
+                f"its RSS {rss_mib(self.app.pid):.0f} MiB")
 
     def second_instance(self):
         self.require_app()
@@ -1232,14 +1449,156 @@ class Test:
         took = time.monotonic() - start
         assert second.returncode == 0, f"the second instance exited with {second.returncode}: {output[-2000:]!r}"
         self.ok("second instance exits", f"status 0 after {took:.2f} s")
-        windows, took = wait_until("the dashboard in the first instance",
-                                   lambda: dashboard_windows(self.app.pid), 15)
-        pids = {window_pid(w) for w in windows}
-        assert pids == {self.app.pid}, f"dashboard windows belong to {pids}, not {self.app.pid}"
+        windows, took = wait_until("the dashboard opened by the first instance",
+                                   dashboard_windows, 15)
+        pids = dashboard_pids()
+        assert len(pids) == 1 and proc_stat(pids[0])[1] == self.app.pid, (
+            f"dashboard processes {pids}, not one started by the tray {self.app.pid}")
         self.ok("first instance opens its dashboard", f"window {windows[0]} after {took:.2f} s")
-        items = [entry for entry in registered_items()]
-        log(f"    registered items: {items}")
+        assert service_pids() == [self.service_pid], f"services: {service_pids()}"
+        close_window(windows[0])
+        wait_until("that dashboard to end", lambda: not dashboard_pids(), 10)
         self.require_app()
+
+    def quit_tray_only(self):
+        """Quit ends the tray only: the service and its gateway stay, and the user's traffic keeps
+        flowing through it."""
+        self.require_app()
+        start = time.monotonic()
+        click_until(self.item, "Quit Claude Status", lambda: self.app.poll() is not None, 5)
+        took = time.monotonic() - start
+        status = self.app.poll()
+        assert status == 0, f"the app exited with status {status}"
+        self.ok("Quit exits the tray", f"status 0 after {took:.2f} s")
+        _, took = wait_until("the tray item to unregister", lambda: not registered_items(), 5)
+        self.ok("tray item gone", f"after {took:.2f} s")
+        assert alive(self.service_pid), f"the service (pid {self.service_pid}) ended with the tray"
+        assert service_pids() == [self.service_pid], f"services: {service_pids()}"
+        statuses = [self.gateway_request() for _ in range(5)]
+        assert statuses == [200] * 5, f"the gateway answered {statuses}"
+        self.ok("the service and its gateway keep running",
+                f"service pid {self.service_pid}; 5 requests through the gateway answered 200")
+
+    def gateway_request(self):
+        """One turn of the user's own traffic through the gateway; its HTTP status."""
+        body = json.dumps({"model": OWN_MODEL, "max_tokens": 5,
+                           "messages": [{"role": "user", "content": "hi"}]}).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.gateway_port}/v1/messages", data=body, method="POST",
+            headers={"content-type": "application/json", "anthropic-version": "2023-06-01",
+                     "x-api-key": "sk-ant-e2e-simulator-only"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as reply:
+                reply.read()
+                return reply.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    def restart_tray(self):
+        """A new tray attaches to the running service (it starts none) and shows the right icon
+        at once."""
+        start = time.monotonic()
+        self.app = self.procs.start("app again", [APP_BIN], log_path=self.app_log, env=self.app_env())
+        self.item, took = wait_until(
+            "the tray item to register", lambda: self.require_app() or find_item(self.app.pid), 20,
+            interval=0.01,
+        )
+        registered = time.monotonic() - start
+        (_, rgb), _ = wait_until("the icon to be green",
+                                 lambda: is_color(self.item, "operational"), 10, interval=0.01)
+        coloured = time.monotonic() - start
+        label = first_label(self.item)
+        assert label and label.startswith("Operational"), f"the first line says {label!r}"
+        log(f"    tray start to the right icon: {coloured * 1000:.0f} ms "
+            f"(item registered after {registered * 1000:.0f} ms)")
+        assert coloured <= 1.0, f"the icon was right only {coloured:.2f} s after the start"
+        self.ok("restarted tray attaches and shows the right icon",
+                f"{hex_rgb(rgb)} {coloured * 1000:.0f} ms after launch")
+        assert service_pids() == [self.service_pid], (
+            f"services {service_pids()}: the tray started one instead of attaching to {self.service_pid}")
+        self.ok("it attached to the running service", f"pid {self.service_pid}, none started")
+
+    def kill_service(self):
+        """SIGKILL to the service: the tray says so at once (grey, never the last green), starts
+        it again, and recovers without user action."""
+        self.require_app()
+        start = time.monotonic()
+        os.kill(self.service_pid, signal.SIGKILL)
+        label, took = wait_until("the menu to say the service is not running",
+                                 lambda: (lambda l: l if l == NOT_RUNNING else None)(first_label(self.item)),
+                                 10, interval=0.02)
+        (_, rgb), _ = wait_until("the icon to turn grey", lambda: is_color(self.item, "unknown"), 5)
+        self.ok("the tray shows the service is gone",
+                f"{label!r}, {hex_rgb(rgb)} after {time.monotonic() - start:.2f} s")
+        assert "Restart service" in [l for _, l, _ in menu_entries(self.item)], "no Restart service item"
+        old = self.service_pid
+        pids, _ = wait_until("a new service process", lambda: [p for p in service_pids() if p != old],
+                             15, interval=0.05)
+        self.service_pid = pids[0]
+        assert proc_stat(self.service_pid)[1] == self.app.pid, "the new service is not the tray's"
+        self.ok("the tray starts the service again",
+                f"pid {self.service_pid} after {time.monotonic() - start:.2f} s")
+        label, _ = wait_until(
+            "the first menu line to say Operational again",
+            lambda: (lambda l: l if l and l.startswith("Operational") else None)(first_label(self.item)),
+            20,
+        )
+        (_, rgb), _ = wait_until("the icon to turn green", lambda: is_color(self.item, "operational"), 10)
+        statuses, _ = wait_until("the gateway to answer again",
+                                 lambda: (lambda st: st if st == 200 else None)(self.gateway_request()), 10)
+        self.ok("recovered without user action",
+                f"{label!r}, {hex_rgb(rgb)}, gateway answers, {time.monotonic() - start:.2f} s after the kill")
+
+    def stop_service(self):
+        """"Stop service" stops the service and its gateway, and the tray does not start it
+        again."""
+        self.require_app()
+        pid = self.service_pid
+        start = time.monotonic()
+        click_until(self.item, STOP_SERVICE, lambda: not alive(pid), 15)
+        label, _ = wait_until("the menu to say the service stopped",
+                              lambda: (lambda l: l if l == STOPPED else None)(first_label(self.item)), 10)
+        (_, rgb), _ = wait_until("the icon to turn grey", lambda: is_color(self.item, "unknown"), 5)
+        self.ok("Stop service stops it", f"{label!r}, {hex_rgb(rgb)} after {time.monotonic() - start:.2f} s")
+        try:
+            self.gateway_request()
+            raise AssertionError("the gateway still answers after Stop service")
+        except urllib.error.URLError:
+            pass
+        # Give the supervisor a moment to (wrongly) start it again: poll for 3 s that it does not.
+        end = time.monotonic() + 3
+        while time.monotonic() < end:
+            assert not service_pids(), f"the tray started the service again: {service_pids()}"
+            time.sleep(0.1)
+        self.ok("the gateway is stopped and the service stays stopped")
+
+    def version_mismatch(self):
+        """A service of another protocol version on the socket: the tray says which versions
+        differ, in the menu and in one notification, and starts no service of its own."""
+        self.require_app()
+        self.fake = FakeService(SOCKET)
+        start = time.monotonic()
+        label, took, clicks = click_until(
+            self.item, "Restart service",
+            lambda: (lambda l: l if l and l.startswith("Service is version") else None)(first_label(self.item)),
+            15,
+        )
+        log(f"    menu: {[l for _, l, _ in menu_entries(self.item) if l]}")
+        assert f"version {FAKE_VERSION} (control protocol {FAKE_PROTOCOL})" in label, label
+        assert "this app is " in label and "(protocol 1)" in label, label
+        (_, rgb), _ = wait_until("the icon to be grey", lambda: is_color(self.item, "unknown"), 5)
+        self.ok("the menu names both versions", f"{label!r}, {hex_rgb(rgb)} after {took:.2f} s")
+        call, _ = wait_until("a Notify about the version",
+                             lambda: find_notify(self.monitor_log, "Claude Status: the service is another version",
+                                                 f"version {FAKE_VERSION}", "this app is"), 10)
+        self.ok("a notification says it", f"{call['summary']!r} / {call['body']!r}")
+        end = time.monotonic() + 2
+        while time.monotonic() < end:
+            assert not service_pids(), f"the tray started a service beside another version: {service_pids()}"
+            time.sleep(0.1)
+        assert self.fake.hellos >= 1, "the fake service heard no hello"
+        self.ok("no service started beside it", f"{self.fake.hellos} hello(s) answered with protocol {FAKE_PROTOCOL}")
 
     def quit(self):
         self.require_app()
@@ -1251,6 +1610,8 @@ class Test:
         self.ok("Quit exits the app", f"status 0 after {took:.2f} s")
         _, took = wait_until("the tray item to unregister", lambda: not registered_items(), 5)
         self.ok("tray item gone", f"after {took:.2f} s")
+        if self.fake:
+            self.fake.close()
 
     def main(self):
         os.makedirs(E2E_DIR, exist_ok=True)
@@ -1267,7 +1628,12 @@ class Test:
             ("5b. own traffic through the gateway", self.own_traffic),
             ("6. dashboard", self.dashboard),
             ("7. second instance", self.second_instance),
-            ("8. quit", self.quit),
+            ("8. quit the tray: the service stays", self.quit_tray_only),
+            ("9. restart the tray: it attaches", self.restart_tray),
+            ("10. the service killed", self.kill_service),
+            ("11. stop the service from the menu", self.stop_service),
+            ("12. a service of another version", self.version_mismatch),
+            ("13. quit", self.quit),
         ]
         try:
             for index, (name, fn) in enumerate(steps):
@@ -1278,6 +1644,14 @@ class Test:
                     break
         finally:
             self.procs.stop_all()
+            # The services the tray started are not ours to wait for, but this run's to end.
+            for pid in service_pids() + dashboard_pids():
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except OSError:
+                    pass
+            if self.fake:
+                self.fake.close()
         print(f"e2e: {self.passed} passed, {self.failed} failed", flush=True)
         return 1 if self.failed else 0
 

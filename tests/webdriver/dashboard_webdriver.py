@@ -37,6 +37,8 @@ APP_BIN = os.path.realpath(
     os.environ.get("WD_APP", os.path.join(ROOT, "target", "debug", "claude-status-tray"))
 )
 SIM_BIN = os.environ.get("WD_SIM", os.path.join(ROOT, "target", "debug", "claude-status-sim"))
+# The background service the dashboard attaches to; it starts one itself when none runs.
+SERVICE_BIN = os.environ.get("WD_SERVICE", os.path.join(ROOT, "target", "debug", "claude-status"))
 TAURI_DRIVER = os.environ.get(
     "WD_TAURI_DRIVER", os.path.join(ROOT, "target", "tools", "bin", "tauri-driver")
 )
@@ -44,6 +46,8 @@ NATIVE_DRIVER = os.environ.get("WD_NATIVE_DRIVER", "/usr/bin/WebKitWebDriver")
 WD_DIR = os.environ.get("WD_DIR", os.path.join(ROOT, "target", "webdriver"))
 SCREENSHOT = os.path.join(WD_DIR, "dashboard-incident.png")
 # The whole test must end before run.sh's `timeout` does, so the summary is always printed.
+# The service's control socket, in the private runtime folder.
+SOCKET = os.path.join(os.environ.get("XDG_RUNTIME_DIR", WD_DIR), "claude-status-wd.sock")
 DEADLINE = time.monotonic() + float(os.environ.get("WD_BUDGET_SECONDS", "160"))
 
 INCIDENT = "Elevated errors on Claude Opus 4.8"
@@ -177,6 +181,25 @@ def app_pids():
             continue
         try:
             if os.path.realpath(f"/proc/{entry}/exe") != APP_BIN:
+                continue
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                if marker in f.read().split(b"\0"):
+                    pids.append(int(entry))
+        except OSError:
+            continue
+    return pids
+
+
+def service_pids():
+    """The service's processes started by this run (`claude-status service run` with our data dir
+    in its environment)."""
+    marker = f"CLAUDE_STATUS_DATA_DIR={os.path.join(WD_DIR, 'app-data')}".encode()
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.path.realpath(f"/proc/{entry}/exe") != os.path.realpath(SERVICE_BIN):
                 continue
             with open(f"/proc/{entry}/environ", "rb") as f:
                 if marker in f.read().split(b"\0"):
@@ -393,6 +416,9 @@ class Run:
                 # A dummy key only the simulator sees: without one every probe is a 401.
                 "ANTHROPIC_API_KEY": "sk-ant-webdriver-simulator-only",
                 "CLAUDE_STATUS_DATA_DIR": os.path.join(WD_DIR, "app-data"),
+                "CLAUDE_STATUS_SOCKET": SOCKET,
+                # The dashboard starts the service (detached) when none runs.
+                "CLAUDE_STATUS_SERVICE_BIN": SERVICE_BIN,
                 "CLAUDE_STATUS_PROBE_INTERVAL": "1s",
                 "CLAUDE_STATUS_CONFIRM_INTERVAL": "300ms",
                 "CLAUDE_STATUS_LOG": "info",
@@ -679,11 +705,26 @@ class Run:
         _, seconds = wait_until(f"the app (pid {self.app_pid}) to exit", gone, 10, interval=0.1)
         return f"the app exited {seconds:.2f} s after the session was deleted"
 
+    def service_outlives(self):
+        """The dashboard found no service and started one, detached: it keeps running (and
+        serving the gateway) after the dashboard ended, until `claude-status service stop`."""
+        pids = service_pids()
+        assert len(pids) == 1, f"service processes: {pids}"
+        env = dict(os.environ)
+        env.update({"CLAUDE_STATUS_DATA_DIR": os.path.join(WD_DIR, "app-data"),
+                    "CLAUDE_STATUS_SOCKET": SOCKET})
+        result = subprocess.run([SERVICE_BIN, "service", "stop"], env=env, capture_output=True,
+                                text=True, timeout=30, stdin=subprocess.DEVNULL)
+        assert result.returncode == 0, f"service stop: {result.returncode} {result.stderr.strip()}"
+        _, seconds = wait_until("the service to exit", lambda: not service_pids(), 15, interval=0.1)
+        return (f"service pid {pids[0]} ran on after the dashboard; `service stop` ended it in "
+                f"{seconds:.2f} s ({result.stdout.strip()!r})")
+
     # --- the whole run
 
     def main(self):
         os.makedirs(WD_DIR, exist_ok=True)
-        for path in (SIM_BIN, APP_BIN, TAURI_DRIVER, NATIVE_DRIVER):
+        for path in (SIM_BIN, APP_BIN, SERVICE_BIN, TAURI_DRIVER, NATIVE_DRIVER):
             if not os.access(path, os.X_OK):
                 log(f"missing: {path}")
                 print("webdriver: 0 passed, 1 failed", flush=True)
@@ -701,6 +742,7 @@ class Run:
             self.step("settings turn the gateway on", self.gateway_on)
             self.step("traffic through the gateway shows in the Budget view", self.gateway_traffic)
             self.step("deleting the session ends the app", self.delete_session)
+            self.step("the service the dashboard started outlives it", self.service_outlives)
         finally:
             if self.failed:
                 self.dump_sim()
@@ -732,6 +774,12 @@ class Run:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        for pid in service_pids():
+            log(f"the service (pid {pid}) is still running; stopping it")
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
         if self.sim:
             stop(self.sim.proc, "the simulator")
         log(f"stopped tauri-driver and the simulator in {time.monotonic() - start:.2f} s")
@@ -748,6 +796,9 @@ class Run:
         print(tail(self.app_log), flush=True)
         print(f"--- tauri-driver's log ({self.driver_log}), last lines:", flush=True)
         print(tail(self.driver_log), flush=True)
+        service_log = os.path.join(WD_DIR, "app-data", "service.log")
+        print(f"--- the service's log ({service_log}), last lines:", flush=True)
+        print(tail(service_log), flush=True)
         session_log = os.path.join(WD_DIR, "session.log")
         print(f"--- the desktop session's log ({session_log}), last lines:", flush=True)
         print(tail(session_log, 20), flush=True)

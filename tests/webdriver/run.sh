@@ -7,8 +7,8 @@
 #   tests/webdriver/run.sh     # screenshot: target/webdriver/dashboard-incident.png
 #
 # Environment: WD_TIMEOUT (seconds for the test, default 180; installing tauri-driver comes
-# first and is not counted), WD_APP / WD_SIM (binaries), WD_PORT / WD_NATIVE_PORT (fixed ports
-# for tauri-driver and WebKitWebDriver; free ones are picked by default).
+# first and is not counted), WD_APP / WD_SIM / WD_SERVICE (binaries), WD_PORT / WD_NATIVE_PORT
+# (fixed ports for tauri-driver and WebKitWebDriver; free ones are picked by default).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
@@ -17,6 +17,16 @@ WD_DIR="$ROOT/target/webdriver"
 TIMEOUT="${WD_TIMEOUT:-180}"
 export WD_APP="${WD_APP:-$ROOT/target/debug/claude-status-tray}"
 export WD_SIM="${WD_SIM:-$ROOT/target/debug/claude-status-sim}"
+# The dashboard attaches to the background service, and starts `claude-status service run` when
+# none runs: build it (seconds when nothing changed) unless WD_SERVICE names one.
+if [ -z "${WD_SERVICE:-}" ]; then
+  export WD_SERVICE="$ROOT/target/debug/claude-status"
+  cargo build --quiet -p claude-status-cli || {
+    echo "webdriver: could not build the service (cargo build -p claude-status-cli)" >&2
+    echo "webdriver: 0 passed, 1 failed"
+    exit 1
+  }
+fi
 export WD_TAURI_DRIVER="$ROOT/target/tools/bin/tauri-driver"
 export WD_NATIVE_DRIVER=/usr/bin/WebKitWebDriver
 
@@ -26,7 +36,7 @@ fail() {
   exit 1
 }
 
-for bin in "$WD_APP" "$WD_SIM"; do
+for bin in "$WD_APP" "$WD_SIM" "$WD_SERVICE"; do
   [ -x "$bin" ] || fail "$bin is missing; run 'cargo build --workspace' first"
 done
 [ -x "$WD_NATIVE_DRIVER" ] ||
