@@ -1603,7 +1603,7 @@ mod tests {
     fn every_generator_refuses_secrets_and_never_repeats_them() {
         let exe = Path::new("/usr/bin/claude-status");
         let log = Path::new("/Users/a/Library/Logs/claude-status/service.log");
-        let secret = "sk-ant-api03-not-a-real-key";
+        let secret = "sk-ant-fake";
         for env in [
             env_of(&[("ANTHROPIC_API_KEY", secret)]),
             env_of(&[("ANTHROPIC_ADMIN_KEY", secret)]),

@@ -246,7 +246,7 @@ async fn every_call_answers_and_the_stream_follows_the_engine() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_go_in_and_never_come_out() {
-    let env_key = "sk-ant-api03-environment-key-for-tests";
+    let env_key = "sk-ant-env-test";
     let service = start_service(Some(env_key)).await;
     let mut client = service.client().await;
     let view: SettingsView = client.call(Call::GetSettings).await.unwrap();
@@ -255,7 +255,7 @@ async fn keys_go_in_and_never_come_out() {
         serde_json::to_value(view.api_key_source).unwrap(),
         "environment"
     );
-    let stored = "sk-ant-api03-keychain-key-for-tests";
+    let stored = "sk-ant-kc-test";
     let view: SettingsView = client
         .call(Call::SetApiKey {
             key: Some(stored.to_owned()),
@@ -297,7 +297,7 @@ async fn keys_go_in_and_never_come_out() {
     texts.push(settings_file);
     for text in texts {
         assert!(!text.contains(env_key) && !text.contains(stored), "{text}");
-        assert!(!text.contains("keychain-key"), "{text}");
+        assert!(!text.contains("kc-test"), "{text}");
     }
     service.stop().await;
 }
