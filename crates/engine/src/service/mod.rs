@@ -227,14 +227,7 @@ impl Service {
             std::process::id(),
             path.display()
         );
-        let token = self.inner.shutdown.clone();
-        let forward = token.clone();
-        tokio::spawn(async move {
-            shutdown.cancelled().await;
-            forward.cancel();
-        });
-        let handler: Arc<dyn crate::control::Handler> =
-            Arc::new(calls::ServiceHandler(Arc::clone(&self.inner)));
+        let (token, handler) = self.serving(shutdown);
         let server = tokio::spawn(crate::control::server::serve(
             listener,
             path,
@@ -255,14 +248,7 @@ impl Service {
     /// Linux machine this was built on.
     #[cfg(windows)]
     pub async fn serve(self, shutdown: CancellationToken) -> crate::Result<()> {
-        let token = self.inner.shutdown.clone();
-        let forward = token.clone();
-        tokio::spawn(async move {
-            shutdown.cancelled().await;
-            forward.cancel();
-        });
-        let handler: Arc<dyn crate::control::Handler> =
-            Arc::new(calls::ServiceHandler(Arc::clone(&self.inner)));
+        let (token, handler) = self.serving(shutdown);
         let served = crate::control::server::serve(
             self.inner.options.socket.clone(),
             handler,
@@ -272,6 +258,23 @@ impl Service {
         .await;
         self.inner.stop_all().await;
         served.map_err(crate::Error::Io)
+    }
+
+    /// The service's own token, cancelled by a `stop` call and by the caller's `shutdown` alike,
+    /// and the handler the server answers calls with.
+    fn serving(
+        &self,
+        shutdown: CancellationToken,
+    ) -> (CancellationToken, Arc<dyn crate::control::Handler>) {
+        let token = self.inner.shutdown.clone();
+        let forward = token.clone();
+        tokio::spawn(async move {
+            shutdown.cancelled().await;
+            forward.cancel();
+        });
+        let handler: Arc<dyn crate::control::Handler> =
+            Arc::new(calls::ServiceHandler(Arc::clone(&self.inner)));
+        (token, handler)
     }
 
     /// The token a `stop` call cancels.
