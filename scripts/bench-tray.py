@@ -32,9 +32,10 @@ only the simulator sees; the tray; a dashboard opened through tauri-driver and W
 so that a script can run in its page):
   5. the simulator switched between `healthy` and `outage` (at least 5 level changes): from the
      engine's event timestamp (`engine.at` of the `level_changed` event, taken from this script's
-     own subscription to the control socket) to the tray menu's next dbusmenu signal (dbus-monitor's
-     `time=`): `LayoutUpdated` when the tray replaces its menu, `ItemsPropertiesUpdated` when it
-     relabels the status lines in place (which it does when only their text changed); and to
+     own subscription to the control socket) to the tray menu's dbusmenu signal that carries it
+     (dbus-monitor's `time=`): `LayoutUpdated` when the tray replaces its menu, or the
+     `ItemsPropertiesUpdated` that relabels the first line with the new level, which is what the
+     tray sends when only the status lines' text changed (it relabels them in place); and to
      timestamps taken in the page: the level's text changing in the DOM (a MutationObserver), the
      `snapshot-changed` event's arrival (a listener of its own through `__TAURI_INTERNALS__`) and
      the next animation frame. Nothing in ui/ is changed for it. Target ≤ 50 ms for the menu and
@@ -306,12 +307,13 @@ def measure(roots_fn, seconds, sample_every=5.0):
     """CPU (% of one core) over `seconds`, summed over the processes of `roots_fn()` (asked anew
     at each sample, so a restarted tray is followed), counting processes that come and go, plus
     memory sampled along the way (mean and peak of the sums)."""
-    first, last = {}, {}
+    first, last, names = {}, {}, {}
     start = time.monotonic()
     for pid in tree(roots_fn()):
         info = stat_of(pid)
         if info:
             first[pid] = last[pid] = info[2]
+            names[pid] = name_of(pid)
     rss, anon, pss = [], [], []
     end = start + seconds
     while True:
@@ -326,6 +328,7 @@ def measure(roots_fn, seconds, sample_every=5.0):
                 continue
             if pid not in first:
                 first[pid] = 0  # born during the window: all its time counts
+                names[pid] = name_of(pid)
             last[pid] = info[2]
         m = memory(roots)
         rss.append(m["rss"])
@@ -333,10 +336,14 @@ def measure(roots_fn, seconds, sample_every=5.0):
         pss.append(m["pss"])
     wall = time.monotonic() - start
     ticks = sum(last[pid] - first[pid] for pid in last)
+    by_name = {}
+    for pid in last:
+        by_name[names[pid]] = by_name.get(names[pid], 0) + last[pid] - first[pid]
     return {
         "seconds": wall,
         "cpu_percent": 100.0 * ticks / CLK_TCK / wall,
         "cpu_seconds": ticks / CLK_TCK,
+        "cpu_percent_by_process": {n: 100.0 * t / CLK_TCK / wall for n, t in by_name.items()},
         "samples": len(rss),
         "rss_mean": statistics.mean(rss) if rss else 0.0,
         "rss_max": max(rss) if rss else 0.0,
@@ -748,10 +755,10 @@ class Bench:
         e2e.wait_until("the dashboard window to close", lambda: not e2e.dashboard_windows(), 15)
         family = tree([dashboard])
         try:
-            _, gone_after = e2e.wait_until(
+            e2e.wait_until(
                 "the dashboard's processes to end",
                 lambda: not any(e2e.alive(p) for p in family + e2e.dashboard_pids()), 20, interval=0.02)
-            gone = True
+            gone, gone_after = True, time.monotonic() - closed_at
         except e2e.Timeout:
             gone, gone_after = False, None
         state = (e2e.proc_stat(dashboard) or ("gone",))[0]
@@ -775,7 +782,7 @@ class Bench:
             f"{gone_after if gone_after is not None else float('nan'):.2f} s after the close "
             f"(exit status: {exit_status})")
         return {"pid": dashboard, "open": opened, "processes_gone": gone,
-                "gone_after_s": (time.monotonic() - closed_at) if gone else None,
+                "gone_after_s": gone_after,
                 "reaped": state != "Z", "exit": exit_status, "cycle_s": time.monotonic() - start,
                 "close": "WM_DELETE_WINDOW client message"}
 
@@ -919,18 +926,22 @@ class Bench:
             page.close()
         r["events"] = subscriber.level_changes()
         signals = bus_signals(monitor_log)
-        menu_signals = [(t, member) for t, member, path in signals if path == menu_path]
-        icon_signals = [t for t, member, path in signals if member == "NewIcon" and path == item[1]]
-        r["menu_signals"] = {m: sum(1 for _, x in menu_signals if x == m)
-                             for m in sorted({x for _, x in menu_signals})}
+        menu_signals = [(t, member, body) for t, member, path, body in signals if path == menu_path]
+        icon_signals = [t for t, member, path, _ in signals if member == "NewIcon" and path == item[1]]
+        r["menu_signals"] = {m: sum(1 for _, x, _ in menu_signals if x == m)
+                             for m in sorted({x for _, x, _ in menu_signals})}
         r["new_icons"] = len(icon_signals)
         rows = []
         for at, old, new, arrived in r["events"]:
             row = {"at": at, "from": old, "to": new, "subscriber_ms": (arrived - at) * 1000}
-            later = [(t, m) for t, m in menu_signals if t >= at]
+            # The signal that carries the change: a new menu (LayoutUpdated), or the first line
+            # relabelled with the new level ("Outage — …").
+            carrying = f'string "{level_label(new)}'
+            later = [(t, m) for t, m, body in menu_signals
+                     if t >= at and (m == "LayoutUpdated" or carrying in body)]
             row["menu_ms"] = (later[0][0] - at) * 1000 if later else None
             row["menu_signal"] = later[0][1] if later else None
-            layout = [t for t, m in menu_signals if t >= at and m == "LayoutUpdated"]
+            layout = [t for t, m, _ in menu_signals if t >= at and m == "LayoutUpdated"]
             row["layout_ms"] = (layout[0] - at) * 1000 if layout else None
             icon = [t for t in icon_signals if t >= at]
             row["icon_ms"] = (icon[0] - at) * 1000 if icon else None
@@ -938,7 +949,7 @@ class Bench:
                 got = [t / 1000 for t, lvl in page_marks["events"] if lvl == new and t / 1000 >= at]
                 row["page_event_ms"] = (got[0] - at) * 1000 if got else None
                 shown = [(t / 1000, f) for t, text, f in page_marks["shown"]
-                         if (text or "").strip().lower().startswith(new) and t / 1000 >= at]
+                         if (text or "").strip() == level_label(new) and t / 1000 >= at]
                 row["page_dom_ms"] = (shown[0][0] - at) * 1000 if shown else None
                 row["page_frame_ms"] = ((shown[0][1] / 1000 - at) * 1000
                                         if shown and shown[0][1] else None)
@@ -1064,18 +1075,26 @@ def ledger_rows(path):
 
 
 def bus_signals(path):
-    """(Unix time, member, object path) of each signal dbus-monitor logged (its `time=`)."""
+    """(Unix time, member, object path, body) of each signal dbus-monitor logged (its `time=`;
+    the body is the lines printed under the header)."""
     found = []
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
-            for line in f:
-                match = re.match(r"signal time=([\d.]+) .*path=([^;]+); interface=([^;]+); member=(\w+)",
-                                 line)
-                if match:
-                    found.append((float(match.group(1)), match.group(4), match.group(2)))
+            text = f.read()
     except OSError:
-        pass
+        return found
+    for block in re.split(r"\n(?=\S)", text):
+        header, _, body = block.partition("\n")
+        match = re.match(r"signal time=([\d.]+) .*path=([^;]+); interface=([^;]+); member=(\w+)",
+                         header)
+        if match:
+            found.append((float(match.group(1)), match.group(4), match.group(2), body))
     return found
+
+
+def level_label(level):
+    """The level as the menu's first line and the page spell it ("Outage")."""
+    return level[:1].upper() + level[1:]
 
 
 def summary(values):
@@ -1316,6 +1335,8 @@ def print_table(r, args):
             row("3. CPU (one core = 100 %)", f"{never['cpu_percent']:.3f} %",
                 f"≤ {TARGET_CPU_PERCENT} %  {verdict(never['cpu_percent'] <= TARGET_CPU_PERCENT)}  "
                 f"({never['cpu_seconds']:.2f} s of CPU)")
+            for name, share in never["cpu_percent_by_process"].items():
+                row(f"      {name}", f"{share:.3f} %")
         opened = idle.get("dashboard_open")
         if opened:
             print(f"  dashboard open (the first of {DASHBOARD_CYCLES}; memory 10 s after the window, "
@@ -1380,7 +1401,7 @@ def print_table(r, args):
             ok = bool(s) and s["max"] <= TARGET_CHANGE_MS and not missing
             row(what, value, (f"≤ {TARGET_CHANGE_MS} ms  {verdict(ok)}" if target else "") + note)
 
-        line("   → tray menu's first dbusmenu signal", "menu_ms")
+        line("   → tray menu's signal carrying it", "menu_ms")
         row("     (signals seen)", ", ".join(f"{m} ×{n}" for m, n in lat["menu_signals"].items()))
         line("   → tray menu's next LayoutUpdated", "layout_ms", target=False)
         line("   → the item's NewIcon", "icon_ms", target=False)
@@ -1408,8 +1429,9 @@ def print_gateway_load(r):
                     (f"{g['loaded']['achieved_rate']:.1f} requests/s through the gateway "
                      f"({g['loaded']['seconds']:.0f} s)", g["loaded"])):
         print(f"  {name}:")
-        print(f"      CPU (one core = 100 %) {m['cpu_percent']:.2f} %   "
-              f"RSS mean {m['rss_mean']:.1f} / max {m['rss_max']:.1f} MiB   "
+        print(f"      CPU (one core = 100 %) {m['cpu_percent']:.2f} % ("
+              + ", ".join(f"{n} {v:.2f} %" for n, v in m["cpu_percent_by_process"].items())
+              + f")   RSS mean {m['rss_mean']:.1f} / max {m['rss_max']:.1f} MiB   "
               f"anon max {m['anon_max']:.1f} MiB")
     print(f"  outcomes: {g['loaded']['outcomes']}")
 
