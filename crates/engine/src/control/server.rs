@@ -42,6 +42,11 @@ pub struct ServerLimits {
     pub hello_timeout: Duration,
     /// How long one frame to a client may take to write before the client is dropped as stuck.
     pub write_timeout: Duration,
+    /// The most often a subscriber is sent a snapshot. Gateway traffic changes the snapshot with
+    /// every metered batch; the first change after a quiet spell goes out at once, and a burst
+    /// is folded into its latest state, so a busy gateway does not cost every front end a menu
+    /// rebuild per request.
+    pub snapshot_every: Duration,
 }
 
 impl Default for ServerLimits {
@@ -50,6 +55,7 @@ impl Default for ServerLimits {
             max_clients: 64,
             hello_timeout: Duration::from_secs(5),
             write_timeout: Duration::from_secs(10),
+            snapshot_every: Duration::from_millis(250),
         }
     }
 }
@@ -296,14 +302,21 @@ async fn stream<W: AsyncWrite + Unpin>(
     if !send(write, &first, limits).await {
         return;
     }
+    let mut last_snapshot = tokio::time::Instant::now();
     loop {
         let frame = tokio::select! {
             () = shutdown.cancelled() => Event::Stopping { reason: "the service is stopping".to_owned() },
             changed = snapshots.changed() => match changed {
-                Ok(()) => Event::Snapshot {
-                    sent_at: Utc::now(),
-                    snapshot: Box::new(snapshots.borrow_and_update().clone()),
-                },
+                Ok(()) => {
+                    // The watch channel keeps only the latest snapshot, so waiting out the
+                    // interval folds a burst into one frame.
+                    tokio::time::sleep_until(last_snapshot + limits.snapshot_every).await;
+                    last_snapshot = tokio::time::Instant::now();
+                    Event::Snapshot {
+                        sent_at: Utc::now(),
+                        snapshot: Box::new(snapshots.borrow_and_update().clone()),
+                    }
+                }
                 Err(_) => Event::Stopping { reason: "the engine stopped".to_owned() },
             },
             event = events.recv() => match event {
