@@ -42,10 +42,10 @@ pub struct ServerLimits {
     pub hello_timeout: Duration,
     /// How long one frame to a client may take to write before the client is dropped as stuck.
     pub write_timeout: Duration,
-    /// The most often a subscriber is sent a snapshot. Gateway traffic changes the snapshot with
-    /// every metered batch; the first change after a quiet spell goes out at once, and a burst
-    /// is folded into its latest state, so a busy gateway does not cost every front end a menu
-    /// rebuild per request.
+    /// The most often a subscriber is sent a snapshot whose verdict did not change. Gateway
+    /// traffic changes the snapshot with every metered batch; a new verdict goes out at once, and
+    /// a burst of other changes is folded into its latest state, so a busy gateway does not cost
+    /// every front end a menu rebuild per request.
     pub snapshot_every: Duration,
 }
 
@@ -285,6 +285,22 @@ async fn serve_client<R, W>(
     }
 }
 
+/// What a front end shows first: the level, its reasons, the deciding model and "does it hit
+/// you?", and each model's level.
+fn verdict_of(snapshot: &Snapshot) -> impl PartialEq {
+    (
+        snapshot.level,
+        snapshot.reasons.clone(),
+        snapshot.subject.clone(),
+        snapshot.hits_you.clone(),
+        snapshot
+            .models
+            .iter()
+            .map(|m| (m.model.clone(), m.level, m.reasons.clone()))
+            .collect::<Vec<_>>(),
+    )
+}
+
 /// The subscription: the current snapshot, then every change and event until the service stops
 /// or the client goes away.
 async fn stream<W: AsyncWrite + Unpin>(
@@ -295,9 +311,11 @@ async fn stream<W: AsyncWrite + Unpin>(
 ) {
     let mut snapshots = handler.snapshots();
     let mut events = handler.events();
+    let current = snapshots.borrow_and_update().clone();
+    let mut verdict = verdict_of(&current);
     let first = Event::Snapshot {
         sent_at: Utc::now(),
-        snapshot: Box::new(snapshots.borrow_and_update().clone()),
+        snapshot: Box::new(current),
     };
     if !send(write, &first, limits).await {
         return;
@@ -308,13 +326,18 @@ async fn stream<W: AsyncWrite + Unpin>(
             () = shutdown.cancelled() => Event::Stopping { reason: "the service is stopping".to_owned() },
             changed = snapshots.changed() => match changed {
                 Ok(()) => {
-                    // The watch channel keeps only the latest snapshot, so waiting out the
-                    // interval folds a burst into one frame.
-                    tokio::time::sleep_until(last_snapshot + limits.snapshot_every).await;
+                    // A new verdict goes out at once. Anything else (usage, a probe's time) waits
+                    // out the interval; the watch channel keeps only the latest snapshot, so the
+                    // wait folds a burst into one frame.
+                    if verdict_of(&snapshots.borrow()) == verdict {
+                        tokio::time::sleep_until(last_snapshot + limits.snapshot_every).await;
+                    }
                     last_snapshot = tokio::time::Instant::now();
+                    let snapshot = snapshots.borrow_and_update().clone();
+                    verdict = verdict_of(&snapshot);
                     Event::Snapshot {
                         sent_at: Utc::now(),
-                        snapshot: Box::new(snapshots.borrow_and_update().clone()),
+                        snapshot: Box::new(snapshot),
                     }
                 }
                 Err(_) => Event::Stopping { reason: "the engine stopped".to_owned() },
