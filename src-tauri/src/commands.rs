@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use claude_status_core::gateway::GatewayReport;
 use claude_status_core::history::HistoryReport;
-use claude_status_core::report::IncidentReport;
+use claude_status_core::report::{IncidentReport, Snapshot};
 use claude_status_core::series::ProbeSeries;
 use claude_status_core::settings::Settings;
 use claude_status_engine::control::proto::{Call, ServiceInfo};
@@ -71,19 +71,8 @@ async fn forward<T: DeserializeOwned>(state: &AppState, call: Call) -> Result<T>
 
 /// The current snapshot; afterwards the dashboard listens to `snapshot-changed`.
 #[tauri::command]
-pub async fn get_snapshot(state: AppStateRef<'_>) -> Result<serde_json::Value> {
-    // Passed on as the service's JSON: the typed snapshot cannot read the usage figures back.
-    let snapshot = state
-        .service
-        .call_value(Call::Snapshot { model: None })
-        .await?;
-    if snapshot.is_null() {
-        return Err(IpcError::new(
-            "service_unavailable",
-            "the service has no snapshot",
-        ));
-    }
-    Ok(snapshot)
+pub async fn get_snapshot(state: AppStateRef<'_>) -> Result<Snapshot> {
+    forward(&state, Call::Snapshot { model: None }).await
 }
 
 /// What our probes recorded over a range: `1h`, `24h`, `7d` or `30d`.

@@ -202,38 +202,33 @@ async fn run<R: Runtime>(
     mut subscription: Subscription,
 ) -> String {
     loop {
-        match subscription.next_with_frame().await {
-            Ok((Event::Snapshot { snapshot, .. }, mut frame)) => {
-                *lock(&state.snapshot_json) =
-                    frame.get_mut("snapshot").map(serde_json::Value::take);
+        match subscription.next().await {
+            Ok(Event::Snapshot { snapshot, .. }) => {
                 *lock(&state.snapshot) = Some(*snapshot);
                 publish(app, state);
             }
-            Ok((
-                Event::Engine {
-                    engine: EngineEvent::Notify { notification, .. },
-                    ..
-                },
-                _,
-            )) => {
+            Ok(Event::Engine {
+                engine: EngineEvent::Notify { notification, .. },
+                ..
+            }) => {
                 // The service already applied the user's switch and the pause.
                 if state.mode == Mode::Tray {
                     notify::show(app, notification);
                 }
             }
-            Ok((Event::Engine { .. }, _)) => {}
-            Ok((Event::Notice { title, body, .. }, _)) => {
+            Ok(Event::Engine { .. }) => {}
+            Ok(Event::Notice { title, body, .. }) => {
                 if state.mode == Mode::Tray {
                     notify::show_message(app, title, body, "dialog-information");
                 }
             }
-            Ok((Event::Settings { .. }, _)) => refresh(app),
-            Ok((Event::Lagged { missed }, _)) => {
+            Ok(Event::Settings { .. }) => refresh(app),
+            Ok(Event::Lagged { missed }) => {
                 tracing::warn!(
                     "{missed} events from the service were dropped; the next snapshot is whole"
                 );
             }
-            Ok((Event::Stopping { reason }, _)) => return reason,
+            Ok(Event::Stopping { reason }) => return reason,
             Err(e) => return e.to_string(),
         }
     }
@@ -269,7 +264,6 @@ fn set_link<R: Runtime>(app: &AppHandle<R>, state: &AppState, link: Link) {
     if link != Link::Connected {
         // Whatever the last snapshot said is not known any more.
         *lock(&state.snapshot) = None;
-        *lock(&state.snapshot_json) = None;
     }
     publish(app, state);
 }
@@ -281,12 +275,7 @@ pub fn publish<R: Runtime>(app: &AppHandle<R>, state: &AppState) {
         Mode::Dashboard => {
             let snapshot = match unreachable(state) {
                 Some(unreachable) => serde_json::to_value(unreachable_snapshot(&unreachable)),
-                None => match lock(&state.snapshot_json).clone() {
-                    Some(json) => Ok(json),
-                    None => {
-                        serde_json::to_value(state.snapshot().unwrap_or_else(Snapshot::initial))
-                    }
-                },
+                None => serde_json::to_value(state.snapshot().unwrap_or_else(Snapshot::initial)),
             };
             let snapshot = match snapshot {
                 Ok(snapshot) => snapshot,

@@ -67,9 +67,6 @@ pub struct AppState {
     /// The latest snapshot from the service; `None` while it is unreachable, so nothing shows a
     /// stale verdict.
     pub snapshot: Mutex<Option<Snapshot>>,
-    /// The same snapshot as the service sent it, for the dashboard: its JSON keeps what the typed
-    /// snapshot cannot read back (the usage figures are serialise-only in the core).
-    pub snapshot_json: Mutex<Option<serde_json::Value>>,
     /// The service's settings view (pause, gateway), refreshed on each `settings` event.
     pub settings: Mutex<Option<SettingsView>>,
     /// The service's version information (its status page, for links).
@@ -99,7 +96,6 @@ impl AppState {
             wake: Arc::new(tokio::sync::Notify::new()),
             link: Mutex::new(Link::Connecting),
             snapshot: Mutex::new(None),
-            snapshot_json: Mutex::new(None),
             settings: Mutex::new(None),
             info: Mutex::new(None),
             recent_notifications: Mutex::new(VecDeque::new()),

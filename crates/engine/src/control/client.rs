@@ -8,7 +8,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use tokio::io::BufReader;
 
 use super::frame::{read_frame, write_frame, FrameError, MAX_REPLY_FRAME};
@@ -204,29 +203,6 @@ impl Subscription {
             return Ok(event);
         }
         match serde_json::from_slice::<Reply>(&line) {
-            Ok(Reply {
-                error: Some(error), ..
-            }) => Err(ClientError::Refused(error)),
-            _ => Err(ClientError::Frame(FrameError::Invalid(
-                "an unreadable event frame".to_owned(),
-            ))),
-        }
-    }
-}
-
-impl Subscription {
-    /// The next event together with its frame as JSON: a front end that passes a snapshot on
-    /// (the dashboard) forwards the service's own JSON, which keeps fields the typed `Event`
-    /// cannot read back (the snapshot's usage figures are serialise-only).
-    pub async fn next_with_frame(&mut self) -> Result<(Event, serde_json::Value), ClientError> {
-        let line = super::frame::read_line(&mut self.read, MAX_REPLY_FRAME).await?;
-        let frame: serde_json::Value = serde_json::from_slice(&line).map_err(|_| {
-            ClientError::Frame(FrameError::Invalid("an unreadable event frame".to_owned()))
-        })?;
-        if let Ok(event) = Event::deserialize(&frame) {
-            return Ok((event, frame));
-        }
-        match Reply::deserialize(&frame) {
             Ok(Reply {
                 error: Some(error), ..
             }) => Err(ClientError::Refused(error)),

@@ -110,13 +110,8 @@ pub async fn serve(
                     let limits = limits.clone();
                     let slot = Arc::clone(&slots).try_acquire_owned().ok();
                     let token = shutdown.child_token();
-                    clients.spawn(async move {
-                        let (read, write) = stream.into_split();
-                        match slot {
-                            Some(_slot) => serve_client(read, write, handler, &limits, token).await,
-                            None => refuse_busy(write, &limits).await,
-                        }
-                    });
+                    let (read, write) = stream.into_split();
+                    clients.spawn(client(read, write, handler, limits, slot, token));
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: wait a moment instead of spinning.
@@ -158,21 +153,34 @@ pub async fn serve(
             () = shutdown.cancelled() => return Ok(()),
             connected = server.connect() => {
                 connected?;
-                let client = server;
+                let connected_client = server;
                 server = ServerOptions::new().reject_remote_clients(true).create(&name)?;
                 let handler = Arc::clone(&handler);
                 let limits = limits.clone();
                 let slot = Arc::clone(&slots).try_acquire_owned().ok();
                 let token = shutdown.child_token();
-                tokio::spawn(async move {
-                    let (read, write) = tokio::io::split(client);
-                    match slot {
-                        Some(_slot) => serve_client(read, write, handler, &limits, token).await,
-                        None => refuse_busy(write, &limits).await,
-                    }
-                });
+                let (read, write) = tokio::io::split(connected_client);
+                tokio::spawn(client(read, write, handler, limits, slot, token));
             }
         }
+    }
+}
+
+/// One accepted client: served while a slot was free, else told the service is busy.
+async fn client<R, W>(
+    read: R,
+    write: W,
+    handler: Arc<dyn Handler>,
+    limits: ServerLimits,
+    slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    token: CancellationToken,
+) where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    match slot {
+        Some(_slot) => serve_client(read, write, handler, &limits, token).await,
+        None => refuse_busy(write, &limits).await,
     }
 }
 

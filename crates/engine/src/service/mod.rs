@@ -297,14 +297,7 @@ impl Inner {
     /// The key in force and where it comes from: the keychain first (the user's choice in the
     /// app), else the environment.
     async fn api_key(&self) -> (Option<ApiKey>, KeySource) {
-        let secrets = Arc::clone(&self.secrets);
-        let stored = tokio::task::spawn_blocking(move || secrets.get(API_KEY_ACCOUNT))
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .flatten()
-            .and_then(ApiKey::new);
-        if let Some(key) = stored {
+        if let Some(key) = self.stored_key(API_KEY_ACCOUNT).await {
             return (Some(key), KeySource::Keychain);
         }
         match &self.options.base.env_api_key {
@@ -315,14 +308,22 @@ impl Inner {
 
     /// The Admin API key from the keychain, else `ANTHROPIC_ADMIN_KEY`.
     async fn admin_key(&self) -> Option<ApiKey> {
+        match self.stored_key(ADMIN_KEY_ACCOUNT).await {
+            Some(key) => Some(key),
+            None => self.options.base.env_admin_key.clone(),
+        }
+    }
+
+    /// The keychain's key of `account`, read off the async workers; a keychain that cannot be
+    /// read holds no key.
+    async fn stored_key(&self, account: &'static str) -> Option<ApiKey> {
         let secrets = Arc::clone(&self.secrets);
-        tokio::task::spawn_blocking(move || secrets.get(ADMIN_KEY_ACCOUNT))
+        tokio::task::spawn_blocking(move || secrets.get(account))
             .await
             .ok()
             .and_then(Result::ok)
             .flatten()
             .and_then(ApiKey::new)
-            .or_else(|| self.options.base.env_admin_key.clone())
     }
 
     /// (Re)starts the engine with the settings and keys in force, then brings the gateway in
