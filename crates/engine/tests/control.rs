@@ -241,6 +241,19 @@ async fn every_call_answers_and_the_stream_follows_the_engine() {
         .unwrap()
         .unwrap();
     assert!(!service.socket.exists(), "the socket is removed on stop");
+    // The lock is free the moment `serve` has returned, whatever task still holds the state.
+    let again = Service::start(
+        ServiceOptions {
+            base: BaseConfig::for_tests(&service.sim.base_url(), service.data_dir.clone()),
+            socket: service.socket.clone(),
+            legacy_settings: None,
+        },
+        Arc::new(MemorySecrets::default()),
+        None,
+    )
+    .await
+    .expect("a new service starts on the same data directory at once");
+    drop(again);
     service.sim.shutdown().await;
 }
 

@@ -147,7 +147,9 @@ pub(crate) struct Inner {
     pub(crate) probe_cost_announced: AtomicBool,
     pub(crate) started_at: DateTime<Utc>,
     pub(crate) shutdown: CancellationToken,
-    _lock: ServiceLock,
+    /// Held while the service serves; released when it has stopped its engine and gateway,
+    /// whatever tasks still hold a reference to this state for a moment longer.
+    lock: Mutex<Option<ServiceLock>>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -207,7 +209,7 @@ impl Service {
             probe_cost_announced: AtomicBool::new(false),
             started_at: Utc::now(),
             shutdown: CancellationToken::new(),
-            _lock: lock,
+            lock: Mutex::new(Some(lock)),
         });
         inner.restart_engine().await;
         Ok(Service { inner })
@@ -484,6 +486,7 @@ impl Inner {
                 tokio::time::timeout(std::time::Duration::from_secs(5), engine.shutdown()).await;
         }
         self.gateway.stop().await;
+        drop(lock_ok(&self.lock).take());
     }
 
     /// The service's hello.
