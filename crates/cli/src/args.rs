@@ -141,6 +141,12 @@ pub enum Command {
         /// default: the system's.
         #[arg(long)]
         timezone: Option<String>,
+        /// With `blocks`: only the active block, in detail.
+        #[arg(long)]
+        active: bool,
+        /// With `blocks`: only the blocks of the last 3 days, and the active one.
+        #[arg(long)]
+        recent: bool,
     },
     /// Your rate-limit tier's table and the live headroom from the latest rate-limit headers.
     Limits {
@@ -158,6 +164,31 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::service_cmd::ServiceCommand,
     },
+    /// Claude Code's status line: reads the JSON Claude Code pipes in and prints the session
+    /// model's health, the session's cost, today's spend, the 5-hour and weekly plan windows and
+    /// the context in use. Never touches the network; always exits 0. `--install` puts it into
+    /// Claude Code's settings (`~/.claude/settings.json`, or the first folder of
+    /// CLAUDE_CONFIG_DIR), keeping every other key and writing a backup first.
+    Statusline {
+        /// The segments to show, in order, comma-separated: health, session, today, windows,
+        /// context (default: all).
+        #[arg(long, value_name = "LIST")]
+        segments: Option<String>,
+        /// Install `claude-status statusline` (with these --segments) as Claude Code's status line.
+        #[arg(long, conflicts_with = "uninstall")]
+        install: bool,
+        /// Remove our status line from Claude Code's settings.
+        #[arg(long)]
+        uninstall: bool,
+        /// With --install, replace a different status line; with --uninstall, remove one that
+        /// is not ours.
+        #[arg(long)]
+        force: bool,
+        /// With --install, also re-run the status line every N seconds (Claude Code's
+        /// `refreshInterval`, at least 1).
+        #[arg(long, value_name = "SECONDS", requires = "install")]
+        refresh_interval: Option<u32>,
+    },
 }
 
 /// How `usage` groups its rows.
@@ -166,6 +197,9 @@ pub enum UsageView {
     Daily,
     Monthly,
     Session,
+    /// 5-hour blocks estimated from the transcripts by ccusage's rules, with the active block's
+    /// burn rate and projection (for when Claude Code's status-line feed is not installed).
+    Blocks,
 }
 
 /// The longest model id accepted; real ids are about 30 characters.

@@ -7,6 +7,7 @@ mod proxy_cmd;
 mod render;
 mod service_cmd;
 mod service_install;
+mod statusline;
 mod usage_cmd;
 
 use std::io::Write as _;
@@ -37,6 +38,14 @@ const EXIT_USAGE: u8 = 64;
 const EXIT_SOFTWARE: u8 = 70;
 
 fn main() -> ExitCode {
+    // Claude Code runs the status line many times a minute: its plain forms skip building the
+    // whole command-line parser (a good share of the run), and every other form goes through it.
+    if let Some(segments) = statusline::fast_args(std::env::args_os().skip(1)) {
+        return statusline::run(statusline::Options {
+            data_dir: None,
+            segments,
+        });
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -48,6 +57,19 @@ fn main() -> ExitCode {
             };
         }
     };
+    // The status line runs many times a minute: it answers without an async runtime.
+    if let Command::Statusline {
+        segments,
+        install: false,
+        uninstall: false,
+        ..
+    } = &cli.command
+    {
+        return statusline::run(statusline::Options {
+            data_dir: cli.global.data_dir.clone(),
+            segments: segments.clone(),
+        });
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -108,6 +130,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
             logs,
             timezone,
+            active,
+            recent,
         } => {
             let data_dir = claude_status_engine::paths::data_dir(cli.global.data_dir.clone())?;
             // While a service runs it is the ledger's only writer: it reads the new log lines,
@@ -126,7 +150,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 _ => None,
             };
             tokio::task::block_in_place(|| {
-                usage_cmd::usage(
+                usage_cmd::usage_with(
                     &data_dir,
                     ingested_by_service,
                     view,
@@ -135,11 +159,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     json,
                     logs.as_deref(),
                     timezone.as_deref(),
+                    usage_cmd::BlocksOptions { active, recent },
                 )
             })
         }
         Command::Proxy(args) => proxy_cmd::proxy(&cli.global, args).await,
         Command::Service { command } => service_cmd::service(&cli.global, command).await,
+        Command::Statusline {
+            segments,
+            install,
+            uninstall: _,
+            force,
+            refresh_interval,
+        } => statusline::install_command(segments, install, force, refresh_interval),
         Command::Limits { json } => {
             let data_dir = claude_status_engine::paths::data_dir(cli.global.data_dir.clone())?;
             usage_cmd::limits(&data_dir, cli.global.tier.as_deref(), json)

@@ -185,6 +185,19 @@ pub fn check_report(
         }
     }
 
+    let plan = snapshot
+        .usage
+        .as_ref()
+        .map(|u| u.plan.as_slice())
+        .unwrap_or(&[]);
+    if !plan.is_empty() {
+        let _ = writeln!(out, "\nPlan windows:");
+        let zone = claude_status_engine::usage::local_day_zone();
+        for line in plan_lines(plan, now, &zone) {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+
     let troubled: Vec<_> = page.troubled_components().collect();
     if !troubled.is_empty() {
         let _ = writeln!(out, "\nComponents not operational:");
@@ -227,6 +240,26 @@ pub fn check_report(
         }
     }
     out
+}
+
+/// One line per plan window: "Session (5 h): 62 %, resets 15:40 — at this pace 100 % at 14:55,
+/// 45 min before the reset (Claude Code 2.1.328 status line, 13:02)".
+pub fn plan_lines(
+    plan: &[claude_status_core::plan::PlanWindowReport],
+    now: DateTime<Utc>,
+    zone: &claude_status_core::aggregate::DayZone,
+) -> Vec<String> {
+    use claude_status_core::plan::{pace_line, source_text, window_line};
+    plan.iter()
+        .map(|window| {
+            let mut line = window_line(window, now, zone);
+            if let Some(pace) = pace_line(window, now, zone) {
+                line.push_str(" — ");
+                line.push_str(&pace);
+            }
+            format!("{line} ({})", source_text(&window.last_reading, zone))
+        })
+        .collect()
 }
 
 /// An incident with its newest updates; `max_updates` 0 shows them all.

@@ -1,13 +1,15 @@
 //! `claude-status usage` and `claude-status limits`: token and cost tables from Claude Code's
-//! logs, and the tier's limits with the live headroom.
+//! logs (per day, month, session, and estimated 5-hour blocks), and the tier's limits with the
+//! live headroom.
 
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
 use anstyle::Style;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use claude_status_core::aggregate::{self, DayZone, Totals, UsageColumns};
+use claude_status_core::blocks::{self, Block, BlocksReport};
 use claude_status_core::catalog::{Catalog, SpendCap};
 use claude_status_core::ratelimit::RateLimitBucket;
 use claude_status_core::usage::{UsageRecord, UsageSource};
@@ -17,11 +19,20 @@ use serde::Serialize;
 
 use crate::args::UsageView;
 
-/// `usage`: reads what is new in the logs into the ledger (or takes the running service's report
-/// of doing so), then prints the table.
-// The command's own options, one argument each, as clap parsed them.
+/// The options of `usage blocks` (ccusage's `blocks --active` and `--recent`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BlocksOptions {
+    /// Only the active block, in detail.
+    pub active: bool,
+    /// Only the blocks of the last 3 days, and the active one.
+    pub recent: bool,
+}
+
+/// `claude-status usage`: reads what is new in the logs into the ledger (or takes the running
+/// service's report of doing so), then prints the daily, monthly, session or blocks view; the
+/// options of `usage blocks` are ignored by the other views.
 #[allow(clippy::too_many_arguments)]
-pub fn usage(
+pub fn usage_with(
     data_dir: &Path,
     ingested_by_service: Option<claude_status_engine::claude_code::IngestReport>,
     view: UsageView,
@@ -30,6 +41,7 @@ pub fn usage(
     json: bool,
     logs: Option<&Path>,
     timezone: Option<&str>,
+    blocks_options: BlocksOptions,
 ) -> anyhow::Result<ExitCode> {
     let zone = match timezone {
         Some(name) => DayZone::parse(name)?,
@@ -53,13 +65,37 @@ pub fn usage(
             if report.malformed == 1 { "" } else { "s" }
         );
     }
+    let now = chrono::Utc::now();
     let records: Vec<UsageRecord> = store
         .usage_between(
             chrono::DateTime::<chrono::Utc>::MIN_UTC,
-            chrono::Utc::now() + chrono::Duration::days(1),
+            now + chrono::Duration::days(1),
         )?
         .into_iter()
         .filter(|r| r.source == UsageSource::ClaudeCode)
+        .collect();
+    if view == UsageView::Blocks {
+        // Blocks are cut from all of history and then filtered by their start, as ccusage does,
+        // so `--since` never moves a block's start.
+        let mut report = blocks::report(&aggregate::dedupe(records), &catalog, now)
+            .started_within(since, until, &zone);
+        if blocks_options.recent {
+            report = report.recent(blocks::RECENT_DAYS);
+        }
+        if blocks_options.active {
+            report = report.only_active();
+        }
+        if json {
+            crate::print_json(&report)?;
+        } else if blocks_options.active {
+            anstream::print!("{}", active_detail(&report, &zone));
+        } else {
+            anstream::print!("{}", blocks_table(&report, &zone));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let records: Vec<UsageRecord> = records
+        .into_iter()
         .filter(|r| {
             let day = zone.date_of(r.at);
             since.is_none_or(|s| day >= s) && until.is_none_or(|u| day <= u)
@@ -112,6 +148,8 @@ pub fn usage(
                 anstream::print!("{}", table("Session", &rows, &report.totals, &zone));
             }
         }
+        // Answered above, before the records are filtered by day.
+        UsageView::Blocks => {}
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -144,7 +182,7 @@ fn table(first: &str, rows: &[(String, &UsageColumns)], totals: &Totals, zone: &
         "Total Tokens",
         "Cost (USD)",
     ];
-    let mut lines: Vec<[String; 8]> = rows
+    let mut lines: Vec<Vec<String>> = rows
         .iter()
         .map(|(key, u)| {
             [
@@ -157,34 +195,55 @@ fn table(first: &str, rows: &[(String, &UsageColumns)], totals: &Totals, zone: &
                 thousands(u.total_tokens),
                 cost(u.cost_usd, u.includes_unknown_price),
             ]
+            .to_vec()
         })
         .collect();
-    lines.push([
-        "Total".to_owned(),
-        String::new(),
-        thousands(totals.input_tokens),
-        thousands(totals.output_tokens),
-        thousands(totals.cache_creation_tokens),
-        thousands(totals.cache_read_tokens),
-        thousands(totals.total_tokens),
-        cost(totals.cost_usd, totals.includes_unknown_price),
-    ]);
-    let mut widths = headers.map(|h| h.chars().count());
-    for line in &lines {
+    lines.push(
+        [
+            "Total".to_owned(),
+            String::new(),
+            thousands(totals.input_tokens),
+            thousands(totals.output_tokens),
+            thousands(totals.cache_creation_tokens),
+            thousands(totals.cache_read_tokens),
+            thousands(totals.total_tokens),
+            cost(totals.cost_usd, totals.includes_unknown_price),
+        ]
+        .to_vec(),
+    );
+    let mut out = grid(&headers, &lines, 2, true);
+    if rows.is_empty() {
+        let _ = writeln!(out, "No usage found in Claude Code's logs.");
+    }
+    if totals.includes_unknown_price {
+        let _ = writeln!(
+            out,
+            "* includes models without a known price: their cost is not counted (price unknown, not $0)"
+        );
+    }
+    let _ = writeln!(out, "Days in {}.", zone.name());
+    out
+}
+
+/// A table: the header in bold, the cells padded to their column's width with two spaces
+/// between, the first `left_columns` columns aligned left (text) and the rest right (numbers), and
+/// the last line in bold when `bold_last` (a totals line).
+fn grid(headers: &[&str], lines: &[Vec<String>], left_columns: usize, bold_last: bool) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for line in lines {
         for (w, cell) in widths.iter_mut().zip(line.iter()) {
             *w = (*w).max(cell.chars().count());
         }
     }
     let bold = Style::new().bold();
     let mut out = String::new();
-    let render = |out: &mut String, cells: &[String; 8], style: Option<Style>| {
+    let render = |out: &mut String, cells: &[String], style: Option<Style>| {
         let mut line = String::new();
         for (i, (cell, width)) in cells.iter().zip(widths.iter()).enumerate() {
             if i > 0 {
                 line.push_str("  ");
             }
-            // Text columns align left, numbers right.
-            if i < 2 {
+            if i < left_columns {
                 let _ = write!(line, "{cell:<width$}");
             } else {
                 let _ = write!(line, "{cell:>width$}");
@@ -199,22 +258,183 @@ fn table(first: &str, rows: &[(String, &UsageColumns)], totals: &Totals, zone: &
             }
         }
     };
-    render(&mut out, &headers.map(str::to_owned), Some(bold));
-    let (body, total) = lines.split_at(lines.len() - 1);
-    for line in body {
-        render(&mut out, line, None);
+    let headers: Vec<String> = headers.iter().map(|h| (*h).to_owned()).collect();
+    render(&mut out, &headers, Some(bold));
+    for (i, line) in lines.iter().enumerate() {
+        let last = i + 1 == lines.len();
+        render(&mut out, line, (bold_last && last).then_some(bold));
     }
-    render(&mut out, &total[0], Some(bold));
-    if rows.is_empty() {
+    out
+}
+
+/// A moment in the report's zone, as the tables print it.
+fn zoned(at: DateTime<Utc>, zone: &DayZone, format: &str) -> String {
+    at.with_timezone(&zone.offset_at(at))
+        .format(format)
+        .to_string()
+}
+
+/// What a block's second column says: how long it ran, that it is a gap, or that it is active.
+fn block_status(block: &Block, now: DateTime<Utc>) -> String {
+    if block.is_gap {
+        return format!(
+            "({} gap)",
+            crate::render::short_duration(block.end - block.start)
+        );
+    }
+    if block.is_active {
+        return format!(
+            "ACTIVE: {} elapsed, {} left",
+            crate::render::short_duration(now - block.start),
+            crate::render::short_duration(block.end - now)
+        );
+    }
+    let ran = block
+        .actual_end
+        .map(|last| last - block.start)
+        .unwrap_or_default();
+    crate::render::short_duration(ran)
+}
+
+/// `usage blocks`: one line per block and gap, the active block's projection under it, then its
+/// burn rate and where the blocks come from.
+fn blocks_table(report: &BlocksReport, zone: &DayZone) -> String {
+    let headers = [
+        "Block Start",
+        "Duration/Status",
+        "Models",
+        "Tokens",
+        "Cost (USD)",
+    ];
+    let mut lines: Vec<Vec<String>> = Vec::new();
+    for block in &report.blocks {
+        if block.is_gap {
+            lines.push(vec![
+                zoned(block.start, zone, "%Y-%m-%d %H:%M"),
+                block_status(block, report.at),
+                "-".to_owned(),
+                "-".to_owned(),
+                "-".to_owned(),
+            ]);
+            continue;
+        }
+        lines.push(vec![
+            zoned(block.start, zone, "%Y-%m-%d %H:%M"),
+            block_status(block, report.at),
+            block.models.join(", "),
+            thousands(block.total_tokens),
+            cost(block.cost_usd, block.includes_unknown_price),
+        ]);
+        let projection = report
+            .active
+            .as_ref()
+            .filter(|a| a.block.id == block.id)
+            .and_then(|a| a.projection);
+        if let Some(projection) = projection {
+            lines.push(vec![
+                String::new(),
+                format!("PROJECTED to {}", zoned(block.end, zone, "%H:%M")),
+                String::new(),
+                thousands(projection.total_tokens),
+                cost(projection.cost_usd, block.includes_unknown_price),
+            ]);
+        }
+    }
+    let bold = Style::new().bold();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{bold}5-hour blocks (estimated){bold:#} from Claude Code's transcripts"
+    );
+    out.push_str(&grid(&headers, &lines, 3, false));
+    if report.blocks.is_empty() {
         let _ = writeln!(out, "No usage found in Claude Code's logs.");
     }
-    if totals.includes_unknown_price {
+    if report.blocks.iter().any(|b| b.includes_unknown_price) {
         let _ = writeln!(
             out,
             "* includes models without a known price: their cost is not counted (price unknown, not $0)"
         );
     }
-    let _ = writeln!(out, "Days in {}.", zone.name());
+    if let Some(rate) = report.active.as_ref().and_then(|a| a.burn_rate) {
+        let _ = writeln!(
+            out,
+            "Burn rate (estimated): {} tokens/min, ${:.2}/h.",
+            thousands(rate.tokens_per_minute.round() as u64),
+            rate.cost_per_hour_usd
+        );
+    }
+    let _ = writeln!(out, "{}", report.basis);
+    let _ = writeln!(out, "Times in {}.", zone.name());
+    out
+}
+
+/// `usage blocks --active`: the active block in detail, as ccusage's `blocks --active`.
+fn active_detail(report: &BlocksReport, zone: &DayZone) -> String {
+    let bold = Style::new().bold();
+    let mut out = String::new();
+    let Some(active) = &report.active else {
+        let _ = writeln!(
+            out,
+            "No active 5-hour block (estimated) in Claude Code's logs."
+        );
+        let _ = writeln!(out, "{}", report.basis);
+        return out;
+    };
+    let block = &active.block;
+    let unknown = block.includes_unknown_price;
+    let minutes = |m: u64| crate::render::short_duration(chrono::Duration::minutes(m as i64));
+    let _ = writeln!(out, "{bold}Active 5-hour block (estimated){bold:#}");
+    let _ = writeln!(
+        out,
+        "  Started:        {}",
+        zoned(block.start, zone, "%Y-%m-%d %H:%M")
+    );
+    let _ = writeln!(
+        out,
+        "  Ends:           {}",
+        zoned(block.end, zone, "%Y-%m-%d %H:%M")
+    );
+    let _ = writeln!(out, "  Elapsed:        {}", minutes(active.minutes_elapsed));
+    let _ = writeln!(
+        out,
+        "  Remaining:      {}",
+        minutes(active.minutes_remaining)
+    );
+    let _ = writeln!(out, "  Models:         {}", block.models.join(", "));
+    let _ = writeln!(out, "  Requests:       {}", thousands(block.entries));
+    let _ = writeln!(out, "  Tokens:         {}", thousands(block.total_tokens));
+    let _ = writeln!(out, "  Cost:           {}", cost(block.cost_usd, unknown));
+    match active.burn_rate {
+        Some(rate) => {
+            let _ = writeln!(
+                out,
+                "  Burn rate:      {} tokens/min, ${:.2}/h",
+                thousands(rate.tokens_per_minute.round() as u64),
+                rate.cost_per_hour_usd
+            );
+        }
+        None => {
+            let _ = writeln!(out, "  Burn rate:      not yet (one request so far)");
+        }
+    }
+    if let Some(projection) = active.projection {
+        let _ = writeln!(
+            out,
+            "  Projected:      {} tokens, {} at {}",
+            thousands(projection.total_tokens),
+            cost(projection.cost_usd, unknown),
+            zoned(block.end, zone, "%H:%M")
+        );
+    }
+    if unknown {
+        let _ = writeln!(
+            out,
+            "* includes models without a known price: their cost is not counted (price unknown, not $0)"
+        );
+    }
+    let _ = writeln!(out, "{}", report.basis);
+    let _ = writeln!(out, "Times in {}.", zone.name());
     out
 }
 
@@ -393,4 +613,79 @@ pub fn limits(data_dir: &Path, tier: Option<&str>, json: bool) -> anyhow::Result
     );
     anstream::print!("{out}");
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use claude_status_core::usage::TokenCounts;
+
+    fn record(at: DateTime<Utc>, input: u64) -> UsageRecord {
+        UsageRecord {
+            at,
+            source: UsageSource::ClaudeCode,
+            model: "claude-sonnet-4-5".to_owned(),
+            tokens: TokenCounts {
+                input,
+                output: 100,
+                ..TokenCounts::default()
+            },
+            status: None,
+            latency_ms: None,
+            ttft_ms: None,
+            service_tier: None,
+            message_id: None,
+            request_id: None,
+            session_id: None,
+            project: None,
+            reported_cost_usd: None,
+            is_sidechain: false,
+        }
+    }
+
+    fn at(hour: u32, minute: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 8, 21, hour, minute, 0)
+            .single()
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn the_active_detail_is_labelled_an_estimate() {
+        let records = [record(at(10, 5), 1_000), record(at(11, 5), 2_000)];
+        let report = blocks::report(&records, &Catalog::builtin(), at(12, 30)).only_active();
+        let text = active_detail(&report, &DayZone::utc());
+        assert!(text.contains("Active 5-hour block (estimated)"), "{text}");
+        assert!(text.contains("Started:        2026-08-21 10:00"), "{text}");
+        assert!(text.contains("Remaining:      2 h 30 min"), "{text}");
+        // 3,200 tokens over 60 minutes; 150 minutes left.
+        assert!(text.contains("Burn rate:      53 tokens/min"), "{text}");
+        assert!(text.contains("Projected:      11,200 tokens"), "{text}");
+        assert!(text.contains("ccusage's rules"), "{text}");
+
+        let none = blocks::report(&records, &Catalog::builtin(), at(23, 0)).only_active();
+        let text = active_detail(&none, &DayZone::utc());
+        assert!(
+            text.starts_with("No active 5-hour block (estimated)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_blocks_table_has_a_row_per_block_and_gap() {
+        let records = [record(at(1, 5), 1_000), record(at(10, 5), 2_000)];
+        let report = blocks::report(&records, &Catalog::builtin(), at(11, 0));
+        let zone = DayZone::parse("+02:00").unwrap_or(DayZone::utc());
+        let text = blocks_table(&report, &zone);
+        let rows: Vec<&str> = text.lines().collect();
+        assert!(rows[0].contains("(estimated)"), "{text}");
+        assert!(rows[1].contains("Block Start"), "{text}");
+        // A block runs from its start to its last entry, as ccusage counts it.
+        assert!(rows[2].starts_with("2026-08-21 03:00  5 min"), "{text}");
+        assert!(rows[3].starts_with("2026-08-21 08:05  (4 h gap)"), "{text}");
+        assert!(rows[4].starts_with("2026-08-21 12:00  ACTIVE"), "{text}");
+        // One entry so far: no burn rate, so no projection row.
+        assert!(!text.contains("PROJECTED"), "{text}");
+        assert!(text.contains("Times in +02:00."), "{text}");
+    }
 }

@@ -5,55 +5,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
 
 use std::io::{Read, Write};
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use claude_status_simulator::{Clock, Simulator};
 
-const BIN: &str = env!("CARGO_BIN_EXE_claude-status");
-/// No run of the binary may take longer than this.
-const DEADLINE: Duration = Duration::from_secs(40);
-
-/// The binary with a private environment: this data directory and simulator, no key, no real
-/// Claude Code logs, no keychain (a D-Bus address that fails at once).
-fn command(data_dir: &Path, home: &Path, sim: &str) -> Command {
-    let mut command = Command::new(BIN);
-    command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("CLAUDE_STATUS_DATA_DIR", data_dir)
-        .env("CLAUDE_STATUS_STATUS_URL", sim)
-        .env("ANTHROPIC_BASE_URL", sim)
-        .env("CLAUDE_STATUS_PROBE_INTERVAL", "1s")
-        .env("CLAUDE_STATUS_LOG", "info")
-        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
-        .stdin(Stdio::null());
-    command
-}
-
-/// Runs a command to its end, bounded.
-fn finish(command: &mut Command) -> Output {
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > DEADLINE {
-            let _ = child.kill();
-            panic!("{command:?} ran longer than {DEADLINE:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+mod support;
+use support::{command, finish, text, Guard, DEADLINE};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -61,16 +19,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-/// Kills the service if the test fails before stopping it.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]

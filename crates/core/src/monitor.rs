@@ -75,6 +75,19 @@ pub enum Observation {
         month_to_date_usd: f64,
         as_of: DateTime<Utc>,
     },
+    /// Plan-window readings (the status line's `rate_limits`, the gateway's unified headers).
+    /// `replay` marks readings read back from the store at start: crossings they show were
+    /// already announced before, so they raise no alert again.
+    PlanReadings {
+        readings: Vec<crate::plan::PlanReading>,
+        #[serde(default)]
+        replay: bool,
+    },
+    /// A new price table (a refresh of the ecosystem's table, or the override file edited).
+    #[serde(skip)]
+    Catalog {
+        catalog: Box<crate::catalog::Catalog>,
+    },
 }
 
 /// What the monitor must do after an observation.
@@ -287,6 +300,21 @@ impl MonitorState {
             } => {
                 if let Some(tracker) = &mut self.tracker {
                     tracker.set_admin_month_to_date(month_to_date_usd, as_of);
+                }
+            }
+            Observation::PlanReadings { readings, replay } => {
+                if let Some(tracker) = &mut self.tracker {
+                    for reading in readings {
+                        tracker.observe_plan(reading);
+                    }
+                    if replay {
+                        self.usage_alerts.mark_plan_seen(tracker, now);
+                    }
+                }
+            }
+            Observation::Catalog { catalog } => {
+                if let Some(tracker) = &mut self.tracker {
+                    tracker.set_catalog(*catalog);
                 }
             }
         }

@@ -18,6 +18,7 @@ use crate::alerts::{AlertKind, Notification};
 use crate::catalog::{Catalog, ClassLimits, SpendCap};
 use crate::cost::{cache_savings, cost_of_record, CacheSavings};
 use crate::level::Level;
+use crate::plan::{Observed, PlanReading, PlanWindowReport, PlanWindows};
 use crate::probe::spend_cap_lifts_at;
 use crate::ratelimit::RateLimitSnapshot;
 use crate::usage::{TokenCounts, UsageRecord, UsageSource};
@@ -263,6 +264,10 @@ pub struct TrackerSnapshot {
     pub spend_cap_lifts_at: Option<DateTime<Utc>>,
     pub prices_as_of: String,
     pub tiers_as_of: String,
+    /// The subscription plan's windows (5-hour session, weekly), from the status-line feed and
+    /// the gateway's headers; empty when no reading was ever taken.
+    #[serde(default)]
+    pub plan: Vec<PlanWindowReport>,
 }
 
 /// One request inside the 60-second window.
@@ -417,6 +422,7 @@ pub struct Tracker {
     live: BTreeMap<String, LiveLimits>,
     admin_month_to_date: Option<(f64, DateTime<Utc>)>,
     spend_cap_seen: Option<DateTime<Utc>>,
+    plan: PlanWindows,
 }
 
 fn minute_of(at: DateTime<Utc>) -> i64 {
@@ -450,6 +456,7 @@ impl Tracker {
             live: BTreeMap::new(),
             admin_month_to_date: None,
             spend_cap_seen: None,
+            plan: PlanWindows::default(),
         }
     }
 
@@ -464,6 +471,16 @@ impl Tracker {
     /// Changes the settings. Days already tallied keep the zone they were tallied in.
     pub fn set_config(&mut self, config: TrackerConfig) {
         self.config = config;
+    }
+
+    /// Takes a plan-window reading (status line or gateway headers); says whether it was new.
+    pub fn observe_plan(&mut self, reading: PlanReading) -> Observed {
+        self.plan.observe(reading)
+    }
+
+    /// The plan windows' readings.
+    pub fn plan(&self) -> &PlanWindows {
+        &self.plan
     }
 
     /// Replaces the catalog (after the user edited the override file).
@@ -845,6 +862,7 @@ impl Tracker {
             spend_cap_reached_at,
             prices_as_of: self.catalog.as_of.prices.clone(),
             tiers_as_of: self.catalog.as_of.tiers.clone(),
+            plan: self.plan.report(now),
             tier,
             today,
             month,
@@ -916,6 +934,8 @@ pub struct UsageAlerts {
     /// `measure:percent` keys that crossed and have not fallen back yet.
     crossed: BTreeSet<String>,
     sent: BTreeMap<String, DateTime<Utc>>,
+    /// Plan-window crossings, once per window instance and threshold, with when they fired.
+    plan_crossed: BTreeMap<String, DateTime<Utc>>,
 }
 
 /// One thing measured against thresholds.
@@ -1066,8 +1086,79 @@ impl UsageAlerts {
                 });
             }
         }
+        self.plan_alerts(tracker, &snapshot.plan, now, &mut out);
         self.forget_old(policy, now);
         out
+    }
+
+    /// Marks the crossings the current plan readings show as announced, without alerting: used
+    /// for readings read back from the store at start, which were announced before the restart.
+    pub fn mark_plan_seen(&mut self, tracker: &Tracker, now: DateTime<Utc>) {
+        for window in tracker.plan.report(now) {
+            let Some(used) = window.used_percent else {
+                continue;
+            };
+            for percent in crate::plan::ALERT_PERCENTS {
+                if used + 1e-9 >= f64::from(percent) {
+                    self.plan_crossed
+                        .entry(crate::plan::alert_key(&window.last_reading, percent))
+                        .or_insert(now);
+                }
+            }
+        }
+    }
+
+    /// 80 %, 95 % and 100 % of a plan window, once per window instance and crossing: a window
+    /// does not fall back within its instance, so there is nothing to re-arm, and the next
+    /// instance has keys of its own. Stale readings never alert.
+    fn plan_alerts(
+        &mut self,
+        tracker: &Tracker,
+        plan: &[PlanWindowReport],
+        now: DateTime<Utc>,
+        out: &mut Vec<Notification>,
+    ) {
+        let zone = &tracker.config.day_zone;
+        for window in plan {
+            let Some(used) = window.used_percent else {
+                continue;
+            };
+            let mut newest = None;
+            for percent in crate::plan::ALERT_PERCENTS {
+                if used + 1e-9 < f64::from(percent) {
+                    continue;
+                }
+                let key = crate::plan::alert_key(&window.last_reading, percent);
+                if !self.plan_crossed.contains_key(&key) {
+                    self.plan_crossed.insert(key.clone(), now);
+                    newest = Some((percent, key));
+                }
+            }
+            let Some((percent, key)) = newest else {
+                continue;
+            };
+            let mut body = crate::plan::window_line(window, now, zone);
+            if let Some(pace) = crate::plan::pace_line(window, now, zone) {
+                body.push_str("; ");
+                body.push_str(&pace);
+            }
+            body.push_str(&format!(
+                " (from the {}).",
+                crate::plan::source_text(&window.last_reading, zone)
+            ));
+            out.push(Notification {
+                kind: AlertKind::UsageThreshold,
+                level: Level::Operational,
+                title: if percent >= 100 {
+                    format!("{} limit reached", window.label)
+                } else {
+                    format!("{}: {percent} % of your plan's limit", window.label)
+                },
+                body,
+                incident_id: None,
+                key,
+            });
+        }
     }
 
     fn threshold_alert(
@@ -1130,5 +1221,8 @@ impl UsageAlerts {
         let this_month = format!("spend_cap:{}", now.format("%Y-%m"));
         self.crossed
             .retain(|key| !key.starts_with("spend_cap:") || *key == this_month);
+        // A week-long window's crossings must outlive the week, or its 80 % would fire again.
+        self.plan_crossed
+            .retain(|_, at| now - *at < chrono::Duration::days(8));
     }
 }

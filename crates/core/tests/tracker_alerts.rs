@@ -290,3 +290,91 @@ fn the_new_kinds_have_snake_case_names() {
         "spend_cap_reached"
     );
 }
+
+fn plan_reading(
+    window: &str,
+    percent: f64,
+    seen: DateTime<Utc>,
+    reset: DateTime<Utc>,
+) -> PlanReading {
+    PlanReading {
+        window: window.to_owned(),
+        used_percent: percent,
+        resets_at: Some(reset),
+        seen_at: seen,
+        source: PlanSource::StatusLine,
+        client_version: Some("2.1.328".to_owned()),
+    }
+}
+
+use claude_status_core::plan::{PlanReading, PlanSource};
+
+#[test]
+fn plan_windows_alert_at_80_95_and_100_once_per_window_and_crossing() {
+    let mut tracker = Tracker::new(Catalog::builtin(), TrackerConfig::default());
+    let mut alerts = UsageAlerts::default();
+    let policy = UsageAlertPolicy::default();
+    let reset = start() + Duration::hours(3);
+    let mut titles = Vec::new();
+    let step =
+        |tracker: &mut Tracker, alerts: &mut UsageAlerts, percent: f64, minute: i64, reset| {
+            let now = start() + Duration::minutes(minute);
+            tracker.observe_plan(plan_reading("five_hour", percent, now, reset));
+            alerts
+                .decide(&policy, tracker, now)
+                .into_iter()
+                .map(|n| n.title)
+                .collect::<Vec<_>>()
+        };
+    titles.push(step(&mut tracker, &mut alerts, 70.0, 0, reset));
+    titles.push(step(&mut tracker, &mut alerts, 81.0, 10, reset));
+    titles.push(step(&mut tracker, &mut alerts, 83.0, 20, reset));
+    // A reading that falls (Claude Code rounding, another source) re-arms nothing.
+    titles.push(step(&mut tracker, &mut alerts, 79.0, 30, reset));
+    titles.push(step(&mut tracker, &mut alerts, 82.0, 40, reset));
+    // Jumping past two thresholds at once says the highest.
+    titles.push(step(&mut tracker, &mut alerts, 100.0, 50, reset));
+    // The next window alerts again.
+    let next_reset = reset + Duration::hours(5);
+    titles.push(step(&mut tracker, &mut alerts, 85.0, 200, next_reset));
+    assert_eq!(
+        titles,
+        vec![
+            vec![],
+            vec!["Session (5 h): 80 % of your plan's limit".to_owned()],
+            vec![],
+            vec![],
+            vec![],
+            vec!["Session (5 h) limit reached".to_owned()],
+            vec!["Session (5 h): 80 % of your plan's limit".to_owned()],
+        ]
+    );
+}
+
+#[test]
+fn replayed_plan_readings_do_not_alert_again_and_stale_ones_never_do() {
+    let mut tracker = Tracker::new(Catalog::builtin(), TrackerConfig::default());
+    let mut alerts = UsageAlerts::default();
+    let policy = UsageAlertPolicy::default();
+    let now = start();
+    tracker.observe_plan(plan_reading(
+        "seven_day",
+        96.0,
+        now,
+        now + Duration::days(2),
+    ));
+    alerts.mark_plan_seen(&tracker, now);
+    assert!(alerts.decide(&policy, &tracker, now).is_empty());
+    // A reading whose window has reset since is stale: no alert for its old 99 %.
+    let mut tracker = Tracker::new(Catalog::builtin(), TrackerConfig::default());
+    let mut alerts = UsageAlerts::default();
+    tracker.observe_plan(plan_reading(
+        "five_hour",
+        99.0,
+        now,
+        now + Duration::minutes(1),
+    ));
+    assert!(alerts
+        .decide(&policy, &tracker, now + Duration::minutes(2))
+        .is_empty());
+}

@@ -17,6 +17,7 @@ use ts_rs::{Config, TS};
 
 use claude_status_core::aggregate::DayZone;
 use claude_status_core::alerts::{AlertKind, Notification};
+use claude_status_core::blocks::{ActiveBlock, Block, BlocksReport, BurnRate, Projection};
 use claude_status_core::catalog::{Catalog, ClassLimits};
 use claude_status_core::cost::CacheSavings;
 use claude_status_core::gateway::{
@@ -26,7 +27,9 @@ use claude_status_core::health::ProbeKind;
 use claude_status_core::history::{DowntimeRun, HistoryReport, LeadTimeReport};
 use claude_status_core::level::Level;
 use claude_status_core::models::{ModelProbe, ModelReport, ModelTraffic, Retirement};
+use claude_status_core::plan::{Freshness, Pace, PlanReading, PlanSource, PlanWindowReport};
 use claude_status_core::probe::ProbeOutcome;
+use claude_status_core::statusline::{StatusLineSetup, StatusLineSetupState};
 use claude_status_core::ratelimit::{RateLimitBucket, RateLimitSnapshot};
 use claude_status_core::report::{
     ComponentReport, IncidentReport, MaintenanceReport, PageInfo, ProbeReport, Snapshot,
@@ -104,6 +107,18 @@ macro_rules! for_each_binding {
         $action::<HitsYou>();
         $action::<Answer>();
         $action::<Coverage>();
+        $action::<PlanWindowReport>();
+        $action::<PlanReading>();
+        $action::<PlanSource>();
+        $action::<Pace>();
+        $action::<Freshness>();
+        $action::<StatusLineSetup>();
+        $action::<StatusLineSetupState>();
+        $action::<BlocksReport>();
+        $action::<Block>();
+        $action::<ActiveBlock>();
+        $action::<BurnRate>();
+        $action::<Projection>();
     };
 }
 
@@ -776,4 +791,48 @@ fn gateway_report_has_every_declared_key() {
     check::<ResilienceEvent>(&value["events"][0]);
     assert_eq!(value["events"][0]["kind"], "fallback");
     check::<GatewayReport>(&json(&GatewayReport::default()));
+}
+
+#[test]
+fn blocks_report_has_every_declared_key() {
+    let record = |minute: u32, input: u64| UsageRecord {
+        at: at(minute),
+        source: UsageSource::ClaudeCode,
+        model: "claude-sonnet-4-6".to_owned(),
+        tokens: TokenCounts {
+            input,
+            output: 10,
+            ..TokenCounts::default()
+        },
+        status: None,
+        latency_ms: None,
+        ttft_ms: None,
+        service_tier: None,
+        message_id: None,
+        request_id: None,
+        session_id: None,
+        project: None,
+        reported_cost_usd: None,
+        is_sidechain: false,
+    };
+    // Two entries a day apart: an old block, a gap, and an active block with a burn rate.
+    let mut old = record(0, 5);
+    old.at -= chrono::Duration::days(1);
+    let records = [old, record(1, 100), record(20, 200)];
+    let report = claude_status_core::blocks::report(&records, &Catalog::builtin(), at(30));
+    let value = json(&report);
+    check::<BlocksReport>(&value);
+    let blocks = value["blocks"].as_array().unwrap();
+    assert_eq!(blocks.len(), 3, "{value}");
+    for block in blocks {
+        check::<Block>(block);
+        check::<TokenCounts>(&block["tokens"]);
+    }
+    assert_eq!(blocks[1]["is_gap"], true);
+    let active = &value["active"];
+    check::<ActiveBlock>(active);
+    check::<Block>(&active["block"]);
+    check::<BurnRate>(&active["burn_rate"]);
+    check::<Projection>(&active["projection"]);
+    assert_eq!(value["estimated"], true);
 }

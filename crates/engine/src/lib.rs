@@ -2,6 +2,7 @@
 //! SQLite store and the HTTP client. Pure decisions live in `claude-status-core`.
 
 pub mod admin;
+pub mod blocks;
 pub mod check;
 pub mod claude_code;
 pub mod control;
@@ -14,6 +15,8 @@ pub mod poller;
 pub mod probe;
 pub mod retry;
 pub mod service;
+pub mod statusline;
+pub mod statusline_install;
 pub mod store;
 pub mod usage;
 

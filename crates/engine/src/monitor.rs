@@ -163,6 +163,10 @@ impl Engine {
                 store.clone(),
                 observation_tx.clone(),
             )));
+            tasks.push(tokio::spawn(crate::statusline::send_plan_history(
+                store.clone(),
+                observation_tx.clone(),
+            )));
             if let Some(dirs) = usage.claude_code_dirs {
                 tasks.push(tokio::spawn(crate::usage::run_claude_code_source(
                     store.clone(),

@@ -1174,6 +1174,80 @@ async fn gzip_answers_pass_compressed_and_are_still_metered() {
     running.stop().await;
 }
 
+/// Subscriber traffic carries `anthropic-ratelimit-unified-*` headers (observed, not
+/// documented): the gateway reads them into plan readings, labelled as such, stores them and hands
+/// them to the monitor, and passes the headers on untouched.
+#[tokio::test]
+async fn unified_rate_limit_headers_become_plan_readings() {
+    let reply = json!({
+        "id": "msg_plan", "type": "message", "role": "assistant", "model": "claude-opus-5-5",
+        "content": [{"type": "text", "text": "hi"}],
+        "usage": {"input_tokens": 5, "output_tokens": 2},
+    })
+    .to_string();
+    let subscriber = upstream(Arc::new(move |_request| {
+        let body = reply.clone();
+        Box::pin(async move {
+            Response::builder()
+                .header("content-type", "application/json")
+                .header("request-id", "req_plan")
+                .header("anthropic-ratelimit-unified-status", "allowed")
+                .header("anthropic-ratelimit-unified-5h-utilization", "0.62")
+                .header("anthropic-ratelimit-unified-5h-reset", "1796218800")
+                .header("anthropic-ratelimit-unified-7d-utilization", "0.41")
+                .header("anthropic-ratelimit-unified-7d-reset", "1796461200")
+                .body(Full::new(Bytes::from(body)))
+                .unwrap()
+        })
+    }))
+    .await;
+    let mut running = gateway(&subscriber).await;
+    let response = client()
+        .post(format!("{}/v1/messages", running.url))
+        .header("x-api-key", SECRET)
+        .body(message("claude-opus-5-5", 5, false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["anthropic-ratelimit-unified-5h-utilization"],
+        "0.62"
+    );
+    let _ = response.bytes().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let readings = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, running.observations.recv()).await {
+            Ok(Some(Observation::PlanReadings { readings, replay })) => {
+                assert!(!replay);
+                break readings;
+            }
+            Ok(Some(_)) => continue,
+            Ok(None) | Err(_) => panic!("no plan readings arrived"),
+        }
+    };
+    let windows: Vec<(&str, f64)> = readings
+        .iter()
+        .map(|r| (r.window.as_str(), r.used_percent))
+        .collect();
+    assert_eq!(windows.len(), 2, "{readings:?}");
+    assert_eq!(windows[0].0, "five_hour");
+    assert!((windows[0].1 - 62.0).abs() < 1e-9);
+    assert_eq!(windows[1].0, "seven_day");
+    assert!(readings
+        .iter()
+        .all(|r| r.source == claude_status_core::plan::PlanSource::GatewayHeaders));
+    assert_eq!(
+        readings[0].resets_at.map(|r| r.timestamp()),
+        Some(1_796_218_800)
+    );
+    let (_, store) = running.stop().await;
+    let stored = store
+        .plan_readings_since(chrono::Utc::now() - chrono::Duration::hours(1))
+        .unwrap();
+    assert_eq!(stored.len(), 2, "{stored:?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Resilience
 

@@ -74,6 +74,7 @@ store_suite!(
     prune_refuses_an_unrepresentable_retention,
     two_threads_write_through_one_arc,
     gateway_events_round_trip_newest_first_and_are_pruned,
+    plan_readings_round_trip_keep_changes_and_skip_copies,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -894,4 +895,63 @@ fn a_new_database_opened_by_many_at_once_opens_for_all() {
             assert_eq!(mode.as_deref().ok(), Some("wal"), "round {round}: {mode:?}");
         }
     }
+}
+
+fn plan_reading(window: &str, percent: f64, millis: i64) -> claude_status_core::plan::PlanReading {
+    claude_status_core::plan::PlanReading {
+        window: window.to_owned(),
+        used_percent: percent,
+        resets_at: Some(at(3_600_000)),
+        seen_at: at(millis),
+        source: claude_status_core::plan::PlanSource::StatusLine,
+        client_version: Some("2.1.328".to_owned()),
+    }
+}
+
+fn plan_readings_round_trip_keep_changes_and_skip_copies(store: &Store) {
+    let minute = 60_000;
+    // A copy a minute later is skipped; a change, a copy five minutes later and another window
+    // are kept.
+    let kept = store
+        .record_plan_readings(&[
+            plan_reading("five_hour", 10.0, 0),
+            plan_reading("five_hour", 10.0, minute),
+            plan_reading("five_hour", 11.0, 2 * minute),
+            plan_reading("five_hour", 11.0, 8 * minute),
+            plan_reading("seven_day", 40.0, 2 * minute),
+        ])
+        .unwrap();
+    assert_eq!(kept, 4);
+    // The same copy in a later call is skipped too (the status line runs once per call).
+    assert_eq!(
+        store
+            .record_plan_readings(&[plan_reading("five_hour", 11.0, 9 * minute)])
+            .unwrap(),
+        0
+    );
+    let read = store.plan_readings_since(at(minute)).unwrap();
+    let seen: Vec<(&str, f64, i64)> = read
+        .iter()
+        .map(|r| {
+            (
+                r.window.as_str(),
+                r.used_percent,
+                r.seen_at.timestamp_millis() - at(0).timestamp_millis(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("five_hour", 11.0, 2 * minute),
+            ("seven_day", 40.0, 2 * minute),
+            ("five_hour", 11.0, 8 * minute),
+        ]
+    );
+    assert_eq!(read[0], plan_reading("five_hour", 11.0, 2 * minute));
+    // Pruned by their own time like the other logs.
+    store
+        .prune(at(5 * minute), Duration::milliseconds(0))
+        .unwrap();
+    assert_eq!(store.plan_readings_since(at(0)).unwrap().len(), 1);
 }

@@ -4,6 +4,7 @@ import type { ClassWindow } from "./ClassWindow";
 import type { CostFigure } from "./CostFigure";
 import type { OwnTraffic } from "./OwnTraffic";
 import type { PeriodFigures } from "./PeriodFigures";
+import type { PlanWindowReport } from "./PlanWindowReport";
 import type { TierChoice } from "./TierChoice";
 
 /**
@@ -37,4 +38,9 @@ spend_cap_reached_at: string | null,
 /**
  * When that cap lifts (the 1st of next month, 00:00 UTC).
  */
-spend_cap_lifts_at: string | null, prices_as_of: string, tiers_as_of: string, };
+spend_cap_lifts_at: string | null, prices_as_of: string, tiers_as_of: string, 
+/**
+ * The subscription plan's windows (5-hour session, weekly), from the status-line feed and
+ * the gateway's headers; empty when no reading was ever taken.
+ */
+plan: Array<PlanWindowReport>, };

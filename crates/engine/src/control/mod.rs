@@ -8,6 +8,7 @@
 //! hello a connection is either a request/response channel or, after `subscribe`, a one-way
 //! stream of snapshots and engine events.
 
+pub mod blocking;
 pub mod client;
 pub mod frame;
 pub mod path;

@@ -116,6 +116,26 @@ pub enum Call {
     /// Reads Claude Code's new transcript lines into the ledger now (the writes `usage` would
     /// otherwise do itself).
     IngestUsage,
+    /// One run of Claude Code's status line: records its plan-window readings and answers what
+    /// the line shows about `model` (`core::statusline::StatusFacts`).
+    StatusLine {
+        #[serde(default)]
+        readings: Vec<claude_status_core::plan::PlanReading>,
+        #[serde(default)]
+        model: Option<String>,
+    },
+    /// Whether Claude Code's settings run our status line (`statusline_install::StatusLineState`).
+    StatusLineState,
+    /// Installs our status line into Claude Code's settings (`force` replaces another one).
+    InstallStatusLine {
+        #[serde(default)]
+        force: bool,
+    },
+    /// Removes our status line from Claude Code's settings.
+    UninstallStatusLine,
+    /// Claude Code's 5-hour blocks estimated from the transcripts (`core::blocks::BlocksReport`),
+    /// for subscribers without the status-line feed.
+    UsageBlocks,
     /// Stops the service, and with it the gateway.
     Stop,
 }
@@ -141,6 +161,11 @@ impl Call {
             Call::ProbeCost => "probe_cost",
             Call::DismissProbeCostNotice { .. } => "dismiss_probe_cost_notice",
             Call::IngestUsage => "ingest_usage",
+            Call::StatusLine { .. } => "status_line",
+            Call::StatusLineState => "status_line_state",
+            Call::InstallStatusLine { .. } => "install_status_line",
+            Call::UninstallStatusLine => "uninstall_status_line",
+            Call::UsageBlocks => "usage_blocks",
             Call::Stop => "stop",
         }
     }

@@ -137,6 +137,9 @@ impl Drop for Tap {
 pub(crate) struct Metered {
     record: UsageRecord,
     reading: Option<RateLimitReading>,
+    /// Plan-window readings from the `anthropic-ratelimit-unified-*` headers (subscriber
+    /// traffic; observed, not documented).
+    plan: Vec<claude_status_core::plan::PlanReading>,
 }
 
 /// What the writer task is handed: a metered exchange, or one of the gateway's own decisions.
@@ -234,9 +237,16 @@ async fn meter_exchange(
     if metered.stream_failed {
         bump(&sink.counters.stream_errors);
     }
+    let plan = claude_status_core::plan::readings_from_unified_headers(
+        headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str())),
+        head.at,
+    );
     sink.submit(Metered {
         record: metered.record,
         reading: metered.reading,
+        plan,
     });
 }
 
@@ -552,6 +562,7 @@ async fn write_records(
     while rx.recv_many(&mut batch, BATCH_MAX).await > 0 {
         let mut records = Vec::with_capacity(batch.len());
         let mut reading = None;
+        let mut plan = Vec::new();
         let mut events = Vec::new();
         for written in batch.drain(..) {
             match written {
@@ -559,6 +570,10 @@ async fn write_records(
                     records.push(metered.record);
                     if metered.reading.is_some() {
                         reading = metered.reading;
+                    }
+                    // The batch's last readings speak for it: they are the newest.
+                    if !metered.plan.is_empty() {
+                        plan = metered.plan;
                     }
                 }
                 Written::Resilience(event) => events.push(event),
@@ -574,12 +589,14 @@ async fn write_records(
         if let Some(store) = &store {
             let store = Arc::clone(store);
             let to_store = records.clone();
+            let plan_to_store = plan.clone();
             let written = tokio::task::spawn_blocking(move || {
                 store.ingest_batch(&to_store, &[])?;
                 store.record_gateway_events(&events)?;
                 if let Some(reading) = reading {
                     store.record_ratelimit_reading(&reading)?;
                 }
+                store.record_plan_readings(&plan_to_store)?;
                 Ok::<(), crate::Error>(())
             })
             .await;
@@ -592,6 +609,17 @@ async fn write_records(
                 Err(e) => {
                     bump(&counters.ledger_errors);
                     tracing::warn!("the gateway's ledger writer failed: {e}");
+                }
+            }
+        }
+        if !plan.is_empty() {
+            if let Some(sender) = &observations {
+                let readings = Observation::PlanReadings {
+                    readings: plan,
+                    replay: false,
+                };
+                if sender.send(readings).await.is_err() {
+                    observations = None;
                 }
             }
         }

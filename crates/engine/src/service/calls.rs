@@ -318,6 +318,147 @@ impl Inner {
         to_value(&report)
     }
 
+    /// One status-line run: its plan readings go to the store and the engine, and the answer is
+    /// what the line shows, from the same snapshot the tray shows.
+    async fn status_line(
+        &self,
+        mut readings: Vec<claude_status_core::plan::PlanReading>,
+        model: Option<String>,
+    ) -> CallResult {
+        use claude_status_core::plan::{valid_window_name, MAX_WINDOWS};
+        use claude_status_core::statusline::{health_of, FactsSource, StatusFacts};
+        if readings.len() > MAX_WINDOWS {
+            return Err(invalid(
+                "readings",
+                format!("at most {MAX_WINDOWS} plan windows"),
+            ));
+        }
+        if let Some(bad) = readings.iter().find(|r| {
+            !valid_window_name(&r.window)
+                || !r.used_percent.is_finite()
+                || !(0.0..=1000.0).contains(&r.used_percent)
+        }) {
+            return Err(invalid(
+                "readings",
+                format!("a plan reading of window {:?} is out of range", bad.window),
+            ));
+        }
+        if model.as_ref().is_some_and(|m| m.len() > 200) {
+            return Err(invalid("model", "a model id is at most 200 characters"));
+        }
+        // The reading's time is the client's; one from the future (a skewed clock) counts as now.
+        let now = Utc::now();
+        for reading in &mut readings {
+            if reading.seen_at > now {
+                reading.seen_at = now;
+            }
+        }
+        if !readings.is_empty() {
+            // Claude Code waits for its status line: the reply does not wait for the disk.
+            let store = self.store.clone();
+            let to_store = readings.clone();
+            tokio::task::spawn_blocking(move || {
+                if let Err(e) = store.record_plan_readings(&to_store) {
+                    tracing::warn!("the status line's plan readings were not stored: {e}");
+                }
+            });
+            let engine = lock_ok(&self.engine_input).clone();
+            if let Some(engine) = engine {
+                // The monitor's queue being full only delays the pace; the store has the reading.
+                let _ = engine.try_send(claude_status_core::monitor::Observation::PlanReadings {
+                    readings,
+                    replay: false,
+                });
+            }
+        }
+        // Only the parts the line shows are copied out of the snapshot, not the whole of it.
+        let facts = {
+            let snapshot = self.snapshot.borrow();
+            let usage = snapshot.usage.as_ref();
+            StatusFacts {
+                source: FactsSource::Service,
+                health: Some(health_of(&snapshot, model.as_deref())),
+                today: usage.map(|u| u.today.cost.clone()),
+                plan: usage.map(|u| u.plan.clone()).unwrap_or_default(),
+            }
+        };
+        to_value(&facts)
+    }
+
+    /// Claude Code's settings file: whether our status line is in it, installing, removing. The
+    /// service runs as the user, so it edits the same file `statusline --install` does, with
+    /// the same rules (every other key kept, a backup first, another status line only replaced
+    /// when asked).
+    async fn status_line_settings(&self, call: Call) -> CallResult {
+        use crate::statusline_install as settings;
+        use claude_status_core::statusline::{StatusLineSetup, StatusLineSetupState};
+        let program = self.options.base.program.clone();
+        let setup = blocking(move || {
+            let failed =
+                |e: settings::InstallError| ControlError::new(ErrorKind::Storage, e.to_string());
+            let path = settings::default_settings_path().map_err(failed)?;
+            let message = match call {
+                Call::InstallStatusLine { force } => {
+                    let exe = match program {
+                        Some(program) => program,
+                        None => std::env::current_exe()
+                            .map_err(|e| ControlError::new(ErrorKind::Internal, e.to_string()))?,
+                    };
+                    let command = settings::our_command(&exe);
+                    let outcome = settings::install(
+                        &path,
+                        &command,
+                        settings::InstallOptions {
+                            force,
+                            refresh_interval: None,
+                        },
+                    )
+                    .map_err(failed)?;
+                    Some(outcome.to_string())
+                }
+                Call::UninstallStatusLine => {
+                    let outcome = settings::uninstall(
+                        &path,
+                        settings::is_our_command,
+                        settings::UninstallOptions { force: false },
+                    )
+                    .map_err(failed)?;
+                    Some(outcome.to_string())
+                }
+                _ => None,
+            };
+            let mut message = message;
+            let (state, command) = match settings::status(&path) {
+                Ok(settings::StatusLineState::None) => (StatusLineSetupState::None, None),
+                Ok(settings::StatusLineState::Ours { command }) => {
+                    (StatusLineSetupState::Ours, Some(command))
+                }
+                Ok(settings::StatusLineState::Other { value }) => (
+                    StatusLineSetupState::Other,
+                    Some(
+                        value
+                            .get("command")
+                            .and_then(|c| c.as_str())
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| value.to_string()),
+                    ),
+                ),
+                Err(e) => {
+                    message.get_or_insert_with(|| e.to_string());
+                    (StatusLineSetupState::Unreadable, None)
+                }
+            };
+            Ok(StatusLineSetup {
+                path: path.display().to_string(),
+                state,
+                command,
+                message,
+            })
+        })
+        .await?;
+        to_value(&setup)
+    }
+
     async fn answer(self: Arc<Self>, call: Call) -> CallResult {
         match call {
             Call::Version => to_value(&self.info()),
@@ -370,6 +511,22 @@ impl Inner {
                 self.dismiss_probe_cost_notice(turn_off).await
             }
             Call::IngestUsage => self.ingest_usage().await,
+            Call::StatusLine { readings, model } => self.status_line(readings, model).await,
+            Call::StatusLineState | Call::InstallStatusLine { .. } | Call::UninstallStatusLine => {
+                self.status_line_settings(call).await
+            }
+            Call::UsageBlocks => {
+                let store = self.store.clone();
+                let report = blocking(move || {
+                    let catalog = crate::usage::load_catalog().unwrap_or_else(|e| {
+                        tracing::warn!("{e}; pricing blocks with the built-in catalog");
+                        claude_status_core::catalog::Catalog::builtin()
+                    });
+                    crate::blocks::blocks_report(&store, &catalog, Utc::now()).map_err(storage)
+                })
+                .await?;
+                to_value(&report)
+            }
             Call::Stop => {
                 tracing::info!("stopping: asked through the control API");
                 self.shutdown.cancel();

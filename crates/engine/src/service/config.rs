@@ -36,6 +36,9 @@ pub struct BaseConfig {
     /// lower than 5 s.
     pub interval_override: Option<Duration>,
     pub confirm_interval_override: Option<Duration>,
+    /// The `claude-status` binary the status line the Settings button installs runs; `None` is
+    /// this executable (the service is `claude-status service run`).
+    pub program: Option<PathBuf>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -104,6 +107,7 @@ impl BaseConfig {
                 "CLAUDE_STATUS_CONFIRM_INTERVAL",
                 Duration::from_millis(100),
             )?,
+            program: None,
         })
     }
 
@@ -119,6 +123,7 @@ impl BaseConfig {
             data_dir,
             interval_override: None,
             confirm_interval_override: None,
+            program: None,
         }
     }
 }

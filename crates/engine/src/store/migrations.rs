@@ -205,6 +205,21 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX probe_results_model_at ON probe_results (model, at);
     ALTER TABLE detection_leads ADD COLUMN model TEXT;
     "#,
+    // 6: a subscriber's plan windows (issue 13): each status-line or gateway-header reading
+    // (core::plan::PlanReading). Unchanged readings are stored at most every 5 minutes.
+    r#"
+    CREATE TABLE IF NOT EXISTS plan_readings (
+        id              INTEGER PRIMARY KEY,
+        at              INTEGER NOT NULL,  -- unix ms UTC, when the reading was taken
+        window          TEXT    NOT NULL,  -- five_hour | seven_day | another window's name
+        used_percent    REAL    NOT NULL,  -- 0-100
+        resets_at       INTEGER,           -- unix ms UTC, when the source said
+        source          TEXT    NOT NULL,  -- PlanSource::as_str()
+        client_version  TEXT               -- Claude Code's version, for status-line readings
+    );
+    CREATE INDEX IF NOT EXISTS plan_readings_window_at ON plan_readings (window, at);
+    CREATE INDEX IF NOT EXISTS plan_readings_at ON plan_readings (at);
+    "#,
 ];
 
 /// The schema version this build creates and understands.

@@ -22,6 +22,7 @@ mod gateway_events;
 mod http_cache;
 mod incidents;
 mod leads;
+mod plan;
 mod migrations;
 mod probes;
 mod prune;

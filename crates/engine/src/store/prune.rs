@@ -71,6 +71,7 @@ impl Store {
             let usage_records = delete_older("usage_ledger")?;
             let ratelimit_readings = delete_older("ratelimit_readings")?;
             let gateway_events = delete_older("gateway_events")?;
+            delete_older("plan_readings")?;
             if usage_records + ratelimit_readings + gateway_events > 0 {
                 tracing::debug!(
                     usage_records,

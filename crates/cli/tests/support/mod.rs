@@ -1,0 +1,66 @@
+//! What the process-level tests of the service and the status line share: the binary with a
+//! private environment, a bounded run, and a guard that kills a service left running.
+#![allow(dead_code)] // Each test binary uses its own part of this module.
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_claude-status");
+/// No run of the binary may take longer than this.
+pub const DEADLINE: Duration = Duration::from_secs(40);
+
+/// The binary with a private environment: this data directory and simulator, no key, no real
+/// Claude Code logs, no keychain (a D-Bus address that fails at once).
+pub fn command(data_dir: &Path, home: &Path, sim: &str) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("CLAUDE_STATUS_DATA_DIR", data_dir)
+        .env("CLAUDE_STATUS_STATUS_URL", sim)
+        .env("ANTHROPIC_BASE_URL", sim)
+        .env("CLAUDE_STATUS_PROBE_INTERVAL", "1s")
+        .env("CLAUDE_STATUS_LOG", "info")
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .stdin(Stdio::null());
+    command
+}
+
+/// Runs a command to its end, bounded.
+pub fn finish(command: &mut Command) -> Output {
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    finish_child(child)
+}
+
+/// Waits for a started child, bounded.
+pub fn finish_child(mut child: Child) -> Output {
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > DEADLINE {
+            let _ = child.kill();
+            panic!("the command ran longer than {DEADLINE:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Kills the service if the test fails before stopping it.
+pub struct Guard(pub Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

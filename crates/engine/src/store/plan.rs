@@ -1,0 +1,110 @@
+//! The plan windows' readings (`plan_readings`): each status-line or gateway-header reading of a
+//! subscriber's 5-hour and weekly windows, so a restart, the status line without a service, and
+//! the pace projection all see the same history.
+
+use chrono::{DateTime, Utc};
+use claude_status_core::plan::{PlanReading, PlanSource, UNCHANGED_EVERY};
+use rusqlite::params;
+
+use super::{from_millis, from_optional_millis, to_millis, Store};
+use crate::error::Result;
+
+/// The most readings one call returns: a week of one-a-minute readings of two windows.
+const MAX_READ: i64 = 25_000;
+
+impl Store {
+    /// Stores the readings that tell something new: a reading equal to the latest stored one of
+    /// its window and source (same percentage, same reset) within 5 minutes of it is skipped, so
+    /// a status line that runs every second does not fill the file. Returns how many were kept.
+    pub fn record_plan_readings(&self, readings: &[PlanReading]) -> Result<usize> {
+        if readings.is_empty() {
+            return Ok(0);
+        }
+        self.write("recording plan readings", |transaction| {
+            let mut latest = transaction.prepare_cached(
+                "SELECT at, used_percent, resets_at FROM plan_readings
+                 WHERE window = ?1 AND source = ?2 ORDER BY at DESC, id DESC LIMIT 1",
+            )?;
+            let mut insert = transaction.prepare_cached(
+                "INSERT INTO plan_readings (at, window, used_percent, resets_at, source, client_version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            let mut kept = 0;
+            for reading in readings {
+                let previous: Option<(i64, f64, Option<i64>)> = latest
+                    .query_map(params![reading.window, reading.source.as_str()], |row| {
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                    })?
+                    .next()
+                    .transpose()?;
+                let at = to_millis(reading.seen_at);
+                let resets_at = reading.resets_at.map(to_millis);
+                if let Some((last_at, last_percent, last_reset)) = previous {
+                    let same = (last_percent - reading.used_percent).abs() < 1e-9
+                        && last_reset == resets_at;
+                    if same && (at - last_at).abs() < UNCHANGED_EVERY.num_milliseconds() {
+                        continue;
+                    }
+                }
+                insert.execute(params![
+                    at,
+                    reading.window,
+                    reading.used_percent,
+                    resets_at,
+                    reading.source.as_str(),
+                    reading.client_version
+                ])?;
+                kept += 1;
+            }
+            Ok(kept)
+        })
+    }
+
+    /// The readings taken at or after `since`, oldest first (at most 25,000, the newest kept).
+    pub fn plan_readings_since(&self, since: DateTime<Utc>) -> Result<Vec<PlanReading>> {
+        let rows = self.read("reading plan readings", |connection| {
+            let mut statement = connection.prepare_cached(
+                "SELECT id, at, window, used_percent, resets_at, source, client_version FROM (
+                     SELECT * FROM plan_readings WHERE at >= ?1 ORDER BY at DESC, id DESC LIMIT ?2
+                 ) ORDER BY at, id",
+            )?;
+            let rows = statement.query_map(params![to_millis(since), MAX_READ], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, f64>(3)?,
+                    row.get::<_, Option<i64>>(4)?,
+                    row.get::<_, String>(5)?,
+                    row.get::<_, Option<String>>(6)?,
+                ))
+            })?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        Ok(rows
+            .into_iter()
+            .filter_map(
+                |(id, at, window, used_percent, resets_at, source, client_version)| {
+                    let (Some(seen_at), Some(source)) =
+                        (from_millis(at), PlanSource::from_stored(&source))
+                    else {
+                        tracing::warn!(
+                            table = "plan_readings",
+                            row = id,
+                            "skipping an unreadable row"
+                        );
+                        return None;
+                    };
+                    Some(PlanReading {
+                        window,
+                        used_percent,
+                        resets_at: from_optional_millis(resets_at),
+                        seen_at,
+                        source,
+                        client_version,
+                    })
+                },
+            )
+            .collect())
+    }
+}
