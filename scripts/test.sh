@@ -26,5 +26,7 @@ echo "==> UI tests in headless Chromium"
 (cd ui && npm run test:browser)
 echo "==> end-to-end: the tray app under Xvfb and D-Bus"
 ./tests/e2e/run.sh
+echo "==> end-to-end: the real Claude Code draws our status line (interactive, under tmux)"
+./tests/claude_code/statusline.sh --locked
 echo "==> end-to-end: the dashboard through WebDriver (tauri-driver + WebKitWebDriver)"
 ./tests/webdriver/run.sh

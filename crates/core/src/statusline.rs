@@ -90,7 +90,10 @@ pub fn parse_input(bytes: &[u8], now: DateTime<Utc>) -> Result<StatusInput, Inpu
             // Before the feed computed the percentage, the window size and the current usage
             // gave it.
             let size = number(context.and_then(|c| c.get("context_window_size")))?;
-            let usage = context.and_then(|c| c.get("current_usage"))?;
+            // Null before the first answer of a session: then nothing is known yet.
+            let usage = context
+                .and_then(|c| c.get("current_usage"))
+                .filter(|u| u.is_object())?;
             let used: f64 = [
                 "input_tokens",
                 "cache_creation_input_tokens",
@@ -101,7 +104,8 @@ pub fn parse_input(bytes: &[u8], now: DateTime<Utc>) -> Result<StatusInput, Inpu
             .sum();
             (size > 0.0).then(|| used / size * 100.0)
         })
-        .map(|p| p.clamp(0.0, 100.0));
+        // `+ 0.0` turns a negative zero into zero, so the line never reads "-0 %".
+        .map(|p| p.clamp(0.0, 100.0) + 0.0);
     let mut rate_limits = Vec::new();
     if let Some(Value::Object(limits)) = root.get("rate_limits") {
         for (window, entry) in limits.iter().take(plan::MAX_WINDOWS) {
@@ -218,7 +222,7 @@ pub enum StatusLineSetupState {
 pub const API: &str = "API";
 
 /// The health of `model` in a snapshot: its own verdict when the snapshot follows it, else the
-/// API-wide verdict under the model's name.
+/// API-wide verdict under the name "API".
 pub fn health_of(snapshot: &Snapshot, model: Option<&str>) -> ModelHealth {
     let normalized = model.map(crate::pricing::normalize_model);
     let own = normalized
@@ -532,7 +536,7 @@ pub fn render(
             ),
             Segment::Context => {
                 if let Some(percent) = input.context_used_percent {
-                    second.push(format!("ctx {percent:.0} %"));
+                    second.push(format!("ctx {}", plan::percent_text(percent)));
                 }
             }
         }
@@ -683,6 +687,23 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_session_before_its_first_answer_shows_no_context_figure() {
+        let first = br#"{"model": {"id": "claude-opus-5-5", "display_name": "Opus 5.5"},
+            "context_window": {"context_window_size": 1000000, "used_percentage": null,
+                               "current_usage": null}}"#;
+        let input = parse_input(first, now()).unwrap();
+        assert_eq!(input.context_used_percent, None);
+        let zero = br#"{"context_window": {"used_percentage": -0.0}}"#;
+        let line = render(
+            Some(&parse_input(zero, now()).unwrap()),
+            &StatusFacts::none(),
+            now(),
+            &options(),
+        );
+        assert!(line.ends_with("ctx 0 %"), "{line}");
     }
 
     #[test]
