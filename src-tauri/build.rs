@@ -19,6 +19,10 @@ fn main() {
         "get_gateway",
         "get_probe_cost",
         "dismiss_probe_cost_notice",
+        "get_usage_blocks",
+        "get_status_line",
+        "install_status_line",
+        "uninstall_status_line",
     ];
     tauri_build::try_build(
         tauri_build::Attributes::new()

@@ -116,6 +116,41 @@ pub async fn dismiss_probe_cost_notice(
     forward(&state, Call::DismissProbeCostNotice { turn_off }).await
 }
 
+/// Claude Code's 5-hour blocks estimated from the transcripts (for subscribers without the
+/// status-line feed), with the active block's burn rate and projection.
+#[tauri::command]
+pub async fn get_usage_blocks(
+    state: AppStateRef<'_>,
+) -> Result<claude_status_core::blocks::BlocksReport> {
+    forward(&state, Call::UsageBlocks).await
+}
+
+/// Whether Claude Code's settings run our status line, and which file that is.
+#[tauri::command]
+pub async fn get_status_line(
+    state: AppStateRef<'_>,
+) -> Result<claude_status_core::statusline::StatusLineSetup> {
+    forward(&state, Call::StatusLineState).await
+}
+
+/// Installs our status line into Claude Code's settings; `force` replaces another one (the page
+/// asks first).
+#[tauri::command]
+pub async fn install_status_line(
+    state: AppStateRef<'_>,
+    force: bool,
+) -> Result<claude_status_core::statusline::StatusLineSetup> {
+    forward(&state, Call::InstallStatusLine { force }).await
+}
+
+/// Removes our status line from Claude Code's settings (never another one).
+#[tauri::command]
+pub async fn uninstall_status_line(
+    state: AppStateRef<'_>,
+) -> Result<claude_status_core::statusline::StatusLineSetup> {
+    forward(&state, Call::UninstallStatusLine).await
+}
+
 /// The service's status page, asked once and kept.
 async fn status_urls(state: &AppState) -> (String, Option<String>) {
     if lock(&state.info).is_none() {

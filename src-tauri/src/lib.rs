@@ -132,6 +132,10 @@ pub fn build_app<R: Runtime>(
             commands::set_admin_key,
             commands::get_gateway,
             commands::get_probe_cost,
+            commands::get_usage_blocks,
+            commands::get_status_line,
+            commands::install_status_line,
+            commands::uninstall_status_line,
             commands::dismiss_probe_cost_notice,
         ])
         .build(context)

@@ -261,6 +261,35 @@ pub fn model_lines(snapshot: &Snapshot) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The longest plan-window line, in characters.
+const PLAN_LINE_CHARS: usize = 96;
+
+/// The menu's lines for the subscription plan's windows, keyed by window: "Session (5 h): 62 %,
+/// resets 15:40 — at this pace 100 % at 14:55, 45 min before the reset" (core's sentences, the
+/// same as `check` and the status line; a stale reading says so instead of an old percentage).
+pub fn plan_lines(
+    snapshot: &Snapshot,
+    now: DateTime<Utc>,
+    zone: &claude_status_core::aggregate::DayZone,
+) -> Vec<(String, String)> {
+    use claude_status_core::plan::{pace_line, window_line};
+    snapshot
+        .usage
+        .as_ref()
+        .map(|usage| usage.plan.as_slice())
+        .unwrap_or(&[])
+        .iter()
+        .map(|window| {
+            let mut line = window_line(window, now, zone);
+            if let Some(pace) = pace_line(window, now, zone) {
+                line.push_str(" — ");
+                line.push_str(&pace);
+            }
+            (window.window.clone(), shorten(&line, PLAN_LINE_CHARS))
+        })
+        .collect()
+}
+
 /// Said plainly whenever the app cannot see an overload (no key and no gateway), so the menu
 /// never implies that overloads are watched when they are not.
 pub fn coverage_line(snapshot: &Snapshot) -> Option<String> {
@@ -340,6 +369,18 @@ fn build_menu<R: Runtime>(app: &AppHandle<R>, view: &View) -> tauri::Result<Buil
     let mut model_texts = Vec::new();
     for (model, text) in model_lines(snapshot) {
         let id = format!("model:{model}");
+        let text = label(&text);
+        let item = MenuItem::with_id(app, &id, &text, false, None::<&str>)?;
+        menu.append(&item)?;
+        structure_head.push(id);
+        models.push(item);
+        model_texts.push(text);
+    }
+    // The plan windows change in place like the models' lines: which windows exist is
+    // structure, their percentages are not.
+    let zone = claude_status_engine::usage::local_day_zone();
+    for (window, text) in plan_lines(snapshot, Utc::now(), &zone) {
+        let id = format!("plan:{window}");
         let text = label(&text);
         let item = MenuItem::with_id(app, &id, &text, false, None::<&str>)?;
         menu.append(&item)?;
@@ -546,6 +587,59 @@ mod tests {
             })
             .collect();
         assert_eq!(model_lines(&snapshot).len(), MENU_MODELS);
+    }
+
+    #[test]
+    fn plan_windows_have_a_line_each_and_stale_ones_say_so() {
+        use chrono::TimeZone;
+        use claude_status_core::plan::{PlanReading, PlanSource, PlanWindows};
+        let now = Utc.with_ymd_and_hms(2026, 12, 2, 13, 0, 0).unwrap();
+        let reading = |window: &str, percent: f64, seen, reset| PlanReading {
+            window: window.to_owned(),
+            used_percent: percent,
+            resets_at: Some(reset),
+            seen_at: seen,
+            source: PlanSource::StatusLine,
+            client_version: Some("2.1.328".to_owned()),
+        };
+        let mut windows = PlanWindows::default();
+        let reset = Utc.with_ymd_and_hms(2026, 12, 2, 15, 40, 0).unwrap();
+        windows.observe(reading(
+            "five_hour",
+            10.0,
+            now - chrono::Duration::minutes(30),
+            reset,
+        ));
+        windows.observe(reading("five_hour", 40.0, now, reset));
+        // A week reading from before its reset: stale.
+        windows.observe(reading(
+            "seven_day",
+            41.0,
+            now - chrono::Duration::days(8),
+            now - chrono::Duration::days(1),
+        ));
+        let mut snapshot = Snapshot::initial();
+        let mut usage = claude_status_core::tracker::Tracker::new(
+            claude_status_core::catalog::Catalog::builtin(),
+            Default::default(),
+        )
+        .snapshot(now);
+        usage.plan = windows.report(now);
+        snapshot.usage = Some(usage);
+        let zone = claude_status_core::aggregate::DayZone::utc();
+        assert_eq!(
+            plan_lines(&snapshot, now, &zone),
+            vec![
+                (
+                    "five_hour".to_owned(),
+                    "Session (5 h): 40 %, resets 15:40 — at this pace 100 % at 14:00, 1 h 40 min before the reset".to_owned()
+                ),
+                (
+                    "seven_day".to_owned(),
+                    "Week: reset at Tue 13:00, no reading since".to_owned()
+                ),
+            ]
+        );
     }
 
     #[test]

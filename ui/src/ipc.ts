@@ -5,12 +5,14 @@
 import { invoke, type InvokeArgs } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 
+import type { BlocksReport } from "./bindings/BlocksReport.ts";
 import type { GatewayReport } from "./bindings/GatewayReport.ts";
 import type { HistoryReport } from "./bindings/HistoryReport.ts";
 import type { IncidentReport } from "./bindings/IncidentReport.ts";
 import type { ProbeSeries } from "./bindings/ProbeSeries.ts";
 import type { Settings } from "./bindings/Settings.ts";
 import type { Snapshot } from "./bindings/Snapshot.ts";
+import type { StatusLineSetup } from "./bindings/StatusLineSetup.ts";
 
 /** The events the shell emits, named in one place (mirrors `FrontendEvent::name`). */
 export const EVENTS = {
@@ -147,6 +149,19 @@ export const dismissProbeCostNotice = (turnOff: boolean): Promise<unknown> =>
   call("dismiss_probe_cost_notice", { turnOff });
 
 export const checkNow = (): Promise<null> => call("check_now");
+
+/** Claude Code's 5-hour blocks estimated from the transcripts (ccusage's rules). */
+export const getUsageBlocks = (): Promise<BlocksReport> => call("get_usage_blocks");
+
+/** Whether Claude Code's settings run our status line. */
+export const getStatusLine = (): Promise<StatusLineSetup> => call("get_status_line");
+
+/** Installs our status line; `force` replaces another one (asked first). */
+export const installStatusLine = (force: boolean): Promise<StatusLineSetup> =>
+  call("install_status_line", { force });
+
+/** Removes our status line (never another one). */
+export const uninstallStatusLine = (): Promise<StatusLineSetup> => call("uninstall_status_line");
 
 /** Pauses notifications for `minutes`; 0 resumes them. */
 export const pauseNotifications = (minutes: number): Promise<null> =>

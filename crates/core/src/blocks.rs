@@ -40,7 +40,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{is_usage, DayZone, SYNTHETIC_MODEL};
 use crate::catalog::Catalog;
@@ -60,7 +60,7 @@ the block's start or after the previous request starts a new one. Anthropic's ow
 may start and end at other times.";
 
 /// One 5-hour block, or a gap between two.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Block {
     /// The start in RFC 3339, or `gap-` and the start for a gap, as ccusage names blocks.
@@ -91,7 +91,7 @@ pub struct Block {
 }
 
 /// How fast the active block is spending.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BurnRate {
     /// All tokens per minute over the first-to-last-entry span.
@@ -104,7 +104,7 @@ pub struct BurnRate {
 }
 
 /// Where the active block ends up if the burn rate holds.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Projection {
     /// Tokens at the block's end, rounded.
@@ -118,7 +118,7 @@ pub struct Projection {
 }
 
 /// The block that is running now, with its pace.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ActiveBlock {
     pub block: Block,
@@ -135,7 +135,7 @@ pub struct ActiveBlock {
 }
 
 /// `claude-status usage blocks` and the Budget view's estimated session blocks.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BlocksReport {
     /// Always true: these blocks are an estimate, not Anthropic's session window.

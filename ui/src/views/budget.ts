@@ -3,7 +3,9 @@
 // each saying where it comes from. Without the tracker it shows the tier limits from the probe's
 // rate-limit headers and a plain list of what is not measured. No number here is invented. Last,
 // the local gateway's section (views/gateway.ts): its own traffic, refreshed on each snapshot while
-// the tab is open.
+// the tab is open. First, a subscriber's plan windows (5-hour session, weekly) with their pace and
+// source; after the spend, the 5-hour blocks estimated from the transcripts, asked for when the
+// tab opens.
 
 import type { BudgetProgress } from "../bindings/BudgetProgress.ts";
 import type { ClassWindow } from "../bindings/ClassWindow.ts";
@@ -11,7 +13,7 @@ import type { CostFigure } from "../bindings/CostFigure.ts";
 import type { Snapshot } from "../bindings/Snapshot.ts";
 import type { TrackerSnapshot } from "../bindings/TrackerSnapshot.ts";
 import { budgetRows, type BudgetRow } from "../assess.ts";
-import { el, emptyState, section, setChildren } from "../dom.ts";
+import { el, emptyState, errorBox, section, setChildren } from "../dom.ts";
 import { count, localTimeOf, parseTime, percent } from "../format.ts";
 import {
   cacheReadNote,
@@ -26,6 +28,10 @@ import {
   tierText,
   type LimitRow,
 } from "../usage.ts";
+import type { BlocksReport } from "../bindings/BlocksReport.ts";
+import type { PlanWindowReport } from "../bindings/PlanWindowReport.ts";
+import { getUsageBlocks } from "../ipc.ts";
+import { activeBlockText, blockText, paceText, sourceText, windowText } from "../plan.ts";
 import type { AppContext, View } from "./context.ts";
 import { gatewayPanel } from "./gateway.ts";
 
@@ -260,11 +266,89 @@ function usageSections(usage: TrackerSnapshot, trackingHint: string): HTMLElemen
   return [spend, windows, figures];
 }
 
+// --- The subscription plan's windows and the estimated 5-hour blocks. ---------------------------
+
+/** One plan window: its sentence, a bar while the reading is fresh, the pace, and the source. */
+function planRow(window: PlanWindowReport, now: Date): HTMLLIElement {
+  const text = windowText(window, now);
+  const fresh = window.used_percent !== null;
+  const bar = fresh ? meter(Math.min(window.used_percent ?? 0, 100), 100, text) : null;
+  const pace = paceText(window, now);
+  const item = barRow(
+    "plan-window",
+    text,
+    null,
+    bar,
+    pace,
+    `from the ${sourceText(window.last_reading)}`,
+  );
+  item.dataset.window = window.window;
+  item.dataset.freshness = window.freshness.state;
+  return item;
+}
+
+function planSection(plan: PlanWindowReport[]): HTMLElement {
+  const now = new Date();
+  return section(
+    "Plan windows (Pro, Max)",
+    "plan-windows",
+    plan.length > 0
+      ? el("ul", { class: "plain budget-rows" }, ...plan.map((w) => planRow(w, now)))
+      : emptyState(
+          "No plan reading yet. Claude Code hands its status line your 5-hour and weekly windows when you are signed in with a Pro or Max plan: install the status line (Settings) to see them here.",
+          "plan-windows-empty",
+        ),
+  );
+}
+
+/** The blocks panel: asked for when the tab opens, labelled as an estimate. */
+function blocksPanel(): { element: HTMLElement; shown(tracked: boolean): void } {
+  const element = el("div", { testid: "blocks-panel" });
+  let asking = false;
+  function draw(report: BlocksReport): void {
+    const active = activeBlockText(report);
+    const recent = report.blocks.filter((b) => !b.is_active).slice(-6).reverse();
+    setChildren(
+      element,
+      section(
+        "5-hour blocks (estimated)",
+        "usage-blocks",
+        el("p", { class: "muted", testid: "blocks-basis", text: report.basis }),
+        active
+          ? el("ul", { class: "plain", testid: "active-block" }, ...active.map((line) => el("li", { text: line })))
+          : emptyState("No active block: no Claude Code request in the last 5 hours.", "active-block-empty"),
+        recent.length > 0
+          ? el("ul", { class: "plain muted", testid: "recent-blocks" }, ...recent.map((b) => el("li", { text: blockText(b) })))
+          : null,
+      ),
+    );
+  }
+  return {
+    element,
+    shown(tracked: boolean) {
+      if (!tracked) {
+        setChildren(element);
+        return;
+      }
+      if (asking) return;
+      asking = true;
+      getUsageBlocks()
+        .then(draw)
+        .catch((e) => setChildren(element, errorBox("The 5-hour blocks could not be read", e)))
+        .finally(() => {
+          asking = false;
+        });
+    },
+  };
+}
+
 export function budgetView(context: AppContext): View {
   const usageBox = el("div", { class: "usage", testid: "budget-usage" });
   const limits = el("div", { testid: "budget-limits" });
   const notMeasured = el("div");
   const gateway = gatewayPanel(context);
+  const plan = el("div", { testid: "budget-plan" });
+  const blocks = blocksPanel();
 
   function drawLimits(snapshot: Snapshot | null, tracked: boolean): void {
     const probe = snapshot?.probe ?? null;
@@ -305,6 +389,9 @@ export function budgetView(context: AppContext): View {
 
   function draw(snapshot: Snapshot | null): void {
     const usage = snapshot?.usage ?? null;
+    // The plan windows and the blocks belong to the usage tracker: without it, neither is shown.
+    if (usage) setChildren(plan, planSection(usage.plan));
+    else setChildren(plan);
     const settings = context.settings()?.settings ?? null;
     if (usage) {
       const sources = ["Claude Code logs", "gateway", "probe"];
@@ -333,11 +420,12 @@ export function budgetView(context: AppContext): View {
   return {
     name: "budget",
     mount(panel) {
-      panel.append(usageBox, limits, notMeasured, gateway.element);
+      panel.append(plan, usageBox, blocks.element, limits, notMeasured, gateway.element);
       draw(context.snapshot());
     },
     shown() {
       draw(context.snapshot());
+      blocks.shown(context.snapshot()?.usage != null);
       gateway.shown();
     },
     snapshot(snapshot, visible) {

@@ -9,7 +9,18 @@ import { probeCostHint } from "../cost.ts";
 import { copyLine, el, errorBox, setChildren } from "../dom.ts";
 import { apiKeyText } from "../format.ts";
 import { baseUrlLine } from "../gateway.ts";
-import { getSettings, isIpcError, setAdminKey, setApiKey, setSettings, type SettingsView } from "../ipc.ts";
+import type { StatusLineSetup } from "../bindings/StatusLineSetup.ts";
+import {
+  getSettings,
+  getStatusLine,
+  installStatusLine,
+  isIpcError,
+  setAdminKey,
+  setApiKey,
+  setSettings,
+  type SettingsView,
+  uninstallStatusLine,
+} from "../ipc.ts";
 import {
   budgetCents,
   budgetText,
@@ -43,6 +54,89 @@ const BUDGET_LABELS: Record<BudgetField, string> = {
 
 /** The select's value for "no override": the tier is identified from the rate-limit headers. */
 const IDENTIFY = "";
+
+/**
+ * Claude Code's status line: where Claude Code's settings stand and the one button that fits —
+ * install (none), remove (ours), replace after a confirmation (another one), or nothing
+ * (unreadable: the file is not valid JSON and is left alone).
+ */
+export function statusLinePanel(): { element: HTMLElement; load(): void } {
+  const state = el("p", { testid: "status-line-state" });
+  const message = el("div", { testid: "status-line-message", attrs: { role: "status" } });
+  const actions = el("div", "actions");
+  const element = el(
+    "form",
+    { class: "settings-form", testid: "status-line-form", attrs: { novalidate: "" } },
+    el(
+      "fieldset",
+      {},
+      el("legend", { text: "Claude Code status line" }),
+      el("p", {
+        class: "hint",
+        text: "Shows your model's health, the session's cost, today's spend, your plan's 5-hour and weekly windows and the context in use under Claude Code's prompt. Installing edits Claude Code's settings file: every other setting is kept, and a backup is written first.",
+      }),
+      state,
+      actions,
+      message,
+    ),
+  );
+  element.addEventListener("submit", (event) => event.preventDefault());
+  const button = (text: string, testid: string, run: () => Promise<StatusLineSetup>, confirmText?: string) => {
+    const b = el("button", { text, testid, attrs: { type: "button" } });
+    b.addEventListener("click", () => {
+      // Replacing someone's own status line is asked first.
+      if (confirmText && !window.confirm(confirmText)) return;
+      b.disabled = true;
+      run()
+        .then((setup) => draw(setup))
+        .catch((e) => {
+          b.disabled = false;
+          setChildren(message, el("p", { class: "error", text: isIpcError(e) ? e.message : String(e) }));
+        });
+    });
+    return b;
+  };
+  function draw(setup: StatusLineSetup): void {
+    element.dataset.state = setup.state;
+    const where = setup.path;
+    switch (setup.state) {
+      case "none":
+        state.textContent = `Not installed (${where}).`;
+        setChildren(actions, button("Install status line", "status-line-install", () => installStatusLine(false)));
+        break;
+      case "ours":
+        state.textContent = `Installed in ${where}: ${setup.command ?? ""}`;
+        setChildren(actions, button("Remove status line", "status-line-remove", () => uninstallStatusLine()));
+        break;
+      case "other": {
+        state.textContent = `${where} already runs another status line: ${setup.command ?? ""}`;
+        setChildren(
+          actions,
+          button(
+            "Replace it",
+            "status-line-replace",
+            () => installStatusLine(true),
+            `Replace the status line "${setup.command ?? ""}" with Claude Status's? The current settings file is backed up first.`,
+          ),
+        );
+        break;
+      }
+      case "unreadable":
+        state.textContent = `${where} is not valid JSON, so nothing is changed. Fix the file, then come back.`;
+        setChildren(actions);
+        break;
+    }
+    setChildren(message, setup.message ? el("p", { class: "saved", text: setup.message }) : null);
+  }
+  return {
+    element,
+    load() {
+      getStatusLine()
+        .then(draw)
+        .catch((e) => setChildren(message, errorBox("Claude Code's settings could not be read", e)));
+    },
+  };
+}
 
 /** Where the Admin API key stands; `undefined` when the shell does not say. */
 function adminKeyText(configured: boolean | undefined): string {
@@ -592,7 +686,9 @@ export function settingsView(context: AppContext): View {
         void storeAdminKey(key);
       });
       adminRemove.addEventListener("click", () => void storeAdminKey(null));
-      panel.append(form, keyForm, adminForm);
+      const statusLine = statusLinePanel();
+      panel.append(form, keyForm, adminForm, statusLine.element);
+      statusLine.load();
       void load();
     },
     shown() {

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
-import { assertClean, fileSetup, load, openPage, SKIP, TEST_TIMEOUT_MS, text, tid } from "./helpers.mjs";
+import { assertClean, callsOf, fileSetup, load, openPage, SKIP, TEST_TIMEOUT_MS, text, tid } from "./helpers.mjs";
 
 /** Opens the Budget tab of a snapshot with usage, once the first class is drawn. */
 async function openUsage(page) {
@@ -316,6 +316,45 @@ test("usage tracking off: the list of what is not measured says why", opts, asyn
     assert.match(await text(page.locator(tid("budget-not-measured"))), /Usage tracking is off in Settings/);
     await assertNotMeasured(page);
     await assertNoInventedMoney(page);
+    assertClean(assert, seen);
+  } finally {
+    await context.close();
+  }
+});
+
+test("plan windows: a fresh one with its pace and source, a stale one without an old percentage", opts, async () => {
+  const { fx } = state.build;
+  const { context, page, seen } = await openPage(state.browser, state.build, fx.usageScenario);
+  try {
+    await load(page, state.server.origin, "/", "Operational");
+    await openUsage(page);
+    const rows = page.locator(tid("plan-window"));
+    assert.deepEqual(await rows.evaluateAll((items) => items.map((li) => [li.dataset.window, li.dataset.freshness])), [
+      ["five_hour", "fresh"],
+      ["seven_day", "reset_since"],
+    ]);
+    const session = rows.nth(0);
+    assert.match(await text(session.locator(".budget-label")), /^Session \(5 h\): 62 %, resets \d\d:\d\d$/);
+    const figures = await session.locator(".budget-figures").allInnerTexts();
+    assert.match(figures[0], /^at this pace 100 % at \d\d:\d\d, 45 min before the reset$/);
+    assert.match(figures[1], /^from the Claude Code 2\.1\.328 status line, \d\d:\d\d$/);
+    assert.equal(await session.locator("meter").evaluate((m) => m.value), 62);
+    const week = rows.nth(1);
+    const weekText = await text(week);
+    assert.match(weekText, /^Week: reset at .+, no reading since/);
+    assert.doesNotMatch(weekText, /41 %/, "a reading from before the reset is not shown as now");
+    assert.match(weekText, /gateway response headers \(observed, not documented\)/);
+    assert.equal(await week.locator("meter").count(), 0);
+
+    // The estimated blocks, asked for once when the tab opened.
+    await page.locator(tid("usage-blocks")).waitFor();
+    assert.equal((await callsOf(page, "get_usage_blocks")).length, 1);
+    const blocks = await text(page.locator(tid("usage-blocks")));
+    assert.match(blocks, /^5-hour blocks \(estimated\)/i);
+    assert.match(blocks, /ccusage's rules/);
+    assert.match(blocks, /Burn rate: 3,770 tokens a minute, \$0\.66 an hour/);
+    assert.match(blocks, /Projected by the block's end: 1,105,000 tokens, \$3\.24/);
+    assert.match(await text(page.locator(tid("recent-blocks"))), /42 requests, 1,060,000 tokens, \$3\.20/);
     assertClean(assert, seen);
   } finally {
     await context.close();

@@ -574,3 +574,62 @@ test("a bad fallback chain is refused before sending, with the field named", opt
     await context.close();
   }
 });
+
+test("the Claude Code status line: install, remove, replace another only after asking, unreadable left alone", opts, async () => {
+  const { fx } = state.build;
+  const path = "/home/user/.claude/settings.json";
+  const ours = { path, state: "ours", command: "/usr/bin/claude-status statusline", message: `Added the Claude Status status line to ${path} (the previous file is kept as ${path}.claude-status-backup-20261202T120000).` };
+  const scenario = { ...fx.operationalScenario, install_status_line: ours };
+  const { context, page, seen } = await openPage(state.browser, state.build, scenario);
+  try {
+    await openSettings(page, state.server.origin);
+    const form = page.locator(tid("status-line-form"));
+    await page.waitForFunction(() => document.querySelector('[data-testid="status-line-form"]')?.dataset.state === "none");
+    assert.equal(await text(page.locator(tid("status-line-state"))), `Not installed (${path}).`);
+    await page.locator(tid("status-line-install")).click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="status-line-form"]')?.dataset.state === "ours");
+    assert.deepEqual(await callsOf(page, "install_status_line"), [{ force: false }]);
+    assert.match(await text(page.locator(tid("status-line-message"))), /backup/);
+    assert.match(await text(form), /Installed in .+: \/usr\/bin\/claude-status statusline/);
+
+    await setResponse(page, "uninstall_status_line", { path, state: "none", command: null, message: `Removed the Claude Status status line from ${path}.` });
+    await page.locator(tid("status-line-remove")).click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="status-line-form"]')?.dataset.state === "none");
+
+    assertClean(assert, seen);
+  } finally {
+    await context.close();
+  }
+  // Another status line: replacing it is asked first; "cancel" sends nothing.
+  const other = { path, state: "other", command: "~/bin/my-line.sh", message: null };
+  const second = await openPage(state.browser, state.build, { ...scenario, get_status_line: other });
+  try {
+    const page = second.page;
+    await openSettings(page, state.server.origin);
+    await page.waitForFunction(() => document.querySelector('[data-testid="status-line-form"]')?.dataset.state === "other");
+    assert.match(await text(page.locator(tid("status-line-state"))), /another status line: ~\/bin\/my-line\.sh/);
+    page.once("dialog", (dialog) => void dialog.dismiss());
+    await page.locator(tid("status-line-replace")).click();
+    assert.deepEqual(await callsOf(page, "install_status_line"), []);
+    page.once("dialog", (dialog) => void dialog.accept());
+    await page.locator(tid("status-line-replace")).click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="status-line-form"]')?.dataset.state === "ours");
+    assert.deepEqual(await callsOf(page, "install_status_line"), [{ force: true }]);
+    assertClean(assert, second.seen);
+  } finally {
+    await second.context.close();
+  }
+  // A settings file that is not valid JSON: said so, no button, nothing sent.
+  const unreadable = { path, state: "unreadable", command: null, message: `${path} is not valid JSON (line 1, column 11): nothing was changed.` };
+  const third = await openPage(state.browser, state.build, { ...scenario, get_status_line: unreadable });
+  try {
+    const page = third.page;
+    await openSettings(page, state.server.origin);
+    await page.waitForFunction(() => document.querySelector('[data-testid="status-line-form"]')?.dataset.state === "unreadable");
+    assert.match(await text(page.locator(tid("status-line-state"))), /is not valid JSON, so nothing is changed/);
+    assert.equal(await page.locator(`${tid("status-line-form")} button`).count(), 0);
+    assertClean(assert, third.seen);
+  } finally {
+    await third.context.close();
+  }
+});
