@@ -38,6 +38,10 @@ pub struct GlobalOptions {
     /// Base URL of the Claude API to probe.
     #[arg(long, global = true, env = "ANTHROPIC_BASE_URL", default_value = claude_status_engine::probe::DEFAULT_API_URL)]
     pub api_url: String,
+    /// Never fetch the price table (LiteLLM's, at most daily, in the service): the bundled
+    /// snapshot, or the last good refreshed table, prices everything.
+    #[arg(long, global = true, env = "CLAUDE_STATUS_OFFLINE")]
+    pub offline: bool,
     /// Do not probe the API; follow the status page only.
     #[arg(long, global = true)]
     pub no_probe: bool,

@@ -306,7 +306,8 @@ fn streaming_config(
 fn usage_config(
     global: &GlobalOptions,
 ) -> anyhow::Result<claude_status_engine::monitor::UsageConfig> {
-    let catalog = claude_status_engine::usage::load_catalog()?;
+    let data_dir = claude_status_engine::paths::data_dir(global.data_dir.clone())?;
+    let catalog = claude_status_engine::usage::load_catalog_in(&data_dir)?;
     if let Some(tier) = &global.tier {
         if catalog.tier(tier).is_none() {
             return Err(claude_status_engine::Error::Config(format!(

@@ -96,6 +96,7 @@ fn base_config(global: &GlobalOptions, demo: bool) -> anyhow::Result<BaseConfig>
     }
     base.api_url.clone_from(&global.api_url);
     base.data_dir = data_dir(global, demo)?;
+    base.offline = global.offline;
     Ok(base)
 }
 

@@ -13,7 +13,7 @@ use claude_status_core::blocks::{self, Block, BlocksReport};
 use claude_status_core::catalog::{Catalog, SpendCap};
 use claude_status_core::ratelimit::RateLimitBucket;
 use claude_status_core::usage::{UsageRecord, UsageSource};
-use claude_status_engine::usage::{load_catalog, local_day_zone, store_path_for_logs};
+use claude_status_engine::usage::{load_catalog_in, local_day_zone, store_path_for_logs};
 use claude_status_engine::Store;
 use serde::Serialize;
 
@@ -47,7 +47,7 @@ pub fn usage_with(
         Some(name) => DayZone::parse(name)?,
         None => local_day_zone(),
     };
-    let catalog = load_catalog()?;
+    let catalog = load_catalog_in(data_dir)?;
     let dirs = claude_status_engine::claude_code::projects_dirs(logs)?;
     let store_path = match logs {
         Some(logs) => store_path_for_logs(data_dir, logs),
@@ -151,7 +151,31 @@ pub fn usage_with(
         // Answered above, before the records are filtered by day.
         UsageView::Blocks => {}
     }
+    if !json {
+        anstream::print!("{}", prices_note(&catalog));
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where the prices of a table came from: the LiteLLM table in use, the override, and any model
+/// whose hand-made price disagrees with LiteLLM's (with the one used and why).
+fn prices_note(catalog: &Catalog) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Prices from {}, as of {}{}.",
+        catalog.price_table.label,
+        catalog.as_of.prices,
+        if catalog.overridden {
+            ", with your override"
+        } else {
+            ""
+        }
+    );
+    for disagreement in catalog.disagreements() {
+        let _ = writeln!(out, "{}: {}", disagreement.model, disagreement.note);
+    }
+    out
 }
 
 /// 1234567 → "1,234,567".
@@ -464,7 +488,7 @@ struct LiveOutput {
 
 /// `limits`: the tier table and the latest live reading.
 pub fn limits(data_dir: &Path, tier: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
-    let catalog: Catalog = load_catalog()?;
+    let catalog: Catalog = load_catalog_in(data_dir)?;
     let store = Store::open(&Store::default_path(data_dir))?;
     let reading = store.latest_ratelimit_reading(None)?;
     let model_class = catalog

@@ -667,7 +667,7 @@ fn issue_11_check_follows_each_pinned_model_and_answers_for_one() {
     assert!(
         run.stderr
             .contains("per-model probe on: claude-opus-5-5 (about $")
-            && run.stderr.contains("claude-sonnet-5-5 (price unknown)")
+            && run.stderr.contains("claude-sonnet-5-5 (about $")
             && run.stderr.contains("turn it off with --no-ttft"),
         "{}",
         run.stderr
@@ -943,7 +943,7 @@ fn issue_11_watch_names_the_overloaded_model_and_its_lead_time() {
     );
     assert!(
         stderr.contains("per-model probe on: claude-opus-5-5 every 1s")
-            && stderr.contains("claude-sonnet-5-5 every 5s (price unknown)"),
+            && stderr.contains("claude-sonnet-5-5 every 5s (about $"),
         "{stderr}"
     );
 

@@ -4,10 +4,14 @@
 //!
 //! A model without a known price contributes $0 and sets `unknown_price`; every sum that includes
 //! one carries `includes_unknown_price`, so the UI says "price unknown" rather than a wrong total.
+//!
+//! Every [`Cost`] says which kind of source priced it ([`PriceSourceKind`]: LiteLLM's table, a
+//! hand-made row, the user's override, or the client's own reported cost);
+//! [`cost_source_label`] turns that into words for one model.
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Catalog, ModelPrice};
+use crate::catalog::{Catalog, ModelPrice, PriceSourceKind};
 use crate::usage::{TokenCounts, UsageRecord};
 
 /// The cost of one request (or one bucket of tokens of one model).
@@ -19,6 +23,9 @@ pub struct Cost {
     pub unknown_price: bool,
     /// The long-context prices applied.
     pub long_context: bool,
+    /// Which kind of source priced it; `None` when nothing did (unknown price, or no tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<PriceSourceKind>,
 }
 
 /// The per-million prices one request is billed at, after the long-context rule and the batch
@@ -96,10 +103,12 @@ pub fn cost_of(
             usd: 0.0,
             unknown_price: true,
             long_context: false,
+            source: None,
         };
     };
     let rates = rates(price, tokens, service_tier, catalog);
     Cost {
+        source: Some(price.source.kind),
         usd: per_mtok(tokens.input, rates.input)
             + per_mtok(tokens.output, rates.output)
             + per_mtok(tokens.cache_write_5m, rates.cache_write_5m)
@@ -124,6 +133,7 @@ pub fn cost_of_record(record: &UsageRecord, catalog: &Catalog) -> Cost {
             usd: reported,
             unknown_price: false,
             long_context: false,
+            source: Some(PriceSourceKind::ReportedByClient),
         };
     }
     cost_of(
@@ -132,6 +142,18 @@ pub fn cost_of_record(record: &UsageRecord, catalog: &Catalog) -> Cost {
         record.service_tier.as_deref(),
         catalog,
     )
+}
+
+/// Which source priced `cost` of `model`, in words: the price's label ("LiteLLM 1.110.2
+/// (bundled)", "your override"…), "reported by the client" for a cost the log carried, `None` for
+/// an unknown price.
+pub fn cost_source_label(cost: &Cost, model: &str, catalog: &Catalog) -> Option<String> {
+    match cost.source? {
+        PriceSourceKind::ReportedByClient => Some("reported by the client".to_owned()),
+        _ => catalog
+            .price_source(model)
+            .map(|source| source.label.clone()),
+    }
 }
 
 /// What prompt caching did to a bill.

@@ -1,6 +1,7 @@
 //! List prices of the Messages API per model, and the estimate of what the streaming probe costs a
-//! day. The prices themselves live in the catalog (`data/prices.json`, api-facts D1); these are
-//! the short forms for callers that only need the built-in table.
+//! day. The prices themselves live in the catalog (the bundled LiteLLM snapshot
+//! `data/litellm-prices.json` with `data/prices.json`); these are the short forms for callers that
+//! only need the built-in tables.
 //!
 //! A model we do not know has no price: callers say "price unknown", never $0.
 
@@ -10,8 +11,9 @@ use crate::catalog::Catalog;
 
 pub use crate::catalog::ModelPrice;
 
-/// The date the built-in prices were last checked (the `as_of` of `data/prices.json`).
-pub const PRICES_AS_OF: &str = "2026-10";
+/// The day the bundled prices are as of: when `scripts/update-prices.py` took the LiteLLM
+/// snapshot (`source.taken` of `data/litellm-prices.json`; a test keeps the two equal).
+pub const PRICES_AS_OF: &str = "2026-12-02";
 
 /// The canonical model id: lower case, without a `[1m]` suffix, `-latest` or a `-YYYYMMDD` date,
 /// with aliases such as `claude-4-opus` resolved (`claude-opus-4`).
@@ -21,7 +23,7 @@ pub fn normalize_model(model: &str) -> String {
 
 /// The built-in price of a model, if we know it.
 pub fn price_of(model: &str) -> Option<ModelPrice> {
-    Catalog::shared().price(model).copied()
+    Catalog::shared().price(model).cloned()
 }
 
 /// The tokens one streaming probe uses when none has run yet: the prompt "ping" with the
@@ -63,7 +65,8 @@ mod tests {
         check("claude-opus-4-20250514", Some((15.0, 75.0)));
         check("claude-sonnet-4-6[1m]", Some((3.0, 15.0)));
         check("claude-3-5-haiku-latest", Some((0.8, 4.0)));
-        check("claude-fable-5", None);
+        check("claude-fable-5", Some((10.0, 50.0)));
+        check("claude-fable-5-2", Some((8.0, 40.0)));
         check("claude-opus-4-9", None);
         check("gpt-4o", None);
     }
@@ -71,6 +74,13 @@ mod tests {
     #[test]
     fn the_as_of_date_is_the_data_files() {
         assert_eq!(Catalog::builtin().as_of.prices, PRICES_AS_OF);
+        assert_eq!(
+            crate::price_table::LiteLlmTable::bundled()
+                .source()
+                .taken
+                .as_deref(),
+            Some(PRICES_AS_OF)
+        );
     }
 
     #[test]

@@ -82,6 +82,10 @@ pub struct Settings {
     /// The gateway's model fallback chain for persistent 529s (`claude-opus-5-5`, then
     /// `claude-sonnet-5-5`); empty for none.
     pub gateway_fallback: Vec<String>,
+    /// Refresh the price table from LiteLLM's maintained table at most once a day (a
+    /// conditional request; a table that drops models or moves a price more than 10× is
+    /// refused). Off: the bundled snapshot, or the last good refreshed table, is used.
+    pub price_refresh: bool,
 }
 
 impl Default for Settings {
@@ -110,6 +114,7 @@ impl Default for Settings {
             gateway_port: 7529,
             gateway_retry: false,
             gateway_fallback: Vec::new(),
+            price_refresh: true,
         }
     }
 }

@@ -191,7 +191,7 @@ fn unknown_prices_mark_their_rows_and_the_totals() {
         ),
         record(
             "2026-10-02T10:00:00Z",
-            "claude-fable-5",
+            "claude-zephyr-9",
             "s1",
             [1_000_000, 0, 0, 0, 0],
         ),
@@ -207,7 +207,7 @@ fn unknown_prices_mark_their_rows_and_the_totals() {
                 vec!["claude-haiku-4-5"],
                 false,
             ),
-            ("2026-10-02", 1_000_000, 0.0, vec!["claude-fable-5"], true),
+            ("2026-10-02", 1_000_000, 0.0, vec!["claude-zephyr-9"], true),
         ],
     );
     let catalog = Catalog::builtin();

@@ -84,22 +84,54 @@ fn prices_of_every_family_and_spelling() {
         "claude-3-haiku-20240307",
         Some(("claude-3-haiku", "haiku-3", 0.25, 1.25, 0.3, 0.5, 0.03)),
     );
-    // Opus 5.5: its own cache-read price ($0.20, 0.05×), the writes derived (1.25×, 2×).
+    // Opus 5.5: its own cache-read price ($0.20, 0.05×).
     check_price(
         "claude-opus-5-5",
         Some(("claude-opus-5-5", "opus-5", 4.0, 20.0, 5.0, 8.0, 0.2)),
+    );
+    // The models that were "price unknown" before LiteLLM's table (issue 13).
+    check_price(
+        "claude-opus-5",
+        Some(("claude-opus-5", "opus-5", 5.0, 25.0, 6.25, 10.0, 0.5)),
+    );
+    check_price(
+        "claude-sonnet-5-5",
+        Some(("claude-sonnet-5-5", "sonnet-5", 2.0, 10.0, 2.5, 4.0, 0.1)),
+    );
+    check_price(
+        "claude-sonnet-5",
+        Some(("claude-sonnet-5", "sonnet-5", 2.0, 10.0, 2.5, 4.0, 0.2)),
+    );
+    let fable = Some(("claude-fable-5", "fable-5", 10.0, 50.0, 12.5, 20.0, 1.0));
+    check_price("claude-fable-5", fable);
+    check_price(
+        "claude-mythos-5-1",
+        Some((
+            "claude-mythos-5-1",
+            "mythos-5",
+            10.0,
+            50.0,
+            12.5,
+            20.0,
+            0.25,
+        )),
+    );
+    check_price(
+        "claude-fable-5-2",
+        Some(("claude-fable-5-2", "fable-5", 8.0, 40.0, 10.0, 16.0, 0.2)),
+    );
+    // Haiku 5.5's base prices (its tier above 100K input is the long-context rule below).
+    check_price(
+        "claude-haiku-5-5",
+        Some(("claude-haiku-5-5", "-", 0.1, 0.5, 0.125, 0.2, 0.01)),
     );
 }
 
 #[test]
 fn unknown_prices_stay_unknown() {
     for model in [
-        "claude-fable-5",
-        "claude-fable-5-1",
-        "claude-sonnet-5",
-        "claude-opus-5",
-        "claude-mythos-5",
         "claude-opus-4-9",
+        "claude-fable-5-3",
         "claude-opus-4-6-fast",
         "gpt-4o",
         "<synthetic>",
@@ -122,6 +154,8 @@ fn classes_of_models_without_a_price() {
     check("claude-mythos-5", Some("mythos-5"));
     check("claude-opus-4-9", None);
     check("claude-opus-4-6-fast", None);
+    // LiteLLM prices it, but no tier table has a Haiku 5 class yet.
+    check("claude-haiku-5-5", None);
 }
 
 #[test]
@@ -157,13 +191,20 @@ fn the_long_context_rule_is_where_the_facts_put_it() {
         });
         assert_eq!(rule, expected, "{model}");
     };
+    // Sonnet 4 and 4.5: the 1M-beta rule of api-facts D1, kept by hand (LiteLLM has no tier).
     let sonnet = Some((200_000, 6.0, 22.5, 7.5, 12.0, 0.6));
     check("claude-sonnet-4-5", sonnet);
     check("claude-sonnet-4-20250514", sonnet);
-    // 2026 long-context prices were not recovered.
+    // Haiku 5.5: LiteLLM's tier above 100K, which Claude Code 2.1.328 applies too.
+    check(
+        "claude-haiku-5-5",
+        Some((100_000, 0.5, 2.5, 0.625, 1.0, 0.05)),
+    );
+    // No tier in either source.
     check("claude-sonnet-4-6", None);
     check("claude-opus-4-6", None);
     check("claude-haiku-4-5", None);
+    check("claude-fable-5-2", None);
 }
 
 #[test]
@@ -273,7 +314,12 @@ fn the_shipped_files_parse_and_agree_with_each_other() {
     // `builtin()` falls back to an empty catalog if the files were broken; an empty override
     // proves they parse.
     let catalog = Catalog::with_override("{}").unwrap();
-    assert_eq!(catalog.as_of.prices, "2026-10");
+    // The prices are as of the day the LiteLLM snapshot was taken.
+    assert_eq!(catalog.as_of.prices, "2026-12-02");
+    assert_eq!(
+        catalog.as_of.prices,
+        claude_status_core::pricing::PRICES_AS_OF
+    );
     assert_eq!(catalog.as_of.tiers, "2026-10");
     assert!(catalog.overridden);
     assert!(!Catalog::builtin().overridden);
@@ -282,11 +328,19 @@ fn the_shipped_files_parse_and_agree_with_each_other() {
         Catalog::builtin().models().count()
     );
     assert!(catalog.models().count() >= 20);
-    // Every class a model or a tier names has its defaults entry.
+    // Every class a model or a tier names has its defaults entry, and every current model that
+    // the tier tables know has a class.
     for model in catalog.models() {
-        let class = model.class.as_deref().unwrap();
-        assert!(catalog.class(class).is_some(), "{}: {class}", model.id);
+        if let Some(class) = model.class.as_deref() {
+            assert!(catalog.class(class).is_some(), "{}: {class}", model.id);
+        }
     }
+    let classless: Vec<&str> = catalog
+        .models()
+        .filter(|m| m.class.is_none())
+        .map(|m| m.id.as_str())
+        .collect();
+    assert_eq!(classless, ["claude-haiku-5-5", "claude-mythos-preview"]);
     for tier in catalog.tiers() {
         for class in tier.classes.keys() {
             assert!(catalog.class(class).is_some(), "{}: {class}", tier.key);

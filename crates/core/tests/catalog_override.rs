@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
 
-use claude_status_core::catalog::{Catalog, SpendCap};
+use claude_status_core::catalog::{Catalog, PriceSourceKind, SpendCap};
 use claude_status_core::Error;
 
 #[test]
@@ -32,7 +32,8 @@ fn entries_replace_and_add() {
     assert_eq!(catalog.as_of.prices, "2026-11");
     assert_eq!(catalog.as_of.tiers, "2026-10");
 
-    // A model whose price was unknown gets one; its class stays; cache prices are derived.
+    // The fields the override sets replace LiteLLM's, the others stay LiteLLM's; the class stays,
+    // and the price says it is the user's.
     let fable = catalog.price("claude-fable-5").unwrap();
     assert_eq!(
         (
@@ -42,8 +43,10 @@ fn entries_replace_and_add() {
             fable.cache_write_1h_per_mtok,
             fable.cache_read_per_mtok
         ),
-        (2.0, 10.0, 2.5, 4.0, 0.2)
+        (2.0, 10.0, 12.5, 20.0, 1.0)
     );
+    assert_eq!(fable.source.kind, PriceSourceKind::UserOverride);
+    assert_eq!(fable.source.label, "your override");
     assert_eq!(catalog.model_class("fable"), Some("fable-5"));
     // One field changed, the others kept.
     let opus = catalog.price("claude-opus-4-6").unwrap();
@@ -55,7 +58,8 @@ fn entries_replace_and_add() {
         ),
         (5.0, 30.0, 0.5)
     );
-    // A new model.
+    assert_eq!(opus.source.kind, PriceSourceKind::UserOverride);
+    // A new model: the cache writes it does not give are derived.
     let internal = catalog.price("claude-internal-7-20261101").unwrap();
     assert_eq!(
         (
@@ -64,12 +68,12 @@ fn entries_replace_and_add() {
         ),
         (1.25, 0.05)
     );
+    assert_eq!(internal.source.kind, PriceSourceKind::UserOverride);
     assert_eq!(catalog.model_class("claude-internal-7"), Some("internal"));
-    // Untouched entries stay.
-    assert_eq!(
-        catalog.price("claude-haiku-4-5").unwrap().input_per_mtok,
-        1.0
-    );
+    // Untouched entries stay, with their source.
+    let haiku = catalog.price("claude-haiku-4-5").unwrap();
+    assert_eq!(haiku.input_per_mtok, 1.0);
+    assert_eq!(haiku.source.kind, PriceSourceKind::LitellmBundled);
 
     // Tier limits: added, changed field by field, and a new tier.
     let build = catalog.limits("build", "sonnet-4").unwrap();

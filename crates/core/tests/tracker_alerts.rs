@@ -243,7 +243,7 @@ fn a_daily_budget_from_computed_costs() {
     assert_eq!(notes[0].body, "$0.85 of your $1.00 budget spent today.");
     // An unknown price makes it "at least".
     tracker.record(&UsageRecord {
-        model: "claude-fable-5".to_owned(),
+        model: "claude-zephyr-9".to_owned(),
         ..request(now)
     });
     spend(&mut tracker, 150_000);

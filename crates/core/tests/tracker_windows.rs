@@ -334,7 +334,7 @@ fn unknown_prices_are_carried_to_every_cost_figure() {
     let now = at("2026-10-01T12:00:00Z");
     tracker.record(&record(now, "claude-haiku-4-5", tokens(1_000_000, 0, 0, 0)));
     assert!(!tracker.snapshot(now).today.cost.includes_unknown_price);
-    tracker.record(&record(now, "claude-fable-5", tokens(1_000_000, 0, 0, 0)));
+    tracker.record(&record(now, "claude-zephyr-9", tokens(1_000_000, 0, 0, 0)));
     let snapshot = tracker.snapshot(now);
     assert_eq!(snapshot.today.cost.usd, 1.0);
     assert!(snapshot.today.cost.includes_unknown_price);
@@ -356,7 +356,7 @@ fn unknown_prices_are_carried_to_every_cost_figure() {
 fn the_admin_api_is_authoritative_for_the_month() {
     let mut tracker = tracker(Some("start"));
     let now = at("2026-10-20T12:00:00Z");
-    tracker.record(&record(now, "claude-fable-5", tokens(10, 0, 0, 0)));
+    tracker.record(&record(now, "claude-zephyr-9", tokens(10, 0, 0, 0)));
     // Last month's report does not count for this month.
     tracker.set_admin_month_to_date(999.0, at("2026-09-30T23:00:00Z"));
     assert!(tracker.snapshot(now).month.cost.includes_unknown_price);

@@ -29,7 +29,6 @@ use claude_status_core::level::Level;
 use claude_status_core::models::{ModelProbe, ModelReport, ModelTraffic, Retirement};
 use claude_status_core::plan::{Freshness, Pace, PlanReading, PlanSource, PlanWindowReport};
 use claude_status_core::probe::ProbeOutcome;
-use claude_status_core::statusline::{StatusLineSetup, StatusLineSetupState};
 use claude_status_core::ratelimit::{RateLimitBucket, RateLimitSnapshot};
 use claude_status_core::report::{
     ComponentReport, IncidentReport, MaintenanceReport, PageInfo, ProbeReport, Snapshot,
@@ -38,6 +37,7 @@ use claude_status_core::report::{
 use claude_status_core::series::{ProbeSeries, SeriesBucket};
 use claude_status_core::settings::{Settings, SettingsError};
 use claude_status_core::sse::Usage;
+use claude_status_core::statusline::{StatusLineSetup, StatusLineSetupState};
 use claude_status_core::statuspage::{
     ComponentStatus, Impact, IncidentStatus, Indicator, MaintenanceStatus,
 };

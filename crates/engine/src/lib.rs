@@ -12,6 +12,7 @@ pub mod http;
 pub mod monitor;
 pub mod paths;
 pub mod poller;
+pub mod prices;
 pub mod probe;
 pub mod retry;
 pub mod service;

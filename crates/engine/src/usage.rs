@@ -1,6 +1,7 @@
-//! The usage side of the engine: the price and tier catalog with the user's override file, the
-//! local time zone for "today", and the Claude Code source wired to the monitor (catch-up from the
-//! ledger, then following new lines).
+//! The usage side of the engine: the price and tier catalog (LiteLLM's table, bundled or the last
+//! good refresh of [`crate::prices`], with the user's override file), the local time zone for
+//! "today", and the Claude Code source wired to the monitor (catch-up from the ledger, then
+//! following new lines).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use chrono::{Datelike, TimeZone, Utc};
 use claude_status_core::aggregate::{dedupe, DayZone};
 use claude_status_core::catalog::Catalog;
 use claude_status_core::monitor::Observation;
+use claude_status_core::price_table::LiteLlmTable;
 use claude_status_core::usage::{UsageRecord, UsageSource};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -33,17 +35,38 @@ pub fn catalog_override_path() -> Option<PathBuf> {
         .map(|dirs| dirs.config_dir().join(CATALOG_FILE))
 }
 
-/// The built-in catalog with the user's override applied when there is one. A broken override
-/// is an error that names the file, never silently ignored.
+/// The built-in catalog (the bundled LiteLLM snapshot) with the user's override applied when
+/// there is one. A broken override is an error that names the file, never silently ignored.
 pub fn load_catalog() -> Result<Catalog> {
+    load_catalog_with_table(None)
+}
+
+/// The catalog a process with this data directory should use: the last good refreshed LiteLLM
+/// table in `<data_dir>/prices/` when there is one (else the bundled snapshot), with the user's
+/// override. Reading it costs about a millisecond (the kept table is a few tens of KB).
+pub fn load_catalog_in(data_dir: &Path) -> Result<Catalog> {
+    let last_good = crate::prices::load_last_good(data_dir);
+    load_catalog_with_table(last_good.as_ref().map(|(table, _)| table))
+}
+
+/// The catalog from `table` (`None`: the bundled snapshot) with the user's override.
+pub fn load_catalog_with_table(table: Option<&LiteLlmTable>) -> Result<Catalog> {
     match catalog_override_path() {
-        Some(path) if path.exists() => load_catalog_from(&path),
-        _ => Ok(Catalog::builtin()),
+        Some(path) if path.exists() => load_catalog_from_with(&path, table),
+        _ => match table {
+            None => Ok(Catalog::builtin()),
+            Some(table) => Ok(Catalog::build_with(Some(table), None)?),
+        },
     }
 }
 
 /// The built-in catalog with the override in `path`.
 pub fn load_catalog_from(path: &Path) -> Result<Catalog> {
+    load_catalog_from_with(path, None)
+}
+
+/// The catalog from `table` (`None`: the bundled snapshot) with the override in `path`.
+pub fn load_catalog_from_with(path: &Path, table: Option<&LiteLlmTable>) -> Result<Catalog> {
     let size = std::fs::metadata(path)?.len();
     if size > CATALOG_LIMIT {
         return Err(Error::Config(format!(
@@ -52,7 +75,7 @@ pub fn load_catalog_from(path: &Path) -> Result<Catalog> {
         )));
     }
     let text = std::fs::read_to_string(path)?;
-    Catalog::with_override(&text)
+    Catalog::build_with(table, Some(&text))
         .map_err(|e| Error::Config(format!("catalog override {}: {e}", path.display())))
 }
 

@@ -103,4 +103,10 @@ gateway_retry: boolean,
  * The gateway's model fallback chain for persistent 529s (`claude-opus-5-5`, then
  * `claude-sonnet-5-5`); empty for none.
  */
-gateway_fallback: Array<string>, };
+gateway_fallback: Array<string>, 
+/**
+ * Refresh the price table from LiteLLM's maintained table at most once a day (a
+ * conditional request; a table that drops models or moves a price more than 10× is
+ * refused). Off: the bundled snapshot, or the last good refreshed table, is used.
+ */
+price_refresh: boolean, };

@@ -43,7 +43,8 @@ type BooleanField =
   | "claude_code_logs"
   | "admin_api"
   | "gateway"
-  | "gateway_retry";
+  | "gateway_retry"
+  | "price_refresh";
 type BudgetField = "monthly_budget_cents" | "daily_budget_cents";
 type ModelListField = "gateway_fallback" | "pinned_models" | "dropped_models";
 
@@ -341,6 +342,7 @@ export function settingsView(context: AppContext): View {
       gateway: checks.get("gateway")?.checked ?? base.gateway,
       gateway_port: number("gateway_port"),
       gateway_retry: checks.get("gateway_retry")?.checked ?? base.gateway_retry,
+      price_refresh: checks.get("price_refresh")?.checked ?? base.price_refresh,
       gateway_fallback: parseModelList(fallback.value),
     };
   }
@@ -584,6 +586,10 @@ export function settingsView(context: AppContext): View {
           checkField(
             "admin_api",
             "Read usage and cost from the Admin API (authoritative for your organisation; needs an admin key below)",
+          ),
+          checkField(
+            "price_refresh",
+            "Refresh prices daily from LiteLLM's maintained price table (a table that drops models or moves a price more than 10× is refused; off: the bundled table)",
           ),
         ),
         el(

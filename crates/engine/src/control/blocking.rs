@@ -63,7 +63,12 @@ pub fn call_once(
     // `Call` serialises as {"call": name, "args": {...}}; the frame flattens it beside the id.
     let mut frame = match serde_json::to_value(call) {
         Ok(serde_json::Value::Object(fields)) => fields,
-        _ => return Err(BlockingError::Failed(format!("cannot encode {}", call.name()))),
+        _ => {
+            return Err(BlockingError::Failed(format!(
+                "cannot encode {}",
+                call.name()
+            )))
+        }
     };
     frame.insert("id".to_owned(), serde_json::Value::from(1u64));
     let mut bytes = hello;

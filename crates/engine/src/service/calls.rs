@@ -517,8 +517,9 @@ impl Inner {
             }
             Call::UsageBlocks => {
                 let store = self.store.clone();
+                let data_dir = self.options.base.data_dir.clone();
                 let report = blocking(move || {
-                    let catalog = crate::usage::load_catalog().unwrap_or_else(|e| {
+                    let catalog = crate::usage::load_catalog_in(&data_dir).unwrap_or_else(|e| {
                         tracing::warn!("{e}; pricing blocks with the built-in catalog");
                         claude_status_core::catalog::Catalog::builtin()
                     });

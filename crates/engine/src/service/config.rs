@@ -39,6 +39,8 @@ pub struct BaseConfig {
     /// The `claude-status` binary the status line the Settings button installs runs; `None` is
     /// this executable (the service is `claude-status service run`).
     pub program: Option<PathBuf>,
+    /// `--offline`: never fetch the price table, whatever the setting says.
+    pub offline: bool,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -108,6 +110,7 @@ impl BaseConfig {
                 Duration::from_millis(100),
             )?,
             program: None,
+            offline: false,
         })
     }
 
@@ -124,6 +127,7 @@ impl BaseConfig {
             interval_override: None,
             confirm_interval_override: None,
             program: None,
+            offline: false,
         }
     }
 }
@@ -142,11 +146,18 @@ pub fn usage_config(
     settings: &Settings,
     api_url: &str,
     sources: UsageSources,
+    data_dir: Option<&std::path::Path>,
 ) -> Option<UsageConfig> {
     if !settings.usage_tracking {
         return None;
     }
-    let catalog = crate::usage::load_catalog().unwrap_or_else(|e| {
+    // The last good refreshed price table when there is one, else the bundled snapshot; the
+    // user's override on top.
+    let catalog = match data_dir {
+        Some(dir) => crate::usage::load_catalog_in(dir),
+        None => crate::usage::load_catalog(),
+    }
+    .unwrap_or_else(|e| {
         tracing::warn!("{e}; using the built-in catalog");
         claude_status_core::catalog::Catalog::builtin()
     });
@@ -271,7 +282,8 @@ pub fn demo_engine_config(base: &BaseConfig, settings: &Settings, url: &str) -> 
         claude_code_dirs: None,
         admin_key: ApiKey::new("sk-ant-admin-demo"),
     };
-    let usage = usage_config(&settings, url, sources);
+    // The demo prices with the bundled table and never refreshes it.
+    let usage = usage_config(&settings, url, sources, None);
     engine_config(
         &base,
         url,

@@ -328,6 +328,39 @@ impl Inner {
             .and_then(ApiKey::new)
     }
 
+    /// The daily refresh of the price table for this engine's life (a settings change restarts
+    /// the engine, and with it this task): each new table goes to the tracker as
+    /// `Observation::Catalog`. Off with `--offline`, the setting, or in the demo.
+    fn start_price_refresh(&self, settings: &Settings, engine: &Engine) {
+        let base = &self.options.base;
+        if base.demo || base.offline || !settings.price_refresh || !settings.usage_tracking {
+            return;
+        }
+        let config = crate::prices::PriceRefreshConfig::new(true, None);
+        let (catalogs, mut received) = tokio::sync::mpsc::channel(2);
+        tokio::spawn(crate::prices::run_price_refresh(
+            self.http.clone(),
+            config,
+            base.data_dir.clone(),
+            Some(self.store.clone()),
+            catalogs,
+            engine.shutdown_token(),
+        ));
+        let observations = engine.observation_sender();
+        tokio::spawn(async move {
+            while let Some(catalog) = received.recv().await {
+                let catalog = Box::new(catalog);
+                if observations
+                    .send(claude_status_core::monitor::Observation::Catalog { catalog })
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        });
+    }
+
     /// (Re)starts the engine with the settings and keys in force, then brings the gateway in
     /// line with the settings.
     pub(crate) async fn restart_engine(self: &Arc<Self>) {
@@ -355,7 +388,7 @@ impl Inner {
                 claude_code_dirs: dirs,
                 admin_key,
             };
-            let usage = usage_config(&settings, &api_url, sources);
+            let usage = usage_config(&settings, &api_url, sources, Some(&base.data_dir));
             engine_config(base, &base.status_url, &api_url, &settings, api_key, usage)
         };
         match Engine::start(config, self.http.clone(), self.store.clone()) {
@@ -363,6 +396,7 @@ impl Inner {
                 let snapshots = engine.snapshot();
                 let events = engine.subscribe();
                 tokio::spawn(Arc::clone(self).relay(snapshots, events));
+                self.start_price_refresh(&settings, &engine);
                 *lock_ok(&self.engine_input) = Some(engine.observation_sender());
                 *slot = Some(engine);
             }
