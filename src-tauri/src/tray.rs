@@ -272,7 +272,6 @@ pub fn plan_lines(
     now: DateTime<Utc>,
     zone: &claude_status_core::aggregate::DayZone,
 ) -> Vec<(String, String)> {
-    use claude_status_core::plan::{pace_line, window_line};
     snapshot
         .usage
         .as_ref()
@@ -280,11 +279,7 @@ pub fn plan_lines(
         .unwrap_or(&[])
         .iter()
         .map(|window| {
-            let mut line = window_line(window, now, zone);
-            if let Some(pace) = pace_line(window, now, zone) {
-                line.push_str(" — ");
-                line.push_str(&pace);
-            }
+            let line = claude_status_core::plan::window_with_pace(window, now, zone);
             (window.window.clone(), shorten(&line, PLAN_LINE_CHARS))
         })
         .collect()

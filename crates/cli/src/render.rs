@@ -26,17 +26,9 @@ pub fn level_style(level: Level) -> Style {
     Style::new().fg_color(Some(color)).bold()
 }
 
-/// A glyph per level, so the line reads without colour too.
+/// A glyph per level, so the line reads without colour too (the status line uses the same).
 pub fn level_glyph(level: Level) -> &'static str {
-    match level {
-        Level::Operational => "✔",
-        Level::Degraded => "▲",
-        Level::Overloaded => "◆",
-        Level::Outage => "✖",
-        Level::Maintenance => "⚙",
-        Level::Offline => "○",
-        Level::Unknown => "?",
-    }
+    level.symbol()
 }
 
 /// "Claude API overloaded — 529 on 4 of the last 5 probes", coloured.
@@ -249,15 +241,14 @@ pub fn plan_lines(
     now: DateTime<Utc>,
     zone: &claude_status_core::aggregate::DayZone,
 ) -> Vec<String> {
-    use claude_status_core::plan::{pace_line, source_text, window_line};
+    use claude_status_core::plan::{source_text, window_with_pace};
     plan.iter()
         .map(|window| {
-            let mut line = window_line(window, now, zone);
-            if let Some(pace) = pace_line(window, now, zone) {
-                line.push_str(" — ");
-                line.push_str(&pace);
-            }
-            format!("{line} ({})", source_text(&window.last_reading, zone))
+            format!(
+                "{} ({})",
+                window_with_pace(window, now, zone),
+                source_text(&window.last_reading, zone)
+            )
         })
         .collect()
 }

@@ -65,6 +65,20 @@ impl Level {
         matches!(self, Level::Offline | Level::Unknown)
     }
 
+    /// The level's text glyph, one per level, so a terminal line reads without colour too (the
+    /// CLI and the status line; the tray icon draws its own shapes).
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Level::Operational => "✔",
+            Level::Degraded => "▲",
+            Level::Overloaded => "◆",
+            Level::Outage => "✖",
+            Level::Maintenance => "⚙",
+            Level::Offline => "○",
+            Level::Unknown => "?",
+        }
+    }
+
     /// A capitalised headline ("Claude API overloaded").
     pub fn headline(self) -> &'static str {
         match self {

@@ -463,10 +463,7 @@ pub fn reset_text(reset: DateTime<Utc>, now: DateTime<Utc>, zone: &DayZone) -> S
 /// "Session (5 h): 62 %, resets 15:40"; a stale reading says so instead of its percentage.
 pub fn window_line(report: &PlanWindowReport, now: DateTime<Utc>, zone: &DayZone) -> String {
     let reading = &report.last_reading;
-    let seen = reading
-        .seen_at
-        .with_timezone(&zone.offset_at(reading.seen_at))
-        .format("%H:%M");
+    let seen = clock(reading.seen_at, zone);
     match (&report.freshness, report.used_percent) {
         (Freshness::Fresh, Some(percent)) => match reading.resets_at {
             Some(reset) => format!(
@@ -521,6 +518,24 @@ pub fn pace_line(report: &PlanWindowReport, now: DateTime<Utc>, zone: &DayZone) 
     }
 }
 
+/// The window's sentence with its pace after a dash, as the tray menu and `check` show it:
+/// "Session (5 h): 62 %, resets 15:40 — at this pace 100 % at 14:55, 45 min before the reset".
+pub fn window_with_pace(report: &PlanWindowReport, now: DateTime<Utc>, zone: &DayZone) -> String {
+    let mut line = window_line(report, now, zone);
+    if let Some(pace) = pace_line(report, now, zone) {
+        line.push_str(" — ");
+        line.push_str(&pace);
+    }
+    line
+}
+
+/// A moment as a local clock time, "14:02".
+fn clock(at: DateTime<Utc>, zone: &DayZone) -> String {
+    at.with_timezone(&zone.offset_at(at))
+        .format("%H:%M")
+        .to_string()
+}
+
 /// "45 min", "2 h 10 min", "3 d 4 h".
 pub fn duration_text(minutes: i64) -> String {
     let minutes = minutes.max(0);
@@ -538,10 +553,7 @@ pub fn duration_text(minutes: i64) -> String {
 
 /// Where a figure comes from, in words: "Claude Code 2.1.328 status line, 14:02".
 pub fn source_text(reading: &PlanReading, zone: &DayZone) -> String {
-    let seen = reading
-        .seen_at
-        .with_timezone(&zone.offset_at(reading.seen_at))
-        .format("%H:%M");
+    let seen = clock(reading.seen_at, zone);
     match reading.source {
         PlanSource::StatusLine => match &reading.client_version {
             Some(version) => format!("Claude Code {version} status line, {seen}"),

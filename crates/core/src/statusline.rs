@@ -316,19 +316,6 @@ pub struct RenderOptions {
 
 const SEPARATOR: &str = " · ";
 
-/// The glyph of a level, the same as the CLI's.
-pub fn level_glyph(level: Level) -> &'static str {
-    match level {
-        Level::Operational => "✔",
-        Level::Degraded => "▲",
-        Level::Overloaded => "◆",
-        Level::Outage => "✖",
-        Level::Maintenance => "⚙",
-        Level::Offline => "○",
-        Level::Unknown => "?",
-    }
-}
-
 /// The ANSI colour of a level, matching the tray icon's colours as the CLI draws them.
 fn level_sgr(level: Level) -> &'static str {
     match level {
@@ -382,7 +369,7 @@ fn health_segment(input: &StatusInput, facts: &StatusFacts, color: bool) -> Stri
         .or_else(|| input.model_id.as_deref().map(crate::models::display_name));
     match &facts.health {
         Some(health) => {
-            let mut text = format!("{} {}", level_glyph(health.level), health.name);
+            let mut text = format!("{} {}", health.level.symbol(), health.name);
             if health.level != Level::Operational {
                 text.push(' ');
                 text.push_str(health.level.as_str());
