@@ -400,10 +400,11 @@ class Measurement:
         if self.ours_unknown:
             return "price unknown"
         if self.model == DISAGREEING:
+            # H5's columns for it are 1M-token requests, above its 100K long-context tier; below
+            # it both sources price the same (crates/core/data/prices.json, its note).
             if self.equal:
-                return "sources disagree: we use Claude Code's (see crates/core/data/prices.json)"
-            return ("DIFFERS, and H5's sources disagree: ours is not Claude Code's "
-                    "(see crates/core/data/prices.json)")
+                return "equal (≤1 %; H5's apparent disagreement is the above-100K tier)"
+            return "DIFFERS (see the note of claude-haiku-5-5 in crates/core/data/prices.json)"
         return "equal (≤1 %)" if self.equal else "differs"
 
 
