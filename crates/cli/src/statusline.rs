@@ -53,6 +53,9 @@ pub fn run(options: Options) -> ExitCode {
         Some(list) => match Segment::parse_list(list) {
             Ok(segments) => segments,
             Err(message) => {
+                // Claude Code is still writing its JSON: read it (bounded) so that its write
+                // never meets a closed pipe, then say what is wrong.
+                let _ = read_stdin();
                 // A wrong flag is the installer's mistake, made once at a terminal: say so there.
                 eprintln!("claude-status statusline: {message}");
                 println!("claude-status: {message}");
