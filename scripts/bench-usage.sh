@@ -3,13 +3,15 @@
 #
 # Usage: scripts/bench-usage.sh [SIZE_MB] [SEED]
 #
-# Generates SIZE_MB megabytes of transcripts (default 500), then measures wall time and peak RSS
-# (`/usr/bin/time -v`) of: our cold ingest (a fresh data directory), our warm ingest (nothing
-# new), and `ccusage daily --json --offline` (20.0.24, from npm into target/ccusage), and finally
-# how long a line appended to a followed transcript takes to reach the ledger. Prints a table.
+# Generates SIZE_MB megabytes of transcripts (default 160) in two shapes, many small files and a
+# few large ones, then for each measures wall time and peak RSS (`/usr/bin/time -v`) of:
+# `claude-status usage daily --json` cold (a fresh data directory) and warm (nothing new), the
+# ingest alone, and `ccusage daily --json --offline` (20.0.24, from npm into target/ccusage).
+# Finally it measures how long a line appended to a followed transcript takes to reach the
+# ledger. Prints one table per shape.
 set -euo pipefail
 
-SIZE_MB="${1:-500}"
+SIZE_MB="${1:-160}"
 SEED="${2:-7}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
@@ -30,19 +32,10 @@ fi
 echo "== building (release)"
 cargo build --quiet --release --manifest-path "$ROOT/Cargo.toml" -p claude-status-engine \
     --example gen_claude_logs --example ingest
+cargo build --quiet --release --manifest-path "$ROOT/Cargo.toml" -p claude-status-cli
+CLI="$TARGET/release/claude-status"
 GEN="$TARGET/release/examples/gen_claude_logs"
 INGEST="$TARGET/release/examples/ingest"
-
-LOGS="$SCRATCH/logs-$SIZE_MB-$SEED"
-if [[ ! -d "$LOGS/projects" ]]; then
-    echo "== generating $SIZE_MB MB of transcripts"
-    rm -rf "$SCRATCH"
-    mkdir -p "$SCRATCH"
-    "$GEN" "$LOGS" "$SIZE_MB" "$SEED"
-fi
-mkdir -p "$SCRATCH/home"
-FILES=$(find "$LOGS/projects" -name '*.jsonl' | wc -l)
-BYTES=$(du -sb "$LOGS/projects" | cut -f1)
 
 # Runs a command under /usr/bin/time -v; prints "seconds kilobytes" and keeps its stdout.
 measure() {
@@ -55,37 +48,59 @@ measure() {
     echo "$wall $rss"
 }
 
-# Let the page cache hold the files for every contender alike.
-cat $(find "$LOGS/projects" -name '*.jsonl') > /dev/null
-
-echo "== our cold ingest"
-rm -rf "$SCRATCH/data"
-read -r cold_s cold_kb < <(measure cold "$INGEST" "$LOGS" "$SCRATCH/data")
-echo "   $(cat "$SCRATCH/cold.out")"
-echo "== our warm ingest"
-read -r warm_s warm_kb < <(measure warm "$INGEST" "$LOGS" "$SCRATCH/data")
-echo "   $(cat "$SCRATCH/warm.out")"
-echo "== ccusage daily --json --offline"
-read -r cc_s cc_kb < <(cd "$SCRATCH" && TZ=UTC HOME="$SCRATCH/home" CLAUDE_CONFIG_DIR="$LOGS" \
-    measure ccusage "$CCUSAGE" daily --json --offline)
-DB_BYTES=$(du -cb "$SCRATCH/data"/claude-status.sqlite3* | tail -1 | cut -f1)
-
-echo "== follow: a line appended to a watched transcript, until it is in the ledger"
-FOLLOW=$("$INGEST" "$LOGS" "$SCRATCH/data" --follow-latency 10)
-rm -rf "$LOGS/projects/latency-probe"
-
-mb=$(python3 -c "print(f'{$BYTES/1048576:.0f}')")
-printf '\n%s MB in %s files (%s); ledger %s MB\n\n' "$mb" "$FILES" "$(nproc) cores" \
-    "$(python3 -c "print(f'{$DB_BYTES/1048576:.1f}')")"
-printf '| %-34s | %9s | %9s | %10s |\n' "run" "wall (s)" "MB/s" "peak RSS"
-printf '|%s|%s|%s|%s|\n' "------------------------------------" "-----------" "-----------" "------------"
 row() {
     local speed
     speed=$(python3 -c "print(f'{$BYTES/1048576/max($2,0.001):.0f}')")
-    printf '| %-34s | %9.2f | %9s | %7d MB |\n' "$1" "$2" "$speed" "$(( $3 / 1024 ))"
+    printf '| %-40s | %9.2f | %9s | %7d MB |\n' "$1" "$2" "$speed" "$(( $3 / 1024 ))"
 }
-row "claude-status ingest, cold" "$cold_s" "$cold_kb"
-row "claude-status ingest, warm" "$warm_s" "$warm_kb"
-row "ccusage daily --json --offline" "$cc_s" "$cc_kb"
-echo
+
+# The two shapes load an ingest differently: thousands of small files cost per file (discovery,
+# opening, offsets), a few large ones cost per byte (parsing, deduplication, ledger writes).
+for SHAPE in small large; do
+    LOGS="$SCRATCH/logs-$SHAPE-$SIZE_MB-$SEED"
+    if [[ ! -d "$LOGS/projects" ]]; then
+        echo "== generating $SIZE_MB MB of $SHAPE transcripts"
+        "$GEN" "$LOGS" "$SIZE_MB" "$SEED" "$SHAPE"
+    fi
+    FILES=$(find "$LOGS/projects" -name '*.jsonl' | wc -l)
+    BYTES=$(du -sb "$LOGS/projects" | cut -f1)
+    # Let the page cache hold the files for every contender alike.
+    find "$LOGS/projects" -name '*.jsonl' -exec cat {} + > /dev/null
+
+    # The command a user runs, on a fresh home and data directory, so the ingest is cold.
+    rm -rf "$SCRATCH/home-$SHAPE"
+    mkdir -p "$SCRATCH/home-$SHAPE"
+    OURS=(env HOME="$SCRATCH/home-$SHAPE" CLAUDE_STATUS_DATA_DIR="$SCRATCH/home-$SHAPE/data"
+        CLAUDE_CONFIG_DIR="$LOGS" TZ=UTC "$CLI" --offline usage daily --json)
+    echo "== $SHAPE: claude-status usage daily --json, cold"
+    read -r cli_cold_s cli_cold_kb < <(measure cli-cold-$SHAPE "${OURS[@]}")
+    echo "== $SHAPE: claude-status usage daily --json, warm"
+    read -r cli_warm_s cli_warm_kb < <(measure cli-warm-$SHAPE "${OURS[@]}")
+    echo "== $SHAPE: the ingest alone (examples/ingest), cold"
+    rm -rf "$SCRATCH/data-$SHAPE"
+    read -r cold_s cold_kb < <(measure cold-$SHAPE "$INGEST" "$LOGS" "$SCRATCH/data-$SHAPE")
+    echo "   $(cat "$SCRATCH/cold-$SHAPE.out")"
+    echo "== $SHAPE: ccusage daily --json --offline"
+    mkdir -p "$SCRATCH/cchome"
+    read -r cc_s cc_kb < <(cd "$SCRATCH" && TZ=UTC HOME="$SCRATCH/cchome" CLAUDE_CONFIG_DIR="$LOGS" \
+        measure ccusage-$SHAPE "$CCUSAGE" daily --json --offline)
+    DB_BYTES=$(du -cb "$SCRATCH/data-$SHAPE"/claude-status.sqlite3* | tail -1 | cut -f1)
+
+    mb=$(python3 -c "print(f'{$BYTES/1048576:.0f}')")
+    printf '\n%s set: %s MB in %s files (%s cores); ledger %s MB\n\n' "$SHAPE" "$mb" "$FILES" \
+        "$(nproc)" "$(python3 -c "print(f'{$DB_BYTES/1048576:.1f}')")"
+    printf '| %-40s | %9s | %9s | %10s |\n' "run" "wall (s)" "MB/s" "peak RSS"
+    printf '|%s|%s|%s|%s|\n' "------------------------------------------" "-----------" \
+        "-----------" "------------"
+    row "claude-status usage daily, cold" "$cli_cold_s" "$cli_cold_kb"
+    row "claude-status usage daily, warm" "$cli_warm_s" "$cli_warm_kb"
+    row "ingest alone (examples/ingest), cold" "$cold_s" "$cold_kb"
+    row "ccusage daily --json --offline" "$cc_s" "$cc_kb"
+    python3 -c "print(f'\ncold: {$cc_s/max($cli_cold_s,0.001):.2f}x ccusage speed (goal >= 2), {$cli_cold_kb/max($cc_kb,1):.2f} of its memory (goal <= 0.25)\n')"
+done
+
+echo "== follow: a line appended to a watched transcript, until it is in the ledger"
+LOGS="$SCRATCH/logs-small-$SIZE_MB-$SEED"
+FOLLOW=$("$INGEST" "$LOGS" "$SCRATCH/data-small" --follow-latency 10)
+rm -rf "$LOGS/projects/latency-probe"
 echo "follow latency (append -> ledger -> channel): $FOLLOW"

@@ -1,6 +1,11 @@
 //! Writes a realistic, deterministic set of Claude Code transcripts for tests and benchmarks.
 //!
-//! Usage: `cargo run --release -p claude-status-engine --example gen_claude_logs -- DIR SIZE_MB SEED`
+//! Usage: `cargo run --release -p claude-status-engine --example gen_claude_logs -- DIR SIZE_MB SEED [SHAPE]`
+//!
+//! `SHAPE` is `small` (the default: thousands of sessions of 2–25 turns, about 55 KB a file, as
+//! a laptop gathers over months) or `large` (a few sessions of 5,000–10,000 turns each, about
+//! 17 MB a file, as long-running agents write), because the two load an ingest differently: per file, or
+//! per byte.
 //!
 //! `DIR` becomes a Claude config directory (`DIR/projects/<project>/<session>.jsonl`, with
 //! subagents in `<session>/subagents/agent-<id>.jsonl`), so `CLAUDE_CONFIG_DIR=DIR` points any
@@ -411,8 +416,16 @@ fn write_file(path: &Path, contents: &str) -> std::io::Result<()> {
 
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    if args.len() != 4 {
-        eprintln!("usage: gen_claude_logs DIR SIZE_MB SEED");
+    let large = match args.get(4).map(String::as_str) {
+        None | Some("small") => false,
+        Some("large") => true,
+        Some(_) => {
+            eprintln!("SHAPE is `small` or `large`");
+            std::process::exit(2);
+        }
+    };
+    if !(4..=5).contains(&args.len()) {
+        eprintln!("usage: gen_claude_logs DIR SIZE_MB SEED [small|large]");
         std::process::exit(2);
     }
     let dir = PathBuf::from(&args[1]);
@@ -443,7 +456,11 @@ fn main() -> std::io::Result<()> {
             agent_id: None,
         };
         out.clear();
-        let turns = rng.range(2, 120);
+        let turns = if large {
+            rng.range(5_000, 10_000)
+        } else {
+            rng.range(2, 25)
+        };
         let replayable = write_session(&mut out, &mut rng, &session, start, turns, &[]);
         let session_dir = dir.join("projects").join(&slug);
         write_file(&session_dir.join(format!("{session_id}.jsonl")), &out)?;
