@@ -452,19 +452,21 @@ async fn a_thousand_answers_match_going_direct_byte_for_byte() {
         stats.client_disconnects, 0,
         "every answer was read to its end"
     );
-    // Keep-alive from the client, and the upstream connections were reused (a pool may open a
-    // second connection when a request starts before the previous one's connection is back).
+    // Keep-alive from the client, and the upstream connections were reused. A pool opens
+    // another connection when a request starts before the previous one's connection is back,
+    // which on a loaded 2-core machine happens a few times (4 were seen in CI): a bound of 10 still
+    // tells reuse from none, which would be 1,000.
     assert!(
-        stats.connections <= 3,
+        stats.connections <= 10,
         "{} client connections",
         stats.connections
     );
     // The simulator accepts the direct client's connections and the gateway's, and each of the
-    // two pools may open a second one when a request starts before its connection is back: four
-    // at most for 2,000 requests, where no reuse would be 1,000 or more.
+    // two pools may open another when a request starts before its connection is back: a few
+    // (20 at most) for 2,000 requests, where no reuse would be 1,000 or more.
     let sim_stats = sim.stats();
     assert!(
-        sim_stats.connections_accepted <= 4,
+        sim_stats.connections_accepted <= 20,
         "the gateway reuses upstream connections: {} accepted",
         sim_stats.connections_accepted
     );
