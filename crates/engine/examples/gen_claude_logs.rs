@@ -4,8 +4,8 @@
 //!
 //! `SHAPE` is `small` (the default: thousands of sessions of 2–25 turns, about 55 KB a file, as
 //! a laptop gathers over months) or `large` (a few sessions of 5,000–10,000 turns each, about
-//! 17 MB a file, as long-running agents write), because the two load an ingest differently: per file, or
-//! per byte.
+//! 20 MB a file, as long-running agents write), because the two load an ingest differently: per
+//! file, or per byte.
 //!
 //! `DIR` becomes a Claude config directory (`DIR/projects/<project>/<session>.jsonl`, with
 //! subagents in `<session>/subagents/agent-<id>.jsonl`), so `CLAUDE_CONFIG_DIR=DIR` points any
