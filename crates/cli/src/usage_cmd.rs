@@ -66,19 +66,14 @@ pub fn usage_with(
         );
     }
     let now = chrono::Utc::now();
-    let records: Vec<UsageRecord> = store
-        .usage_between(
-            chrono::DateTime::<chrono::Utc>::MIN_UTC,
-            now + chrono::Duration::days(1),
-        )?
-        .into_iter()
-        .filter(|r| r.source == UsageSource::ClaudeCode)
-        .collect();
+    let (from, to) = (DateTime::<Utc>::MIN_UTC, now + chrono::Duration::days(1));
+    let source = Some(UsageSource::ClaudeCode);
     if view == UsageView::Blocks {
         // Blocks are cut from all of history and then filtered by their start, as ccusage does,
         // so `--since` never moves a block's start.
-        let mut report = blocks::report(&aggregate::dedupe(records), &catalog, now)
-            .started_within(since, until, &zone);
+        let records = store.usage_deduplicated_between_of(from, to, source)?;
+        let mut report =
+            blocks::report(&records, &catalog, now).started_within(since, until, &zone);
         if blocks_options.recent {
             report = report.recent(blocks::RECENT_DAYS);
         }
@@ -94,18 +89,21 @@ pub fn usage_with(
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let records: Vec<UsageRecord> = records
-        .into_iter()
-        .filter(|r| {
-            let day = zone.date_of(r.at);
-            since.is_none_or(|s| day >= s) && until.is_none_or(|u| day <= u)
-        })
-        .collect();
-    let records = aggregate::dedupe(records);
-
+    // The other views stream the ledger through a tally, so that memory stays flat however long
+    // the history is. The store deduplicates (see `Store::visit_usage`).
+    let within = |record: &UsageRecord| {
+        let day = zone.date_of(record.at);
+        since.is_none_or(|s| day >= s) && until.is_none_or(|u| day <= u)
+    };
     match view {
         UsageView::Daily => {
-            let report = aggregate::daily(&records, &zone, &catalog);
+            let mut tally = aggregate::DailyTally::new(zone, &catalog);
+            store.visit_usage(from, to, source, &mut |r| {
+                if within(r) {
+                    tally.add(r);
+                }
+            })?;
+            let report = tally.finish();
             if json {
                 crate::print_json(&report)?;
             } else {
@@ -118,7 +116,13 @@ pub fn usage_with(
             }
         }
         UsageView::Monthly => {
-            let report = aggregate::monthly(&records, &zone, &catalog);
+            let mut tally = aggregate::MonthlyTally::new(zone, &catalog);
+            store.visit_usage(from, to, source, &mut |r| {
+                if within(r) {
+                    tally.add(r);
+                }
+            })?;
+            let report = tally.finish();
             if json {
                 crate::print_json(&report)?;
             } else {
@@ -131,7 +135,13 @@ pub fn usage_with(
             }
         }
         UsageView::Session => {
-            let report = aggregate::sessions(&records, &catalog);
+            let mut tally = aggregate::SessionTally::new(&catalog);
+            store.visit_usage(from, to, source, &mut |r| {
+                if within(r) {
+                    tally.add(r);
+                }
+            })?;
+            let report = tally.finish();
             if json {
                 crate::print_json(&report)?;
             } else {
@@ -148,7 +158,7 @@ pub fn usage_with(
                 anstream::print!("{}", table("Session", &rows, &report.totals, &zone));
             }
         }
-        // Answered above, before the records are filtered by day.
+        // Answered above.
         UsageView::Blocks => {}
     }
     if !json {

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::str::FromStr;
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Offset, TimeZone, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
@@ -208,86 +208,206 @@ impl Accumulator {
     }
 }
 
-fn group<K: Ord>(
-    records: &[UsageRecord],
-    catalog: &Catalog,
-    key: impl Fn(&UsageRecord) -> K,
-) -> (BTreeMap<K, Accumulator>, Totals) {
-    let mut groups: BTreeMap<K, Accumulator> = BTreeMap::new();
-    let mut all = Accumulator::default();
-    for record in records.iter().filter(|r| is_usage(r)) {
-        groups.entry(key(record)).or_default().add(record, catalog);
-        all.add(record, catalog);
+/// Records grouped by a key as they come, and the totals of all of them: the tables are built
+/// one record at a time so that a caller streaming the ledger never holds it whole.
+#[derive(Debug)]
+struct Tally<K> {
+    groups: BTreeMap<K, Accumulator>,
+    all: Accumulator,
+}
+
+impl<K: Ord> Tally<K> {
+    fn new() -> Tally<K> {
+        Tally {
+            groups: BTreeMap::new(),
+            all: Accumulator::default(),
+        }
     }
-    let columns = all.columns();
-    let totals = Totals {
-        input_tokens: columns.input_tokens,
-        output_tokens: columns.output_tokens,
-        cache_creation_tokens: columns.cache_creation_tokens,
-        cache_read_tokens: columns.cache_read_tokens,
-        total_tokens: columns.total_tokens,
-        cost_usd: columns.cost_usd,
-        includes_unknown_price: columns.includes_unknown_price,
-    };
-    (groups, totals)
+
+    /// Counts `record` under the key `key` gives it; `key` runs only for usage records.
+    fn add(&mut self, record: &UsageRecord, catalog: &Catalog, key: impl FnOnce() -> K) {
+        if !is_usage(record) {
+            return;
+        }
+        self.groups.entry(key()).or_default().add(record, catalog);
+        self.all.add(record, catalog);
+    }
+
+    fn totals(&self) -> Totals {
+        let columns = self.all.columns();
+        Totals {
+            input_tokens: columns.input_tokens,
+            output_tokens: columns.output_tokens,
+            cache_creation_tokens: columns.cache_creation_tokens,
+            cache_read_tokens: columns.cache_read_tokens,
+            total_tokens: columns.total_tokens,
+            cost_usd: columns.cost_usd,
+            includes_unknown_price: columns.includes_unknown_price,
+        }
+    }
+}
+
+/// The `daily` table built record by record (see [`daily`]).
+#[derive(Debug)]
+pub struct DailyTally<'c> {
+    zone: DayZone,
+    catalog: &'c Catalog,
+    tally: Tally<NaiveDate>,
+}
+
+impl<'c> DailyTally<'c> {
+    pub fn new(zone: DayZone, catalog: &'c Catalog) -> DailyTally<'c> {
+        DailyTally {
+            zone,
+            catalog,
+            tally: Tally::new(),
+        }
+    }
+
+    /// Counts one deduplicated record.
+    pub fn add(&mut self, record: &UsageRecord) {
+        let zone = self.zone;
+        self.tally
+            .add(record, self.catalog, || zone.date_of(record.at));
+    }
+
+    pub fn finish(self) -> DailyReport {
+        let totals = self.tally.totals();
+        DailyReport {
+            daily: self
+                .tally
+                .groups
+                .into_iter()
+                .map(|(date, acc)| DailyRow {
+                    date,
+                    usage: acc.columns(),
+                })
+                .collect(),
+            totals,
+        }
+    }
+}
+
+/// The `monthly` table built record by record (see [`monthly`]).
+#[derive(Debug)]
+pub struct MonthlyTally<'c> {
+    zone: DayZone,
+    catalog: &'c Catalog,
+    tally: Tally<(i32, u32)>,
+}
+
+impl<'c> MonthlyTally<'c> {
+    pub fn new(zone: DayZone, catalog: &'c Catalog) -> MonthlyTally<'c> {
+        MonthlyTally {
+            zone,
+            catalog,
+            tally: Tally::new(),
+        }
+    }
+
+    /// Counts one deduplicated record.
+    pub fn add(&mut self, record: &UsageRecord) {
+        let zone = self.zone;
+        self.tally.add(record, self.catalog, || {
+            let date = zone.date_of(record.at);
+            (date.year(), date.month())
+        });
+    }
+
+    pub fn finish(self) -> MonthlyReport {
+        let totals = self.tally.totals();
+        MonthlyReport {
+            monthly: self
+                .tally
+                .groups
+                .into_iter()
+                .map(|((year, month), acc)| MonthlyRow {
+                    month: format!("{year:04}-{month:02}"),
+                    usage: acc.columns(),
+                })
+                .collect(),
+            totals,
+        }
+    }
+}
+
+/// The `sessions` table built record by record (see [`sessions`]).
+#[derive(Debug)]
+pub struct SessionTally<'c> {
+    catalog: &'c Catalog,
+    tally: Tally<Option<String>>,
+}
+
+impl<'c> SessionTally<'c> {
+    pub fn new(catalog: &'c Catalog) -> SessionTally<'c> {
+        SessionTally {
+            catalog,
+            tally: Tally::new(),
+        }
+    }
+
+    /// Counts one deduplicated record.
+    pub fn add(&mut self, record: &UsageRecord) {
+        if !is_usage(record) {
+            return;
+        }
+        // Look the session up before cloning its id: most records join a session already seen.
+        if let Some(acc) = self.tally.groups.get_mut(&record.session_id) {
+            acc.add(record, self.catalog);
+            self.tally.all.add(record, self.catalog);
+        } else {
+            self.tally
+                .add(record, self.catalog, || record.session_id.clone());
+        }
+    }
+
+    pub fn finish(self) -> SessionReport {
+        let totals = self.tally.totals();
+        let mut rows: Vec<(Option<DateTime<Utc>>, SessionRow)> = self
+            .tally
+            .groups
+            .into_iter()
+            .map(|(session_id, acc)| {
+                (
+                    acc.last_activity,
+                    SessionRow {
+                        session_id,
+                        usage: acc.columns(),
+                    },
+                )
+            })
+            .collect();
+        rows.sort_by(|(a_last, a), (b_last, b)| {
+            a_last
+                .cmp(b_last)
+                .then_with(|| a.session_id.cmp(&b.session_id))
+        });
+        SessionReport {
+            sessions: rows.into_iter().map(|(_, row)| row).collect(),
+            totals,
+        }
+    }
 }
 
 /// Usage per calendar day in `zone`. Pass deduplicated records (`dedupe`).
 pub fn daily(records: &[UsageRecord], zone: &DayZone, catalog: &Catalog) -> DailyReport {
-    let (groups, totals) = group(records, catalog, |r| zone.date_of(r.at));
-    DailyReport {
-        daily: groups
-            .into_iter()
-            .map(|(date, acc)| DailyRow {
-                date,
-                usage: acc.columns(),
-            })
-            .collect(),
-        totals,
-    }
+    let mut tally = DailyTally::new(*zone, catalog);
+    records.iter().for_each(|record| tally.add(record));
+    tally.finish()
 }
 
 /// Usage per calendar month in `zone`. Pass deduplicated records (`dedupe`).
 pub fn monthly(records: &[UsageRecord], zone: &DayZone, catalog: &Catalog) -> MonthlyReport {
-    let (groups, totals) = group(records, catalog, |r| {
-        zone.date_of(r.at).format("%Y-%m").to_string()
-    });
-    MonthlyReport {
-        monthly: groups
-            .into_iter()
-            .map(|(month, acc)| MonthlyRow {
-                month,
-                usage: acc.columns(),
-            })
-            .collect(),
-        totals,
-    }
+    let mut tally = MonthlyTally::new(*zone, catalog);
+    records.iter().for_each(|record| tally.add(record));
+    tally.finish()
 }
 
 /// Usage per session, the session with the oldest last activity first. Pass deduplicated records.
 pub fn sessions(records: &[UsageRecord], catalog: &Catalog) -> SessionReport {
-    let (groups, totals) = group(records, catalog, |r| r.session_id.clone());
-    let mut rows: Vec<(Option<DateTime<Utc>>, SessionRow)> = groups
-        .into_iter()
-        .map(|(session_id, acc)| {
-            (
-                acc.last_activity,
-                SessionRow {
-                    session_id,
-                    usage: acc.columns(),
-                },
-            )
-        })
-        .collect();
-    rows.sort_by(|(a_last, a), (b_last, b)| {
-        a_last
-            .cmp(b_last)
-            .then_with(|| a.session_id.cmp(&b.session_id))
-    });
-    SessionReport {
-        sessions: rows.into_iter().map(|(_, row)| row).collect(),
-        totals,
-    }
+    let mut tally = SessionTally::new(catalog);
+    records.iter().for_each(|record| tally.add(record));
+    tally.finish()
 }
 
 /// Whether `candidate` should replace `kept` as the copy of one (message id, request id): more

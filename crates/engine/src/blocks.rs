@@ -2,7 +2,6 @@
 //! ledger, deduplicated and cut into blocks by ccusage's rules (`claude_status_core::blocks`).
 
 use chrono::{DateTime, Duration, Utc};
-use claude_status_core::aggregate::dedupe;
 use claude_status_core::blocks::{self, BlocksReport};
 use claude_status_core::catalog::Catalog;
 use claude_status_core::usage::UsageSource;
@@ -27,9 +26,12 @@ const FUTURE_SLACK: Duration = Duration::days(1);
 /// window's start, and then only for the oldest blocks.
 pub fn blocks_report(store: &Store, catalog: &Catalog, now: DateTime<Utc>) -> Result<BlocksReport> {
     let from = now - Duration::days(BLOCKS_LOOKBACK_DAYS);
-    let records =
-        store.usage_between_of(from, now + FUTURE_SLACK, Some(UsageSource::ClaudeCode))?;
-    Ok(blocks::report(&dedupe(records), catalog, now))
+    let records = store.usage_deduplicated_between_of(
+        from,
+        now + FUTURE_SLACK,
+        Some(UsageSource::ClaudeCode),
+    )?;
+    Ok(blocks::report(&records, catalog, now))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{Datelike, TimeZone, Utc};
-use claude_status_core::aggregate::{dedupe, DayZone};
+use claude_status_core::aggregate::DayZone;
 use claude_status_core::catalog::Catalog;
 use claude_status_core::monitor::Observation;
 use claude_status_core::price_table::LiteLlmTable;
@@ -118,12 +118,11 @@ pub fn month_to_date(store: &Store, source: UsageSource) -> Result<Vec<UsageReco
         .with_ymd_and_hms(now.year(), now.month(), 1, 0, 0, 0)
         .single()
         .unwrap_or(now);
-    let records = store.usage_between_of(
+    store.usage_deduplicated_between_of(
         month_start,
         now + chrono::Duration::minutes(1),
         Some(source),
-    )?;
-    Ok(dedupe(records))
+    )
 }
 
 /// Hands the tracker this month's traffic through the local gateway, from the ledger: the spend

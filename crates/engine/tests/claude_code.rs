@@ -463,3 +463,40 @@ async fn follow_rescans_files_it_had_no_event_for() {
     shutdown.cancel();
     task.await.unwrap().unwrap();
 }
+
+#[test]
+fn lines_longer_than_a_read_block_and_files_of_many_blocks_are_read_whole() {
+    let temp = tempfile::tempdir().unwrap();
+    let file = temp.path().join("projects/p/s.jsonl");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    // A tool result of 3 MiB (three read blocks) on one line, between two responses, then enough
+    // responses to fill several blocks, the last line without its newline.
+    let huge = format!(
+        r#"{{"type":"user","message":{{"role":"user","content":"{}"}},"timestamp":"2026-08-20T10:00:00.000Z"}}"#,
+        "x".repeat(3 << 20)
+    ) + "\n";
+    let mut text = usage_line("msg_a", "req_a", 7, 0) + &huge + &usage_line("msg_b", "req_b", 8, 1);
+    let mut expected_output = 15;
+    let mut n = 0;
+    while text.len() < 5 << 20 {
+        n += 1;
+        text += &format!(
+            r#"{{"type":"user","message":{{"role":"user","content":"{}"}},"timestamp":"2026-08-20T10:00:00.000Z"}}"#,
+            "y".repeat(50_000)
+        );
+        text += "\n";
+        text += &usage_line(&format!("msg_{n}"), &format!("req_{n}"), 1, n % 3600);
+        expected_output += 1;
+    }
+    let text = text.trim_end_matches('\n').to_owned();
+    std::fs::write(&file, &text).unwrap();
+
+    let store = Store::open_in_memory().unwrap();
+    let report = claude_code::ingest_all(&store, &projects(temp.path())).unwrap();
+    assert_eq!(report.malformed, 0);
+    assert_eq!(report.bytes, text.len() as u64);
+    let rows = everything(&store);
+    assert_eq!(rows.len() as u32, n + 2);
+    assert_eq!(sum(&rows).output, expected_output);
+    assert_eq!(offsets(&store)[0].offset, text.len() as u64);
+}

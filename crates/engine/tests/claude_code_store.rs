@@ -138,6 +138,71 @@ fn ids_decide_what_is_one_request() {
 }
 
 #[test]
+fn the_streamed_rows_are_the_rows_core_would_keep() {
+    each_store(|store| {
+        let plain = |message, request, millis| UsageRecord {
+            is_sidechain: false,
+            ..record(message, request, 1, millis)
+        };
+        let mut gateway = plain(Some("g"), Some("rg"), 7);
+        gateway.source = UsageSource::Gateway;
+        let rows = [
+            // A `/btw` replay (sidechain, other request) of a real request: only the real one.
+            plain(Some("m"), Some("r1"), 0),
+            record(Some("m"), Some("r2"), 1, 1),
+            // A subagent's own message (sidechain, no non-sidechain copy): kept.
+            record(Some("s"), Some("r3"), 1, 2),
+            // Missing ids are never deduplicated.
+            record(Some("m"), None, 1, 3),
+            record(None, Some("r4"), 1, 4),
+            record(None, None, 1, 5),
+            plain(Some("x"), Some("r5"), 6),
+            gateway,
+        ];
+        store.ingest_batch(&rows, &[]).unwrap();
+        let (from, to) = (at(-1_000_000), at(1_000_000));
+        for source in [
+            None,
+            Some(UsageSource::ClaudeCode),
+            Some(UsageSource::Gateway),
+        ] {
+            let expected = claude_status_core::aggregate::dedupe(
+                store.usage_between_of(from, to, source).unwrap(),
+            );
+            let mut streamed = Vec::new();
+            store
+                .visit_usage(from, to, source, &mut |r| streamed.push(r.clone()))
+                .unwrap();
+            assert_eq!(streamed, expected, "source {source:?}");
+            assert_eq!(
+                store
+                    .usage_deduplicated_between_of(from, to, source)
+                    .unwrap(),
+                expected
+            );
+        }
+        let kept: Vec<_> = store
+            .usage_deduplicated_between_of(from, to, Some(UsageSource::ClaudeCode))
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.message_id, r.request_id))
+            .collect();
+        let id = |m: Option<&str>, r: Option<&str>| (m.map(str::to_owned), r.map(str::to_owned));
+        assert_eq!(
+            kept,
+            [
+                id(Some("m"), Some("r1")),
+                id(Some("s"), Some("r3")),
+                id(Some("m"), None),
+                id(None, Some("r4")),
+                id(None, None),
+                id(Some("x"), Some("r5")),
+            ]
+        );
+    });
+}
+
+#[test]
 fn offsets_are_written_with_their_batch_and_can_be_forgotten() {
     each_store(|store| {
         let offset = |path: &str, offset: u64| UsageFileOffset {

@@ -197,11 +197,14 @@ async fn run_ingest(
 ) -> Option<(IngestReport, Vec<Vec<UsageRecord>>)> {
     let result = tokio::task::spawn_blocking(move || {
         let mut batches = Vec::new();
-        let report = ingest_files(&store, &files, &mut |batch| {
-            if collect && !batch.is_empty() {
+        let mut keep = |batch: Vec<UsageRecord>| {
+            if !batch.is_empty() {
                 batches.push(batch);
             }
-        })?;
+        };
+        let on_batch: Option<&mut dyn FnMut(Vec<UsageRecord>)> =
+            if collect { Some(&mut keep) } else { None };
+        let report = ingest_files(&store, &files, on_batch)?;
         Ok::<_, Error>((report, batches))
     })
     .await;

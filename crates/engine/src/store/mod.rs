@@ -44,7 +44,7 @@ pub use leads::LeadTime;
 pub use migrations::SCHEMA_VERSION;
 pub use prune::{PruneReport, RETENTION_DEFAULT_DAYS};
 pub use status_history::LevelChange;
-pub use usage::{BatchOutcome, RateLimitReading, UsageFileOffset};
+pub use usage::{BatchOutcome, IngestWriter, RateLimitReading, UsageFileOffset};
 
 /// The file name of the database inside the app's data directory.
 pub const DATABASE_FILE_NAME: &str = "claude-status.sqlite3";

@@ -76,22 +76,34 @@ impl Store {
         records: &[UsageRecord],
         offsets: &[UsageFileOffset],
     ) -> Result<BatchOutcome> {
-        self.write("writing a batch of usage records", |transaction| {
-            let mut outcome = BatchOutcome::default();
+        self.ingest_transaction(|writer| {
             for record in records {
-                match upsert(transaction, record)? {
-                    Upsert::Inserted => outcome.inserted += 1,
-                    Upsert::Replaced => {
-                        outcome.duplicates += 1;
-                        outcome.replaced += 1;
-                    }
-                    Upsert::Kept => outcome.duplicates += 1,
-                }
+                writer.record(record)?;
             }
             for offset in offsets {
-                write_offset(transaction, offset)?;
+                writer.offset(offset)?;
             }
-            Ok(outcome)
+            Ok(())
+        })
+        .map(|((), outcome)| outcome)
+    }
+
+    /// Runs `work` in one write transaction with an [`IngestWriter`], commits it, and returns
+    /// what `work` returned with what the writer did. This is [`Store::ingest_batch`] for a
+    /// caller that has its records one chunk at a time: a cold ingest writes each chunk as it is
+    /// parsed instead of gathering a batch first, so the batch never sits in memory twice, and
+    /// it commits rarely, because every commit rewrites the index pages it touched.
+    pub fn ingest_transaction<T>(
+        &self,
+        work: impl FnOnce(&mut IngestWriter<'_, '_>) -> rusqlite::Result<T>,
+    ) -> Result<(T, BatchOutcome)> {
+        self.write("writing a batch of usage records", |transaction| {
+            let mut writer = IngestWriter {
+                transaction,
+                outcome: BatchOutcome::default(),
+            };
+            let value = work(&mut writer)?;
+            Ok((value, writer.outcome))
         })
     }
 
@@ -146,6 +158,75 @@ impl Store {
             rows.collect::<rusqlite::Result<Vec<_>>>()
         })?;
         Ok(rows.into_iter().filter_map(StoredUsage::decode).collect())
+    }
+
+    /// Hands every record with `from <= at < to` of one source (or all with `None`) to `visit`,
+    /// oldest first, without collecting them: the usage tables read the whole ledger, and a
+    /// `Vec` of it was most of their memory.
+    ///
+    /// The rows of one source are deduplicated as `aggregate::dedupe` would: the ledger already
+    /// holds one row per (source, message id, request id), and a sidechain row whose message
+    /// also has a non-sidechain row of its source (a `/btw` replay of a real request,
+    /// api-facts F) is left out here, by SQL, wherever in history that row lies. Rows of two
+    /// sources are never merged. The record passed in is reused from row to row, so its strings
+    /// cost no allocation once they are long enough; clone what must outlive the call.
+    pub fn visit_usage(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        source: Option<UsageSource>,
+        visit: &mut dyn FnMut(&UsageRecord),
+    ) -> Result<()> {
+        self.read("reading usage records", |connection| {
+            let mut statement = connection.prepare_cached(&format!(
+                "SELECT id, {COLUMNS} FROM usage_ledger AS l
+                 WHERE at >= ?1 AND at < ?2 AND (?3 IS NULL OR source = ?3)
+                   AND NOT (CASE WHEN l.is_sidechain AND l.message_id IS NOT NULL
+                                      AND l.request_id IS NOT NULL
+                       THEN EXISTS (SELECT 1 FROM usage_ledger AS p
+                                    WHERE p.source = l.source AND p.message_id = l.message_id
+                                      AND p.request_id IS NOT NULL AND NOT p.is_sidechain)
+                       ELSE 0 END)
+                 ORDER BY at, id"
+            ))?;
+            let source = source.map(UsageSource::as_str);
+            let mut rows = statement.query(params![to_millis(from), to_millis(to), source])?;
+            let mut record = UsageRecord {
+                at: DateTime::<Utc>::MIN_UTC,
+                source: UsageSource::ClaudeCode,
+                model: String::new(),
+                tokens: TokenCounts::default(),
+                status: None,
+                latency_ms: None,
+                ttft_ms: None,
+                service_tier: None,
+                message_id: None,
+                request_id: None,
+                session_id: None,
+                project: None,
+                reported_cost_usd: None,
+                is_sidechain: false,
+            };
+            while let Some(row) = rows.next()? {
+                if read_into(row, &mut record)? {
+                    visit(&record);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// [`Store::visit_usage`] collected: the deduplicated records of a window, for views that
+    /// need them all at once (the 5-hour blocks, the tracker's month so far).
+    pub fn usage_deduplicated_between_of(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        source: Option<UsageSource>,
+    ) -> Result<Vec<UsageRecord>> {
+        let mut records = Vec::new();
+        self.visit_usage(from, to, source, &mut |record| records.push(record.clone()))?;
+        Ok(records)
     }
 
     /// The number of rows in the ledger (for reports and tests).
@@ -270,6 +351,47 @@ impl Store {
     }
 }
 
+/// Writes usage records and read positions inside one open transaction (see
+/// [`Store::ingest_transaction`]).
+pub struct IngestWriter<'t, 'c> {
+    transaction: &'t Transaction<'c>,
+    outcome: BatchOutcome,
+}
+
+impl std::fmt::Debug for IngestWriter<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IngestWriter")
+            .field("outcome", &self.outcome)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IngestWriter<'_, '_> {
+    /// Writes one record: a new row, or settled against the stored row of the same request (see
+    /// [`Store::ingest_batch`]).
+    pub fn record(&mut self, record: &UsageRecord) -> rusqlite::Result<()> {
+        match upsert(self.transaction, record)? {
+            Upsert::Inserted => self.outcome.inserted += 1,
+            Upsert::Replaced => {
+                self.outcome.duplicates += 1;
+                self.outcome.replaced += 1;
+            }
+            Upsert::Kept => self.outcome.duplicates += 1,
+        }
+        Ok(())
+    }
+
+    /// Writes how far one transcript has been read.
+    pub fn offset(&mut self, offset: &UsageFileOffset) -> rusqlite::Result<()> {
+        write_offset(self.transaction, offset)
+    }
+
+    /// What has been written so far.
+    pub fn outcome(&self) -> BatchOutcome {
+        self.outcome
+    }
+}
+
 enum Upsert {
     Inserted,
     Replaced,
@@ -348,6 +470,96 @@ fn write_offset(transaction: &Transaction<'_>, offset: &UsageFileOffset) -> rusq
             offset.inode.map(|i| i as i64),
         ])?;
     Ok(())
+}
+
+/// Reads a row of `SELECT id, {COLUMNS}` into `record`, reusing its strings. Returns false (and
+/// logs) for a row that cannot be a record, as [`StoredUsage::decode`] does.
+fn read_into(row: &rusqlite::Row<'_>, record: &mut UsageRecord) -> rusqlite::Result<bool> {
+    const TABLE: &str = "usage_ledger";
+    let source: &str = required_text(row, 2)?;
+    let Some(source) = UsageSource::from_stored(source) else {
+        let id: i64 = row.get(0)?;
+        tracing::warn!(
+            table = TABLE,
+            row = id,
+            source,
+            "skipping a row with an unknown source"
+        );
+        return Ok(false);
+    };
+    let Some(at) = from_millis(row.get(1)?) else {
+        let id: i64 = row.get(0)?;
+        tracing::warn!(
+            table = TABLE,
+            row = id,
+            "skipping a row with an unreadable time"
+        );
+        return Ok(false);
+    };
+    let count = |index: usize| -> rusqlite::Result<u64> {
+        Ok(u64::try_from(row.get::<_, i64>(index)?).unwrap_or(0))
+    };
+    let optional = |index: usize| -> rusqlite::Result<Option<u64>> {
+        Ok(row
+            .get::<_, Option<i64>>(index)?
+            .and_then(|n| u64::try_from(n).ok()))
+    };
+    record.at = at;
+    record.source = source;
+    record.model.clear();
+    record.model.push_str(required_text(row, 3)?);
+    record.tokens = TokenCounts {
+        input: count(4)?,
+        output: count(5)?,
+        cache_write_5m: count(6)?,
+        cache_write_1h: count(7)?,
+        cache_read: count(8)?,
+    };
+    record.status = row
+        .get::<_, Option<i64>>(9)?
+        .and_then(|s| u16::try_from(s).ok());
+    record.latency_ms = optional(10)?;
+    record.ttft_ms = optional(11)?;
+    set_text(&mut record.service_tier, text(row, 12)?);
+    set_text(&mut record.message_id, text(row, 13)?);
+    set_text(&mut record.request_id, text(row, 14)?);
+    set_text(&mut record.session_id, text(row, 15)?);
+    set_text(&mut record.project, text(row, 16)?);
+    record.reported_cost_usd = row.get(17)?;
+    record.is_sidechain = row.get(18)?;
+    Ok(true)
+}
+
+/// A text column, borrowed from the row.
+fn text<'a>(row: &'a rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Option<&'a str>> {
+    row.get_ref(index)?.as_str_or_null().map_err(|error| {
+        rusqlite::Error::FromSqlConversionFailure(
+            index,
+            rusqlite::types::Type::Text,
+            Box::new(error),
+        )
+    })
+}
+
+/// A text column that may not be NULL, borrowed from the row.
+fn required_text<'a>(row: &'a rusqlite::Row<'_>, index: usize) -> rusqlite::Result<&'a str> {
+    text(row, index)?.ok_or(rusqlite::Error::InvalidColumnType(
+        index,
+        "a text column".to_owned(),
+        rusqlite::types::Type::Null,
+    ))
+}
+
+/// Sets an optional string from a column, reusing the string already there.
+fn set_text(slot: &mut Option<String>, value: Option<&str>) {
+    match (slot.as_mut(), value) {
+        (Some(text), Some(value)) => {
+            text.clear();
+            text.push_str(value);
+        }
+        (None, Some(value)) => *slot = Some(value.to_owned()),
+        (_, None) => *slot = None,
+    }
 }
 
 /// A `usage_ledger` row as SQLite returns it, before it is checked.
