@@ -4,7 +4,8 @@
 # Usage: scripts/bench-usage.sh [SIZE_MB] [SEED]
 #
 # Generates SIZE_MB megabytes of transcripts (default 160) in two shapes, many small files and a
-# few large ones, then for each measures wall time and peak RSS (`/usr/bin/time -v`) of:
+# few large ones, then for each measures the median wall time and peak RSS (`/usr/bin/time -v`)
+# over RUNS runs (default 5) of:
 # `claude-status usage daily --json` cold (a fresh data directory) and warm (nothing new), the
 # ingest alone, and `ccusage daily --json --offline` (20.0.24, from npm into target/ccusage).
 # Finally it measures how long a line appended to a followed transcript takes to reach the
@@ -13,6 +14,7 @@ set -euo pipefail
 
 SIZE_MB="${1:-160}"
 SEED="${2:-7}"
+RUNS="${RUNS:-5}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 SCRATCH="$TARGET/bench-usage"
@@ -38,7 +40,7 @@ GEN="$TARGET/release/examples/gen_claude_logs"
 INGEST="$TARGET/release/examples/ingest"
 
 # Runs a command under /usr/bin/time -v; prints "seconds kilobytes" and keeps its stdout.
-measure() {
+measure_once() {
     local name="$1"; shift
     /usr/bin/time -v -o "$SCRATCH/$name.time" "$@" > "$SCRATCH/$name.out"
     local wall rss
@@ -46,6 +48,21 @@ measure() {
         | awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }')
     rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$SCRATCH/$name.time")
     echo "$wall $rss"
+}
+
+# Runs a command RUNS times, each after `$PREPARE` (a command, or empty), and prints the median
+# wall time and the median peak RSS: a shared 2-core machine varies by a third from run to run.
+measure() {
+    local name="$1"; shift
+    local walls=() rsses=() wall rss
+    for _ in $(seq "$RUNS"); do
+        if [[ -n "${PREPARE:-}" ]]; then eval "$PREPARE"; fi
+        read -r wall rss < <(measure_once "$name" "$@")
+        walls+=("$wall"); rsses+=("$rss")
+    done
+    python3 -c "import statistics, sys; a = sys.argv[1].split(); b = sys.argv[2].split(); \
+print(statistics.median(map(float, a)), int(statistics.median(map(int, b))))" \
+        "${walls[*]}" "${rsses[*]}"
 }
 
 row() {
@@ -68,17 +85,18 @@ for SHAPE in small large; do
     find "$LOGS/projects" -name '*.jsonl' -exec cat {} + > /dev/null
 
     # The command a user runs, on a fresh home and data directory, so the ingest is cold.
-    rm -rf "$SCRATCH/home-$SHAPE"
-    mkdir -p "$SCRATCH/home-$SHAPE"
     OURS=(env HOME="$SCRATCH/home-$SHAPE" CLAUDE_STATUS_DATA_DIR="$SCRATCH/home-$SHAPE/data"
         CLAUDE_CONFIG_DIR="$LOGS" TZ=UTC "$CLI" --offline usage daily --json)
-    echo "== $SHAPE: claude-status usage daily --json, cold"
+    echo "== $SHAPE: claude-status usage daily --json, cold ($RUNS runs)"
+    PREPARE="rm -rf '$SCRATCH/home-$SHAPE' && mkdir -p '$SCRATCH/home-$SHAPE'"
     read -r cli_cold_s cli_cold_kb < <(measure cli-cold-$SHAPE "${OURS[@]}")
     echo "== $SHAPE: claude-status usage daily --json, warm"
+    PREPARE=""
     read -r cli_warm_s cli_warm_kb < <(measure cli-warm-$SHAPE "${OURS[@]}")
     echo "== $SHAPE: the ingest alone (examples/ingest), cold"
-    rm -rf "$SCRATCH/data-$SHAPE"
+    PREPARE="rm -rf '$SCRATCH/data-$SHAPE'"
     read -r cold_s cold_kb < <(measure cold-$SHAPE "$INGEST" "$LOGS" "$SCRATCH/data-$SHAPE")
+    PREPARE=""
     echo "   $(cat "$SCRATCH/cold-$SHAPE.out")"
     echo "== $SHAPE: ccusage daily --json --offline"
     mkdir -p "$SCRATCH/cchome"
@@ -87,8 +105,8 @@ for SHAPE in small large; do
     DB_BYTES=$(du -cb "$SCRATCH/data-$SHAPE"/claude-status.sqlite3* | tail -1 | cut -f1)
 
     mb=$(python3 -c "print(f'{$BYTES/1048576:.0f}')")
-    printf '\n%s set: %s MB in %s files (%s cores); ledger %s MB\n\n' "$SHAPE" "$mb" "$FILES" \
-        "$(nproc)" "$(python3 -c "print(f'{$DB_BYTES/1048576:.1f}')")"
+    printf '\n%s set: %s MB in %s files (%s cores); ledger %s MB; medians of %s runs\n\n' "$SHAPE" "$mb" "$FILES" \
+        "$(nproc)" "$(python3 -c "print(f'{$DB_BYTES/1048576:.1f}')")" "$RUNS"
     printf '| %-40s | %9s | %9s | %10s |\n' "run" "wall (s)" "MB/s" "peak RSS"
     printf '|%s|%s|%s|%s|\n' "------------------------------------------" "-----------" \
         "-----------" "------------"

@@ -156,8 +156,9 @@ fn the_streamed_rows_are_the_rows_core_would_keep() {
             record(Some("m"), None, 1, 3),
             record(None, Some("r4"), 1, 4),
             record(None, None, 1, 5),
-            plain(Some("x"), Some("r5"), 6),
             gateway,
+            // Written last, happened first: the whole-history read must still sort it first.
+            plain(Some("x"), Some("r5"), -6),
         ];
         store.ingest_batch(&rows, &[]).unwrap();
         let (from, to) = (at(-1_000_000), at(1_000_000));
@@ -180,6 +181,20 @@ fn the_streamed_rows_are_the_rows_core_would_keep() {
                     .unwrap(),
                 expected
             );
+            // The whole history is read in storage order, and the same rows come out.
+            let whole = DateTime::<Utc>::MIN_UTC;
+            let mut streamed = Vec::new();
+            store
+                .visit_usage(whole, to, source, &mut |r| streamed.push(r.clone()))
+                .unwrap();
+            streamed.sort_by_key(|r| r.at);
+            assert_eq!(streamed, expected, "whole history, source {source:?}");
+            assert_eq!(
+                store
+                    .usage_deduplicated_between_of(whole, to, source)
+                    .unwrap(),
+                expected
+            );
         }
         let kept: Vec<_> = store
             .usage_deduplicated_between_of(from, to, Some(UsageSource::ClaudeCode))
@@ -191,12 +206,12 @@ fn the_streamed_rows_are_the_rows_core_would_keep() {
         assert_eq!(
             kept,
             [
+                id(Some("x"), Some("r5")),
                 id(Some("m"), Some("r1")),
                 id(Some("s"), Some("r3")),
                 id(Some("m"), None),
                 id(None, Some("r4")),
                 id(None, None),
-                id(Some("x"), Some("r5")),
             ]
         );
     });
