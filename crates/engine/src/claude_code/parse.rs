@@ -14,6 +14,7 @@
 
 use std::borrow::Cow;
 use std::path::Path;
+use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 use claude_status_core::usage::{TokenCounts, UsageRecord, UsageSource};
@@ -107,9 +108,13 @@ pub fn parse_line(line: &[u8], context: &FileContext) -> ParsedLine {
     if line.is_empty() {
         return ParsedLine::Skipped;
     }
-    let has_usage = memmem::find(line, b"\"usage\"").is_some();
-    let has_error = memmem::find(line, b"\"isApiErrorMessage\"").is_some();
-    if !has_usage && !has_error {
+    // The searchers are built once: building one per line was most of the search's cost.
+    static USAGE: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(b"\"usage\""));
+    static API_ERROR: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(b"\"isApiErrorMessage\""));
+    // A line with usage is not searched a second time for the error flag: serde reads both.
+    if USAGE.find(line).is_none() && API_ERROR.find(line).is_none() {
         return ParsedLine::Skipped;
     }
     let raw: RawLine<'_> = match serde_json::from_slice(line) {
