@@ -12,7 +12,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::catalog::Catalog;
-use crate::cost::{cost_of_record, CostTotal};
+use crate::cost::{cost_of_record, Cost, CostTotal};
 use crate::error::{Error, Result};
 use crate::usage::{TokenCounts, UsageRecord};
 
@@ -185,11 +185,15 @@ struct Accumulator {
 }
 
 impl Accumulator {
-    fn add(&mut self, record: &UsageRecord, catalog: &Catalog) {
+    /// Counts a record whose cost and normalised model (`None` for `<synthetic>` or none) the
+    /// caller worked out once for all the accumulators it goes into.
+    fn add(&mut self, record: &UsageRecord, cost: &Cost, model: Option<&str>) {
         self.tokens.add(&record.tokens);
-        self.cost.add(&cost_of_record(record, catalog));
-        if record.model.trim() != SYNTHETIC_MODEL && !record.model.trim().is_empty() {
-            self.models.insert(catalog.normalize(&record.model));
+        self.cost.add(cost);
+        if let Some(model) = model {
+            if !self.models.contains(model) {
+                self.models.insert(model.to_owned());
+            }
         }
         self.last_activity = self.last_activity.max(Some(record.at));
     }
@@ -214,6 +218,8 @@ impl Accumulator {
 struct Tally<K> {
     groups: BTreeMap<K, Accumulator>,
     all: Accumulator,
+    /// Each model id as written, normalised once (a ledger has a handful of distinct ones).
+    models: HashMap<String, Option<String>>,
 }
 
 impl<K: Ord> Tally<K> {
@@ -221,16 +227,40 @@ impl<K: Ord> Tally<K> {
         Tally {
             groups: BTreeMap::new(),
             all: Accumulator::default(),
+            models: HashMap::new(),
         }
     }
 
-    /// Counts `record` under the key `key` gives it; `key` runs only for usage records.
-    fn add(&mut self, record: &UsageRecord, catalog: &Catalog, key: impl FnOnce() -> K) {
+    /// Counts `record` in the group `slot` finds (or makes) for it; `slot` runs only for usage
+    /// records.
+    fn add(
+        &mut self,
+        record: &UsageRecord,
+        catalog: &Catalog,
+        slot: impl FnOnce(&mut BTreeMap<K, Accumulator>) -> Option<&mut Accumulator>,
+    ) {
         if !is_usage(record) {
             return;
         }
-        self.groups.entry(key()).or_default().add(record, catalog);
-        self.all.add(record, catalog);
+        let cost = cost_of_record(record, catalog);
+        if !self.models.contains_key(&record.model) {
+            let trimmed = record.model.trim();
+            let normalized = (trimmed != SYNTHETIC_MODEL && !trimmed.is_empty())
+                .then(|| catalog.normalize(&record.model));
+            self.models.insert(record.model.clone(), normalized);
+        }
+        let model = self.models.get(&record.model).and_then(Option::as_deref);
+        if let Some(group) = slot(&mut self.groups) {
+            group.add(record, &cost, model);
+        }
+        self.all.add(record, &cost, model);
+    }
+
+    /// [`Tally::add`] under a key that is cheap to make.
+    fn add_keyed(&mut self, record: &UsageRecord, catalog: &Catalog, key: impl FnOnce() -> K) {
+        self.add(record, catalog, |groups| {
+            Some(groups.entry(key()).or_default())
+        });
     }
 
     fn totals(&self) -> Totals {
@@ -268,7 +298,7 @@ impl<'c> DailyTally<'c> {
     pub fn add(&mut self, record: &UsageRecord) {
         let zone = self.zone;
         self.tally
-            .add(record, self.catalog, || zone.date_of(record.at));
+            .add_keyed(record, self.catalog, || zone.date_of(record.at));
     }
 
     pub fn finish(self) -> DailyReport {
@@ -308,7 +338,7 @@ impl<'c> MonthlyTally<'c> {
     /// Counts one deduplicated record.
     pub fn add(&mut self, record: &UsageRecord) {
         let zone = self.zone;
-        self.tally.add(record, self.catalog, || {
+        self.tally.add_keyed(record, self.catalog, || {
             let date = zone.date_of(record.at);
             (date.year(), date.month())
         });
@@ -348,17 +378,13 @@ impl<'c> SessionTally<'c> {
 
     /// Counts one deduplicated record.
     pub fn add(&mut self, record: &UsageRecord) {
-        if !is_usage(record) {
-            return;
-        }
-        // Look the session up before cloning its id: most records join a session already seen.
-        if let Some(acc) = self.tally.groups.get_mut(&record.session_id) {
-            acc.add(record, self.catalog);
-            self.tally.all.add(record, self.catalog);
-        } else {
-            self.tally
-                .add(record, self.catalog, || record.session_id.clone());
-        }
+        // The session id is cloned only for a session not seen yet: most records join one.
+        self.tally.add(record, self.catalog, |groups| {
+            if !groups.contains_key(&record.session_id) {
+                groups.insert(record.session_id.clone(), Accumulator::default());
+            }
+            groups.get_mut(&record.session_id)
+        });
     }
 
     pub fn finish(self) -> SessionReport {

@@ -195,10 +195,14 @@ impl Store {
                                       AND l.request_id IS NOT NULL
                        THEN EXISTS (SELECT 1 FROM usage_ledger AS p
                                     WHERE p.source = l.source AND p.message_id = l.message_id
-                                      AND p.request_id IS NOT NULL AND NOT p.is_sidechain)
+                                      AND p.request_id IS NOT NULL
+                                      AND p.request_id <> l.request_id AND NOT p.is_sidechain)
                        ELSE 0 END)
                  ORDER BY {order}"
             ))?;
+            // `p.request_id <> l.request_id` changes nothing (the row itself is the only one of
+            // its request, and it is a sidechain row), but it is answered from the index, so the
+            // table is read only for a message that really has a second request.
             let source = source.map(UsageSource::as_str);
             let mut rows = statement.query(params![to_millis(from), to_millis(to), source])?;
             let mut record = UsageRecord {
