@@ -123,41 +123,17 @@ impl Store {
         to: DateTime<Utc>,
         source: Option<UsageSource>,
     ) -> Result<Vec<UsageRecord>> {
-        let rows = self.read("reading usage records", |connection| {
+        self.read("reading usage records", |connection| {
             let mut statement = connection.prepare_cached(&format!(
                 "SELECT id, {COLUMNS} FROM usage_ledger
                  WHERE at >= ?1 AND at < ?2 AND (?3 IS NULL OR source = ?3) ORDER BY at, id"
             ))?;
             let source = source.map(UsageSource::as_str);
-            let rows =
-                statement.query_map(params![to_millis(from), to_millis(to), source], |row| {
-                    Ok(StoredUsage {
-                        id: row.get(0)?,
-                        at: row.get(1)?,
-                        source: row.get(2)?,
-                        model: row.get(3)?,
-                        tokens: [
-                            row.get(4)?,
-                            row.get(5)?,
-                            row.get(6)?,
-                            row.get(7)?,
-                            row.get(8)?,
-                        ],
-                        status: row.get(9)?,
-                        latency_ms: row.get(10)?,
-                        ttft_ms: row.get(11)?,
-                        service_tier: row.get(12)?,
-                        message_id: row.get(13)?,
-                        request_id: row.get(14)?,
-                        session_id: row.get(15)?,
-                        project: row.get(16)?,
-                        reported_cost_usd: row.get(17)?,
-                        is_sidechain: row.get(18)?,
-                    })
-                })?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
-        })?;
-        Ok(rows.into_iter().filter_map(StoredUsage::decode).collect())
+            let mut rows = statement.query(params![to_millis(from), to_millis(to), source])?;
+            let mut records = Vec::new();
+            visit_rows(&mut rows, &mut |record| records.push(record.clone()))?;
+            Ok(records)
+        })
     }
 
     /// Hands every record with `from <= at < to` of one source (or all with `None`) to `visit`,
@@ -205,28 +181,7 @@ impl Store {
             // table is read only for a message that really has a second request.
             let source = source.map(UsageSource::as_str);
             let mut rows = statement.query(params![to_millis(from), to_millis(to), source])?;
-            let mut record = UsageRecord {
-                at: DateTime::<Utc>::MIN_UTC,
-                source: UsageSource::ClaudeCode,
-                model: String::new(),
-                tokens: TokenCounts::default(),
-                status: None,
-                latency_ms: None,
-                ttft_ms: None,
-                service_tier: None,
-                message_id: None,
-                request_id: None,
-                session_id: None,
-                project: None,
-                reported_cost_usd: None,
-                is_sidechain: false,
-            };
-            while let Some(row) = rows.next()? {
-                if read_into(row, &mut record)? {
-                    visit(&record);
-                }
-            }
-            Ok(())
+            visit_rows(&mut rows, visit)
         })
     }
 
@@ -488,8 +443,38 @@ fn write_offset(transaction: &Transaction<'_>, offset: &UsageFileOffset) -> rusq
     Ok(())
 }
 
+/// Hands each row of a `SELECT id, {COLUMNS}` to `visit` as a record, one reused record for all
+/// of them; a row that cannot be a record is logged and skipped.
+fn visit_rows(
+    rows: &mut rusqlite::Rows<'_>,
+    visit: &mut dyn FnMut(&UsageRecord),
+) -> rusqlite::Result<()> {
+    let mut record = UsageRecord {
+        at: DateTime::<Utc>::MIN_UTC,
+        source: UsageSource::ClaudeCode,
+        model: String::new(),
+        tokens: TokenCounts::default(),
+        status: None,
+        latency_ms: None,
+        ttft_ms: None,
+        service_tier: None,
+        message_id: None,
+        request_id: None,
+        session_id: None,
+        project: None,
+        reported_cost_usd: None,
+        is_sidechain: false,
+    };
+    while let Some(row) = rows.next()? {
+        if read_into(row, &mut record)? {
+            visit(&record);
+        }
+    }
+    Ok(())
+}
+
 /// Reads a row of `SELECT id, {COLUMNS}` into `record`, reusing its strings. Returns false (and
-/// logs) for a row that cannot be a record, as [`StoredUsage::decode`] does.
+/// logs) for a row that cannot be a record: an unknown source or a time out of range.
 fn read_into(row: &rusqlite::Row<'_>, record: &mut UsageRecord) -> rusqlite::Result<bool> {
     const TABLE: &str = "usage_ledger";
     let source: &str = required_text(row, 2)?;
@@ -575,63 +560,5 @@ fn set_text(slot: &mut Option<String>, value: Option<&str>) {
         }
         (None, Some(value)) => *slot = Some(value.to_owned()),
         (_, None) => *slot = None,
-    }
-}
-
-/// A `usage_ledger` row as SQLite returns it, before it is checked.
-struct StoredUsage {
-    id: i64,
-    at: i64,
-    source: String,
-    model: String,
-    tokens: [i64; 5],
-    status: Option<i64>,
-    latency_ms: Option<i64>,
-    ttft_ms: Option<i64>,
-    service_tier: Option<String>,
-    message_id: Option<String>,
-    request_id: Option<String>,
-    session_id: Option<String>,
-    project: Option<String>,
-    reported_cost_usd: Option<f64>,
-    is_sidechain: bool,
-}
-
-impl StoredUsage {
-    fn decode(self) -> Option<UsageRecord> {
-        const TABLE: &str = "usage_ledger";
-        let row = self.id.to_string();
-        let Some(source) = UsageSource::from_stored(&self.source) else {
-            tracing::warn!(table = TABLE, row, source = %self.source, "skipping a row with an unknown source");
-            return None;
-        };
-        let Some(at) = from_millis(self.at) else {
-            tracing::warn!(table = TABLE, row, "skipping a row with an unreadable time");
-            return None;
-        };
-        let count = |n: i64| u64::try_from(n).unwrap_or(0);
-        let [input, output, cache_write_5m, cache_write_1h, cache_read] = self.tokens;
-        Some(UsageRecord {
-            at,
-            source,
-            model: self.model,
-            tokens: TokenCounts {
-                input: count(input),
-                output: count(output),
-                cache_write_5m: count(cache_write_5m),
-                cache_write_1h: count(cache_write_1h),
-                cache_read: count(cache_read),
-            },
-            status: self.status.and_then(|s| u16::try_from(s).ok()),
-            latency_ms: self.latency_ms.and_then(|n| u64::try_from(n).ok()),
-            ttft_ms: self.ttft_ms.and_then(|n| u64::try_from(n).ok()),
-            service_tier: self.service_tier,
-            message_id: self.message_id,
-            request_id: self.request_id,
-            session_id: self.session_id,
-            project: self.project,
-            reported_cost_usd: self.reported_cost_usd,
-            is_sidechain: self.is_sidechain,
-        })
     }
 }
