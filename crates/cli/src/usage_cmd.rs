@@ -91,18 +91,18 @@ pub fn usage_with(
     }
     // The other views stream the ledger through a tally, so that memory stays flat however long
     // the history is. The store deduplicates (see `Store::visit_usage`).
-    let within = |record: &UsageRecord| {
-        let day = zone.date_of(record.at);
-        since.is_none_or(|s| day >= s) && until.is_none_or(|u| day <= u)
+    let stream = |add: &mut dyn FnMut(&UsageRecord)| {
+        store.visit_usage(from, to, source, &mut |record| {
+            let day = zone.date_of(record.at);
+            if since.is_none_or(|s| day >= s) && until.is_none_or(|u| day <= u) {
+                add(record);
+            }
+        })
     };
     match view {
         UsageView::Daily => {
             let mut tally = aggregate::DailyTally::new(zone, &catalog);
-            store.visit_usage(from, to, source, &mut |r| {
-                if within(r) {
-                    tally.add(r);
-                }
-            })?;
+            stream(&mut |r| tally.add(r))?;
             let report = tally.finish();
             if json {
                 crate::print_json(&report)?;
@@ -117,11 +117,7 @@ pub fn usage_with(
         }
         UsageView::Monthly => {
             let mut tally = aggregate::MonthlyTally::new(zone, &catalog);
-            store.visit_usage(from, to, source, &mut |r| {
-                if within(r) {
-                    tally.add(r);
-                }
-            })?;
+            stream(&mut |r| tally.add(r))?;
             let report = tally.finish();
             if json {
                 crate::print_json(&report)?;
@@ -136,11 +132,7 @@ pub fn usage_with(
         }
         UsageView::Session => {
             let mut tally = aggregate::SessionTally::new(&catalog);
-            store.visit_usage(from, to, source, &mut |r| {
-                if within(r) {
-                    tally.add(r);
-                }
-            })?;
+            stream(&mut |r| tally.add(r))?;
             let report = tally.finish();
             if json {
                 crate::print_json(&report)?;

@@ -186,8 +186,8 @@ pub fn ingest_files(
                         break;
                     }
                     // A line far longer than a block grew it; do not keep that memory.
-                    buffer.clear();
                     if buffer.capacity() > 2 * READ_BLOCK {
+                        buffer.clear();
                         buffer.shrink_to(READ_BLOCK);
                     }
                 }
