@@ -123,6 +123,26 @@ pub fn our_command(exe: &Path) -> String {
     )
 }
 
+/// The file name of the status line's own small binary, shipped beside `claude-status`.
+pub const LINE_PROGRAM: &str = if cfg!(windows) {
+    "claude-status-line.exe"
+} else {
+    "claude-status-line"
+};
+
+/// The command to install for `exe` (the running `claude-status`): its sibling
+/// `claude-status-line` when that file is there, else `exe statusline`.
+///
+/// Both print the same line from the same code. The sibling is what Claude Code should run many
+/// times a minute: it links only the status line, so it starts in about half the time and memory
+/// of the whole command (README, "Status line").
+pub fn preferred_command(exe: &Path) -> String {
+    match exe.parent().map(|dir| dir.join(LINE_PROGRAM)) {
+        Some(line) if line.is_file() => quote_for_shell(&line.to_string_lossy()),
+        _ => our_command(exe),
+    }
+}
+
 /// `word` as one word for a POSIX shell: unchanged when it holds only characters no shell treats
 /// specially, else in single quotes (with each `'` written as `'\''`).
 pub fn quote_for_shell(word: &str) -> String {
@@ -139,7 +159,8 @@ pub fn quote_for_shell(word: &str) -> String {
 }
 
 /// Whether a status-line command runs our binary's status line: its first word's file name is
-/// `claude-status` (or `claude-status.exe`) and its second word is `statusline`.
+/// `claude-status` (or `claude-status.exe`) and its second word is `statusline`, or its first
+/// word's file name is `claude-status-line` (or `.exe`) followed by nothing or by options.
 ///
 /// Words are split by POSIX shell rules. A Windows path written without quotes
 /// (`C:\Apps\claude-status.exe statusline`) would lose its backslashes under those rules, so the
@@ -148,10 +169,18 @@ pub fn is_our_command(command: &str) -> bool {
     [true, false].into_iter().any(|backslash_escapes| {
         let words = leading_words(command, 2, backslash_escapes);
         match words.as_slice() {
-            [program, argument] => is_our_program(program) && argument == STATUSLINE_ARGUMENT,
+            [program, argument] if is_our_program(program) => argument == STATUSLINE_ARGUMENT,
+            [program, option] => is_line_program(program) && option.starts_with("--"),
+            [program] => is_line_program(program),
             _ => false,
         }
     })
+}
+
+fn is_line_program(word: &str) -> bool {
+    let file_name = word.rsplit(['/', '\\']).next().unwrap_or(word);
+    file_name.eq_ignore_ascii_case("claude-status-line")
+        || file_name.eq_ignore_ascii_case("claude-status-line.exe")
 }
 
 fn is_our_program(word: &str) -> bool {
@@ -1557,6 +1586,37 @@ mod tests {
         assert!(!is_our_command("claude-status; statusline"));
         assert!(!is_our_command("/bin/my-claude-status statusline"));
         assert!(!is_our_command(""));
+        // The status line's own binary, alone or with its options.
+        assert!(is_our_command("/usr/local/bin/claude-status-line"));
+        assert!(is_our_command("claude-status-line --segments health,today"));
+        assert!(is_our_command("'/opt/My Apps/claude-status-line'"));
+        assert!(is_our_command(r"C:\Users\me\claude-status-line.exe"));
+        assert!(!is_our_command("claude-status-line; rm -rf x"));
+        assert!(!is_our_command("claude-status-line | tee x"));
+        assert!(!is_our_command("claude-status-line statusline"));
+        assert!(!is_our_command("/bin/my-claude-status-line"));
+    }
+
+    #[test]
+    fn the_small_binary_is_preferred_when_it_is_beside_the_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let exe = dir.path().join("claude-status");
+        std::fs::write(&exe, b"").unwrap();
+        // Alone, the command runs its own `statusline`.
+        assert_eq!(preferred_command(&exe), our_command(&exe));
+        // With the small binary beside it, that one is installed, and recognised as ours.
+        std::fs::write(dir.path().join(LINE_PROGRAM), b"").unwrap();
+        let command = preferred_command(&exe);
+        assert_eq!(
+            command,
+            quote_for_shell(&dir.path().join(LINE_PROGRAM).to_string_lossy())
+        );
+        assert!(is_our_command(&command));
+        // A directory of that name is not a program.
+        let other = tempfile::tempdir().unwrap();
+        std::fs::create_dir(other.path().join(LINE_PROGRAM)).unwrap();
+        let exe = other.path().join("claude-status");
+        assert_eq!(preferred_command(&exe), our_command(&exe));
     }
 
     #[test]

@@ -404,7 +404,7 @@ impl Inner {
                         None => std::env::current_exe()
                             .map_err(|e| ControlError::new(ErrorKind::Internal, e.to_string()))?,
                     };
-                    let command = settings::our_command(&exe);
+                    let command = settings::preferred_command(&exe);
                     let outcome = settings::install(
                         &path,
                         &command,
