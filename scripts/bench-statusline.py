@@ -2,9 +2,11 @@
 """Benchmarks `claude-status statusline` beside `ccusage statusline --offline` on the same input
 and the same logs, as Claude Code runs them: a new process per run, the status-line JSON on stdin.
 
-Three contenders, each run N times (default 200), interleaved so that machine noise hits all alike:
-- ours with a running service (`claude-status service run`, its one-call round trip);
-- ours without a service (it records the readings in the store and reads today's spend there);
+Five contenders, each run N times (default 200), interleaved so that machine noise hits all alike:
+- `claude-status-line` (what `statusline --install` installs) with a running service
+  (`claude-status service run`, its one-call round trip), and without one (it records the
+  readings in the store and reads today's spend there);
+- `claude-status statusline` (the same code inside the whole command), with and without;
 - ccusage 20.0.24 `statusline --offline` (installed from npm into target/ccusage, as
   scripts/bench-usage.sh does).
 
@@ -25,6 +27,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 CLI = os.path.join(TARGET, "release", "claude-status")
+LINE = os.path.join(TARGET, "release", "claude-status-line")
 SIM = os.path.join(TARGET, "release", "claude-status-sim")
 CCUSAGE_VERSION = "20.0.24"
 CCUSAGE = os.path.join(TARGET, "ccusage", "node_modules", ".bin", "ccusage")
@@ -172,9 +175,11 @@ def main():
         subprocess.run([CLI, "usage", "daily", "--json"], env=without_env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         contenders = [
+            ("claude-status-line, service running", [LINE], service_env),
+            ("claude-status-line, no service", [LINE], without_env),
+            (f"ccusage {CCUSAGE_VERSION} statusline --offline", [CCUSAGE, "statusline", "--offline"], base_env),
             ("claude-status statusline, service running", [CLI, "statusline"], service_env),
             ("claude-status statusline, no service", [CLI, "statusline"], without_env),
-            (f"ccusage {CCUSAGE_VERSION} statusline --offline", [CCUSAGE, "statusline", "--offline"], base_env),
         ]
         samples = {name: ([], []) for name, _, _ in contenders}
         lines = {}
@@ -200,7 +205,7 @@ def main():
             p50[name] = statistics.median(walls)
             print(f"| {name:<44} | {p50[name] * 1000:7.1f} | {percentile(walls, 95) * 1000:7.1f} | {max(rss):12.1f} |")
         cc = p50[contenders[2][0]]
-        for name, _, _ in contenders[:2]:
+        for name, _, _ in contenders[:2] + contenders[3:]:
             print(f"\n{name}: {cc / p50[name]:.0f}x ccusage's speed (p50)")
         print("\nLines printed:")
         for name, line in lines.items():

@@ -555,10 +555,13 @@ class Test:
             with open(os.path.join(case.home, ".claude", "settings.json")) as f:
                 status_line = json.load(f).get("statusLine") or {}
             command = status_line.get("command", "")
-            self.check("service: the installed statusLine runs our binary",
+            # The installer prefers the small `claude-status-line` beside the command (cargo
+            # builds both), so Claude Code below runs the binary users get.
+            line_program = os.path.join(os.path.dirname(os.path.realpath(self.args.cli)),
+                                        "claude-status-line")
+            self.check("service: the installed statusLine runs our status-line binary",
                        status_line.get("type") == "command"
-                       and os.path.realpath(self.args.cli) in command.replace("'", "")
-                       and "statusline" in command,
+                       and command.replace("'", "") == line_program,
                        f"settings.json has {status_line!r}")
             self.notes.append(f"installed statusLine: {json.dumps(status_line)}")
 

@@ -8,6 +8,7 @@ mod render;
 mod service_cmd;
 mod service_install;
 mod statusline;
+mod statusline_setup;
 mod usage_cmd;
 
 use std::io::Write as _;
@@ -171,7 +172,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             uninstall: _,
             force,
             refresh_interval,
-        } => statusline::install_command(segments, install, force, refresh_interval),
+        } => statusline_setup::install_command(segments, install, force, refresh_interval),
         Command::Limits { json } => {
             let data_dir = claude_status_engine::paths::data_dir(cli.global.data_dir.clone())?;
             usage_cmd::limits(&data_dir, cli.global.tier.as_deref(), json)

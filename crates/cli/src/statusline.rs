@@ -23,6 +23,7 @@ use claude_status_engine::control::proto::Call;
 const SERVICE_BUDGET: Duration = Duration::from_millis(300);
 
 /// What the command was asked to show.
+#[derive(Debug, PartialEq, Eq)]
 pub struct Options {
     pub data_dir: Option<PathBuf>,
     pub segments: Option<String>,
@@ -30,6 +31,8 @@ pub struct Options {
 
 /// The arguments of a plain `statusline [--segments LIST]` run, which needs no full parse:
 /// `Some(segments)` for those, `None` for anything else (options, `--install`, help).
+// Two binaries compile this file, and each uses one of the two argument readers.
+#[allow(dead_code)]
 pub fn fast_args(mut args: impl Iterator<Item = std::ffi::OsString>) -> Option<Option<String>> {
     if args.next()? != "statusline" {
         return None;
@@ -47,20 +50,65 @@ pub fn fast_args(mut args: impl Iterator<Item = std::ffi::OsString>) -> Option<O
     }
 }
 
+/// What the small `claude-status-line` binary was asked for.
+#[allow(dead_code)]
+#[derive(Debug, PartialEq, Eq)]
+pub enum LineArgs {
+    /// Draw the line.
+    Run(Options),
+    Help,
+    Version,
+}
+
+/// The arguments of `claude-status-line`: `--segments LIST` and `--data-dir DIR` (either also
+/// as `--name=value`), `--help`, `--version`; anything else is an error to show.
+#[allow(dead_code)]
+pub fn line_args(args: impl Iterator<Item = std::ffi::OsString>) -> Result<LineArgs, String> {
+    let mut options = Options {
+        data_dir: None,
+        segments: None,
+    };
+    let mut args = args.peekable();
+    while let Some(arg) = args.next() {
+        let arg = arg
+            .into_string()
+            .map_err(|a| format!("an argument is not valid Unicode: {a:?}"))?;
+        let (name, inline) = match arg.split_once('=') {
+            Some((name, value)) if name.starts_with("--") => {
+                (name.to_owned(), Some(value.to_owned()))
+            }
+            _ => (arg, None),
+        };
+        match name.as_str() {
+            "-h" | "--help" if inline.is_none() => return Ok(LineArgs::Help),
+            "-V" | "--version" if inline.is_none() => return Ok(LineArgs::Version),
+            "--segments" | "--data-dir" => {
+                let value = match inline {
+                    Some(value) => value,
+                    None => args
+                        .next()
+                        .and_then(|v| v.into_string().ok())
+                        .filter(|v| !v.starts_with('-'))
+                        .ok_or_else(|| format!("{name} needs a value"))?,
+                };
+                if name == "--segments" {
+                    options.segments = Some(value);
+                } else {
+                    options.data_dir = Some(PathBuf::from(value));
+                }
+            }
+            other => return Err(format!("unknown argument {other:?} (see --help)")),
+        }
+    }
+    Ok(LineArgs::Run(options))
+}
+
 /// Runs the status line; always exits 0 unless the segment list itself is wrong.
 pub fn run(options: Options) -> ExitCode {
     let segments = match options.segments.as_deref() {
         Some(list) => match Segment::parse_list(list) {
             Ok(segments) => segments,
-            Err(message) => {
-                // Claude Code is still writing its JSON: read it (bounded) so that its write
-                // never meets a closed pipe, then say what is wrong.
-                let _ = read_stdin();
-                // A wrong flag is the installer's mistake, made once at a terminal: say so there.
-                eprintln!("claude-status statusline: {message}");
-                println!("claude-status: {message}");
-                return ExitCode::SUCCESS;
-            }
+            Err(message) => return refuse(&message),
         },
         None => Segment::ALL.to_vec(),
     };
@@ -69,6 +117,17 @@ pub fn run(options: Options) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "{line}");
     let _ = stdout.flush();
+    ExitCode::SUCCESS
+}
+
+/// Says what is wrong with the command's own arguments, on stderr and as the line, and exits 0.
+pub fn refuse(message: &str) -> ExitCode {
+    // Claude Code is still writing its JSON: read it (bounded) so that its write never meets a
+    // closed pipe, then say what is wrong.
+    let _ = read_stdin();
+    // A wrong flag is the installer's mistake, made once at a terminal: say so there.
+    eprintln!("claude-status statusline: {message}");
+    println!("claude-status: {message}");
     ExitCode::SUCCESS
 }
 
@@ -150,56 +209,9 @@ fn facts(
     })
 }
 
-/// `statusline --install` / `--uninstall`: edits Claude Code's settings file, keeping every
-/// other key and writing a backup first; another status line is replaced only with `--force`.
-pub fn install_command(
-    segments: Option<String>,
-    install: bool,
-    force: bool,
-    refresh_interval: Option<u32>,
-) -> anyhow::Result<ExitCode> {
-    use claude_status_engine::statusline_install as settings;
-    let path = settings::default_settings_path()?;
-    if install {
-        if let Some(list) = &segments {
-            Segment::parse_list(list).map_err(anyhow::Error::msg)?;
-        }
-        let exe = std::env::current_exe()?;
-        let command = command_with_segments(&settings::our_command(&exe), segments.as_deref());
-        let outcome = settings::install(
-            &path,
-            &command,
-            settings::InstallOptions {
-                force,
-                refresh_interval,
-            },
-        )?;
-        println!("{outcome}");
-    } else {
-        let outcome = settings::uninstall(
-            &path,
-            settings::is_our_command,
-            settings::UninstallOptions { force },
-        )?;
-        println!("{outcome}");
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Our command with the user's segments, quoted for the shell Claude Code runs it in.
-pub fn command_with_segments(command: &str, segments: Option<&str>) -> String {
-    match segments {
-        Some(list) => format!(
-            "{command} --segments {}",
-            claude_status_engine::statusline_install::quote_for_shell(list)
-        ),
-        None => command.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::fast_args;
+    use super::{fast_args, line_args, LineArgs, Options};
     use std::ffi::OsString;
 
     fn args(list: &[&str]) -> impl Iterator<Item = OsString> {
@@ -229,6 +241,40 @@ mod tests {
             &["statusline", "--segments"],
         ] {
             assert_eq!(fast_args(args(other)), None, "{other:?}");
+        }
+    }
+
+    #[test]
+    fn the_small_binary_takes_the_same_options() {
+        let run = |segments: Option<&str>, data_dir: Option<&str>| {
+            Ok(LineArgs::Run(Options {
+                segments: segments.map(str::to_owned),
+                data_dir: data_dir.map(std::path::PathBuf::from),
+            }))
+        };
+        assert_eq!(line_args(args(&[])), run(None, None));
+        assert_eq!(
+            line_args(args(&["--segments", "health,ctx"])),
+            run(Some("health,ctx"), None)
+        );
+        assert_eq!(
+            line_args(args(&["--segments=today", "--data-dir", "/d"])),
+            run(Some("today"), Some("/d"))
+        );
+        assert_eq!(
+            line_args(args(&["--data-dir=/a b"])),
+            run(None, Some("/a b"))
+        );
+        assert_eq!(line_args(args(&["--help"])), Ok(LineArgs::Help));
+        assert_eq!(line_args(args(&["-V"])), Ok(LineArgs::Version));
+        for wrong in [
+            &["statusline"][..],
+            &["--segments"],
+            &["--segments", "--data-dir", "x"],
+            &["--install"],
+            &["--help=x"],
+        ] {
+            assert!(line_args(args(wrong)).is_err(), "{wrong:?}");
         }
     }
 }

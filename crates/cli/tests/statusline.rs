@@ -26,7 +26,8 @@ fn statusline(mut command: Command, input: &[u8], columns: Option<&str>) -> Outp
     if let Some(columns) = columns {
         command.env("COLUMNS", columns);
     }
-    if command.get_args().next().is_none() {
+    let small = env!("CARGO_BIN_EXE_claude-status-line");
+    if command.get_args().next().is_none() && command.get_program() != small {
         command.arg("statusline");
     }
     let mut child = command
@@ -192,6 +193,32 @@ fn with_a_service_it_shows_the_services_verdict_and_hands_it_the_readings() {
     assert!(!line.contains("no service"), "{line}");
     assert!(line.contains("5h 85 %"), "{line}");
 
+    // The small binary that `--install` puts in the settings prints the same line from the same
+    // service, and so does each of its options.
+    let small = |args: &[&str]| {
+        let mut small = command(&data_dir, dir.path(), &url);
+        // The same private environment, for the other program.
+        let mut small_command = Command::new(env!("CARGO_BIN_EXE_claude-status-line"));
+        small_command.args(args);
+        small_command.env_clear();
+        for (key, value) in small.get_envs() {
+            if let Some(value) = value {
+                small_command.env(key, value);
+            }
+        }
+        small.arg("statusline").args(args);
+        let ours = statusline(small_command, documented(85).as_bytes(), None);
+        let whole = statusline(small, documented(85).as_bytes(), None);
+        assert_eq!(ours.status.code(), Some(0), "{}", text(&ours.stderr));
+        (text(&ours.stdout), text(&whole.stdout))
+    };
+    let (ours, whole) = small(&[]);
+    assert_eq!(ours, whole);
+    assert_eq!(ours, line);
+    let (ours, whole) = small(&["--segments", "health,windows"]);
+    assert_eq!(ours, whole);
+    assert!(!ours.contains("ctx"), "{ours}");
+
     // The service's snapshot now carries the reading, with where it came from.
     let started = Instant::now();
     loop {
@@ -268,8 +295,13 @@ fn install_keeps_other_keys_refuses_another_line_and_uninstalls() {
     assert_eq!(value["model"], "opus");
     assert_eq!(value["env"]["A"], "1");
     let installed = value["statusLine"]["command"].as_str().unwrap();
+    // Cargo builds the small status-line binary beside the command, so that is installed.
     assert!(
-        installed.ends_with("claude-status statusline --segments health,windows"),
+        installed.ends_with("claude-status-line --segments health,windows"),
+        "{installed}"
+    );
+    assert!(
+        installed.starts_with(env!("CARGO_BIN_EXE_claude-status-line")),
         "{installed}"
     );
     // The backup holds the file as it was.
