@@ -300,8 +300,10 @@ fn install_keeps_other_keys_refuses_another_line_and_uninstalls() {
         installed.ends_with("claude-status-line --segments health,windows"),
         "{installed}"
     );
+    // The installer names the running executable's real path (through any symlink).
+    let small = std::fs::canonicalize(env!("CARGO_BIN_EXE_claude-status-line")).unwrap();
     assert!(
-        installed.starts_with(env!("CARGO_BIN_EXE_claude-status-line")),
+        installed.starts_with(&*small.to_string_lossy()),
         "{installed}"
     );
     // The backup holds the file as it was.
