@@ -648,26 +648,16 @@ mod tests {
     use claude_status_core::usage::TokenCounts;
 
     fn record(at: DateTime<Utc>, input: u64) -> UsageRecord {
-        UsageRecord {
+        UsageRecord::new(
             at,
-            source: UsageSource::ClaudeCode,
-            model: "claude-sonnet-4-5".to_owned(),
-            tokens: TokenCounts {
+            UsageSource::ClaudeCode,
+            "claude-sonnet-4-5",
+            TokenCounts {
                 input,
                 output: 100,
                 ..TokenCounts::default()
             },
-            status: None,
-            latency_ms: None,
-            ttft_ms: None,
-            service_tier: None,
-            message_id: None,
-            request_id: None,
-            session_id: None,
-            project: None,
-            reported_cost_usd: None,
-            is_sidechain: false,
-        }
+        )
     }
 
     fn at(hour: u32, minute: u32) -> DateTime<Utc> {

@@ -386,26 +386,17 @@ mod tests {
 
     fn record(when: DateTime<Utc>, model: &str, input: u64, output: u64) -> UsageRecord {
         UsageRecord {
-            at: when,
-            source: UsageSource::ClaudeCode,
-            model: model.to_owned(),
-            tokens: TokenCounts {
-                input,
-                output,
-                cache_write_5m: 0,
-                cache_write_1h: 0,
-                cache_read: 0,
-            },
-            status: None,
-            latency_ms: None,
-            ttft_ms: None,
-            service_tier: None,
-            message_id: None,
-            request_id: None,
             session_id: Some("s".to_owned()),
-            project: None,
-            reported_cost_usd: None,
-            is_sidechain: false,
+            ..UsageRecord::new(
+                when,
+                UsageSource::ClaudeCode,
+                model,
+                TokenCounts {
+                    input,
+                    output,
+                    ..TokenCounts::default()
+                },
+            )
         }
     }
 

@@ -129,6 +129,32 @@ pub struct UsageRecord {
 }
 
 impl UsageRecord {
+    /// A record of `tokens` on `model` at `at`, with everything else unknown: the base that
+    /// readers and tests fill in (`UsageRecord { status: Some(200), ..UsageRecord::new(…) }`).
+    pub fn new(
+        at: DateTime<Utc>,
+        source: UsageSource,
+        model: impl Into<String>,
+        tokens: TokenCounts,
+    ) -> UsageRecord {
+        UsageRecord {
+            at,
+            source,
+            model: model.into(),
+            tokens,
+            status: None,
+            latency_ms: None,
+            ttft_ms: None,
+            service_tier: None,
+            message_id: None,
+            request_id: None,
+            session_id: None,
+            project: None,
+            reported_cost_usd: None,
+            is_sidechain: false,
+        }
+    }
+
     /// True for a line that records a failed request rather than usage.
     pub fn is_error(&self) -> bool {
         self.status.is_some_and(|s| !(200..300).contains(&s))

@@ -449,22 +449,12 @@ fn visit_rows(
     rows: &mut rusqlite::Rows<'_>,
     visit: &mut dyn FnMut(&UsageRecord),
 ) -> rusqlite::Result<()> {
-    let mut record = UsageRecord {
-        at: DateTime::<Utc>::MIN_UTC,
-        source: UsageSource::ClaudeCode,
-        model: String::new(),
-        tokens: TokenCounts::default(),
-        status: None,
-        latency_ms: None,
-        ttft_ms: None,
-        service_tier: None,
-        message_id: None,
-        request_id: None,
-        session_id: None,
-        project: None,
-        reported_cost_usd: None,
-        is_sidechain: false,
-    };
+    let mut record = UsageRecord::new(
+        DateTime::<Utc>::MIN_UTC,
+        UsageSource::ClaudeCode,
+        String::new(),
+        TokenCounts::default(),
+    );
     while let Some(row) = rows.next()? {
         if read_into(row, &mut record)? {
             visit(&record);
