@@ -759,6 +759,37 @@ fn the_file_store_uses_wal() {
 }
 
 #[test]
+fn a_current_store_opens_and_skips_unchanged_readings_while_another_process_writes() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = database_in(&directory);
+    let store = Store::open(&path).unwrap();
+    store
+        .record_plan_readings(&[plan_reading("five_hour", 10.0, 0)])
+        .unwrap();
+    // Another process (the service, say) is in the middle of a write transaction. Opening the
+    // store and offering a reading it already has need no write lock, so neither waits the busy
+    // timeout out and fails with "database is locked".
+    let writer = rusqlite::Connection::open(&path).unwrap();
+    writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let status_line = Store::open(&path).unwrap();
+    assert_eq!(
+        status_line
+            .record_plan_readings(&[plan_reading("five_hour", 10.0, 60_000)])
+            .unwrap(),
+        0
+    );
+    assert_eq!(status_line.plan_readings_since(at(0)).unwrap().len(), 1);
+    // A new reading does need the lock: it is stored once the writer is done.
+    writer.execute_batch("COMMIT").unwrap();
+    assert_eq!(
+        status_line
+            .record_plan_readings(&[plan_reading("five_hour", 12.0, 120_000)])
+            .unwrap(),
+        1
+    );
+}
+
+#[test]
 fn a_row_whose_json_no_longer_parses_is_skipped() {
     let directory = tempfile::tempdir().unwrap();
     let path = database_in(&directory);

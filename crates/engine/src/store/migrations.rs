@@ -228,13 +228,23 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Brings the database up to [`SCHEMA_VERSION`], or refuses a database from a newer build.
 ///
-/// All pending migrations run in one IMMEDIATE transaction, and `user_version` is read inside it:
-/// when the tray app and the CLI open an old file at the same moment, one migrates and the other
-/// waits, then finds nothing left to do. A failed migration leaves the file as it was.
+/// A database already at [`SCHEMA_VERSION`] is recognised by one plain read, without taking the
+/// write lock: every command, the status line included, opens the store, and a write lock per open
+/// made each of them wait behind the service's writes and cost a transaction for nothing.
+/// Otherwise all pending migrations run in one IMMEDIATE transaction, and `user_version` is read
+/// again inside it: when the tray app and the CLI open an old file at the same moment, one
+/// migrates and the other waits, then finds nothing left to do. A failed migration leaves the
+/// file as it was.
 pub(super) fn migrate(connection: &mut Connection, location: &str) -> Result<()> {
     let failed = |action: &str, e: rusqlite::Error| {
         Error::store(format_args!("{action} of the database {location}"), e)
     };
+    let current: i64 = connection
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(|e| failed("reading the schema version", e))?;
+    if current == SCHEMA_VERSION {
+        return Ok(());
+    }
     let transaction = connection
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(|e| failed("starting the migration", e))?;

@@ -20,37 +20,39 @@ impl Store {
         if readings.is_empty() {
             return Ok(0);
         }
+        // The status line runs every few seconds with the same readings most of the time; a plain
+        // read settles that case without taking the write lock (or writing to the WAL at all).
+        // When something is new, every reading is judged again inside the write transaction, in
+        // order, as if the read had not happened: another process may have stored the same
+        // reading in the meantime, and a reading is judged against the ones kept before it.
+        // (Nothing can be news against the stored readings only because of an earlier one in the
+        // same call unless that earlier one was news itself, so the read misses nothing.)
+        let any_news = self.read("reading the latest plan readings", |connection| {
+            for reading in readings {
+                if is_news(connection, reading)? {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        })?;
+        if !any_news {
+            return Ok(0);
+        }
         self.write("recording plan readings", |transaction| {
-            let mut latest = transaction.prepare_cached(
-                "SELECT at, used_percent, resets_at FROM plan_readings
-                 WHERE window = ?1 AND source = ?2 ORDER BY at DESC, id DESC LIMIT 1",
-            )?;
             let mut insert = transaction.prepare_cached(
                 "INSERT INTO plan_readings (at, window, used_percent, resets_at, source, client_version)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
             let mut kept = 0;
             for reading in readings {
-                let previous: Option<(i64, f64, Option<i64>)> = latest
-                    .query_map(params![reading.window, reading.source.as_str()], |row| {
-                        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-                    })?
-                    .next()
-                    .transpose()?;
-                let at = to_millis(reading.seen_at);
-                let resets_at = reading.resets_at.map(to_millis);
-                if let Some((last_at, last_percent, last_reset)) = previous {
-                    let same = (last_percent - reading.used_percent).abs() < 1e-9
-                        && last_reset == resets_at;
-                    if same && (at - last_at).abs() < UNCHANGED_EVERY.num_milliseconds() {
-                        continue;
-                    }
+                if !is_news(transaction, reading)? {
+                    continue;
                 }
                 insert.execute(params![
-                    at,
+                    to_millis(reading.seen_at),
                     reading.window,
                     reading.used_percent,
-                    resets_at,
+                    reading.resets_at.map(to_millis),
                     reading.source.as_str(),
                     reading.client_version
                 ])?;
@@ -107,4 +109,25 @@ impl Store {
             )
             .collect())
     }
+}
+
+/// Whether `reading` tells something the latest stored reading of its window and source does not:
+/// another percentage or reset, or the same ones more than [`UNCHANGED_EVERY`] later.
+fn is_news(connection: &rusqlite::Connection, reading: &PlanReading) -> rusqlite::Result<bool> {
+    let mut latest = connection.prepare_cached(
+        "SELECT at, used_percent, resets_at FROM plan_readings
+         WHERE window = ?1 AND source = ?2 ORDER BY at DESC, id DESC LIMIT 1",
+    )?;
+    let previous: Option<(i64, f64, Option<i64>)> = latest
+        .query_map(params![reading.window, reading.source.as_str()], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })?
+        .next()
+        .transpose()?;
+    let Some((last_at, last_percent, last_reset)) = previous else {
+        return Ok(true);
+    };
+    let same = (last_percent - reading.used_percent).abs() < 1e-9
+        && last_reset == reading.resets_at.map(to_millis);
+    Ok(!same || (to_millis(reading.seen_at) - last_at).abs() >= UNCHANGED_EVERY.num_milliseconds())
 }
