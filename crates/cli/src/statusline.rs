@@ -201,7 +201,7 @@ fn facts(
     let store_path = claude_status_engine::store::Store::default_path(&data_dir);
     let from_store = claude_status_engine::store::Store::open(&store_path).and_then(|store| {
         let catalog = claude_status_engine::usage::load_catalog_in(&data_dir)?;
-        claude_status_engine::statusline::facts_from_store(&store, &readings, &catalog, zone, now)
+        claude_status_engine::statusline::facts_from_store(&store, &readings, catalog, zone, now)
     });
     from_store.unwrap_or_else(|error| {
         tracing::debug!("status line: the store gave nothing: {error}");

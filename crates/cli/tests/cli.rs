@@ -1,6 +1,8 @@
 //! The real `claude-status` binary against simulators hosted by the test: exit codes, the JSON contract, watch, incidents, history, usage errors, and that the API key never leaks.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
 
+mod support;
+
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -565,8 +567,7 @@ fn the_api_key_never_leaks() {
         assert!(!run.stderr.contains(needle), "stderr leaks the key");
     }
     let mut files = 0;
-    for entry in std::fs::read_dir(dir.path()).unwrap() {
-        let path = entry.unwrap().path();
+    for path in support::files_under(dir.path()) {
         let bytes = std::fs::read(&path).unwrap();
         files += 1;
         assert!(

@@ -3,6 +3,8 @@
 //! metered, and never prints or stores the API key.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
 
+mod support;
+
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::Path;
@@ -217,8 +219,8 @@ fn forwards_meters_prints_and_stores_without_the_key() {
     for text in [&first, &rest, &stderr] {
         assert!(!text.contains(SECRET), "the key leaked: {text}");
     }
-    for entry in std::fs::read_dir(data.path()).unwrap() {
-        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+    for path in support::files_under(data.path()) {
+        let bytes = std::fs::read(&path).unwrap();
         assert!(
             !bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()),
             "the key is in a data file"

@@ -43,10 +43,44 @@ pub const BUILTIN_PRICES_JSON: &str = include_str!("../data/prices.json");
 /// The shipped tier table.
 pub const BUILTIN_TIERS_JSON: &str = include_str!("../data/tiers.json");
 
+/// A fingerprint of everything compiled in that decides what [`Catalog::builtin`] and
+/// [`Catalog::build_with`] make of their inputs: the shipped data files, the source of the two
+/// modules that read them, and the crate's version. The engine keeps a built catalog on disk
+/// under this fingerprint (with its inputs' file stamps), so that a short-lived process such as
+/// the status line reads one small file instead of parsing and merging the tables; any change to
+/// the data or to this code makes every such cache stale.
+pub const BUILD_FINGERPRINT: u64 = {
+    let parts: [&str; 6] = [
+        BUILTIN_PRICES_JSON,
+        BUILTIN_TIERS_JSON,
+        crate::price_table::BUNDLED_LITELLM_JSON,
+        include_str!("catalog.rs"),
+        include_str!("price_table.rs"),
+        env!("CARGO_PKG_VERSION"),
+    ];
+    // FNV-1a, 64-bit, over the parts with a separator after each (so that moving text between
+    // two parts changes the result too). It is a change detector, not a security measure.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut part = 0;
+    while part < parts.len() {
+        let bytes = parts[part].as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            hash ^= bytes[i] as u64;
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+            i += 1;
+        }
+        hash ^= 0xff;
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        part += 1;
+    }
+    hash
+};
+
 /// The "as of" dates of the two tables: the prices' is the LiteLLM table's (the day the snapshot
 /// was taken or the table fetched, `YYYY-MM-DD`), unless the override sets one; the tiers' is
 /// `tiers.json`'s (`YYYY-MM`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AsOf {
     pub prices: String,
     pub tiers: String,
@@ -109,7 +143,7 @@ impl PriceSource {
 /// Prices of one model in USD per million tokens, with the cache prices already resolved (given
 /// per model, or derived from the input price with the catalog's cache multipliers), and where
 /// they came from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelPrice {
     pub input_per_mtok: f64,
     pub output_per_mtok: f64,
@@ -147,7 +181,7 @@ impl ModelPrice {
 }
 
 /// A model that a hand-made row and LiteLLM price differently: which one is used, and why.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PriceDisagreement {
     /// The canonical id.
     pub model: String,
@@ -160,7 +194,7 @@ pub struct PriceDisagreement {
 }
 
 /// The LiteLLM table a catalog was built from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PriceTableInfo {
     /// `None`: no table (only the hand-made rows price anything).
     pub kind: Option<TableKind>,
@@ -204,7 +238,7 @@ impl PriceTableInfo {
 
 /// A long-context rule: when a request's total input (uncached + cache writes + cache reads) is
 /// above `above_input_tokens`, every token of the request is billed at these prices instead.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LongContextPrice {
     pub above_input_tokens: u64,
     pub input_per_mtok: f64,
@@ -215,7 +249,7 @@ pub struct LongContextPrice {
 }
 
 /// One model of the price table.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelInfo {
     /// The canonical id (`claude-sonnet-4-5`).
     pub id: String,
@@ -234,7 +268,7 @@ pub struct ModelInfo {
 }
 
 /// The defaults of a model class, whatever the tier.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassInfo {
     /// The † rule: whether `cache_read_input_tokens` count toward ITPM. `None`: not known.
     pub cache_reads_count_toward_itpm: Option<bool>,
@@ -262,7 +296,7 @@ pub struct ClassLimits {
 }
 
 /// The Message Batches limits of a tier.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct BatchLimits {
     pub requests_per_minute: Option<u64>,
     pub max_in_queue: Option<u64>,
@@ -270,7 +304,7 @@ pub struct BatchLimits {
 }
 
 /// A tier's monthly spend cap.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "usd")]
 pub enum SpendCap {
     Usd(f64),
@@ -291,7 +325,7 @@ impl SpendCap {
 }
 
 /// One usage tier.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tier {
     /// The key in the table (`tier-2`, `start`).
     pub key: String,
@@ -309,7 +343,7 @@ pub struct Tier {
 }
 
 /// Both tables, ready for lookups.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Catalog {
     pub as_of: AsOf,
     /// The share taken off every token price for `service_tier: "batch"` (0.5).

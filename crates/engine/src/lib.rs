@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod blocks;
+pub mod catalog_cache;
 pub mod check;
 pub mod claude_code;
 pub mod control;

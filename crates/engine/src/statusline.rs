@@ -25,13 +25,13 @@ pub const PLAN_HISTORY: Duration = Duration::days(8);
 pub fn facts_from_store(
     store: &Store,
     readings: &[PlanReading],
-    catalog: &Catalog,
+    catalog: Catalog,
     zone: &DayZone,
     now: DateTime<Utc>,
 ) -> Result<StatusFacts> {
     store.record_plan_readings(readings)?;
     let mut tracker = Tracker::new(
-        catalog.clone(),
+        catalog,
         TrackerConfig {
             day_zone: *zone,
             ..TrackerConfig::default()

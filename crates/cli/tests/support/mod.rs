@@ -64,3 +64,20 @@ impl Drop for Guard {
         let _ = self.0.wait();
     }
 }
+
+/// Every file under `folder`, in its subfolders too: what a test searches for a leaked secret.
+pub fn files_under(folder: &Path) -> Vec<std::path::PathBuf> {
+    let mut folders = vec![folder.to_path_buf()];
+    let mut files = Vec::new();
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
