@@ -10,7 +10,8 @@ use anstyle::Style;
 use chrono::{DateTime, NaiveDate, Utc};
 use claude_status_core::aggregate::{self, DayZone, Totals, UsageColumns};
 use claude_status_core::blocks::{self, Block, BlocksReport};
-use claude_status_core::catalog::{Catalog, SpendCap};
+use claude_status_core::catalog::{Catalog, PriceSourceKind, SpendCap};
+use claude_status_core::cost::PriceSourceUse;
 use claude_status_core::ratelimit::RateLimitBucket;
 use claude_status_core::usage::{UsageRecord, UsageSource};
 use claude_status_engine::usage::{load_catalog_in, local_day_zone, store_path_for_logs};
@@ -99,11 +100,13 @@ pub fn usage_with(
             }
         })
     };
+    let mut sources = Vec::new();
     match view {
         UsageView::Daily => {
             let mut tally = aggregate::DailyTally::new(zone, &catalog);
             stream(&mut |r| tally.add(r))?;
             let report = tally.finish();
+            sources = report.price_sources.clone();
             if json {
                 crate::print_json(&report)?;
             } else {
@@ -119,6 +122,7 @@ pub fn usage_with(
             let mut tally = aggregate::MonthlyTally::new(zone, &catalog);
             stream(&mut |r| tally.add(r))?;
             let report = tally.finish();
+            sources = report.price_sources.clone();
             if json {
                 crate::print_json(&report)?;
             } else {
@@ -134,6 +138,7 @@ pub fn usage_with(
             let mut tally = aggregate::SessionTally::new(&catalog);
             stream(&mut |r| tally.add(r))?;
             let report = tally.finish();
+            sources = report.price_sources.clone();
             if json {
                 crate::print_json(&report)?;
             } else {
@@ -154,14 +159,16 @@ pub fn usage_with(
         UsageView::Blocks => {}
     }
     if !json {
-        anstream::print!("{}", prices_note(&catalog));
+        anstream::print!("{}", prices_note(&catalog, &sources));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Where the prices of a table came from: the LiteLLM table in use, the override, and any model
-/// whose hand-made price disagrees with LiteLLM's (with the one used and why).
-fn prices_note(catalog: &Catalog) -> String {
+/// Where the prices of a table came from: the LiteLLM table in use, the override, each model of
+/// the table that something else priced (a hand-made row, the override, the client's own
+/// figure) or nothing did, and any model whose hand-made price disagrees with LiteLLM's (with
+/// the one used and why).
+fn prices_note(catalog: &Catalog, sources: &[PriceSourceUse]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -174,6 +181,40 @@ fn prices_note(catalog: &Catalog) -> String {
             ""
         }
     );
+    for used in sources {
+        let requests = if used.records == 1 {
+            "1 request".to_owned()
+        } else {
+            format!("{} requests", thousands(used.records))
+        };
+        match (used.kind, &used.source) {
+            (
+                Some(
+                    PriceSourceKind::LitellmBundled
+                    | PriceSourceKind::LitellmFetched
+                    | PriceSourceKind::LitellmFile,
+                ),
+                _,
+            ) => {}
+            (Some(PriceSourceKind::ReportedByClient), _) => {
+                let _ = writeln!(
+                    out,
+                    "{}: {requests} at the cost the client wrote in its log.",
+                    used.model
+                );
+            }
+            (Some(_), Some(source)) => {
+                let _ = writeln!(out, "{}: {requests} priced by {source}.", used.model);
+            }
+            _ => {
+                let _ = writeln!(
+                    out,
+                    "{}: price unknown, not counted in the cost ({requests}).",
+                    used.model
+                );
+            }
+        }
+    }
     for disagreement in catalog.disagreements() {
         let _ = writeln!(out, "{}: {}", disagreement.model, disagreement.note);
     }
@@ -703,5 +744,52 @@ mod tests {
         // One entry so far: no burn rate, so no projection row.
         assert!(!text.contains("PROJECTED"), "{text}");
         assert!(text.contains("Times in +02:00."), "{text}");
+    }
+
+    #[test]
+    fn the_prices_note_names_every_model_the_table_did_not_price() {
+        let catalog = Catalog::builtin();
+        let day = Utc.with_ymd_and_hms(2026, 12, 2, 10, 0, 0).unwrap();
+        let mut tally = aggregate::DailyTally::new(DayZone::utc(), &catalog);
+        for (model, reported) in [
+            ("claude-opus-4-6", None),
+            ("claude-fable-5-2", None),
+            ("claude-fable-5-2", None),
+            ("claude-nonesuch-9", None),
+            ("claude-haiku-4-5", Some(0.5)),
+        ] {
+            let mut record = UsageRecord::new(
+                day,
+                UsageSource::ClaudeCode,
+                model,
+                TokenCounts {
+                    input: 1_000,
+                    ..TokenCounts::default()
+                },
+            );
+            record.reported_cost_usd = reported;
+            tally.add(&record);
+        }
+        let report = tally.finish();
+        let note = prices_note(&catalog, &report.price_sources);
+        let fable = &catalog.price("claude-fable-5-2").unwrap().source.label;
+        assert!(
+            note.starts_with(&format!("Prices from {}", catalog.price_table.label)),
+            "{note}"
+        );
+        assert!(
+            note.contains(&format!("claude-fable-5-2: 2 requests priced by {fable}.")),
+            "{note}"
+        );
+        assert!(
+            note.contains("claude-nonesuch-9: price unknown, not counted in the cost (1 request)."),
+            "{note}"
+        );
+        assert!(
+            note.contains("claude-haiku-4-5: 1 request at the cost the client wrote in its log."),
+            "{note}"
+        );
+        // The table's own rows need no line of their own.
+        assert!(!note.contains("claude-opus-4-6"), "{note}");
     }
 }

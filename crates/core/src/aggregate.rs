@@ -2,7 +2,9 @@
 //! deduplication of Claude Code's repeated transcript lines that must come first.
 //!
 //! The token totals follow ccusage: `total_tokens = input + output + cache_creation + cache_read`.
-//! Costs come from our catalog, so they may differ from ccusage's price table by a little.
+//! Costs come from our catalog (LiteLLM's table, the table ccusage prices from, with our hand-made
+//! rows and the user's override), and each report says which source priced how much of each
+//! model's cost (`price_sources`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::str::FromStr;
@@ -12,7 +14,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::catalog::Catalog;
-use crate::cost::{cost_of_record, Cost, CostTotal};
+use crate::cost::{cost_of_record, Cost, CostTotal, PriceSourceUse, SourceTally};
 use crate::error::{Error, Result};
 use crate::usage::{TokenCounts, UsageRecord};
 
@@ -155,6 +157,8 @@ pub struct Totals {
 pub struct DailyReport {
     pub daily: Vec<DailyRow>,
     pub totals: Totals,
+    /// Which source priced each model's cost, by model.
+    pub price_sources: Vec<PriceSourceUse>,
 }
 
 /// `{"monthly": […], "totals": {…}}`, oldest month first.
@@ -162,6 +166,8 @@ pub struct DailyReport {
 pub struct MonthlyReport {
     pub monthly: Vec<MonthlyRow>,
     pub totals: Totals,
+    /// Which source priced each model's cost, by model.
+    pub price_sources: Vec<PriceSourceUse>,
 }
 
 /// `{"sessions": […], "totals": {…}}`, by last activity, oldest first.
@@ -169,6 +175,8 @@ pub struct MonthlyReport {
 pub struct SessionReport {
     pub sessions: Vec<SessionRow>,
     pub totals: Totals,
+    /// Which source priced each model's cost, by model.
+    pub price_sources: Vec<PriceSourceUse>,
 }
 
 /// Whether a record is usage at all: an API error line (a failed status and no tokens) is not.
@@ -220,6 +228,7 @@ struct Tally<K> {
     all: Accumulator,
     /// Each model id as written, normalised once (a ledger has a handful of distinct ones).
     models: HashMap<String, Option<String>>,
+    sources: SourceTally,
 }
 
 impl<K: Ord> Tally<K> {
@@ -228,6 +237,7 @@ impl<K: Ord> Tally<K> {
             groups: BTreeMap::new(),
             all: Accumulator::default(),
             models: HashMap::new(),
+            sources: SourceTally::default(),
         }
     }
 
@@ -250,6 +260,9 @@ impl<K: Ord> Tally<K> {
             self.models.insert(record.model.clone(), normalized);
         }
         let model = self.models.get(&record.model).and_then(Option::as_deref);
+        if let Some(model) = model {
+            self.sources.add(model, &cost);
+        }
         if let Some(group) = slot(&mut self.groups) {
             group.add(record, &cost, model);
         }
@@ -314,6 +327,7 @@ impl<'c> DailyTally<'c> {
                 })
                 .collect(),
             totals,
+            price_sources: self.tally.sources.finish(self.catalog),
         }
     }
 }
@@ -357,6 +371,7 @@ impl<'c> MonthlyTally<'c> {
                 })
                 .collect(),
             totals,
+            price_sources: self.tally.sources.finish(self.catalog),
         }
     }
 }
@@ -411,6 +426,7 @@ impl<'c> SessionTally<'c> {
         SessionReport {
             sessions: rows.into_iter().map(|(_, row)| row).collect(),
             totals,
+            price_sources: self.tally.sources.finish(self.catalog),
         }
     }
 }

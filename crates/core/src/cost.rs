@@ -9,6 +9,8 @@
 //! hand-made row, the user's override, or the client's own reported cost);
 //! [`cost_source_label`] turns that into words for one model.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, ModelPrice, PriceSourceKind};
@@ -148,11 +150,83 @@ pub fn cost_of_record(record: &UsageRecord, catalog: &Catalog) -> Cost {
 /// (bundled)", "your override"…), "reported by the client" for a cost the log carried, `None` for
 /// an unknown price.
 pub fn cost_source_label(cost: &Cost, model: &str, catalog: &Catalog) -> Option<String> {
-    match cost.source? {
+    source_label(cost.source, model, catalog)
+}
+
+/// [`cost_source_label`] from the kind of source alone.
+pub fn source_label(
+    kind: Option<PriceSourceKind>,
+    model: &str,
+    catalog: &Catalog,
+) -> Option<String> {
+    match kind? {
         PriceSourceKind::ReportedByClient => Some("reported by the client".to_owned()),
         _ => catalog
             .price_source(model)
             .map(|source| source.label.clone()),
+    }
+}
+
+/// Which source priced the cost of one model in a report, and how much of it: a report's costs
+/// can each be traced to the table, hand-made row, override or client figure behind them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PriceSourceUse {
+    /// The canonical model id.
+    pub model: String,
+    /// The kind of source; `null` when the price is unknown (those records count no cost).
+    pub kind: Option<PriceSourceKind>,
+    /// The source in words ("LiteLLM 1.110.2 (bundled)", "reported by the client"); `null` when
+    /// the price is unknown.
+    pub source: Option<String>,
+    /// How many records it priced.
+    pub records: u64,
+    /// The USD it priced.
+    pub cost_usd: f64,
+}
+
+/// Counts, record by record, which source priced how much of each model's cost.
+#[derive(Debug, Default)]
+pub struct SourceTally {
+    /// Per canonical model, each kind of source with its records and USD (a model has one or
+    /// two kinds: its price, and perhaps costs the client reported).
+    models: BTreeMap<String, Vec<(Option<PriceSourceKind>, u64, f64)>>,
+}
+
+impl SourceTally {
+    /// Counts one record's cost under its canonical model id. A record that nothing priced and
+    /// that has no unknown price either (no tokens) is not a cost and is left out.
+    pub fn add(&mut self, model: &str, cost: &Cost) {
+        if cost.source.is_none() && !cost.unknown_price {
+            return;
+        }
+        let kinds = match self.models.get_mut(model) {
+            Some(kinds) => kinds,
+            None => self.models.entry(model.to_owned()).or_default(),
+        };
+        match kinds.iter_mut().find(|(kind, _, _)| *kind == cost.source) {
+            Some((_, records, usd)) => {
+                *records += 1;
+                *usd += cost.usd;
+            }
+            None => kinds.push((cost.source, 1, cost.usd)),
+        }
+    }
+
+    /// Every model and source, by model and then in the order first seen, with their labels.
+    pub fn finish(self, catalog: &Catalog) -> Vec<PriceSourceUse> {
+        let mut out = Vec::new();
+        for (model, kinds) in self.models {
+            for (kind, records, cost_usd) in kinds {
+                out.push(PriceSourceUse {
+                    source: source_label(kind, &model, catalog),
+                    model: model.clone(),
+                    kind,
+                    records,
+                    cost_usd,
+                });
+            }
+        }
+        out
     }
 }
 

@@ -294,20 +294,30 @@ fn the_json_the_issue_fixes() {
         "cost_usd": sonnet + haiku,
         "includes_unknown_price": false,
     });
+    // Which source priced each model: here both come from the LiteLLM table in use.
+    let source = |model: &str| serde_json::to_value(catalog.price_source(model).unwrap()).unwrap();
+    let sources = json!([
+        {"model": "claude-haiku-4-5", "kind": source("claude-haiku-4-5")["kind"],
+         "source": source("claude-haiku-4-5")["label"], "records": 1, "cost_usd": haiku},
+        {"model": "claude-sonnet-4-5", "kind": source("claude-sonnet-4-5")["kind"],
+         "source": source("claude-sonnet-4-5")["label"], "records": 1, "cost_usd": sonnet},
+    ]);
+    assert_eq!(sources[0]["kind"], "litellm_bundled");
     let mut daily_row = day.clone();
     daily_row["date"] = json!("2026-10-01");
     assert_eq!(
         serde_json::to_value(daily(&records, &DayZone::utc(), &catalog)).unwrap(),
-        json!({"daily": [daily_row], "totals": totals})
+        json!({"daily": [daily_row], "totals": totals, "price_sources": sources})
     );
     let mut monthly_row = day.clone();
     monthly_row["month"] = json!("2026-10");
     assert_eq!(
         serde_json::to_value(monthly(&records, &DayZone::utc(), &catalog)).unwrap(),
-        json!({"monthly": [monthly_row], "totals": totals})
+        json!({"monthly": [monthly_row], "totals": totals, "price_sources": sources})
     );
     let report = serde_json::to_value(sessions(&records, &catalog)).unwrap();
     assert_eq!(report["totals"], totals);
+    assert_eq!(report["price_sources"], sources);
     assert_eq!(
         report["sessions"],
         json!([
@@ -422,4 +432,79 @@ fn time_zone_spellings() {
     check("+25:00", None);
     check("Mars/Olympus", None);
     check("", None);
+}
+
+/// (model, kind of source, its label, records, cost rounded to cents) of one price source.
+type SourceRow<'a> = (&'a str, Option<String>, Option<&'a str>, u64, f64);
+
+#[test]
+fn every_cost_says_which_source_priced_it() {
+    let catalog = Catalog::builtin();
+    let input =
+        |time: &str, model: &str, tokens: u64| record(time, model, "s1", [tokens, 0, 0, 0, 0]);
+    let reported = UsageRecord {
+        reported_cost_usd: Some(0.25),
+        ..input("2026-10-01T10:03:00Z", "claude-opus-4-6", 10)
+    };
+    let records = [
+        input("2026-10-01T10:00:00Z", "claude-opus-4-6", 1_000_000),
+        input("2026-10-01T10:01:00Z", "claude-opus-4-6", 1_000_000),
+        input("2026-10-01T10:02:00Z", "claude-fable-5-2", 1_000_000),
+        reported,
+        input("2026-10-01T10:04:00Z", "claude-nonesuch-9", 1_000),
+        error_line("2026-10-01T10:05:00Z", 529),
+    ];
+    let report = daily(&records, &DayZone::utc(), &catalog);
+    let found: Vec<SourceRow> = report
+        .price_sources
+        .iter()
+        .map(|used| {
+            (
+                used.model.as_str(),
+                used.kind.map(|k| {
+                    serde_json::to_value(k)
+                        .unwrap()
+                        .as_str()
+                        .unwrap()
+                        .to_owned()
+                }),
+                used.source.as_deref(),
+                used.records,
+                (used.cost_usd * 100.0).round() / 100.0,
+            )
+        })
+        .collect();
+    let opus = catalog.price("claude-opus-4-6").unwrap();
+    let fable = catalog.price("claude-fable-5-2").unwrap();
+    assert_eq!(
+        found,
+        vec![
+            (
+                "claude-fable-5-2",
+                Some("built_in".to_owned()),
+                Some(fable.source.label.as_str()),
+                1,
+                fable.input_per_mtok
+            ),
+            ("claude-nonesuch-9", None, None, 1, 0.0),
+            (
+                "claude-opus-4-6",
+                Some("litellm_bundled".to_owned()),
+                Some(opus.source.label.as_str()),
+                2,
+                2.0 * opus.input_per_mtok
+            ),
+            (
+                "claude-opus-4-6",
+                Some("reported_by_client".to_owned()),
+                Some("reported by the client"),
+                1,
+                0.25
+            ),
+        ]
+    );
+    // The sources account for every dollar of the totals.
+    let accounted: f64 = report.price_sources.iter().map(|u| u.cost_usd).sum();
+    assert!((accounted - report.totals.cost_usd).abs() < 1e-9);
+    assert!(report.totals.includes_unknown_price);
 }
