@@ -248,7 +248,7 @@ fn min_span(window: &str) -> Duration {
 }
 
 /// How far back the slope looks: the last hour of a 5-hour window, the last day of a week.
-fn lookback(window: &str) -> Duration {
+pub fn lookback(window: &str) -> Duration {
     if window_duration(window) > Duration::hours(5) {
         Duration::hours(24)
     } else {

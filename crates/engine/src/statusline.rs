@@ -44,7 +44,7 @@ pub fn facts_from_store(
             tracker.record(&record);
         }
     }
-    for reading in store.plan_readings_since(now - PLAN_HISTORY)? {
+    for reading in store.plan_readings_for_report(now - PLAN_HISTORY)? {
         tracker.observe_plan(reading);
     }
     let snapshot = tracker.snapshot(now);

@@ -939,6 +939,58 @@ fn plan_reading(window: &str, percent: f64, millis: i64) -> claude_status_core::
     }
 }
 
+/// A week of a busy subscriber's readings (one every 4 minutes, each a change, in both windows):
+/// the report the status line makes from the few rows `plan_readings_for_report` reads is the
+/// report made from the whole week.
+#[test]
+fn the_windows_report_reads_a_day_at_most_and_says_the_same() {
+    use claude_status_core::plan::{PlanReading, PlanSource, PlanWindows};
+    let store = Store::open_in_memory().unwrap();
+    let step = 4 * 60_000;
+    let week = 7 * 24 * 3_600_000;
+    let five_hours = 5 * 3_600_000;
+    let mut readings = Vec::new();
+    for n in 0..(week / step) {
+        let millis = n * step;
+        let window_start = millis - millis % five_hours;
+        let reading = |window: &str, percent: f64, reset: i64| PlanReading {
+            window: window.to_owned(),
+            used_percent: (percent * 10.0).round() / 10.0,
+            resets_at: Some(at(reset)),
+            seen_at: at(millis),
+            source: PlanSource::StatusLine,
+            client_version: Some("2.1.328".to_owned()),
+        };
+        let session = 100.0 * (millis - window_start) as f64 / five_hours as f64;
+        readings.push(reading("five_hour", session, window_start + five_hours));
+        readings.push(reading(
+            "seven_day",
+            90.0 * millis as f64 / week as f64,
+            week + 60_000,
+        ));
+    }
+    // The week's slowly rising percentage repeats itself at times, and those copies are skipped.
+    let kept = store.record_plan_readings(&readings).unwrap();
+    assert!(kept > readings.len() * 3 / 4, "{kept}");
+    let now = at(week);
+    let since = now - Duration::days(8);
+    let report = |readings: Vec<PlanReading>| {
+        let mut windows = PlanWindows::default();
+        for reading in readings {
+            windows.observe(reading);
+        }
+        windows.report(now)
+    };
+    let all = store.plan_readings_since(since).unwrap();
+    let few = store.plan_readings_for_report(since).unwrap();
+    assert_eq!(all.len(), kept);
+    // An hour of the session window and a day of the week, each with its latest reading.
+    assert!(few.len() <= 15 + 361 + 2, "{} readings", few.len());
+    let full = report(all);
+    assert!(full.iter().all(|w| w.pace.is_some()), "{full:#?}");
+    assert_eq!(report(few), full);
+}
+
 fn plan_readings_round_trip_keep_changes_and_skip_copies(store: &Store) {
     let minute = 60_000;
     // A copy a minute later is skipped; a change, a copy five minutes later and another window

@@ -3,7 +3,7 @@
 //! the pace projection all see the same history.
 
 use chrono::{DateTime, Utc};
-use claude_status_core::plan::{PlanReading, PlanSource, UNCHANGED_EVERY};
+use claude_status_core::plan::{lookback, PlanReading, PlanSource, UNCHANGED_EVERY};
 use rusqlite::params;
 
 use super::{from_millis, from_optional_millis, to_millis, Store};
@@ -65,50 +65,90 @@ impl Store {
     /// The readings taken at or after `since`, oldest first (at most 25,000, the newest kept).
     pub fn plan_readings_since(&self, since: DateTime<Utc>) -> Result<Vec<PlanReading>> {
         let rows = self.read("reading plan readings", |connection| {
-            let mut statement = connection.prepare_cached(
-                "SELECT id, at, window, used_percent, resets_at, source, client_version FROM (
+            let mut statement = connection.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM (
                      SELECT * FROM plan_readings WHERE at >= ?1 ORDER BY at DESC, id DESC LIMIT ?2
-                 ) ORDER BY at, id",
-            )?;
-            let rows = statement.query_map(params![to_millis(since), MAX_READ], |row| {
-                Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, i64>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, f64>(3)?,
-                    row.get::<_, Option<i64>>(4)?,
-                    row.get::<_, String>(5)?,
-                    row.get::<_, Option<String>>(6)?,
-                ))
-            })?;
+                 ) ORDER BY at, id"
+            ))?;
+            let rows = statement.query_map(params![to_millis(since), MAX_READ], row)?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
         })?;
-        Ok(rows
-            .into_iter()
-            .filter_map(
-                |(id, at, window, used_percent, resets_at, source, client_version)| {
-                    let (Some(seen_at), Some(source)) =
-                        (from_millis(at), PlanSource::from_stored(&source))
-                    else {
-                        tracing::warn!(
-                            table = "plan_readings",
-                            row = id,
-                            "skipping an unreadable row"
-                        );
-                        return None;
-                    };
-                    Some(PlanReading {
-                        window,
-                        used_percent,
-                        resets_at: from_optional_millis(resets_at),
-                        seen_at,
-                        source,
-                        client_version,
-                    })
-                },
-            )
-            .collect())
+        Ok(rows.into_iter().filter_map(decode).collect())
     }
+
+    /// What a report of the windows needs of the readings taken at or after `since`: each
+    /// window's latest reading and the ones within the slope's lookback before it
+    /// ([`claude_status_core::plan::lookback`]: an hour of a 5-hour window, a day of a week),
+    /// oldest first. The status line without a service asks this on every run; a week of a busy
+    /// subscriber's readings is thousands of rows, of which the report reads a few hundred.
+    pub fn plan_readings_for_report(&self, since: DateTime<Utc>) -> Result<Vec<PlanReading>> {
+        let rows = self.read("reading plan readings", |connection| {
+            let mut windows = connection.prepare_cached(
+                "SELECT window, MAX(at) FROM plan_readings WHERE at >= ?1 GROUP BY window
+                 ORDER BY window LIMIT ?2",
+            )?;
+            let latest = windows
+                .query_map(params![to_millis(since), MAX_WINDOWS_READ], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut statement = connection.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM (
+                     SELECT * FROM plan_readings WHERE window = ?1 AND at >= ?2
+                     ORDER BY at DESC, id DESC LIMIT ?3
+                 ) ORDER BY at, id"
+            ))?;
+            let mut rows = Vec::new();
+            for (window, last) in latest {
+                let from = (last - lookback(&window).num_milliseconds()).max(to_millis(since));
+                let found = statement.query_map(params![window, from, MAX_READ], row)?;
+                for found in found {
+                    rows.push(found?);
+                }
+            }
+            Ok(rows)
+        })?;
+        let mut readings: Vec<PlanReading> = rows.into_iter().filter_map(decode).collect();
+        // Oldest first across the windows, as `plan_readings_since` gives them (the sort is
+        // stable, so readings of one instant keep their order within a window).
+        readings.sort_by_key(|reading| reading.seen_at);
+        Ok(readings)
+    }
+}
+
+/// The columns of a stored reading, in the order [`row`] reads them.
+const COLUMNS: &str = "id, at, window, used_percent, resets_at, source, client_version";
+
+/// The most windows one report reads (a source names a handful; more is noise).
+const MAX_WINDOWS_READ: i64 = 32;
+
+/// A stored reading as its columns.
+type Row = (i64, i64, String, f64, Option<i64>, String, Option<String>);
+
+fn row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    Row::try_from(row)
+}
+
+/// A stored reading, or `None` (logged) when its time or source cannot be read.
+fn decode(
+    (id, at, window, used_percent, resets_at, source, client_version): Row,
+) -> Option<PlanReading> {
+    let (Some(seen_at), Some(source)) = (from_millis(at), PlanSource::from_stored(&source)) else {
+        tracing::warn!(
+            table = "plan_readings",
+            row = id,
+            "skipping an unreadable row"
+        );
+        return None;
+    };
+    Some(PlanReading {
+        window,
+        used_percent,
+        resets_at: from_optional_millis(resets_at),
+        seen_at,
+        source,
+        client_version,
+    })
 }
 
 /// Whether `reading` tells something the latest stored reading of its window and source does not:
