@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{is_usage, DayZone, SYNTHETIC_MODEL};
 use crate::catalog::Catalog;
-use crate::cost::{cost_of_record, CostTotal};
+use crate::cost::{cost_of_record, CostTotal, PriceSourceUse, SourceTally};
 use crate::usage::{TokenCounts, UsageRecord, UsageSource};
 
 /// How long a block lasts, in hours (ccusage's `DEFAULT_SESSION_DURATION_HOURS`).
@@ -88,6 +88,9 @@ pub struct Block {
     pub includes_unknown_price: bool,
     /// Canonical model ids in order of first use, without `<synthetic>`.
     pub models: Vec<String>,
+    /// Which source priced each model's part of `cost_usd`, by model (empty for a gap).
+    #[serde(default)]
+    pub price_sources: Vec<PriceSourceUse>,
 }
 
 /// How fast the active block is spending.
@@ -271,12 +274,15 @@ fn make_block(
     let mut cost = CostTotal::default();
     let mut seen = BTreeSet::new();
     let mut models = Vec::new();
+    let mut sources = SourceTally::default();
     for record in entries {
         tokens.add(&record.tokens);
-        cost.add(&cost_of_record(record, catalog));
+        let record_cost = cost_of_record(record, catalog);
+        cost.add(&record_cost);
         let model = record.model.trim();
         if model != SYNTHETIC_MODEL && !model.is_empty() {
             let canonical = catalog.normalize(model);
+            sources.add(&canonical, &record_cost);
             if seen.insert(canonical.clone()) {
                 models.push(canonical);
             }
@@ -296,6 +302,7 @@ fn make_block(
         cost_usd: cost.usd,
         includes_unknown_price: cost.includes_unknown_price,
         models,
+        price_sources: sources.finish(catalog),
     }
 }
 
@@ -319,6 +326,7 @@ fn gap_block(last: DateTime<Utc>, next: DateTime<Utc>) -> Block {
         cost_usd: 0.0,
         includes_unknown_price: false,
         models: Vec::new(),
+        price_sources: Vec::new(),
     }
 }
 
@@ -377,6 +385,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
 
     use super::*;
+    use crate::catalog::PriceSourceKind;
     use crate::cost::cost_of_record;
 
     /// A time on 2026-08-21 (UTC).
@@ -441,6 +450,37 @@ mod tests {
         gateway.source = UsageSource::Gateway;
         let report = check(&[gateway], at(12, 0), &[]);
         assert_eq!(report.active, None);
+    }
+
+    #[test]
+    fn a_block_says_which_source_priced_its_cost() {
+        let records = [
+            record(at(9, 0), SONNET, 1_000, 100),
+            record(at(9, 10), "claude-fable-5-2", 1_000, 100),
+            record(at(9, 20), "claude-nonesuch-9", 1_000, 100),
+        ];
+        let catalog = Catalog::builtin();
+        let block = &report(&records, &catalog, at(10, 0)).blocks[0];
+        let kinds: Vec<(&str, Option<PriceSourceKind>, u64)> = block
+            .price_sources
+            .iter()
+            .map(|used| (used.model.as_str(), used.kind, used.records))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("claude-fable-5-2", Some(PriceSourceKind::BuiltIn), 1),
+                ("claude-nonesuch-9", None, 1),
+                (
+                    "claude-sonnet-4-5",
+                    Some(PriceSourceKind::LitellmBundled),
+                    1
+                ),
+            ]
+        );
+        let accounted: f64 = block.price_sources.iter().map(|used| used.cost_usd).sum();
+        assert!((accounted - block.cost_usd).abs() < 1e-12);
+        assert!(block.includes_unknown_price);
     }
 
     #[test]

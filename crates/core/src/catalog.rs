@@ -88,6 +88,7 @@ pub struct AsOf {
 
 /// What kind of source priced a model (or a cost).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum PriceSourceKind {
     /// LiteLLM's table as bundled in this build.

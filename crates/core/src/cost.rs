@@ -169,7 +169,8 @@ pub fn source_label(
 
 /// Which source priced the cost of one model in a report, and how much of it: a report's costs
 /// can each be traced to the table, hand-made row, override or client figure behind them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PriceSourceUse {
     /// The canonical model id.
     pub model: String,
@@ -179,6 +180,7 @@ pub struct PriceSourceUse {
     /// the price is unknown.
     pub source: Option<String>,
     /// How many records it priced.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub records: u64,
     /// The USD it priced.
     pub cost_usd: f64,
