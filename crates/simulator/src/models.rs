@@ -1,11 +1,24 @@
 //! Model ids as the simulator reads them: normalisation, families, display names, the models `/v1/models` serves, the retired ids that answer 404, and the scope of a per-model overload.
 
-/// The models `/v1/models` lists, newest first: (id, display name, created_at).
+/// The models `/v1/models` lists, newest first: (id, display name, created_at). They are the
+/// current models of claude-code.md H5, every model Claude Code 2.1.328 prices under its own
+/// name except the retired Sonnet 4.5, so the list and the ids `/v1/messages` serves agree.
 ///
-/// The 4.x dates come from the models' announcements; the 5.x models are priced in
-/// claude-code.md H5 but their release dates are not in the reference, so those dates are
-/// invented, kept in release order and before the reference's "as of" month (2026-12).
-pub(crate) const MODELS: [(&str, &str, &str); 10] = [
+/// The 4.x dates come from the models' announcements; the 5.x models (Fable and Mythos
+/// included) are priced in claude-code.md H5 but their release dates are not in the
+/// reference, so those dates are invented, kept in release order (a point release after its
+/// base) and before the reference's "as of" month (2026-12).
+pub(crate) const MODELS: [(&str, &str, &str); 17] = [
+    (
+        "claude-fable-5-2",
+        "Claude Fable 5.2",
+        "2026-11-25T00:00:00Z",
+    ),
+    (
+        "claude-mythos-5-2",
+        "Claude Mythos 5.2",
+        "2026-11-25T00:00:00Z",
+    ),
     ("claude-opus-5-5", "Claude Opus 5.5", "2026-11-18T00:00:00Z"),
     (
         "claude-sonnet-5-5",
@@ -17,8 +30,20 @@ pub(crate) const MODELS: [(&str, &str, &str); 10] = [
         "Claude Haiku 5.5",
         "2026-11-04T00:00:00Z",
     ),
+    (
+        "claude-fable-5-1",
+        "Claude Fable 5.1",
+        "2026-10-21T00:00:00Z",
+    ),
+    (
+        "claude-mythos-5-1",
+        "Claude Mythos 5.1",
+        "2026-10-21T00:00:00Z",
+    ),
     ("claude-opus-5", "Claude Opus 5", "2026-09-09T00:00:00Z"),
     ("claude-sonnet-5", "Claude Sonnet 5", "2026-09-09T00:00:00Z"),
+    ("claude-fable-5", "Claude Fable 5", "2026-08-12T00:00:00Z"),
+    ("claude-mythos-5", "Claude Mythos 5", "2026-08-12T00:00:00Z"),
     ("claude-opus-4-8", "Claude Opus 4.8", "2026-05-28T00:00:00Z"),
     ("claude-opus-4-7", "Claude Opus 4.7", "2026-04-16T00:00:00Z"),
     (
@@ -27,6 +52,7 @@ pub(crate) const MODELS: [(&str, &str, &str); 10] = [
         "2026-02-17T00:00:00Z",
     ),
     ("claude-opus-4-6", "Claude Opus 4.6", "2026-02-05T00:00:00Z"),
+    ("claude-opus-4-5", "Claude Opus 4.5", "2025-11-24T00:00:00Z"),
     (
         "claude-haiku-4-5",
         "Claude Haiku 4.5",
