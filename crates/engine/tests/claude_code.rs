@@ -430,15 +430,15 @@ async fn follow_sees_an_appended_line_within_a_second() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn follow_rescans_files_it_had_no_event_for() {
+async fn follow_picks_up_a_second_projects_folder_created_later() {
     let temp = tempfile::tempdir().unwrap();
     let projects_dir = temp.path().join("projects");
     std::fs::create_dir_all(&projects_dir).unwrap();
     let store = Arc::new(Store::open_in_memory().unwrap());
     let (sender, mut receiver) = tokio::sync::mpsc::channel(8);
     let shutdown = CancellationToken::new();
-    // A folder that is not watched (another projects dir whose watch we never set): only the
-    // rescan can see it. Here the rescan runs every 300 ms.
+    // A second projects folder that does not exist when following starts: its parent's watch
+    // or, failing that, the rescan (every 300 ms here) finds it.
     let unwatched = tempfile::tempdir().unwrap();
     let task = tokio::spawn(claude_code::follow_with(
         Arc::clone(&store),
@@ -451,15 +451,58 @@ async fn follow_rescans_files_it_had_no_event_for() {
         shutdown.clone(),
     ));
     tokio::time::sleep(Duration::from_millis(200)).await;
-    // The second directory appears after follow started; its first watch attempt failed.
+    // The second directory appears after follow started.
     let late = unwatched.path().join("projects/p/s.jsonl");
     std::fs::create_dir_all(late.parent().unwrap()).unwrap();
     std::fs::write(&late, usage_line("msg_late", "req_late", 7, 1)).unwrap();
     let batch = tokio::time::timeout(Duration::from_secs(5), receiver.recv())
         .await
-        .expect("the rescan did not pick up the new folder")
+        .expect("the new folder was not picked up")
         .unwrap();
     assert_eq!(batch[0].message_id.as_deref(), Some("msg_late"));
+    shutdown.cancel();
+    task.await.unwrap().unwrap();
+}
+
+/// The app installed before Claude Code's first run: neither `~/.claude` nor its `projects`
+/// folder exists when following starts, and the rescan is an hour away. The first session's
+/// transcript is read once the folders appear, not at the next rescan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_reads_a_projects_folder_that_appears_later_at_once() {
+    let home = tempfile::tempdir().unwrap();
+    let projects_dir = home.path().join(".claude/projects");
+    let store = Arc::new(Store::open_in_memory().unwrap());
+    let (sender, mut receiver) = tokio::sync::mpsc::channel(8);
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(claude_code::follow_with(
+        Arc::clone(&store),
+        vec![projects_dir.clone()],
+        FollowConfig {
+            debounce: Duration::from_millis(50),
+            rescan_every: Duration::from_secs(3_600),
+        },
+        sender,
+        shutdown.clone(),
+    ));
+    // Let the catch-up (of nothing) and the parent's watch be set up.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    std::fs::create_dir(home.path().join(".claude")).unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let transcript = projects_dir.join("-home-user-p/s.jsonl");
+    std::fs::create_dir_all(transcript.parent().unwrap()).unwrap();
+    std::fs::write(&transcript, usage_line("msg_first", "req_first", 5, 1)).unwrap();
+    let batch = tokio::time::timeout(Duration::from_secs(10), receiver.recv())
+        .await
+        .expect("the new projects folder was not read before the rescan")
+        .unwrap();
+    assert_eq!(batch[0].message_id.as_deref(), Some("msg_first"));
+    // Once watched, it is followed as any other.
+    append(&transcript, &usage_line("msg_second", "req_second", 6, 1));
+    let batch = tokio::time::timeout(Duration::from_secs(10), receiver.recv())
+        .await
+        .expect("the line appended to the new transcript was not followed")
+        .unwrap();
+    assert_eq!(batch[0].message_id.as_deref(), Some("msg_second"));
     shutdown.cancel();
     task.await.unwrap().unwrap();
 }

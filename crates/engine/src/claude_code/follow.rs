@@ -2,9 +2,13 @@
 //! trigger a read of the files that changed, after a short debounce so that a burst of lines is
 //! read once, and a periodic full rescan catches anything the events missed (a watch limit hit,
 //! a folder created before its watch was in place, a network file system without events).
+//!
+//! A projects folder that does not exist yet (the app installed before Claude Code's first run)
+//! is waited for through its nearest existing parent, watched on its own: when the folder
+//! appears it is watched and read at once rather than at the next rescan.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -72,6 +76,10 @@ pub async fn follow_with(
     shutdown: CancellationToken,
 ) -> Result<()> {
     let (event_sender, mut events) = mpsc::unbounded_channel::<PathBuf>();
+    // A folder on the way to a projects folder that is not there yet was created (or renamed):
+    // time to look again. Bounded to one pending signal; one is as good as many.
+    let (appeared_sender, mut appeared) = mpsc::channel::<()>(1);
+    let awaited = projects_dirs.clone();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         match event {
             Ok(event) => {
@@ -79,6 +87,10 @@ pub async fn follow_with(
                     if is_transcript(&path) {
                         // The receiver is gone only when `follow` has returned.
                         let _ = event_sender.send(path);
+                    } else if appears(&event.kind)
+                        && awaited.iter().any(|dir| dir.starts_with(&path))
+                    {
+                        let _ = appeared_sender.try_send(());
                     }
                 }
             }
@@ -91,8 +103,8 @@ pub async fn follow_with(
             "starting the file watcher: {e}"
         )))
     })?;
-    let mut watched = HashSet::new();
-    watch_new_dirs(&mut watcher, &projects_dirs, &mut watched);
+    let mut watched = Watched::default();
+    let _ = watch_new_dirs(&mut watcher, &projects_dirs, &mut watched);
 
     // Catch up with what was written while we were not running; not sent (see above).
     let catch_up = run_ingest(Arc::clone(&store), find_files(&projects_dirs), false).await;
@@ -112,8 +124,16 @@ pub async fn follow_with(
         let files = tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),
             _ = rescan.tick() => {
-                watch_new_dirs(&mut watcher, &projects_dirs, &mut watched);
+                let _ = watch_new_dirs(&mut watcher, &projects_dirs, &mut watched);
                 find_files(&projects_dirs)
+            }
+            Some(()) = appeared.recv() => {
+                // What the new folder already holds was written before its watch: read it all.
+                if watch_new_dirs(&mut watcher, &projects_dirs, &mut watched) {
+                    find_files(&projects_dirs)
+                } else {
+                    Vec::new()
+                }
             }
             Some(first) = events.recv() => {
                 let mut changed = HashSet::from([first]);
@@ -143,26 +163,77 @@ pub async fn follow_with(
     }
 }
 
-/// Watches every projects directory not yet watched; one that does not exist yet is tried again
-/// at the next rescan.
+/// The watches in place: projects folders (recursive) and the parents that stand in for projects
+/// folders not there yet (each on its own, not recursive).
+#[derive(Default)]
+struct Watched {
+    projects: HashSet<PathBuf>,
+    parents: HashSet<PathBuf>,
+}
+
+/// Watches every projects directory not yet watched, and says whether it watched a new one. One
+/// that does not exist yet is waited for through its nearest existing parent; should that watch
+/// fail too, the rescan tries again.
 fn watch_new_dirs(
     watcher: &mut notify::RecommendedWatcher,
     projects_dirs: &[PathBuf],
-    watched: &mut HashSet<PathBuf>,
-) {
+    watched: &mut Watched,
+) -> bool {
+    let mut added = false;
     for dir in projects_dirs {
-        if watched.contains(dir) || !dir.is_dir() {
+        if watched.projects.contains(dir) {
             continue;
         }
-        match watcher.watch(dir, RecursiveMode::Recursive) {
-            Ok(()) => {
-                watched.insert(dir.clone());
+        // The folder may appear between the look and the parent's watch, so look once more
+        // after setting one.
+        for _ in 0..2 {
+            if dir.is_dir() {
+                match watcher.watch(dir, RecursiveMode::Recursive) {
+                    Ok(()) => {
+                        watched.projects.insert(dir.clone());
+                        added = true;
+                    }
+                    Err(error) => {
+                        tracing::warn!(dir = %dir.display(), %error, "cannot watch a transcript folder; relying on the periodic rescan");
+                    }
+                }
+                break;
             }
-            Err(error) => {
-                tracing::warn!(dir = %dir.display(), %error, "cannot watch a transcript folder; relying on the periodic rescan");
+            let Some(parent) = nearest_existing_parent(dir) else {
+                break;
+            };
+            if watched.parents.contains(&parent) {
+                break;
+            }
+            match watcher.watch(&parent, RecursiveMode::NonRecursive) {
+                Ok(()) => {
+                    watched.parents.insert(parent);
+                }
+                Err(error) => {
+                    tracing::debug!(dir = %parent.display(), %error, "cannot watch for a transcript folder to appear");
+                    break;
+                }
             }
         }
     }
+    added
+}
+
+/// Whether an event can mean that a folder appeared: a creation, or a rename into place.
+fn appears(kind: &notify::EventKind) -> bool {
+    matches!(
+        kind,
+        notify::EventKind::Create(_)
+            | notify::EventKind::Modify(notify::event::ModifyKind::Name(_))
+    )
+}
+
+/// The deepest folder above `dir` that exists.
+fn nearest_existing_parent(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
+        .skip(1)
+        .find(|ancestor| ancestor.is_dir())
+        .map(Path::to_path_buf)
 }
 
 fn find_files(projects_dirs: &[PathBuf]) -> Vec<LogFile> {
