@@ -189,9 +189,10 @@ pub struct PriceSourceUse {
 /// Counts, record by record, which source priced how much of each model's cost.
 #[derive(Debug, Default)]
 pub struct SourceTally {
-    /// Per canonical model, each kind of source with its records and USD (a model has one or
-    /// two kinds: its price, and perhaps costs the client reported).
-    models: BTreeMap<String, Vec<(Option<PriceSourceKind>, u64, f64)>>,
+    /// Per canonical model, each kind of source with its records and femto-dollars, summed
+    /// exactly as [`CostTotal`] does (a model has one or two kinds: its price, and perhaps costs
+    /// the client reported).
+    models: BTreeMap<String, Vec<(Option<PriceSourceKind>, u64, i128)>>,
 }
 
 impl SourceTally {
@@ -206,11 +207,11 @@ impl SourceTally {
             None => self.models.entry(model.to_owned()).or_default(),
         };
         match kinds.iter_mut().find(|(kind, _, _)| *kind == cost.source) {
-            Some((_, records, usd)) => {
+            Some((_, records, sum)) => {
                 *records += 1;
-                *usd += cost.usd;
+                *sum += femto(cost.usd);
             }
-            None => kinds.push((cost.source, 1, cost.usd)),
+            None => kinds.push((cost.source, 1, femto(cost.usd))),
         }
     }
 
@@ -218,13 +219,13 @@ impl SourceTally {
     pub fn finish(self, catalog: &Catalog) -> Vec<PriceSourceUse> {
         let mut out = Vec::new();
         for (model, kinds) in self.models {
-            for (kind, records, cost_usd) in kinds {
+            for (kind, records, sum) in kinds {
                 out.push(PriceSourceUse {
                     source: source_label(kind, &model, catalog),
                     model: model.clone(),
                     kind,
                     records,
-                    cost_usd,
+                    cost_usd: usd(sum),
                 });
             }
         }
@@ -285,22 +286,44 @@ pub fn cache_savings(
 }
 
 /// A sum of costs that remembers whether any part had no known price.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+///
+/// The sum is kept exactly, in femto-dollars, and `usd` is that sum as a float: a float sum
+/// depends on the order of its parts, and the ledger's order follows the ingest workers', so the
+/// same history gave totals that differed in the 15th digit from one run to the next.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct CostTotal {
     pub usd: f64,
     pub includes_unknown_price: bool,
+    femto: i128,
 }
 
 impl CostTotal {
     /// Adds one cost.
     pub fn add(&mut self, cost: &Cost) {
-        self.usd += cost.usd;
+        self.femto += femto(cost.usd);
+        self.usd = usd(self.femto);
         self.includes_unknown_price |= cost.unknown_price;
     }
 
     /// Adds another total.
     pub fn merge(&mut self, other: &CostTotal) {
-        self.usd += other.usd;
+        self.femto += other.femto;
+        self.usd = usd(self.femto);
         self.includes_unknown_price |= other.includes_unknown_price;
     }
+}
+
+/// USD as a whole number of femto-dollars (10⁻¹⁵ USD, far below any price's precision).
+fn femto(usd: f64) -> i128 {
+    // Not finite (never a price, but never a panic either): counts nothing.
+    if usd.is_finite() {
+        (usd * 1e15).round() as i128
+    } else {
+        0
+    }
+}
+
+/// Femto-dollars as USD.
+fn usd(femto: i128) -> f64 {
+    femto as f64 / 1e15
 }

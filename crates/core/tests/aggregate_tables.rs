@@ -275,13 +275,21 @@ fn the_json_the_issue_fixes() {
     let catalog = Catalog::builtin();
     let sonnet = (1_000.0 * 3.0 + 2_000.0 * 15.0 + 10_000.0 * 3.75 + 100_000.0 * 0.3) / 1e6;
     let haiku = (500.0 * 1.0 + 500.0 * 5.0 + 1_000.0 * 2.0) / 1e6;
+    // Sums are kept exactly in femto-dollars (so they do not depend on the records' order), and
+    // read back as floats.
+    let femto = |usd: f64| (usd * 1e15).round();
+    let (sonnet, haiku, both) = (
+        femto(sonnet) / 1e15,
+        femto(haiku) / 1e15,
+        (femto(sonnet) + femto(haiku)) / 1e15,
+    );
     let day = json!({
         "input_tokens": 1_500,
         "output_tokens": 2_500,
         "cache_creation_tokens": 11_000,
         "cache_read_tokens": 100_000,
         "total_tokens": 115_000,
-        "cost_usd": sonnet + haiku,
+        "cost_usd": both,
         "models": ["claude-haiku-4-5", "claude-sonnet-4-5"],
         "includes_unknown_price": false,
     });
@@ -291,7 +299,7 @@ fn the_json_the_issue_fixes() {
         "cache_creation_tokens": 11_000,
         "cache_read_tokens": 100_000,
         "total_tokens": 115_000,
-        "cost_usd": sonnet + haiku,
+        "cost_usd": both,
         "includes_unknown_price": false,
     });
     // Which source priced each model: here both come from the LiteLLM table in use.

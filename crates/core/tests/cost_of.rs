@@ -7,7 +7,7 @@
 use chrono::{TimeZone, Utc};
 use claude_status_core::catalog::{Catalog, PriceSourceKind};
 use claude_status_core::cost::{
-    cache_savings, cost_of, cost_of_record, cost_source_label, CostTotal,
+    cache_savings, cost_of, cost_of_record, cost_source_label, Cost, CostTotal,
 };
 use claude_status_core::usage::{TokenCounts, UsageRecord, UsageSource};
 
@@ -202,39 +202,21 @@ fn unknown_prices_are_flagged_not_zero() {
         None,
         &catalog,
     ));
-    assert_eq!(
-        total,
-        CostTotal {
-            usd: 1.0,
-            includes_unknown_price: false
-        }
-    );
+    assert_eq!((total.usd, total.includes_unknown_price), (1.0, false));
     total.add(&cost_of(
         &tokens(M, 0, 0, 0, 0),
         "claude-opus-4-9",
         None,
         &catalog,
     ));
-    assert_eq!(
-        total,
-        CostTotal {
-            usd: 1.0,
-            includes_unknown_price: true
-        }
-    );
+    assert_eq!((total.usd, total.includes_unknown_price), (1.0, true));
     total.add(&cost_of(
         &tokens(M, 0, 0, 0, 0),
         "claude-haiku-4-5",
         None,
         &catalog,
     ));
-    assert_eq!(
-        total,
-        CostTotal {
-            usd: 2.0,
-            includes_unknown_price: true
-        }
-    );
+    assert_eq!((total.usd, total.includes_unknown_price), (2.0, true));
     let mut other = CostTotal::default();
     other.merge(&total);
     assert!(other.includes_unknown_price);
@@ -500,4 +482,46 @@ fn a_cost_says_which_source_priced_it() {
         cost_source_label(&cost, "claude-opus-4-6", &overridden).as_deref(),
         Some("your override")
     );
+}
+
+#[test]
+fn a_total_does_not_depend_on_the_order_of_its_parts() {
+    // A thousand request costs of very different sizes, as a ledger holds them.
+    let mut seed: u64 = 7;
+    let costs: Vec<Cost> = (0..1_000)
+        .map(|_| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let usd = (seed >> 11) as f64 / (1u64 << 53) as f64 * 10f64.powi((seed % 7) as i32 - 4);
+            Cost {
+                usd,
+                ..Cost::default()
+            }
+        })
+        .collect();
+    let total = |costs: &mut dyn Iterator<Item = &Cost>| {
+        let mut total = CostTotal::default();
+        for cost in costs {
+            total.add(cost);
+        }
+        total
+    };
+    let forward = total(&mut costs.iter());
+    let backward = total(&mut costs.iter().rev());
+    let interleaved = total(
+        &mut costs
+            .iter()
+            .step_by(2)
+            .chain(costs.iter().skip(1).step_by(2)),
+    );
+    assert_eq!(forward.usd.to_bits(), backward.usd.to_bits());
+    assert_eq!(forward.usd.to_bits(), interleaved.usd.to_bits());
+    // Plain float sums of the same parts do depend on their order: what the exact sum avoids.
+    let naive_forward: f64 = costs.iter().map(|c| c.usd).sum();
+    let naive_backward: f64 = costs.iter().rev().map(|c| c.usd).sum();
+    assert_ne!(naive_forward.to_bits(), naive_backward.to_bits());
+    assert!((forward.usd - naive_forward).abs() < 1e-9);
+    // Merged totals are exact too.
+    let mut halves = total(&mut costs[..500].iter());
+    halves.merge(&total(&mut costs[500..].iter()));
+    assert_eq!(halves.usd.to_bits(), forward.usd.to_bits());
 }
