@@ -206,7 +206,7 @@ def main():
             print(f"| {name:<44} | {p50[name] * 1000:7.1f} | {percentile(walls, 95) * 1000:7.1f} | {max(rss):12.1f} |")
         cc = p50[contenders[2][0]]
         for name, _, _ in contenders[:2] + contenders[3:]:
-            print(f"\n{name}: {cc / p50[name]:.0f}x ccusage's speed (p50)")
+            print(f"\n{name}: {cc / p50[name]:.1f}x ccusage's speed (p50)")
         print("\nLines printed:")
         for name, line in lines.items():
             print(f"  {name}: {line}")
