@@ -269,26 +269,21 @@ mod tests {
 
     fn record(at: DateTime<Utc>, source: UsageSource, status: u16) -> UsageRecord {
         UsageRecord {
-            at,
-            source,
-            model: "claude-sonnet-4-5".to_owned(),
-            tokens: TokenCounts {
-                input: 10,
-                output: 5,
-                cache_write_5m: 2,
-                cache_write_1h: 1,
-                cache_read: 100,
-            },
             status: Some(status),
             latency_ms: Some(u64::from(status)),
             ttft_ms: (status == 200).then_some(40),
-            service_tier: None,
-            message_id: None,
-            request_id: None,
-            session_id: None,
-            project: None,
-            reported_cost_usd: None,
-            is_sidechain: false,
+            ..UsageRecord::new(
+                at,
+                source,
+                "claude-sonnet-4-5",
+                TokenCounts {
+                    input: 10,
+                    output: 5,
+                    cache_write_5m: 2,
+                    cache_write_1h: 1,
+                    cache_read: 100,
+                },
+            )
         }
     }
 

@@ -284,23 +284,16 @@ pub fn usage_records(buckets: &[UsageBucket]) -> Vec<UsageRecord> {
                 continue;
             }
             records.push(UsageRecord {
-                at: bucket.starting_at,
-                source: UsageSource::AdminApi,
-                model: result
-                    .model
-                    .clone()
-                    .unwrap_or_else(|| UNKNOWN_MODEL.to_owned()),
-                tokens,
-                status: None,
-                latency_ms: None,
-                ttft_ms: None,
                 service_tier: result.service_tier.clone(),
-                message_id: None,
-                request_id: None,
-                session_id: None,
-                project: None,
-                reported_cost_usd: None,
-                is_sidechain: false,
+                ..UsageRecord::new(
+                    bucket.starting_at,
+                    UsageSource::AdminApi,
+                    result
+                        .model
+                        .clone()
+                        .unwrap_or_else(|| UNKNOWN_MODEL.to_owned()),
+                    tokens,
+                )
             });
         }
     }
