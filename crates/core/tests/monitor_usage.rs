@@ -21,29 +21,19 @@ fn at(seconds: i64) -> DateTime<Utc> {
 }
 
 fn request(seconds: i64, status: u16) -> UsageRecord {
+    let tokens = if status == 200 {
+        TokenCounts {
+            input: 100,
+            output: 50,
+            ..TokenCounts::default()
+        }
+    } else {
+        TokenCounts::default()
+    };
     UsageRecord {
-        at: at(seconds),
-        source: UsageSource::Gateway,
-        model: MODEL.to_owned(),
-        tokens: if status == 200 {
-            TokenCounts {
-                input: 100,
-                output: 50,
-                ..TokenCounts::default()
-            }
-        } else {
-            TokenCounts::default()
-        },
         status: Some(status),
         latency_ms: Some(300),
-        ttft_ms: None,
-        service_tier: None,
-        message_id: None,
-        request_id: None,
-        session_id: None,
-        project: None,
-        reported_cost_usd: None,
-        is_sidechain: false,
+        ..UsageRecord::new(at(seconds), UsageSource::Gateway, MODEL, tokens)
     }
 }
 

@@ -22,24 +22,17 @@ fn start() -> DateTime<Utc> {
 
 fn request(time: DateTime<Utc>) -> UsageRecord {
     UsageRecord {
-        at: time,
-        source: UsageSource::Gateway,
-        model: "claude-sonnet-4-5".to_owned(),
-        tokens: TokenCounts {
-            input: 10,
-            output: 1,
-            ..TokenCounts::default()
-        },
         status: Some(200),
-        latency_ms: None,
-        ttft_ms: None,
-        service_tier: None,
-        message_id: None,
-        request_id: None,
-        session_id: None,
-        project: None,
-        reported_cost_usd: None,
-        is_sidechain: false,
+        ..UsageRecord::new(
+            time,
+            UsageSource::Gateway,
+            "claude-sonnet-4-5",
+            TokenCounts {
+                input: 10,
+                output: 1,
+                ..TokenCounts::default()
+            },
+        )
     }
 }
 

@@ -31,20 +31,8 @@ fn tokens(input: u64, output: u64, write_5m: u64, read: u64) -> TokenCounts {
 
 fn record(time: DateTime<Utc>, model: &str, tokens: TokenCounts) -> UsageRecord {
     UsageRecord {
-        at: time,
-        source: UsageSource::Gateway,
-        model: model.to_owned(),
-        tokens,
         status: Some(200),
-        latency_ms: None,
-        ttft_ms: None,
-        service_tier: None,
-        message_id: None,
-        request_id: None,
-        session_id: None,
-        project: None,
-        reported_cost_usd: None,
-        is_sidechain: false,
+        ..UsageRecord::new(time, UsageSource::Gateway, model, tokens)
     }
 }
 

@@ -354,26 +354,22 @@ fn full_model_report() -> ModelReport {
 
 fn usage_record(minute: u32, source: UsageSource, model: &str, status: u16) -> UsageRecord {
     UsageRecord {
-        at: at(minute),
-        source,
-        model: model.to_owned(),
-        tokens: TokenCounts {
-            input: 1_200,
-            output: 350,
-            cache_write_5m: 2_000,
-            cache_write_1h: 0,
-            cache_read: 40_000,
-        },
         status: Some(status),
         latency_ms: Some(2_100),
         ttft_ms: Some(900),
         service_tier: Some("standard".to_owned()),
-        message_id: None,
-        request_id: None,
-        session_id: None,
-        project: None,
-        reported_cost_usd: None,
-        is_sidechain: false,
+        ..UsageRecord::new(
+            at(minute),
+            source,
+            model,
+            TokenCounts {
+                input: 1_200,
+                output: 350,
+                cache_write_5m: 2_000,
+                cache_write_1h: 0,
+                cache_read: 40_000,
+            },
+        )
     }
 }
 
@@ -795,25 +791,17 @@ fn gateway_report_has_every_declared_key() {
 
 #[test]
 fn blocks_report_has_every_declared_key() {
-    let record = |minute: u32, input: u64| UsageRecord {
-        at: at(minute),
-        source: UsageSource::ClaudeCode,
-        model: "claude-sonnet-4-6".to_owned(),
-        tokens: TokenCounts {
-            input,
-            output: 10,
-            ..TokenCounts::default()
-        },
-        status: None,
-        latency_ms: None,
-        ttft_ms: None,
-        service_tier: None,
-        message_id: None,
-        request_id: None,
-        session_id: None,
-        project: None,
-        reported_cost_usd: None,
-        is_sidechain: false,
+    let record = |minute: u32, input: u64| {
+        UsageRecord::new(
+            at(minute),
+            UsageSource::ClaudeCode,
+            "claude-sonnet-4-6",
+            TokenCounts {
+                input,
+                output: 10,
+                ..TokenCounts::default()
+            },
+        )
     };
     // Two entries a day apart: an old block, a gap, and an active block with a burn rate.
     let mut old = record(0, 5);

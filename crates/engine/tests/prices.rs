@@ -416,24 +416,16 @@ async fn the_first_refresh_is_judged_against_the_bundled_table() {
 async fn the_ledger_names_the_recently_priced_models() {
     use claude_status_core::usage::{TokenCounts, UsageRecord, UsageSource};
     let store = Store::open_in_memory().unwrap();
-    let record = |model: &str, days_ago: i64| UsageRecord {
-        at: t(0) - chrono::Duration::days(days_ago),
-        source: UsageSource::ClaudeCode,
-        model: model.to_owned(),
-        tokens: TokenCounts {
-            input: 10,
-            ..TokenCounts::default()
-        },
-        status: None,
-        latency_ms: None,
-        ttft_ms: None,
-        service_tier: None,
-        message_id: None,
-        request_id: None,
-        session_id: None,
-        project: None,
-        reported_cost_usd: None,
-        is_sidechain: false,
+    let record = |model: &str, days_ago: i64| {
+        UsageRecord::new(
+            t(0) - chrono::Duration::days(days_ago),
+            UsageSource::ClaudeCode,
+            model,
+            TokenCounts {
+                input: 10,
+                ..TokenCounts::default()
+            },
+        )
     };
     store
         .ingest_batch(
