@@ -23,11 +23,18 @@ pub const CACHE_FILE: &str = "catalog-cache.json";
 /// The largest cache file read (the built catalog is about 30 KB).
 const CACHE_LIMIT: u64 = 2 * 1024 * 1024;
 
-/// What the cache file holds.
-#[derive(Serialize, Deserialize)]
+/// What the cache file holds, as read.
+#[derive(Deserialize)]
 struct Cached {
     key: String,
     catalog: Catalog,
+}
+
+/// The same, as written: borrowed, so that keeping a catalog does not copy it first.
+#[derive(Serialize)]
+struct CachedRef<'a> {
+    key: &'a str,
+    catalog: &'a Catalog,
 }
 
 /// Where the cache lives for a data directory.
@@ -67,10 +74,7 @@ pub fn read(data_dir: &Path, key: &str) -> Option<Catalog> {
 /// half of it. No fsync: a cache lost to a crash is rebuilt on the next run.
 pub fn write(data_dir: &Path, key: &str, catalog: &Catalog) {
     let path = cache_path(data_dir);
-    let cached = Cached {
-        key: key.to_owned(),
-        catalog: catalog.clone(),
-    };
+    let cached = CachedRef { key, catalog };
     let result = (|| -> std::io::Result<()> {
         let bytes = serde_json::to_vec(&cached).map_err(std::io::Error::other)?;
         if let Some(parent) = path.parent() {
