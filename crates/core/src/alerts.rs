@@ -43,6 +43,11 @@ pub struct Notification {
     pub incident_id: Option<String>,
     /// The deduplication key.
     pub key: String,
+    /// The model id a level alert is about (`claude-opus-5-5`), when a model decided it: the
+    /// alert channels' per-model filters read it. `None` for the API as a whole and for
+    /// incidents and usage.
+    #[serde(default)]
+    pub model: Option<String>,
 }
 
 /// Cooldown and flapping rules.
@@ -77,6 +82,9 @@ pub struct AlertStep<'a> {
     pub changes: &'a [StatusChange],
     /// The model whose verdict decided the level ("Opus 5.5"), when one did.
     pub subject: Option<&'a str>,
+    /// That model's id (`claude-opus-5-5`), carried on the notification for the channels'
+    /// per-model filters.
+    pub subject_model: Option<&'a str>,
     /// Another followed model that answers normally, to suggest.
     pub alternative: Option<&'a str>,
 }
@@ -90,6 +98,8 @@ pub struct AlertState {
     notified_trouble: Option<(Level, DateTime<Utc>)>,
     /// The model that trouble was about, if one was.
     notified_subject: Option<String>,
+    /// That model's id.
+    notified_model: Option<String>,
     flapping_since: Option<DateTime<Utc>>,
 }
 
@@ -113,11 +123,13 @@ impl AlertState {
             reasons,
             changes,
             subject,
+            subject_model,
             alternative,
         } = *step;
         self.forget_old(policy, now);
         let mut out = Vec::new();
         if previous != next {
+            let subject = subject.map(|name| (name, subject_model));
             self.level_alert(policy, next, reasons, subject, alternative, now, &mut out);
         }
         for change in changes {
@@ -136,6 +148,7 @@ impl AlertState {
                         .unwrap_or_else(|| format!("{status}, {} impact", incident.impact)),
                     incident_id: Some(incident.id.clone()),
                     key: format!("incident:{}:opened", incident.id),
+                    model: None,
                 }),
                 StatusChange::IncidentUpdated { incident, update }
                     if relevant_incident(&incident.id) =>
@@ -152,6 +165,7 @@ impl AlertState {
                             update.status,
                             update.created_at.map(|t| t.timestamp()).unwrap_or_default()
                         ),
+                        model: None,
                     })
                 }
                 StatusChange::IncidentResolved {
@@ -168,6 +182,7 @@ impl AlertState {
                     },
                     incident_id: Some(incident.id.clone()),
                     key: format!("incident:{}:resolved", incident.id),
+                    model: None,
                 }),
                 _ => None,
             };
@@ -199,11 +214,13 @@ impl AlertState {
         policy: &AlertPolicy,
         next: Level,
         reasons: &[String],
-        subject: Option<&str>,
+        subject: Option<(&str, Option<&str>)>,
         alternative: Option<&str>,
         now: DateTime<Utc>,
         out: &mut Vec<Notification>,
     ) {
+        let subject_model = subject.and_then(|(_, model)| model);
+        let subject = subject.map(|(name, _)| name);
         let reason = reasons.first().cloned().unwrap_or_default();
         let notification =
             // Only trouble that is new or worse is news: an outage that eases into an overload
@@ -232,6 +249,7 @@ impl AlertState {
                     None => (next.headline().to_owned(), reason),
                 };
                 self.notified_subject = subject.map(str::to_owned);
+                self.notified_model = subject_model.map(str::to_owned);
                 Some(Notification {
                     kind: AlertKind::Trouble,
                     level: next,
@@ -239,6 +257,7 @@ impl AlertState {
                     body,
                     incident_id: None,
                     key: format!("level:{}:{}", next.as_str(), subject.unwrap_or("api")),
+                    model: subject_model.map(str::to_owned),
                 })
             } else if next == Level::Operational && self.notified_trouble.is_some() {
                 self.notified_trouble.map(|(level, since)| {
@@ -260,6 +279,7 @@ impl AlertState {
                         ),
                         incident_id: None,
                         key: format!("recovered:{}", since.timestamp()),
+                        model: self.notified_model.clone(),
                     }
                 })
             } else {
@@ -284,6 +304,7 @@ impl AlertState {
                     ),
                     incident_id: None,
                     key: format!("flapping:{}", now.timestamp()),
+                    model: None,
                 });
             }
             // While flapping, only the state is tracked, so a later recovery is still told.
@@ -370,6 +391,7 @@ mod tests {
                 reasons: &reasons,
                 changes: &[],
                 subject: *subject,
+                subject_model: None,
                 alternative: None,
             };
             let now = start + Duration::minutes(minute as i64);

@@ -7,6 +7,7 @@ pub mod assess;
 pub mod blocks;
 pub mod catalog;
 pub mod changes;
+pub mod channels;
 pub mod cost;
 pub mod error;
 pub mod gateway;

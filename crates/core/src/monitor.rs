@@ -691,6 +691,7 @@ impl MonitorState {
                 reasons: &verdict.reasons,
                 changes: &changes,
                 subject: decision.subject_name.as_deref(),
+                subject_model: decision.subject.as_deref(),
                 alternative: decision.alternative.as_deref(),
             },
             &relevant,

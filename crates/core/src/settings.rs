@@ -86,6 +86,10 @@ pub struct Settings {
     /// conditional request; a table that drops models or moves a price more than 10× is
     /// refused). Off: the bundled snapshot, or the last good refreshed table, is used.
     pub price_refresh: bool,
+    /// Direct alert routing: the Slack, Discord, PagerDuty, webhook and ntfy channels the
+    /// service (and `watch --alerts`) sends notifications to, each with its filter. Their
+    /// URLs and keys are secrets, stored apart (`docs/alerts.md`), never here.
+    pub alert_channels: Vec<crate::channels::ChannelConfig>,
 }
 
 impl Default for Settings {
@@ -115,6 +119,7 @@ impl Default for Settings {
             gateway_retry: false,
             gateway_fallback: Vec::new(),
             price_refresh: true,
+            alert_channels: Vec::new(),
         }
     }
 }
@@ -262,6 +267,8 @@ impl Settings {
                 return Err(invalid(field, "must be at most $10,000,000"));
             }
         }
+        crate::channels::validate_channels(&self.alert_channels)
+            .map_err(|e| invalid(&e.field, e.message))?;
         Ok(())
     }
 

@@ -1083,6 +1083,7 @@ impl UsageAlerts {
                     ),
                     incident_id: None,
                     key,
+                    model: None,
                 });
             }
         }
@@ -1157,6 +1158,7 @@ impl UsageAlerts {
                 body,
                 incident_id: None,
                 key,
+                model: None,
             });
         }
     }
@@ -1196,6 +1198,7 @@ impl UsageAlerts {
                     body: measure.body.clone(),
                     incident_id: None,
                     key,
+                    model: None,
                 });
             }
         }

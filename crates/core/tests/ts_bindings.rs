@@ -19,6 +19,10 @@ use claude_status_core::aggregate::DayZone;
 use claude_status_core::alerts::{AlertKind, Notification};
 use claude_status_core::blocks::{ActiveBlock, Block, BlocksReport, BurnRate, Projection};
 use claude_status_core::catalog::{Catalog, ClassLimits};
+use claude_status_core::channels::{
+    AlertingReport, ChannelConfig, ChannelFilter, ChannelKind, ChannelStatus, SecretOrigin,
+    SecretSlot, TestOutcome,
+};
 use claude_status_core::cost::CacheSavings;
 use claude_status_core::gateway::{
     GatewayMinute, GatewayReport, GatewayStats, OutcomeCounts, ResilienceEvent, ResilienceKind,
@@ -119,6 +123,14 @@ macro_rules! for_each_binding {
         $action::<ActiveBlock>();
         $action::<BurnRate>();
         $action::<Projection>();
+        $action::<ChannelConfig>();
+        $action::<ChannelKind>();
+        $action::<ChannelFilter>();
+        $action::<SecretSlot>();
+        $action::<SecretOrigin>();
+        $action::<ChannelStatus>();
+        $action::<AlertingReport>();
+        $action::<TestOutcome>();
     };
 }
 
@@ -668,6 +680,42 @@ fn other_payloads_have_every_declared_key() {
     check::<DowntimeRun>(&report["downtime"][0]);
 
     check::<Settings>(&json(&Settings::default()));
+    let mut pagerduty = ChannelConfig::new("on-call", "On call", ChannelKind::Pagerduty);
+    pagerduty.endpoint = Some("https://events.eu.pagerduty.com/v2/enqueue".to_owned());
+    check::<Settings>(&json(&Settings {
+        alert_channels: vec![pagerduty.clone()],
+        ..Settings::default()
+    }));
+    let report = json(&AlertingReport {
+        running: true,
+        channels: vec![ChannelStatus {
+            channel: pagerduty,
+            target: Some(SecretOrigin::Keychain),
+            auth: None,
+            env_vars: vec!["CLAUDE_STATUS_ALERT_ON_CALL_ROUTING_KEY".to_owned()],
+            queued: 1,
+            delivered: 2,
+            failed: 1,
+            dropped: 0,
+            last_ok_at: Some(at(1)),
+            last_error: Some("https://events.pagerduty.com/… answered HTTP 500".to_owned()),
+            last_error_at: Some(at(2)),
+            failing: true,
+        }],
+        events_dropped: 0,
+        queue_per_channel: 32,
+        timeout_secs: 10,
+        attempts: 5,
+    });
+    check::<AlertingReport>(&report);
+    check::<ChannelStatus>(&report["channels"][0]);
+    check::<ChannelConfig>(&report["channels"][0]["channel"]);
+    check::<ChannelFilter>(&report["channels"][0]["channel"]["filter"]);
+    check::<TestOutcome>(&json(&TestOutcome {
+        channel_id: "on-call".to_owned(),
+        ok: false,
+        message: "https://events.pagerduty.com/… answered HTTP 400".to_owned(),
+    }));
     check::<SettingsError>(&json(&SettingsError {
         field: "probe_interval_secs".to_owned(),
         message: "must be between 5 and 3600".to_owned(),
@@ -679,6 +727,7 @@ fn other_payloads_have_every_declared_key() {
         body: "5 probes failed in a row".to_owned(),
         incident_id: None,
         key: "level:outage".to_owned(),
+        model: Some("claude-opus-5-5".to_owned()),
     }));
 }
 
@@ -724,6 +773,13 @@ fn enum_unions_list_every_wire_value() {
         CostSource::Probe,
     ]);
     check_literals(&[TierSource::User, TierSource::Headers]);
+    check_literals(&ChannelKind::ALL);
+    check_literals(&[SecretSlot::Target, SecretSlot::Auth]);
+    check_literals(&[
+        SecretOrigin::Keychain,
+        SecretOrigin::File,
+        SecretOrigin::Environment,
+    ]);
     check_literals(&[
         Answer::Yes,
         Answer::Probably,

@@ -17,4 +17,10 @@ incident_id: string | null,
 /**
  * The deduplication key.
  */
-key: string, };
+key: string, 
+/**
+ * The model id a level alert is about (`claude-opus-5-5`), when a model decided it: the
+ * alert channels' per-model filters read it. `None` for the API as a whole and for
+ * incidents and usage.
+ */
+model: string | null, };

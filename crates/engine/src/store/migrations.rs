@@ -220,6 +220,25 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX IF NOT EXISTS plan_readings_window_at ON plan_readings (window, at);
     CREATE INDEX IF NOT EXISTS plan_readings_at ON plan_readings (at);
     "#,
+    // 7: direct alert routing (issue 14): what each channel was sent, so a restart does not send
+    // it again, and each channel's open episode, so a recovery after a restart resolves the same
+    // PagerDuty incident.
+    r#"
+    CREATE TABLE alert_deliveries (
+        channel_id  TEXT    NOT NULL,
+        key         TEXT    NOT NULL,  -- the notification's key (core::alerts::Notification::key)
+        at          INTEGER NOT NULL,  -- unix ms UTC, when the receiver accepted it
+        PRIMARY KEY (channel_id, key)
+    );
+    CREATE INDEX alert_deliveries_at ON alert_deliveries (at);
+
+    CREATE TABLE alert_episodes (
+        channel_id  TEXT    PRIMARY KEY,
+        key         TEXT    NOT NULL,  -- the receiver's dedup key for the whole episode
+        level       TEXT    NOT NULL,  -- the worst level the channel was told of
+        opened_at   INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build creates and understands.

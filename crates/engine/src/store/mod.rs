@@ -17,6 +17,7 @@
 //! (probe results, a usage ledger) touches: a new entry at the end of [`migrations::MIGRATIONS`],
 //! a new submodule here, and, if its rows expire, one statement and one counter in [`prune`].
 
+mod alerts;
 mod fetch_log;
 mod gateway_events;
 mod http_cache;

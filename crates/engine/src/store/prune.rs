@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 use super::{to_millis, Store};
 use crate::error::{Error, Result};
 
+/// How long a delivered alert is remembered, whatever the retention: longer than any dedup
+/// window.
+const ALERT_DELIVERIES_KEPT_MS: i64 = 31 * 24 * 3600 * 1000;
+
 /// How long history is kept unless the user configures otherwise.
 pub const RETENTION_DEFAULT_DAYS: i64 = 90;
 
@@ -72,6 +76,12 @@ impl Store {
             let ratelimit_readings = delete_older("ratelimit_readings")?;
             let gateway_events = delete_older("gateway_events")?;
             delete_older("plan_readings")?;
+            // A delivery is only remembered for its dedup window (at most 8 days,
+            // `core::channels::dedup_window`), whatever the retention: a month covers every
+            // window with room to spare, and a short retention must not shorten a window.
+            transaction
+                .prepare_cached("DELETE FROM alert_deliveries WHERE at < ?1")?
+                .execute(params![now.timestamp_millis() - ALERT_DELIVERIES_KEPT_MS])?;
             if usage_records + ratelimit_readings + gateway_events > 0 {
                 tracing::debug!(
                     usage_records,
