@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine and runs every test: formatting, lints, the generated
-# TypeScript types, unit and integration tests, the UI's tests (node and headless Chromium), and
-# the end-to-end tests of the real tray app under Xvfb with a private D-Bus session (tray, menu and
-# notifications over D-Bus; the dashboard through WebDriver). Idempotent: what is installed stays.
+# TypeScript types, the monitoring files in deploy/, unit and integration tests, the UI's tests
+# (node and headless Chromium), and the end-to-end tests of the real tray app under Xvfb with a
+# private D-Bus session (tray, menu and notifications over D-Bus; the dashboard through
+# WebDriver). Idempotent: what is installed stays.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/setup.sh
@@ -16,6 +17,8 @@ echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "==> generated TypeScript types are current"
 ./scripts/check-bindings.sh
+echo "==> deploy/: promtool check and test rules, amtool, dashboard"
+./scripts/check-deploy.sh
 echo "==> cargo build"
 cargo build --workspace --all-targets --locked
 echo "==> cargo test"
