@@ -62,6 +62,33 @@ impl ProbeResult {
     pub fn outcome(&self) -> ProbeOutcome {
         self.classification.outcome
     }
+
+    /// The probe's own request as a usage record on `model`: the streaming probe spends the
+    /// user's tokens like any other request. `None` when it used none (the reachability probe, or
+    /// a probe that failed before its usage was read) or `model` is empty.
+    pub fn usage_record(&self, model: &str) -> Option<crate::usage::UsageRecord> {
+        use crate::usage::{TokenCounts, UsageRecord, UsageSource};
+        let usage = self.usage.as_ref().filter(|_| !model.is_empty())?;
+        Some(UsageRecord {
+            status: self.classification.http_status,
+            latency_ms: self.latency_ms,
+            ttft_ms: self.ttft_ms,
+            service_tier: usage.service_tier.clone(),
+            request_id: self.classification.request_id.clone(),
+            ..UsageRecord::new(
+                self.at,
+                UsageSource::Probe,
+                model,
+                TokenCounts {
+                    input: usage.input_tokens,
+                    output: usage.output_tokens,
+                    cache_write_5m: usage.cache_creation_5m,
+                    cache_write_1h: usage.cache_creation_1h,
+                    cache_read: usage.cache_read_input_tokens,
+                },
+            )
+        })
+    }
 }
 
 /// Why a probe counts against the API.

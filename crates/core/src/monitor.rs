@@ -15,7 +15,7 @@ use crate::probe::ProbeOutcome;
 use crate::report::{ProbeReport, Snapshot, StatusPageReport};
 use crate::statuspage::{Incident, StatusPage};
 use crate::tracker::{Tracker, UsageAlertPolicy, UsageAlerts};
-use crate::usage::{TokenCounts, UsageRecord, UsageSource};
+use crate::usage::UsageRecord;
 use crate::verdict::{decide, ApiFacts, Coverage, Decision, HitsYou};
 
 /// How long an incident that left the unresolved list may wait for its final details before we
@@ -539,29 +539,8 @@ impl MonitorState {
         if result.outcome() == ProbeOutcome::SpendCap {
             tracker.spend_cap_reached(result.at);
         }
-        if let (Some(usage), false) = (&result.usage, model.is_empty()) {
-            tracker.record(&UsageRecord {
-                at: result.at,
-                source: UsageSource::Probe,
-                model,
-                tokens: TokenCounts {
-                    input: usage.input_tokens,
-                    output: usage.output_tokens,
-                    cache_write_5m: usage.cache_creation_5m,
-                    cache_write_1h: usage.cache_creation_1h,
-                    cache_read: usage.cache_read_input_tokens,
-                },
-                status: result.classification.http_status,
-                latency_ms: result.latency_ms,
-                ttft_ms: result.ttft_ms,
-                service_tier: usage.service_tier.clone(),
-                message_id: None,
-                request_id: result.classification.request_id.clone(),
-                session_id: None,
-                project: None,
-                reported_cost_usd: None,
-                is_sidechain: false,
-            });
+        if let Some(record) = result.usage_record(&model) {
+            tracker.record(&record);
         }
     }
 

@@ -289,7 +289,7 @@ const SEEN_MAX: usize = 100_000;
 
 /// What the tracker knows of a record's request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Sighting {
+pub enum Sighting {
     /// Not seen before (or without both ids): count it.
     New,
     /// Seen with at least as many tokens: nothing to add.
@@ -298,9 +298,10 @@ enum Sighting {
     Fuller(TokenCounts),
 }
 
-/// The (message id, request id) pairs counted recently, with the tokens counted for each.
+/// The (message id, request id) pairs counted recently, with the tokens counted for each: what
+/// lets the tracker (and the metrics) count a request once whichever sources and lines carry it.
 #[derive(Debug, Clone, Default)]
-struct SeenRequests {
+pub struct SeenRequests {
     tokens: std::collections::HashMap<u64, TokenCounts>,
     /// Insertion order with each record's time, to forget the oldest first.
     order: VecDeque<(DateTime<Utc>, u64)>,
@@ -316,7 +317,9 @@ impl SeenRequests {
         hasher.finish()
     }
 
-    fn check(&mut self, record: &UsageRecord) -> Sighting {
+    /// Whether `record` is a new request, a copy of one counted, or a fuller copy, and remembers
+    /// it.
+    pub fn check(&mut self, record: &UsageRecord) -> Sighting {
         let (Some(message), Some(request)) = (&record.message_id, &record.request_id) else {
             return Sighting::New;
         };

@@ -11,6 +11,7 @@ pub mod control;
 pub mod error;
 pub mod gateway;
 pub mod http;
+pub mod metrics;
 pub mod monitor;
 pub mod paths;
 pub mod poller;

@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::Result;
+use crate::metrics::Metrics;
 use crate::poller::{run_poller, PollerCommand, PollerConfig, StatusPageClient};
 use crate::probe::{run_probes, HttpProber, ProbeCommand, ProbeConfig};
 use crate::store::Store;
@@ -112,6 +113,18 @@ pub struct Engine {
 impl Engine {
     /// Starts the sources and the monitor on the current tokio runtime.
     pub fn start(config: EngineConfig, http: reqwest::Client, store: Arc<Store>) -> Result<Self> {
+        Self::start_with_metrics(config, http, store, None)
+    }
+
+    /// Starts the engine counting its probes, Claude Code's new requests and its catalog into
+    /// `metrics` (which can outlive it: the service keeps one across engine restarts, so the
+    /// counters keep counting), whose gauges then follow this engine's snapshot.
+    pub fn start_with_metrics(
+        config: EngineConfig,
+        http: reqwest::Client,
+        store: Arc<Store>,
+        metrics: Option<Arc<Metrics>>,
+    ) -> Result<Self> {
         let shutdown = CancellationToken::new();
         let (observation_tx, observation_rx) = mpsc::channel(64);
         let (command_tx, command_rx) = mpsc::channel(16);
@@ -145,8 +158,15 @@ impl Engine {
                 shutdown.clone(),
             )));
         }
+        let default_model = monitor_config.models.default_model.clone();
+        if let Some(metrics) = &metrics {
+            metrics.follow_snapshots(snapshot_rx.clone());
+        }
         let mut state = MonitorState::new(monitor_config);
         if let Some(usage) = config.usage.clone() {
+            if let Some(metrics) = &metrics {
+                metrics.set_catalog(Arc::new(usage.catalog.clone()));
+            }
             state = state.with_tracker(claude_status_core::tracker::Tracker::new(
                 usage.catalog,
                 usage.tracker,
@@ -172,6 +192,7 @@ impl Engine {
                     store.clone(),
                     dirs,
                     observation_tx.clone(),
+                    metrics.clone(),
                     shutdown.clone(),
                 )));
             }
@@ -193,6 +214,7 @@ impl Engine {
                 poller_commands: command_tx.clone(),
                 probe_commands: probe_commands.clone(),
                 retention: config.retention,
+                metrics: metrics.map(|metrics| (metrics, default_model)),
             },
             observation_rx,
             query_rx,
@@ -281,6 +303,8 @@ enum MonitorQuery {
 
 /// The monitor's outputs.
 struct MonitorIo {
+    /// The metrics the probes are counted in, and the model a probe without one asked for.
+    metrics: Option<(Arc<Metrics>, String)>,
     store: Arc<Store>,
     snapshot: watch::Sender<Snapshot>,
     events: broadcast::Sender<EngineEvent>,
@@ -316,6 +340,9 @@ async fn run_monitor(
             observation = observations.recv() => {
                 let Some(observation) = observation else { return };
                 let now = Utc::now();
+                if let Some((metrics, default_model)) = &io.metrics {
+                    count_observation(metrics, &observation, default_model);
+                }
                 persist_observation(&io.store, &observation, now).await;
                 let effects = state.apply(observation, now);
                 let events = handle_effects(&io, effects, now).await;
@@ -335,6 +362,17 @@ async fn run_monitor(
                 }
             }
         }
+    }
+}
+
+/// Counts what only the monitor sees in the metrics: probe results, and the catalog the costs
+/// are priced with. The usage sources count their own live records, because only they can tell
+/// a new request from this month's history read back at start.
+fn count_observation(metrics: &Metrics, observation: &Observation, default_model: &str) {
+    match observation {
+        Observation::Probe { result } => metrics.observe_probe(result, default_model),
+        Observation::Catalog { catalog } => metrics.set_catalog(Arc::new((**catalog).clone())),
+        _ => {}
     }
 }
 

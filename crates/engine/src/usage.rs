@@ -162,6 +162,7 @@ pub async fn run_claude_code_source(
     store: Arc<Store>,
     projects_dirs: Vec<PathBuf>,
     observations: mpsc::Sender<Observation>,
+    metrics: Option<Arc<crate::metrics::Metrics>>,
     shutdown: CancellationToken,
 ) {
     let catch_up = {
@@ -200,6 +201,10 @@ pub async fn run_claude_code_source(
             _ = shutdown.cancelled() => break,
             batch = rx.recv() => match batch {
                 Some(records) => {
+                    // Only what the follower reads is new; the catch-up above is history.
+                    if let Some(metrics) = &metrics {
+                        metrics.observe_usage(&records);
+                    }
                     if observations.send(Observation::Usage { records }).await.is_err() {
                         break;
                     }

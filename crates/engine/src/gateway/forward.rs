@@ -46,6 +46,8 @@ pub(crate) struct Shared {
     pub fallback: Vec<String>,
     pub counters: Arc<Counters>,
     pub meter: MeterSink,
+    /// Served at `GET /metrics` when set.
+    pub metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 /// Answers one request. Never fails: every problem is an answer in the API's error shape.
@@ -58,7 +60,7 @@ pub(crate) async fn handle(
     let _in_flight = shared.counters.request_started();
     let path = request.uri().path();
     if path != "/v1" && !path.starts_with("/v1/") {
-        return local_answer(&shared, request.method(), path);
+        return local_answer(&shared, &request);
     }
     let declared = request
         .headers()
@@ -425,10 +427,24 @@ async fn read_prefix(body: &mut reqwest::Body, limit: usize) -> (Bytes, Read) {
     }
 }
 
-/// The gateway's answer outside `/v1/`: its counters at `/_gateway/stats`, else a 404 in the
-/// API's shape (the API itself serves nothing outside `/v1/`).
-fn local_answer(shared: &Shared, method: &Method, path: &str) -> Response<GatewayBody> {
+/// The gateway's answer outside `/v1/`: its counters at `/_gateway/stats`, its Prometheus
+/// metrics at `/metrics` (when it counts them), else a 404 in the API's shape (the API itself
+/// serves nothing outside `/v1/`).
+fn local_answer(shared: &Shared, request: &Request<Incoming>) -> Response<GatewayBody> {
+    let (method, path) = (request.method(), request.uri().path());
     shared.counters.answered_ourselves(OwnAnswer::NotForwarded);
+    if let (Some(metrics), &Method::GET, "/metrics") = (&shared.metrics, method, path) {
+        let accept = request
+            .headers()
+            .get(hyper::header::ACCEPT)
+            .and_then(|value| value.to_str().ok());
+        let (content_type, body) = crate::metrics::exposition(metrics, accept);
+        let mut answer = Response::new(GatewayBody::full(body));
+        answer
+            .headers_mut()
+            .insert(CONTENT_TYPE, static_value(content_type));
+        return answer;
+    }
     if method == Method::GET && path == "/_gateway/stats" {
         let body = serde_json::to_vec(&shared.counters.snapshot()).unwrap_or_default();
         let mut answer = Response::new(GatewayBody::full(body));

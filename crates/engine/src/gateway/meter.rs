@@ -140,6 +140,8 @@ pub(crate) struct Metered {
     /// Plan-window readings from the `anthropic-ratelimit-unified-*` headers (subscriber
     /// traffic; observed, not documented).
     plan: Vec<claude_status_core::plan::PlanReading>,
+    /// The answer was an event stream (a streamed exchange's duration is not an answer time).
+    streamed: bool,
 }
 
 /// What the writer task is handed: a metered exchange, or one of the gateway's own decisions.
@@ -233,6 +235,7 @@ async fn meter_exchange(
     }
     let ended_at = ended_at.unwrap_or_else(Instant::now);
     let latency = ended_at.saturating_duration_since(head.started);
+    let streamed = matches!(reader.kind, BodyKind::Stream(_));
     let metered = reader.finish(&head, &headers, requested_model, latency, ending);
     if metered.stream_failed {
         bump(&sink.counters.stream_errors);
@@ -247,6 +250,7 @@ async fn meter_exchange(
         record: metered.record,
         reading: metered.reading,
         plan,
+        streamed,
     });
 }
 
@@ -532,6 +536,7 @@ fn millis(duration: Duration) -> u64 {
 pub(crate) struct MeterOutputs {
     pub store: Option<Arc<Store>>,
     pub observations: Option<mpsc::Sender<Observation>>,
+    pub metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 /// Creates the sink and the writer task's future. The writer ends when every sink is dropped
@@ -556,6 +561,7 @@ async fn write_records(
     let MeterOutputs {
         store,
         mut observations,
+        metrics,
     } = outputs;
     let mut last_reading: Option<Instant> = None;
     let mut batch = Vec::with_capacity(BATCH_MAX);
@@ -567,6 +573,12 @@ async fn write_records(
         for written in batch.drain(..) {
             match written {
                 Written::Exchange(metered) => {
+                    if let Some(metrics) = &metrics {
+                        metrics.observe_gateway(&metered.record, metered.streamed);
+                        if let Some(reading) = &metered.reading {
+                            metrics.observe_ratelimit(reading.at, &reading.snapshot);
+                        }
+                    }
                     records.push(metered.record);
                     if metered.reading.is_some() {
                         reading = metered.reading;

@@ -89,6 +89,9 @@ pub struct GatewayConfig {
     pub store: Option<Arc<Store>>,
     /// The monitor's channel; metered records go there as `Observation::Usage`.
     pub observations: Option<mpsc::Sender<Observation>>,
+    /// The Prometheus metrics the metered exchanges are counted in; the gateway also answers
+    /// `GET /metrics` with them on its own port.
+    pub metrics: Option<Arc<crate::metrics::Metrics>>,
     /// Time to open a connection to the upstream.
     pub connect_timeout: Duration,
     /// Time from sending a request to the upstream's response headers. The SDKs' own request
@@ -106,6 +109,7 @@ impl Default for GatewayConfig {
             fallback: Vec::new(),
             store: None,
             observations: None,
+            metrics: None,
             connect_timeout: Duration::from_secs(10),
             response_timeout: Duration::from_secs(600),
         }
@@ -168,6 +172,7 @@ impl Gateway {
             meter::MeterOutputs {
                 store: config.store,
                 observations: config.observations,
+                metrics: config.metrics.clone(),
             },
             Arc::clone(&counters),
         );
@@ -179,6 +184,7 @@ impl Gateway {
             fallback: config.fallback,
             counters,
             meter: sink,
+            metrics: config.metrics,
         });
         Ok(Gateway {
             listener,
