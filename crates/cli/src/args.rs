@@ -102,6 +102,14 @@ pub enum Command {
         /// Print one JSON object per line.
         #[arg(long)]
         json_lines: bool,
+        /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9464). A loopback
+        /// address unless --allow-remote.
+        #[arg(long, value_name = "ADDR")]
+        metrics_addr: Option<std::net::SocketAddr>,
+        /// Allow --metrics-addr on an address other machines can reach. The metrics say which
+        /// models you use and what you spend, so keep it on a trusted network.
+        #[arg(long)]
+        allow_remote: bool,
     },
     /// Recent incidents with their update timelines.
     Incidents {

@@ -121,7 +121,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             interval,
             run_for,
             json_lines,
-        } => watch(&cli.global, interval, run_for, json_lines).await,
+            metrics_addr,
+            allow_remote,
+        } => {
+            let metrics = metrics_addr.map(|addr| (addr, allow_remote));
+            watch(&cli.global, interval, run_for, json_lines, metrics).await
+        }
         Command::Incidents { json, limit } => incidents(&cli.global, json, limit).await,
         Command::History { json, window } => history(&cli.global, json, window).await,
         Command::Usage {
@@ -454,6 +459,7 @@ async fn watch(
     interval: std::time::Duration,
     run_for: Option<std::time::Duration>,
     json_lines: bool,
+    metrics_at: Option<(std::net::SocketAddr, bool)>,
 ) -> anyhow::Result<ExitCode> {
     let mut config = engine_config(global, Some(interval))?;
     if !global.no_usage {
@@ -467,7 +473,23 @@ async fn watch(
         global,
     );
     let http = build_client(&config.poller.limits)?;
-    let mut engine = Engine::start(config, http, store)?;
+    let metrics_shutdown = tokio_util::sync::CancellationToken::new();
+    let metrics = match metrics_at {
+        Some((addr, allow_remote)) => {
+            let metrics = Arc::new(claude_status_engine::metrics::Metrics::default());
+            let bound = claude_status_engine::metrics::serve(
+                addr,
+                allow_remote,
+                Arc::clone(&metrics),
+                metrics_shutdown.clone(),
+            )
+            .await?;
+            eprintln!("claude-status: metrics at http://{bound}/metrics");
+            Some(metrics)
+        }
+        None => None,
+    };
+    let mut engine = Engine::start_with_metrics(config, http, store, metrics)?;
     let mut events = engine.subscribe();
     let snapshots = engine.snapshot();
     let deadline = async {
@@ -497,6 +519,7 @@ async fn watch(
         }
     }
     let level = snapshots.borrow().level;
+    metrics_shutdown.cancel();
     engine.shutdown().await;
     Ok(exit_code(level))
 }

@@ -62,6 +62,10 @@ pub struct ProxyArgs {
     /// Stop after this long.
     #[arg(long = "for", value_parser = parse_duration)]
     pub run_for: Option<Duration>,
+    /// Also serve the Prometheus metrics at http://ADDR/metrics (they are always served at
+    /// /metrics on the gateway's own port). A loopback address unless --allow-remote.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// Runs the gateway until Ctrl-C (or `--for`), then prints what it saw.
@@ -95,6 +99,15 @@ pub async fn proxy(global: &GlobalOptions, args: ProxyArgs) -> anyhow::Result<Ex
     } else {
         (None, None)
     };
+    // The gateway's figures are served at /metrics on its own port, priced with the same table
+    // the usage reports use.
+    let catalog = claude_status_engine::paths::data_dir(global.data_dir.clone())
+        .ok()
+        .and_then(|dir| claude_status_engine::usage::load_catalog_in(&dir).ok())
+        .unwrap_or_else(claude_status_core::catalog::Catalog::builtin);
+    let metrics = Arc::new(claude_status_engine::metrics::Metrics::new(Arc::new(
+        catalog,
+    )));
     let config = GatewayConfig {
         listen: SocketAddr::new(args.bind, args.port),
         allow_remote: args.allow_remote,
@@ -103,6 +116,7 @@ pub async fn proxy(global: &GlobalOptions, args: ProxyArgs) -> anyhow::Result<Ex
         fallback,
         store,
         observations,
+        metrics: Some(Arc::clone(&metrics)),
         response_timeout: args.upstream_timeout,
         ..GatewayConfig::default()
     };
@@ -129,6 +143,16 @@ pub async fn proxy(global: &GlobalOptions, args: ProxyArgs) -> anyhow::Result<Ex
     }
 
     let shutdown = CancellationToken::new();
+    if let Some(addr) = args.metrics_addr {
+        let bound = claude_status_engine::metrics::serve(
+            addr,
+            args.allow_remote,
+            Arc::clone(&metrics),
+            shutdown.clone(),
+        )
+        .await?;
+        eprintln!("claude-status proxy: metrics at http://{bound}/metrics");
+    }
     let server = tokio::spawn(gateway.run(shutdown.clone()));
     let printer = printed.map(|rx| tokio::spawn(print_records(rx, args.json_lines)));
     let deadline = async {

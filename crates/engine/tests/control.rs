@@ -453,3 +453,114 @@ async fn hostile_clients_get_an_error_and_are_dropped_while_others_are_served() 
     assert_eq!(fresh.pid, info.pid);
     service.stop().await;
 }
+
+/// A receiver on 127.0.0.1 that answers 200 and keeps each request's path and body.
+async fn alert_receiver() -> (String, Arc<std::sync::Mutex<Vec<(String, String)>>>) {
+    let seen: Arc<std::sync::Mutex<Vec<(String, String)>>> = Arc::default();
+    let kept = seen.clone();
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri, body: String| {
+        let kept = kept.clone();
+        async move {
+            kept.lock().unwrap().push((uri.path().to_owned(), body));
+            "ok"
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (base, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alert_channels_are_set_tested_and_listed_without_their_secrets() {
+    use claude_status_core::channels::{
+        AlertingReport, ChannelConfig, ChannelKind, SecretOrigin, SecretSlot, TestOutcome,
+    };
+    let service = start_service(None).await;
+    let (base, seen) = alert_receiver().await;
+    let mut client = service.client().await;
+    let view: SettingsView = client.call(Call::GetSettings).await.unwrap();
+    let mut settings = view.settings;
+    settings.alert_channels = vec![ChannelConfig::new("team", "Team", ChannelKind::Webhook)];
+    let _: SettingsView = client
+        .call(Call::SetSettings {
+            settings: settings.clone(),
+        })
+        .await
+        .unwrap();
+    // A secret for a channel that does not exist, or of the wrong shape, is refused by field.
+    let missing = client
+        .call_value(Call::SetAlertSecret {
+            channel: "nobody".to_owned(),
+            slot: SecretSlot::Target,
+            secret: Some(format!("{base}/x")),
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(missing, ClientError::Refused(ref e) if e.kind == ErrorKind::NotFound),
+        "{missing:?}"
+    );
+    let bad = client
+        .call_value(Call::SetAlertSecret {
+            channel: "team".to_owned(),
+            slot: SecretSlot::Target,
+            secret: Some("http://example.com/PLAINHTTP".to_owned()),
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(bad, ClientError::Refused(ref e) if e.field.as_deref() == Some("secret")),
+        "{bad:?}"
+    );
+    let url = format!("{base}/hooks/SECRETPATH1234");
+    let report: AlertingReport = client
+        .call(Call::SetAlertSecret {
+            channel: "team".to_owned(),
+            slot: SecretSlot::Target,
+            secret: Some(url.clone()),
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.channels[0].target, Some(SecretOrigin::Keychain));
+    assert!(!report.channels[0].failing);
+    let outcomes: Vec<TestOutcome> = client
+        .call(Call::TestAlert { channel: None })
+        .await
+        .unwrap();
+    assert!(outcomes[0].ok, "{outcomes:?}");
+    let received = seen.lock().unwrap().clone();
+    assert_eq!(received[0].0, "/hooks/SECRETPATH1234");
+    assert!(received[0].1.contains("\"test\":true"), "{received:?}");
+    // Neither the settings, their file, nor the channels' report hold the secret.
+    let texts = vec![
+        client
+            .call_value(Call::GetSettings)
+            .await
+            .unwrap()
+            .to_string(),
+        client
+            .call_value(Call::AlertChannels)
+            .await
+            .unwrap()
+            .to_string(),
+        std::fs::read_to_string(service.data_dir.join("settings.json")).unwrap(),
+    ];
+    for text in &texts {
+        assert!(!text.contains("SECRETPATH"), "{text}");
+    }
+    // A removed channel takes its secret with it.
+    settings.alert_channels.clear();
+    let _: SettingsView = client.call(Call::SetSettings { settings }).await.unwrap();
+    assert_eq!(
+        claude_status_engine::service::Secrets::get(
+            service.secrets.as_ref(),
+            &claude_status_engine::alerting::secrets::keychain_account("team", SecretSlot::Target)
+        )
+        .unwrap(),
+        None
+    );
+    service.stop().await;
+}

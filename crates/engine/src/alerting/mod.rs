@@ -169,6 +169,21 @@ impl Dispatcher {
         }
     }
 
+    /// Stops the router and the workers; a message waiting for a retry is dropped.
+    pub fn stop(&self) {
+        self.context.shutdown.cancel();
+    }
+
+    /// Where the channels' secrets are read from and stored.
+    pub fn secrets(&self) -> &ChannelSecrets {
+        &self.context.secrets
+    }
+
+    /// The channels in force.
+    pub fn channels(&self) -> Vec<ChannelConfig> {
+        self.channels.borrow().clone()
+    }
+
     /// Replaces the channels; the next event is routed with them.
     pub fn set_channels(&self, channels: Vec<ChannelConfig>) {
         self.channels.send_replace(channels);

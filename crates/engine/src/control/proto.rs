@@ -136,6 +136,23 @@ pub enum Call {
     /// Claude Code's 5-hour blocks estimated from the transcripts (`core::blocks::BlocksReport`),
     /// for subscribers without the status-line feed.
     UsageBlocks,
+    /// The alert channels with their delivery status and whether their secrets are set
+    /// (`core::channels::AlertingReport`; never a secret).
+    AlertChannels,
+    /// Stores a channel's secret (its URL or routing key, or its signing secret or token) in
+    /// the keychain (or the 0600 file without one), or removes it with `null`.
+    SetAlertSecret {
+        channel: String,
+        slot: claude_status_core::channels::SecretSlot,
+        #[serde(default)]
+        secret: Option<String>,
+    },
+    /// Sends a test alert to one channel, or to every channel without `channel`, and answers
+    /// how each went (`core::channels::TestOutcome`).
+    TestAlert {
+        #[serde(default)]
+        channel: Option<String>,
+    },
     /// Stops the service, and with it the gateway.
     Stop,
 }
@@ -166,6 +183,9 @@ impl Call {
             Call::InstallStatusLine { .. } => "install_status_line",
             Call::UninstallStatusLine => "uninstall_status_line",
             Call::UsageBlocks => "usage_blocks",
+            Call::AlertChannels => "alert_channels",
+            Call::SetAlertSecret { .. } => "set_alert_secret",
+            Call::TestAlert { .. } => "test_alert",
             Call::Stop => "stop",
         }
     }

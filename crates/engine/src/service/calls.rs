@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
+use claude_status_core::channels::{validate_secret, SecretSlot};
 use claude_status_core::gateway::{gateway_minutes, GatewayReport};
 use claude_status_core::history::{summarize, HistoryLead, HistoryReport};
 use claude_status_core::pricing::normalize_model;
@@ -94,6 +95,8 @@ fn engine_settings_changed(a: &Settings, b: &Settings) -> bool {
         notifications: true,
         launch_at_login: false,
         probe_cost_notice_shown: false,
+        // The alert channels are the dispatcher's, which outlives the engine.
+        alert_channels: Vec::new(),
         ..s.clone()
     };
     front_end_only(a) != front_end_only(b)
@@ -161,6 +164,9 @@ impl Inner {
         *lock_ok(&self.settings) = settings.clone();
         if engine_settings_changed(&previous, &settings) {
             self.restart_engine().await;
+        }
+        if previous.alert_channels != settings.alert_channels {
+            self.apply_alert_channels(&previous, &settings).await;
         }
         self.settings_changed();
         to_value(&self.settings_view())
@@ -462,6 +468,86 @@ impl Inner {
     async fn answer(self: Arc<Self>, call: Call) -> CallResult {
         match call {
             Call::Version => to_value(&self.info()),
+    /// Gives the dispatcher the new channels and forgets the secrets of channels that are gone,
+    /// so a removed channel leaves nothing behind in the keychain or the file.
+    async fn apply_alert_channels(&self, previous: &Settings, settings: &Settings) {
+        if !self.options.base.demo {
+            self.alerting.set_channels(settings.alert_channels.clone());
+        }
+        let gone: Vec<String> = previous
+            .alert_channels
+            .iter()
+            .filter(|old| !settings.alert_channels.iter().any(|c| c.id == old.id))
+            .map(|c| c.id.clone())
+            .collect();
+        if gone.is_empty() {
+            return;
+        }
+        let secrets = self.alerting.secrets().clone();
+        let _ = blocking(move || {
+            for id in &gone {
+                for slot in [SecretSlot::Target, SecretSlot::Auth] {
+                    if let Err(e) = secrets.store(id, slot, None) {
+                        tracing::warn!("the secrets of removed alert channel {id}: {e}");
+                    }
+                }
+            }
+            Ok(())
+        })
+        .await;
+    }
+
+    /// Stores one channel's secret after checking its shape; the answer is the channels'
+    /// report, which says "set" or "not set", never the secret.
+    async fn set_alert_secret(
+        &self,
+        channel: String,
+        slot: SecretSlot,
+        secret: Option<String>,
+    ) -> CallResult {
+        let Some(config) = self
+            .settings()
+            .alert_channels
+            .into_iter()
+            .find(|c| c.id == channel)
+        else {
+            return Err(ControlError::new(
+                ErrorKind::NotFound,
+                format!("no alert channel {channel:?}: add it in the settings first"),
+            )
+            .with_field("channel"));
+        };
+        let secret = secret
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty());
+        if let Some(secret) = &secret {
+            validate_secret(config.kind, slot, secret).map_err(|e| invalid("secret", e))?;
+        }
+        let secrets = self.alerting.secrets().clone();
+        blocking(move || {
+            secrets
+                .store(&config.id, slot, secret.as_deref())
+                .map(|_| ())
+                .map_err(|e| ControlError::new(ErrorKind::KeychainUnavailable, e))
+        })
+        .await?;
+        self.settings_changed();
+        to_value(&self.alerting.report().await)
+    }
+
+    async fn test_alert(&self, channel: Option<String>) -> CallResult {
+        if let Some(id) = &channel {
+            if !self.alerting.channels().iter().any(|c| &c.id == id) {
+                return Err(ControlError::new(
+                    ErrorKind::NotFound,
+                    format!("no alert channel {id:?}"),
+                )
+                .with_field("channel"));
+            }
+        }
+        to_value(&self.alerting.send_test(channel.as_deref()).await)
+    }
+
             Call::Snapshot { model } => self.snapshot_for(model).await,
             Call::Subscribe => Err(ControlError::new(
                 ErrorKind::BadFrame,
@@ -531,6 +617,13 @@ impl Inner {
             Call::Stop => {
                 tracing::info!("stopping: asked through the control API");
                 self.shutdown.cancel();
+            Call::AlertChannels => to_value(&self.alerting.report().await),
+            Call::SetAlertSecret {
+                channel,
+                slot,
+                secret,
+            } => self.set_alert_secret(channel, slot, secret).await,
+            Call::TestAlert { channel } => self.test_alert(channel).await,
                 Ok(serde_json::Value::Null)
             }
         }
@@ -592,6 +685,11 @@ mod tests {
             ..a.clone()
         };
         assert!(!engine_settings_changed(&a, &quiet));
+            alert_channels: vec![claude_status_core::channels::ChannelConfig::new(
+                "team",
+                "Team",
+                claude_status_core::channels::ChannelKind::Slack,
+            )],
         let gateway = Settings {
             gateway: true,
             ..a.clone()

@@ -99,6 +99,8 @@ pub struct SettingsView {
     pub gateway_error: Option<String>,
     /// Until when notifications are paused, when they are.
     #[serde(default)]
+    #[serde(default)]
+    #[serde(default)]
     pub notifications_paused_until: Option<DateTime<Utc>>,
 }
 
@@ -146,6 +148,9 @@ pub(crate) struct Inner {
     pub(crate) paused_until: Mutex<Option<DateTime<Utc>>>,
     pub(crate) probe_cost_announced: AtomicBool,
     pub(crate) started_at: DateTime<Utc>,
+    /// Direct alert routing (`alerting`), fed by the relay; it outlives engine restarts so a
+    /// settings change neither drops its queues nor forgets its counters.
+    pub(crate) alerting: crate::alerting::Dispatcher,
     pub(crate) shutdown: CancellationToken,
     /// Held while the service serves; released when it has stopped its engine and gateway,
     /// whatever tasks still hold a reference to this state for a moment longer.
@@ -193,12 +198,14 @@ impl Service {
         let (events, _) = broadcast::channel(EVENT_QUEUE);
         let inner = Arc::new(Inner {
             options,
-            store: Arc::new(store),
+            store,
             http,
             secrets,
             login_item,
             settings: Mutex::new(settings),
             key_source: Mutex::new(KeySource::None),
+        let store = Arc::new(store);
+        let alerting = start_alerting(&options, &settings, &secrets, &http, &store);
             admin_key_configured: Mutex::new(false),
             engine: tokio::sync::Mutex::new(None),
             engine_input: Arc::new(Mutex::new(None)),
@@ -211,6 +218,7 @@ impl Service {
             shutdown: CancellationToken::new(),
             lock: Mutex::new(Some(lock)),
         });
+            alerting,
         inner.restart_engine().await;
         Ok(Service { inner })
     }
@@ -221,6 +229,7 @@ impl Service {
     pub async fn serve(self, shutdown: CancellationToken) -> crate::Result<()> {
         let path = self.inner.options.socket.clone();
         let listener = crate::control::server::bind(&path).map_err(|e| {
+        tokio::spawn(announce_failing_channels(Arc::downgrade(&inner)));
             crate::Error::Config(format!("the control socket {}: {e}", path.display()))
         })?;
         tracing::info!(
@@ -431,7 +440,12 @@ impl Inner {
                     self.publish(snapshot);
                 }
                 event = events.recv() => match event {
-                    Ok(event) => self.forward(event),
+                    Ok(event) => {
+                        // Channels are the user's own choice per channel: neither the switch
+                        // nor the pause of OS notifications holds them back.
+                        self.alerting.offer(&event);
+                        self.forward(event);
+                    }
                     Err(broadcast::error::RecvError::Lagged(missed)) => {
                         tracing::warn!("{missed} engine events were dropped");
                     }
@@ -542,6 +556,7 @@ pub fn api_url_for_the_service(api_url: &str, settings: &Settings) -> String {
             "ANTHROPIC_BASE_URL={api_url} is this service's own gateway; it probes and forwards \
              to {DEFAULT_API_URL} instead"
         );
+        self.alerting.stop();
         DEFAULT_API_URL.to_owned()
     } else {
         api_url.to_owned()
@@ -555,6 +570,48 @@ mod tests {
     #[test]
     fn a_base_url_pointing_at_the_services_own_gateway_stands_for_the_api() {
         let mut settings = Settings {
+/// Starts direct alert routing with the settings' channels (none in the demo, whose storm is a
+/// story and must not page anybody), its secrets from the keychain, then
+/// `<data_dir>/alert-secrets.json`, then the environment.
+fn start_alerting(
+    options: &ServiceOptions,
+    settings: &Settings,
+    secrets: &Arc<dyn Secrets>,
+    http: &reqwest::Client,
+    store: &Arc<Store>,
+) -> crate::alerting::Dispatcher {
+    let channels = if options.base.demo {
+        Vec::new()
+    } else {
+        settings.alert_channels.clone()
+    };
+    crate::alerting::Dispatcher::start(
+        channels,
+        crate::alerting::AlertingLimits::default(),
+        crate::alerting::secrets::ChannelSecrets::new(
+            Arc::clone(secrets),
+            Some(&options.base.data_dir),
+        ),
+        http.clone(),
+        Arc::clone(store),
+        CancellationToken::new(),
+    )
+}
+
+/// Tells subscribers when an alert channel starts or stops failing, as a settings change: the
+/// dashboard then reads the channels again, so a failing channel shows without polling.
+async fn announce_failing_channels(inner: std::sync::Weak<Inner>) {
+    let Some(mut changes) = inner.upgrade().map(|i| i.alerting.failing_changes()) else {
+        return;
+    };
+    while changes.changed().await.is_ok() {
+        let Some(inner) = inner.upgrade() else { return };
+        let _ = inner.events.send(Event::Settings {
+            sent_at: Utc::now(),
+        });
+    }
+}
+
             gateway: true,
             gateway_port: 7529,
             ..Settings::default()
