@@ -162,11 +162,11 @@ impl Inner {
         let saved = settings.clone();
         blocking(move || settings_file::save(&dir, &saved).map_err(storage)).await?;
         *lock_ok(&self.settings) = settings.clone();
-        if engine_settings_changed(&previous, &settings) {
-            self.restart_engine().await;
-        }
         if previous.alert_channels != settings.alert_channels {
             self.apply_alert_channels(&previous, &settings).await;
+        }
+        if engine_settings_changed(&previous, &settings) {
+            self.restart_engine().await;
         }
         self.settings_changed();
         to_value(&self.settings_view())
@@ -465,9 +465,6 @@ impl Inner {
         to_value(&setup)
     }
 
-    async fn answer(self: Arc<Self>, call: Call) -> CallResult {
-        match call {
-            Call::Version => to_value(&self.info()),
     /// Gives the dispatcher the new channels and forgets the secrets of channels that are gone,
     /// so a removed channel leaves nothing behind in the keychain or the file.
     async fn apply_alert_channels(&self, previous: &Settings, settings: &Settings) {
@@ -548,6 +545,9 @@ impl Inner {
         to_value(&self.alerting.send_test(channel.as_deref()).await)
     }
 
+    async fn answer(self: Arc<Self>, call: Call) -> CallResult {
+        match call {
+            Call::Version => to_value(&self.info()),
             Call::Snapshot { model } => self.snapshot_for(model).await,
             Call::Subscribe => Err(ControlError::new(
                 ErrorKind::BadFrame,
@@ -614,9 +614,6 @@ impl Inner {
                 .await?;
                 to_value(&report)
             }
-            Call::Stop => {
-                tracing::info!("stopping: asked through the control API");
-                self.shutdown.cancel();
             Call::AlertChannels => to_value(&self.alerting.report().await),
             Call::SetAlertSecret {
                 channel,
@@ -624,6 +621,9 @@ impl Inner {
                 secret,
             } => self.set_alert_secret(channel, slot, secret).await,
             Call::TestAlert { channel } => self.test_alert(channel).await,
+            Call::Stop => {
+                tracing::info!("stopping: asked through the control API");
+                self.shutdown.cancel();
                 Ok(serde_json::Value::Null)
             }
         }
@@ -682,14 +682,14 @@ mod tests {
             notifications: false,
             launch_at_login: true,
             probe_cost_notice_shown: true,
-            ..a.clone()
-        };
-        assert!(!engine_settings_changed(&a, &quiet));
             alert_channels: vec![claude_status_core::channels::ChannelConfig::new(
                 "team",
                 "Team",
                 claude_status_core::channels::ChannelKind::Slack,
             )],
+            ..a.clone()
+        };
+        assert!(!engine_settings_changed(&a, &quiet));
         let gateway = Settings {
             gateway: true,
             ..a.clone()

@@ -99,8 +99,6 @@ pub struct SettingsView {
     pub gateway_error: Option<String>,
     /// Until when notifications are paused, when they are.
     #[serde(default)]
-    #[serde(default)]
-    #[serde(default)]
     pub notifications_paused_until: Option<DateTime<Utc>>,
 }
 
@@ -143,14 +141,14 @@ pub(crate) struct Inner {
     pub(crate) engine: tokio::sync::Mutex<Option<Engine>>,
     pub(crate) engine_input: EngineInput,
     pub(crate) gateway: GatewaySlot,
+    /// Direct alert routing (`alerting`), fed by the relay; it outlives engine restarts so a
+    /// settings change neither drops its queues nor forgets its counters.
+    pub(crate) alerting: crate::alerting::Dispatcher,
     pub(crate) snapshot: watch::Sender<Snapshot>,
     pub(crate) events: broadcast::Sender<Event>,
     pub(crate) paused_until: Mutex<Option<DateTime<Utc>>>,
     pub(crate) probe_cost_announced: AtomicBool,
     pub(crate) started_at: DateTime<Utc>,
-    /// Direct alert routing (`alerting`), fed by the relay; it outlives engine restarts so a
-    /// settings change neither drops its queues nor forgets its counters.
-    pub(crate) alerting: crate::alerting::Dispatcher,
     pub(crate) shutdown: CancellationToken,
     /// Held while the service serves; released when it has stopped its engine and gateway,
     /// whatever tasks still hold a reference to this state for a moment longer.
@@ -196,6 +194,8 @@ impl Service {
                 .unwrap_or_default();
         let (snapshot, _) = watch::channel(Snapshot::initial());
         let (events, _) = broadcast::channel(EVENT_QUEUE);
+        let store = Arc::new(store);
+        let alerting = start_alerting(&options, &settings, &secrets, &http, &store);
         let inner = Arc::new(Inner {
             options,
             store,
@@ -204,12 +204,11 @@ impl Service {
             login_item,
             settings: Mutex::new(settings),
             key_source: Mutex::new(KeySource::None),
-        let store = Arc::new(store);
-        let alerting = start_alerting(&options, &settings, &secrets, &http, &store);
             admin_key_configured: Mutex::new(false),
             engine: tokio::sync::Mutex::new(None),
             engine_input: Arc::new(Mutex::new(None)),
             gateway: GatewaySlot::default(),
+            alerting,
             snapshot,
             events,
             paused_until: Mutex::new(None),
@@ -218,7 +217,7 @@ impl Service {
             shutdown: CancellationToken::new(),
             lock: Mutex::new(Some(lock)),
         });
-            alerting,
+        tokio::spawn(announce_failing_channels(Arc::downgrade(&inner)));
         inner.restart_engine().await;
         Ok(Service { inner })
     }
@@ -229,7 +228,6 @@ impl Service {
     pub async fn serve(self, shutdown: CancellationToken) -> crate::Result<()> {
         let path = self.inner.options.socket.clone();
         let listener = crate::control::server::bind(&path).map_err(|e| {
-        tokio::spawn(announce_failing_channels(Arc::downgrade(&inner)));
             crate::Error::Config(format!("the control socket {}: {e}", path.display()))
         })?;
         tracing::info!(
@@ -534,6 +532,7 @@ impl Inner {
                 tokio::time::timeout(std::time::Duration::from_secs(5), engine.shutdown()).await;
         }
         self.gateway.stop().await;
+        self.alerting.stop();
         drop(lock_ok(&self.lock).take());
     }
 
@@ -546,30 +545,6 @@ impl Inner {
     }
 }
 
-/// The API the service probes and its gateway forwards to. A user who exported
-/// `ANTHROPIC_BASE_URL=http://127.0.0.1:<gateway port>` for their code may start the service from
-/// that shell: taken as is, the probes would measure the gateway and the gateway would forward to
-/// itself. That address stands for the real API here.
-pub fn api_url_for_the_service(api_url: &str, settings: &Settings) -> String {
-    if settings.gateway && crate::gateway::is_own_address(api_url, settings.gateway_port) {
-        tracing::warn!(
-            "ANTHROPIC_BASE_URL={api_url} is this service's own gateway; it probes and forwards \
-             to {DEFAULT_API_URL} instead"
-        );
-        self.alerting.stop();
-        DEFAULT_API_URL.to_owned()
-    } else {
-        api_url.to_owned()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_base_url_pointing_at_the_services_own_gateway_stands_for_the_api() {
-        let mut settings = Settings {
 /// Starts direct alert routing with the settings' channels (none in the demo, whose storm is a
 /// story and must not page anybody), its secrets from the keychain, then
 /// `<data_dir>/alert-secrets.json`, then the environment.
@@ -612,6 +587,29 @@ async fn announce_failing_channels(inner: std::sync::Weak<Inner>) {
     }
 }
 
+/// The API the service probes and its gateway forwards to. A user who exported
+/// `ANTHROPIC_BASE_URL=http://127.0.0.1:<gateway port>` for their code may start the service from
+/// that shell: taken as is, the probes would measure the gateway and the gateway would forward to
+/// itself. That address stands for the real API here.
+pub fn api_url_for_the_service(api_url: &str, settings: &Settings) -> String {
+    if settings.gateway && crate::gateway::is_own_address(api_url, settings.gateway_port) {
+        tracing::warn!(
+            "ANTHROPIC_BASE_URL={api_url} is this service's own gateway; it probes and forwards \
+             to {DEFAULT_API_URL} instead"
+        );
+        DEFAULT_API_URL.to_owned()
+    } else {
+        api_url.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_base_url_pointing_at_the_services_own_gateway_stands_for_the_api() {
+        let mut settings = Settings {
             gateway: true,
             gateway_port: 7529,
             ..Settings::default()
