@@ -82,6 +82,16 @@ pub struct Settings {
     /// The gateway's model fallback chain for persistent 529s (`claude-opus-5-5`, then
     /// `claude-sonnet-5-5`); empty for none.
     pub gateway_fallback: Vec<String>,
+    /// The address the gateway listens on; `None` is 127.0.0.1. Anything but a loopback address
+    /// needs `allow_remote` (a team's shared gateway on a server).
+    pub gateway_bind: Option<String>,
+    /// Serve Prometheus metrics at `http://ADDR/metrics` (e.g. `127.0.0.1:9464`); `None` serves
+    /// none. Anything but a loopback address needs `allow_remote`.
+    pub metrics_addr: Option<String>,
+    /// Allows the gateway and the metrics on addresses other machines can reach. Off by default:
+    /// whoever reaches the gateway can spend the keys that pass through it, and the metrics say
+    /// which models are used and what is spent.
+    pub allow_remote: bool,
     /// Refresh the price table from LiteLLM's maintained table at most once a day (a
     /// conditional request; a table that drops models or moves a price more than 10× is
     /// refused). Off: the bundled snapshot, or the last good refreshed table, is used.
@@ -118,6 +128,9 @@ impl Default for Settings {
             gateway_port: 7529,
             gateway_retry: false,
             gateway_fallback: Vec::new(),
+            gateway_bind: None,
+            metrics_addr: None,
+            allow_remote: false,
             price_refresh: true,
             alert_channels: Vec::new(),
         }
@@ -265,6 +278,34 @@ impl Settings {
         ] {
             if cents.is_some_and(|c| c > MAX_BUDGET_CENTS) {
                 return Err(invalid(field, "must be at most $10,000,000"));
+            }
+        }
+        if let Some(bind) = &self.gateway_bind {
+            let ip: std::net::IpAddr = bind
+                .trim()
+                .parse()
+                .map_err(|_| invalid("gateway_bind", "must be an IP address, e.g. 127.0.0.1"))?;
+            if !ip.is_loopback() && !self.allow_remote {
+                return Err(invalid(
+                    "gateway_bind",
+                    "a non-loopback address needs allow_remote: anyone who reaches the gateway \
+                     can use the keys that pass through it",
+                ));
+            }
+        }
+        if let Some(addr) = &self.metrics_addr {
+            let addr: std::net::SocketAddr = addr.trim().parse().map_err(|_| {
+                invalid(
+                    "metrics_addr",
+                    "must be an address with a port, e.g. 127.0.0.1:9464",
+                )
+            })?;
+            if !addr.ip().is_loopback() && !self.allow_remote {
+                return Err(invalid(
+                    "metrics_addr",
+                    "a non-loopback address needs allow_remote: the metrics say which models \
+                     you use and what you spend",
+                ));
             }
         }
         crate::channels::validate_channels(&self.alert_channels)

@@ -454,6 +454,72 @@ async fn hostile_clients_get_an_error_and_are_dropped_while_others_are_served() 
     service.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metrics_setting_serves_metrics_on_loopback_unless_remote_is_allowed() {
+    let service = start_service(None).await;
+    let mut client = service.client().await;
+    let mut sub = service.client().await.subscribe().await.unwrap();
+    let _ = first_checked(&mut sub).await;
+    let view: SettingsView = client.call(Call::GetSettings).await.unwrap();
+    assert_eq!(view.metrics_url, None, "metrics are off by default");
+
+    let mut settings = view.settings.clone();
+    settings.metrics_addr = Some("127.0.0.1:0".to_owned());
+    let saved: SettingsView = client
+        .call(Call::SetSettings {
+            settings: settings.clone(),
+        })
+        .await
+        .unwrap();
+    let url = saved.metrics_url.clone().expect("metrics served");
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.ends_with("/metrics"),
+        "{url}"
+    );
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(20);
+    let text = loop {
+        let text = reqwest::get(&url).await.unwrap().text().await.unwrap();
+        // The gauges follow the engine that runs now (restarted by the settings change).
+        if text.contains("claude_status_level{level=\"operational\"} 1") {
+            break text;
+        }
+        assert!(tokio::time::Instant::now() < give_up, "{text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        text.contains("claude_status_probe_results_total{"),
+        "{text}"
+    );
+
+    // A wider address needs allow_remote, and the field is named.
+    let mut wide = settings.clone();
+    wide.metrics_addr = Some("0.0.0.0:0".to_owned());
+    match client
+        .call_value(Call::SetSettings { settings: wide })
+        .await
+        .unwrap_err()
+    {
+        ClientError::Refused(e) => {
+            assert_eq!(e.kind, ErrorKind::InvalidSettings);
+            assert_eq!(e.field.as_deref(), Some("metrics_addr"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Off again: nothing listens there any more.
+    settings.metrics_addr = None;
+    let off: SettingsView = client.call(Call::SetSettings { settings }).await.unwrap();
+    assert_eq!(off.metrics_url, None);
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(10);
+    while reqwest::get(&url).await.is_ok() {
+        assert!(
+            tokio::time::Instant::now() < give_up,
+            "still served at {url}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    service.stop().await;
+}
+
 /// A receiver on 127.0.0.1 that answers 200 and keeps each request's path and body.
 async fn alert_receiver() -> (String, Arc<std::sync::Mutex<Vec<(String, String)>>>) {
     let seen: Arc<std::sync::Mutex<Vec<(String, String)>>> = Arc::default();

@@ -106,6 +106,22 @@ gateway_retry: boolean,
  */
 gateway_fallback: Array<string>, 
 /**
+ * The address the gateway listens on; `None` is 127.0.0.1. Anything but a loopback address
+ * needs `allow_remote` (a team's shared gateway on a server).
+ */
+gateway_bind: string | null, 
+/**
+ * Serve Prometheus metrics at `http://ADDR/metrics` (e.g. `127.0.0.1:9464`); `None` serves
+ * none. Anything but a loopback address needs `allow_remote`.
+ */
+metrics_addr: string | null, 
+/**
+ * Allows the gateway and the metrics on addresses other machines can reach. Off by default:
+ * whoever reaches the gateway can spend the keys that pass through it, and the metrics say
+ * which models are used and what is spent.
+ */
+allow_remote: boolean, 
+/**
  * Refresh the price table from LiteLLM's maintained table at most once a day (a
  * conditional request; a table that drops models or moves a price more than 10× is
  * refused). Off: the bundled snapshot, or the last good refreshed table, is used.

@@ -105,6 +105,7 @@ fn engine_settings_changed(a: &Settings, b: &Settings) -> bool {
 impl Inner {
     pub(crate) fn settings_view(&self) -> SettingsView {
         let gateway = self.gateway.view();
+        let metrics = self.metrics_server.view();
         let source = *lock_ok(&self.key_source);
         SettingsView {
             settings: self.settings(),
@@ -113,6 +114,8 @@ impl Inner {
             admin_key_configured: *lock_ok(&self.admin_key_configured),
             gateway_url: gateway.clone().and_then(Result::ok).map(|g| g.url),
             gateway_error: gateway.and_then(Result::err),
+            metrics_url: metrics.clone().and_then(Result::ok),
+            metrics_error: metrics.and_then(Result::err),
             notifications_paused_until: self.paused_until(Utc::now()),
         }
     }

@@ -40,6 +40,8 @@ pub struct RunningGateway {
 /// What a running gateway was started with: a change of any part restarts it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct GatewayKey {
+    bind: std::net::IpAddr,
+    allow_remote: bool,
     port: u16,
     upstream: String,
     retry: bool,
@@ -48,7 +50,16 @@ struct GatewayKey {
 
 impl GatewayKey {
     fn new(settings: &Settings, upstream: &str) -> GatewayKey {
+        // `Settings::validate` refuses a bind that is not an address; a hand-edited file that
+        // holds one gets the loopback address, never a wider one.
+        let bind = settings
+            .gateway_bind
+            .as_deref()
+            .and_then(|bind| bind.trim().parse().ok())
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
         GatewayKey {
+            bind,
+            allow_remote: settings.allow_remote,
             port: settings.gateway_port,
             upstream: upstream.to_owned(),
             retry: settings.gateway_retry,
@@ -86,6 +97,7 @@ impl GatewaySlot {
         upstream: &str,
         store: &Arc<Store>,
         engine: &EngineInput,
+        metrics: &Arc<crate::metrics::Metrics>,
     ) {
         let mut control = self.control.lock().await;
         let wanted = settings
@@ -106,7 +118,7 @@ impl GatewaySlot {
         let Some(key) = wanted else {
             return;
         };
-        match start(&key, store, engine).await {
+        match start(&key, store, engine, metrics).await {
             Ok((running, started)) => {
                 *lock_ok(&self.view) = Some(Ok(running));
                 *control = Some(started);
@@ -138,10 +150,13 @@ async fn start(
     key: &GatewayKey,
     store: &Arc<Store>,
     engine: &EngineInput,
+    metrics: &Arc<crate::metrics::Metrics>,
 ) -> Result<(RunningGateway, Control), String> {
     let (relay_tx, relay_rx) = mpsc::channel(RELAY_QUEUE);
     let config = GatewayConfig {
-        listen: std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, key.port)),
+        listen: std::net::SocketAddr::new(key.bind, key.port),
+        allow_remote: key.allow_remote,
+        metrics: Some(Arc::clone(metrics)),
         upstream: key.upstream.clone(),
         retry: key.retry.then(RetryPolicy::default),
         fallback: key.fallback.clone(),

@@ -10,6 +10,7 @@ pub mod calls;
 pub mod config;
 pub mod gateway;
 pub mod lock;
+pub mod metrics_slot;
 pub mod probe_cost;
 pub mod settings_file;
 
@@ -97,6 +98,12 @@ pub struct SettingsView {
     pub gateway_url: Option<String>,
     /// Why the gateway could not start (its port taken, …), when it could not.
     pub gateway_error: Option<String>,
+    /// Where the Prometheus metrics are served (`http://ADDR/metrics`), when they are.
+    #[serde(default)]
+    pub metrics_url: Option<String>,
+    /// Why the metrics could not be served (the address taken, …), when they could not.
+    #[serde(default)]
+    pub metrics_error: Option<String>,
     /// Until when notifications are paused, when they are.
     #[serde(default)]
     pub notifications_paused_until: Option<DateTime<Utc>>,
@@ -144,6 +151,9 @@ pub(crate) struct Inner {
     /// Direct alert routing (`alerting`), fed by the relay; it outlives engine restarts so a
     /// settings change neither drops its queues nor forgets its counters.
     pub(crate) alerting: crate::alerting::Dispatcher,
+    /// The Prometheus metrics, kept across engine restarts so the counters keep counting.
+    pub(crate) metrics: Arc<crate::metrics::Metrics>,
+    pub(crate) metrics_server: metrics_slot::MetricsSlot,
     pub(crate) snapshot: watch::Sender<Snapshot>,
     pub(crate) events: broadcast::Sender<Event>,
     pub(crate) paused_until: Mutex<Option<DateTime<Utc>>>,
@@ -209,6 +219,8 @@ impl Service {
             engine_input: Arc::new(Mutex::new(None)),
             gateway: GatewaySlot::default(),
             alerting,
+            metrics: Arc::new(crate::metrics::Metrics::default()),
+            metrics_server: metrics_slot::MetricsSlot::default(),
             snapshot,
             events,
             paused_until: Mutex::new(None),
@@ -398,7 +410,12 @@ impl Inner {
             let usage = usage_config(&settings, &api_url, sources, Some(&base.data_dir));
             engine_config(base, &base.status_url, &api_url, &settings, api_key, usage)
         };
-        match Engine::start(config, self.http.clone(), self.store.clone()) {
+        match Engine::start_with_metrics(
+            config,
+            self.http.clone(),
+            self.store.clone(),
+            Some(Arc::clone(&self.metrics)),
+        ) {
             Ok(mut engine) => {
                 let snapshots = engine.snapshot();
                 let events = engine.subscribe();
@@ -415,8 +432,15 @@ impl Inner {
         drop(slot);
         // The gateway serves the user's code whether or not the monitor could start.
         self.gateway
-            .apply(&settings, &api_url, &self.store, &self.engine_input)
+            .apply(
+                &settings,
+                &api_url,
+                &self.store,
+                &self.engine_input,
+                &self.metrics,
+            )
             .await;
+        self.metrics_server.apply(&settings, &self.metrics).await;
     }
 
     /// Follows one engine until it stops: its snapshots onto the service's channel, its events
@@ -533,6 +557,7 @@ impl Inner {
         }
         self.gateway.stop().await;
         self.alerting.stop();
+        self.metrics_server.stop().await;
         drop(lock_ok(&self.lock).take());
     }
 
