@@ -110,6 +110,11 @@ pub enum Command {
         /// models you use and what you spend, so keep it on a trusted network.
         #[arg(long)]
         allow_remote: bool,
+        /// Send the notifications to the alert channels of the settings (`claude-status
+        /// alerts`), as the service does. Off by default, so a `watch` beside a running service
+        /// does not alert twice.
+        #[arg(long)]
+        alerts: bool,
     },
     /// Recent incidents with their update timelines.
     Incidents {
@@ -175,6 +180,12 @@ pub enum Command {
     Service {
         #[command(subcommand)]
         command: crate::service_cmd::ServiceCommand,
+    },
+    /// Direct alert routing to Slack, Discord, PagerDuty, a webhook or ntfy: list the channels,
+    /// add or remove one, store its secret (from standard input), send a test alert.
+    Alerts {
+        #[command(subcommand)]
+        command: crate::alerts_cmd::AlertsCommand,
     },
     /// Claude Code's status line: reads the JSON Claude Code pipes in and prints the session
     /// model's health, the session's cost, today's spend, the 5-hour and weekly plan windows and

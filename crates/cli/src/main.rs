@@ -1,5 +1,6 @@
 //! `claude-status`: the headless front end over the engine (check, watch, incidents).
 
+mod alerts_cmd;
 mod args;
 mod cost;
 mod keychain;
@@ -123,10 +124,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json_lines,
             metrics_addr,
             allow_remote,
+            alerts,
         } => {
             let metrics = metrics_addr.map(|addr| (addr, allow_remote));
-            watch(&cli.global, interval, run_for, json_lines, metrics).await
+            watch(&cli.global, interval, run_for, json_lines, metrics, alerts).await
         }
+        Command::Alerts { command } => alerts_cmd::alerts(&cli.global, command).await,
         Command::Incidents { json, limit } => incidents(&cli.global, json, limit).await,
         Command::History { json, window } => history(&cli.global, json, window).await,
         Command::Usage {
@@ -460,6 +463,7 @@ async fn watch(
     run_for: Option<std::time::Duration>,
     json_lines: bool,
     metrics_at: Option<(std::net::SocketAddr, bool)>,
+    alerts: bool,
 ) -> anyhow::Result<ExitCode> {
     let mut config = engine_config(global, Some(interval))?;
     if !global.no_usage {
@@ -489,7 +493,42 @@ async fn watch(
         }
         None => None,
     };
+    // The dispatcher shares the engine's store: what it delivered and the episodes it opened
+    // survive a restart of `watch` as they do the service's.
+    let alerting = if alerts {
+        let (dispatcher, shutdown) = alerts_cmd::local_dispatcher(global)?;
+        let channels = dispatcher.channels();
+        eprintln!(
+            "claude-status: alerts go to {} channel(s){}",
+            channels.iter().filter(|c| c.enabled).count(),
+            if channels.is_empty() {
+                " (add one with `claude-status alerts add`)"
+            } else {
+                ""
+            }
+        );
+        Some((dispatcher, shutdown))
+    } else {
+        None
+    };
     let mut engine = Engine::start_with_metrics(config, http, store, metrics)?;
+    // The alerts take the first subscription (every event since start) on a task of their own,
+    // so output that blocks never delays an alert.
+    if let Some((dispatcher, _)) = &alerting {
+        let mut alert_events = engine.subscribe();
+        let dispatcher = dispatcher.clone();
+        tokio::spawn(async move {
+            loop {
+                match alert_events.recv().await {
+                    Ok(event) => dispatcher.offer(&event),
+                    Err(RecvError::Lagged(missed)) => {
+                        tracing::warn!("alert routing missed {missed} engine events")
+                    }
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        });
+    }
     let mut events = engine.subscribe();
     let snapshots = engine.snapshot();
     let deadline = async {
@@ -521,6 +560,9 @@ async fn watch(
     let level = snapshots.borrow().level;
     metrics_shutdown.cancel();
     engine.shutdown().await;
+    if let Some((_, shutdown)) = alerting {
+        shutdown.cancel();
+    }
     Ok(exit_code(level))
 }
 
