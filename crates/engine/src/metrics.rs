@@ -47,7 +47,7 @@ use tokio::sync::watch;
 
 mod serve;
 
-pub use serve::{exposition, serve, MetricsServer, MAX_SCRAPES};
+pub use serve::{exposition, serve, Exposition, MetricsServer, MAX_SCRAPES};
 
 /// The OpenMetrics text format's content type.
 pub const OPENMETRICS_CONTENT_TYPE: &str =

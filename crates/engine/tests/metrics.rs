@@ -336,6 +336,39 @@ async fn an_overload_storm_shows_in_the_metrics_and_prometheus_reads_them() {
     assert!(open.contains("# UNIT claude_status_probe_duration_seconds seconds"));
     assert!(open.contains("# TYPE claude_status_cost_usd counter"));
 
+    // Prometheus accepts gzip and gets it: the same text, far smaller on the wire.
+    let raw = reqwest::Client::builder()
+        .no_gzip()
+        .build()
+        .unwrap()
+        .get(&url)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        raw.headers()
+            .get("content-encoding")
+            .unwrap()
+            .to_str()
+            .unwrap(),
+        "gzip"
+    );
+    let compressed = raw.bytes().await.unwrap();
+    let mut unpacked = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(&compressed[..]),
+        &mut unpacked,
+    )
+    .unwrap();
+    assert!(unpacked.contains("claude_status_gateway_requests_total{"));
+    assert!(
+        compressed.len() * 4 < unpacked.len(),
+        "{} vs {}",
+        compressed.len(),
+        unpacked.len()
+    );
+
     // The gateway serves the same registry on its own port.
     let (_, on_gateway) = scrape(&format!("{gateway_url}/metrics"), None).await;
     assert!(on_gateway.contains("claude_status_gateway_requests_total"));

@@ -434,15 +434,23 @@ fn local_answer(shared: &Shared, request: &Request<Incoming>) -> Response<Gatewa
     let (method, path) = (request.method(), request.uri().path());
     shared.counters.answered_ourselves(OwnAnswer::NotForwarded);
     if let (Some(metrics), &Method::GET, "/metrics") = (&shared.metrics, method, path) {
-        let accept = request
-            .headers()
-            .get(hyper::header::ACCEPT)
-            .and_then(|value| value.to_str().ok());
-        let (content_type, body) = crate::metrics::exposition(metrics, accept);
-        let mut answer = Response::new(GatewayBody::full(body));
-        answer
-            .headers_mut()
-            .insert(CONTENT_TYPE, static_value(content_type));
+        let header = |name| {
+            request
+                .headers()
+                .get(name)
+                .and_then(|value: &HeaderValue| value.to_str().ok())
+        };
+        let exposition = crate::metrics::exposition(
+            metrics,
+            header(hyper::header::ACCEPT),
+            header(hyper::header::ACCEPT_ENCODING),
+        );
+        let mut answer = Response::new(GatewayBody::full(exposition.body));
+        let headers = answer.headers_mut();
+        headers.insert(CONTENT_TYPE, static_value(exposition.content_type));
+        if let Some(encoding) = exposition.content_encoding {
+            headers.insert(hyper::header::CONTENT_ENCODING, static_value(encoding));
+        }
         return answer;
     }
     if method == Method::GET && path == "/_gateway/stats" {
