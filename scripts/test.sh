@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine and runs every test: formatting, lints, the generated
-# TypeScript types, the monitoring files in deploy/, unit and integration tests, the UI's tests
-# (node and headless Chromium), and the end-to-end tests of the real tray app under Xvfb with a
+# TypeScript types, the monitoring files in deploy/, unit and integration tests, Prometheus and
+# Alertmanager scraping and alerting on `watch`, the UI's tests (node and headless Chromium), and
+# the end-to-end tests of the real tray app under Xvfb with a
 # private D-Bus session (tray, menu and notifications over D-Bus; the dashboard through
 # WebDriver). Idempotent: what is installed stays.
 set -euo pipefail
@@ -23,6 +24,8 @@ echo "==> cargo build"
 cargo build --workspace --all-targets --locked
 echo "==> cargo test"
 cargo test --workspace --locked
+echo "==> end-to-end: Prometheus scrapes watch, the overload rule fires, Alertmanager delivers it"
+./tests/prometheus/run.sh --locked
 echo "==> UI tests"
 (cd ui && npm test)
 echo "==> UI tests in headless Chromium"
