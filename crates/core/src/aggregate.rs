@@ -5,6 +5,12 @@
 //! Costs come from our catalog (LiteLLM's table, the table ccusage prices from, with our hand-made
 //! rows and the user's override), and each report says which source priced how much of each
 //! model's cost (`price_sources`).
+//!
+//! Every row and the totals also say which usage sources saw their requests (`sources`) and what
+//! each one saw (`by_source`). A request that two sources recorded (Claude Code run through the
+//! gateway) is counted once in the row: the caller adds one copy with [`DailyTally::add`] and the
+//! other with [`DailyTally::add_copy`], which only that copy's source's breakdown shows. Each
+//! breakdown is therefore what that source alone would report.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::str::FromStr;
@@ -16,7 +22,7 @@ use serde::Serialize;
 use crate::catalog::Catalog;
 use crate::cost::{cost_of_record, Cost, CostTotal, PriceSourceUse, SourceTally};
 use crate::error::{Error, Result};
-use crate::usage::{TokenCounts, UsageRecord};
+use crate::usage::{TokenCounts, UsageRecord, UsageSource};
 
 /// The model id of Claude Code's made-up replies (interruptions, API errors); never listed.
 pub const SYNTHETIC_MODEL: &str = "<synthetic>";
@@ -57,6 +63,24 @@ impl DayZone {
             DayZone::Offset(offset) => at.with_timezone(offset).date_naive(),
             DayZone::Named(zone) => at.with_timezone(zone).date_naive(),
         }
+    }
+
+    /// The first moment of `date` in this zone: its midnight, or the first moment after a
+    /// daylight-saving gap that skips midnight.
+    pub fn start_of(&self, date: NaiveDate) -> DateTime<Utc> {
+        let midnight = date.and_time(chrono::NaiveTime::MIN);
+        match self {
+            DayZone::Offset(offset) => offset
+                .from_local_datetime(&midnight)
+                .earliest()
+                .map(|at| at.with_timezone(&Utc)),
+            DayZone::Named(zone) => (0..=24).find_map(|hour| {
+                zone.from_local_datetime(&(midnight + chrono::Duration::hours(hour)))
+                    .earliest()
+                    .map(|at| at.with_timezone(&Utc))
+            }),
+        }
+        .unwrap_or_else(|| midnight.and_utc())
     }
 
     /// The zone's offset from UTC at a moment.
@@ -113,13 +137,26 @@ pub struct UsageColumns {
     pub includes_unknown_price: bool,
 }
 
+/// What one usage source saw of a row: the figures `usage --source` would show for it alone.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SourceRow {
+    pub source: UsageSource,
+    #[serde(flatten)]
+    pub usage: UsageColumns,
+}
+
 /// One day of the `daily` table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DailyRow {
     /// `YYYY-MM-DD` in the chosen zone.
     pub date: NaiveDate,
+    /// Every request of the day once, whichever sources saw it.
     #[serde(flatten)]
     pub usage: UsageColumns,
+    /// The sources that saw the day's requests, in `UsageSource` order.
+    pub sources: Vec<UsageSource>,
+    /// One row per source in `sources`; a request two sources saw is in both rows.
+    pub by_source: Vec<SourceRow>,
 }
 
 /// One month of the `monthly` table.
@@ -129,15 +166,19 @@ pub struct MonthlyRow {
     pub month: String,
     #[serde(flatten)]
     pub usage: UsageColumns,
+    pub sources: Vec<UsageSource>,
+    pub by_source: Vec<SourceRow>,
 }
 
 /// One session of the `sessions` table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SessionRow {
-    /// `null` gathers the records that name no session.
+    /// `null` gathers the records that name no session (the gateway's own requests, the probe).
     pub session_id: Option<String>,
     #[serde(flatten)]
     pub usage: UsageColumns,
+    pub sources: Vec<UsageSource>,
+    pub by_source: Vec<SourceRow>,
 }
 
 /// The totals line of every table.
@@ -150,6 +191,8 @@ pub struct Totals {
     pub total_tokens: u64,
     pub cost_usd: f64,
     pub includes_unknown_price: bool,
+    pub sources: Vec<UsageSource>,
+    pub by_source: Vec<SourceRow>,
 }
 
 /// `{"daily": […], "totals": {…}}`, oldest day first.
@@ -159,6 +202,8 @@ pub struct DailyReport {
     pub totals: Totals,
     /// Which source priced each model's cost, by model.
     pub price_sources: Vec<PriceSourceUse>,
+    /// Requests seen by two sources and counted once.
+    pub seen_by_two_sources: u64,
 }
 
 /// `{"monthly": […], "totals": {…}}`, oldest month first.
@@ -168,6 +213,8 @@ pub struct MonthlyReport {
     pub totals: Totals,
     /// Which source priced each model's cost, by model.
     pub price_sources: Vec<PriceSourceUse>,
+    /// Requests seen by two sources and counted once.
+    pub seen_by_two_sources: u64,
 }
 
 /// `{"sessions": […], "totals": {…}}`, by last activity, oldest first.
@@ -177,6 +224,8 @@ pub struct SessionReport {
     pub totals: Totals,
     /// Which source priced each model's cost, by model.
     pub price_sources: Vec<PriceSourceUse>,
+    /// Requests seen by two sources and counted once.
+    pub seen_by_two_sources: u64,
 }
 
 /// Whether a record is usage at all: an API error line (a failed status and no tokens) is not.
@@ -184,7 +233,7 @@ pub fn is_usage(record: &UsageRecord) -> bool {
     !(record.is_error() && record.tokens.total() == 0)
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 struct Accumulator {
     tokens: TokenCounts,
     cost: CostTotal,
@@ -220,12 +269,83 @@ impl Accumulator {
     }
 }
 
+/// One row's figures: every request once (`all`), and what each source saw.
+#[derive(Debug, Default)]
+struct Group {
+    all: Accumulator,
+    /// While every record of the group came from this one source and was counted, that source's
+    /// breakdown is `all` itself: it is not summed twice, so a report of one source (Claude
+    /// Code's, most often) costs no more than before there were breakdowns.
+    single: Option<UsageSource>,
+    /// Each source's figures, once a second source or a copy has come.
+    by_source: BTreeMap<UsageSource, Accumulator>,
+}
+
+impl Group {
+    /// Counts a record in its source's breakdown, and in `all` when `counted` (false for a copy
+    /// of a request another source's record counts).
+    fn add(&mut self, record: &UsageRecord, cost: &Cost, model: Option<&str>, counted: bool) {
+        if counted
+            && self.by_source.is_empty()
+            && self.single.is_none_or(|source| source == record.source)
+        {
+            self.single = Some(record.source);
+            self.all.add(record, cost, model);
+            return;
+        }
+        if let Some(single) = self.single.take() {
+            self.by_source.insert(single, self.all.clone());
+        }
+        self.by_source
+            .entry(record.source)
+            .or_default()
+            .add(record, cost, model);
+        if counted {
+            self.all.add(record, cost, model);
+        }
+    }
+
+    fn sources(&self) -> Vec<UsageSource> {
+        match self.single {
+            Some(source) => vec![source],
+            None => self.by_source.keys().copied().collect(),
+        }
+    }
+
+    fn by_source(&self) -> Vec<SourceRow> {
+        match self.single {
+            Some(source) => vec![SourceRow {
+                source,
+                usage: self.all.columns(),
+            }],
+            None => self
+                .by_source
+                .iter()
+                .map(|(source, acc)| SourceRow {
+                    source: *source,
+                    usage: acc.columns(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The latest record of the group, copies included.
+    fn last_activity(&self) -> Option<DateTime<Utc>> {
+        self.by_source
+            .values()
+            .map(|acc| acc.last_activity)
+            .fold(self.all.last_activity, Option::max)
+    }
+}
+
 /// Records grouped by a key as they come, and the totals of all of them: the tables are built
 /// one record at a time so that a caller streaming the ledger never holds it whole.
 #[derive(Debug)]
 struct Tally<K> {
-    groups: BTreeMap<K, Accumulator>,
-    all: Accumulator,
+    groups: BTreeMap<K, Group>,
+    all: Group,
+    /// Copies added (requests another source's record counts).
+    copies: u64,
     /// Each model id as written, normalised once (a ledger has a handful of distinct ones).
     models: HashMap<String, Option<String>>,
     sources: SourceTally,
@@ -235,22 +355,27 @@ impl<K: Ord> Tally<K> {
     fn new() -> Tally<K> {
         Tally {
             groups: BTreeMap::new(),
-            all: Accumulator::default(),
+            all: Group::default(),
+            copies: 0,
             models: HashMap::new(),
             sources: SourceTally::default(),
         }
     }
 
     /// Counts `record` in the group `slot` finds (or makes) for it; `slot` runs only for usage
-    /// records.
+    /// records. A record not `counted` is a copy: only its source's breakdowns show it.
     fn add(
         &mut self,
         record: &UsageRecord,
         catalog: &Catalog,
-        slot: impl FnOnce(&mut BTreeMap<K, Accumulator>) -> Option<&mut Accumulator>,
+        counted: bool,
+        slot: impl FnOnce(&mut BTreeMap<K, Group>) -> Option<&mut Group>,
     ) {
         if !is_usage(record) {
             return;
+        }
+        if !counted {
+            self.copies += 1;
         }
         let cost = cost_of_record(record, catalog);
         if !self.models.contains_key(&record.model) {
@@ -260,24 +385,31 @@ impl<K: Ord> Tally<K> {
             self.models.insert(record.model.clone(), normalized);
         }
         let model = self.models.get(&record.model).and_then(Option::as_deref);
-        if let Some(model) = model {
+        // The price sources explain the rows' costs, which copies are not part of.
+        if let (Some(model), true) = (model, counted) {
             self.sources.add(model, &cost);
         }
         if let Some(group) = slot(&mut self.groups) {
-            group.add(record, &cost, model);
+            group.add(record, &cost, model, counted);
         }
-        self.all.add(record, &cost, model);
+        self.all.add(record, &cost, model, counted);
     }
 
     /// [`Tally::add`] under a key that is cheap to make.
-    fn add_keyed(&mut self, record: &UsageRecord, catalog: &Catalog, key: impl FnOnce() -> K) {
-        self.add(record, catalog, |groups| {
+    fn add_keyed(
+        &mut self,
+        record: &UsageRecord,
+        catalog: &Catalog,
+        counted: bool,
+        key: impl FnOnce() -> K,
+    ) {
+        self.add(record, catalog, counted, |groups| {
             Some(groups.entry(key()).or_default())
         });
     }
 
     fn totals(&self) -> Totals {
-        let columns = self.all.columns();
+        let columns = self.all.all.columns();
         Totals {
             input_tokens: columns.input_tokens,
             output_tokens: columns.output_tokens,
@@ -286,6 +418,8 @@ impl<K: Ord> Tally<K> {
             total_tokens: columns.total_tokens,
             cost_usd: columns.cost_usd,
             includes_unknown_price: columns.includes_unknown_price,
+            sources: self.all.sources(),
+            by_source: self.all.by_source(),
         }
     }
 }
@@ -309,9 +443,19 @@ impl<'c> DailyTally<'c> {
 
     /// Counts one deduplicated record.
     pub fn add(&mut self, record: &UsageRecord) {
+        self.add_as(record, true);
+    }
+
+    /// Shows a copy of a request that another source's record counts (see the module
+    /// documentation) in its source's breakdowns only.
+    pub fn add_copy(&mut self, record: &UsageRecord) {
+        self.add_as(record, false);
+    }
+
+    fn add_as(&mut self, record: &UsageRecord, counted: bool) {
         let zone = self.zone;
         self.tally
-            .add_keyed(record, self.catalog, || zone.date_of(record.at));
+            .add_keyed(record, self.catalog, counted, || zone.date_of(record.at));
     }
 
     pub fn finish(self) -> DailyReport {
@@ -321,13 +465,16 @@ impl<'c> DailyTally<'c> {
                 .tally
                 .groups
                 .into_iter()
-                .map(|(date, acc)| DailyRow {
+                .map(|(date, group)| DailyRow {
                     date,
-                    usage: acc.columns(),
+                    usage: group.all.columns(),
+                    sources: group.sources(),
+                    by_source: group.by_source(),
                 })
                 .collect(),
             totals,
             price_sources: self.tally.sources.finish(self.catalog),
+            seen_by_two_sources: self.tally.copies,
         }
     }
 }
@@ -351,8 +498,18 @@ impl<'c> MonthlyTally<'c> {
 
     /// Counts one deduplicated record.
     pub fn add(&mut self, record: &UsageRecord) {
+        self.add_as(record, true);
+    }
+
+    /// Shows a copy of a request that another source's record counts in its source's
+    /// breakdowns only.
+    pub fn add_copy(&mut self, record: &UsageRecord) {
+        self.add_as(record, false);
+    }
+
+    fn add_as(&mut self, record: &UsageRecord, counted: bool) {
         let zone = self.zone;
-        self.tally.add_keyed(record, self.catalog, || {
+        self.tally.add_keyed(record, self.catalog, counted, || {
             let date = zone.date_of(record.at);
             (date.year(), date.month())
         });
@@ -365,13 +522,16 @@ impl<'c> MonthlyTally<'c> {
                 .tally
                 .groups
                 .into_iter()
-                .map(|((year, month), acc)| MonthlyRow {
+                .map(|((year, month), group)| MonthlyRow {
                     month: format!("{year:04}-{month:02}"),
-                    usage: acc.columns(),
+                    usage: group.all.columns(),
+                    sources: group.sources(),
+                    by_source: group.by_source(),
                 })
                 .collect(),
             totals,
             price_sources: self.tally.sources.finish(self.catalog),
+            seen_by_two_sources: self.tally.copies,
         }
     }
 }
@@ -393,10 +553,20 @@ impl<'c> SessionTally<'c> {
 
     /// Counts one deduplicated record.
     pub fn add(&mut self, record: &UsageRecord) {
+        self.add_as(record, true);
+    }
+
+    /// Shows a copy of a request that another source's record counts in its source's
+    /// breakdowns only; give it the session of the record that counts, so both are one row.
+    pub fn add_copy(&mut self, record: &UsageRecord) {
+        self.add_as(record, false);
+    }
+
+    fn add_as(&mut self, record: &UsageRecord, counted: bool) {
         // The session id is cloned only for a session not seen yet: most records join one.
-        self.tally.add(record, self.catalog, |groups| {
+        self.tally.add(record, self.catalog, counted, |groups| {
             if !groups.contains_key(&record.session_id) {
-                groups.insert(record.session_id.clone(), Accumulator::default());
+                groups.insert(record.session_id.clone(), Group::default());
             }
             groups.get_mut(&record.session_id)
         });
@@ -408,12 +578,14 @@ impl<'c> SessionTally<'c> {
             .tally
             .groups
             .into_iter()
-            .map(|(session_id, acc)| {
+            .map(|(session_id, group)| {
                 (
-                    acc.last_activity,
+                    group.last_activity(),
                     SessionRow {
                         session_id,
-                        usage: acc.columns(),
+                        usage: group.all.columns(),
+                        sources: group.sources(),
+                        by_source: group.by_source(),
                     },
                 )
             })
@@ -427,6 +599,7 @@ impl<'c> SessionTally<'c> {
             sessions: rows.into_iter().map(|(_, row)| row).collect(),
             totals,
             price_sources: self.tally.sources.finish(self.catalog),
+            seen_by_two_sources: self.tally.copies,
         }
     }
 }

@@ -4,7 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
 
 use chrono::{DateTime, Utc};
-use claude_status_core::aggregate::{daily, monthly, sessions, DayZone};
+use claude_status_core::aggregate::{
+    daily, monthly, sessions, DailyTally, DayZone, MonthlyTally, SessionTally,
+};
 use claude_status_core::catalog::Catalog;
 use claude_status_core::usage::{TokenCounts, UsageRecord, UsageSource};
 use serde_json::json;
@@ -293,6 +295,12 @@ fn the_json_the_issue_fixes() {
         "models": ["claude-haiku-4-5", "claude-sonnet-4-5"],
         "includes_unknown_price": false,
     });
+    // One source: its breakdown is the row itself, under its name.
+    let mut only_claude_code = day.clone();
+    only_claude_code["source"] = json!("claude_code");
+    let mut day = day;
+    day["sources"] = json!(["claude_code"]);
+    day["by_source"] = json!([only_claude_code]);
     let totals = json!({
         "input_tokens": 1_500,
         "output_tokens": 2_500,
@@ -301,6 +309,8 @@ fn the_json_the_issue_fixes() {
         "total_tokens": 115_000,
         "cost_usd": both,
         "includes_unknown_price": false,
+        "sources": ["claude_code"],
+        "by_source": [only_claude_code],
     });
     // Which source priced each model: here both come from the LiteLLM table in use.
     let source = |model: &str| serde_json::to_value(catalog.price_source(model).unwrap()).unwrap();
@@ -315,13 +325,15 @@ fn the_json_the_issue_fixes() {
     daily_row["date"] = json!("2026-10-01");
     assert_eq!(
         serde_json::to_value(daily(&records, &DayZone::utc(), &catalog)).unwrap(),
-        json!({"daily": [daily_row], "totals": totals, "price_sources": sources})
+        json!({"daily": [daily_row], "totals": totals, "price_sources": sources,
+               "seen_by_two_sources": 0})
     );
     let mut monthly_row = day.clone();
     monthly_row["month"] = json!("2026-10");
     assert_eq!(
         serde_json::to_value(monthly(&records, &DayZone::utc(), &catalog)).unwrap(),
-        json!({"monthly": [monthly_row], "totals": totals, "price_sources": sources})
+        json!({"monthly": [monthly_row], "totals": totals, "price_sources": sources,
+               "seen_by_two_sources": 0})
     );
     let report = serde_json::to_value(sessions(&records, &catalog)).unwrap();
     assert_eq!(report["totals"], totals);
@@ -334,12 +346,27 @@ fn the_json_the_issue_fixes() {
                 "input_tokens": 1_000, "output_tokens": 2_000, "cache_creation_tokens": 10_000,
                 "cache_read_tokens": 100_000, "total_tokens": 113_000, "cost_usd": sonnet,
                 "models": ["claude-sonnet-4-5"], "includes_unknown_price": false,
+                "sources": ["claude_code"],
+                "by_source": [{
+                    "source": "claude_code",
+                    "input_tokens": 1_000, "output_tokens": 2_000,
+                    "cache_creation_tokens": 10_000, "cache_read_tokens": 100_000,
+                    "total_tokens": 113_000, "cost_usd": sonnet,
+                    "models": ["claude-sonnet-4-5"], "includes_unknown_price": false,
+                }],
             },
             {
                 "session_id": "s2",
                 "input_tokens": 500, "output_tokens": 500, "cache_creation_tokens": 1_000,
                 "cache_read_tokens": 0, "total_tokens": 2_000, "cost_usd": haiku,
                 "models": ["claude-haiku-4-5"], "includes_unknown_price": false,
+                "sources": ["claude_code"],
+                "by_source": [{
+                    "source": "claude_code",
+                    "input_tokens": 500, "output_tokens": 500, "cache_creation_tokens": 1_000,
+                    "cache_read_tokens": 0, "total_tokens": 2_000, "cost_usd": haiku,
+                    "models": ["claude-haiku-4-5"], "includes_unknown_price": false,
+                }],
             },
         ])
     );
@@ -515,4 +542,182 @@ fn every_cost_says_which_source_priced_it() {
     let accounted: f64 = report.price_sources.iter().map(|u| u.cost_usd).sum();
     assert!((accounted - report.totals.cost_usd).abs() < 1e-9);
     assert!(report.totals.includes_unknown_price);
+}
+
+/// (source, total tokens, models) of each breakdown row.
+type Breakdown = Vec<(UsageSource, u64, Vec<String>)>;
+
+fn breakdown(rows: &[claude_status_core::aggregate::SourceRow]) -> Breakdown {
+    rows.iter()
+        .map(|row| (row.source, row.usage.total_tokens, row.usage.models.clone()))
+        .collect()
+}
+
+#[test]
+fn issue_14_each_row_names_its_sources_and_counts_a_shared_request_once() {
+    let catalog = Catalog::builtin();
+    let from = |source: UsageSource, time: &str, model: &str, total: u64| UsageRecord {
+        source,
+        ..record(time, model, "s1", [total, 0, 0, 0, 0])
+    };
+    let claude_code = from(
+        UsageSource::ClaudeCode,
+        "2026-10-01T10:00:00Z",
+        "claude-opus-4-6",
+        1_000,
+    );
+    // The same request as the gateway metered it: shown in the gateway's line, not counted again.
+    let copy = UsageRecord {
+        session_id: claude_code.session_id.clone(),
+        ..from(
+            UsageSource::Gateway,
+            "2026-10-01T10:00:01Z",
+            "claude-opus-4-6",
+            1_000,
+        )
+    };
+    let gateway_only = UsageRecord {
+        session_id: None,
+        ..from(
+            UsageSource::Gateway,
+            "2026-10-01T11:00:00Z",
+            "claude-haiku-4-5",
+            300,
+        )
+    };
+    let probe = UsageRecord {
+        session_id: None,
+        ..from(
+            UsageSource::Probe,
+            "2026-10-02T11:00:00Z",
+            "claude-haiku-4-5",
+            9,
+        )
+    };
+
+    let mut days = DailyTally::new(DayZone::utc(), &catalog);
+    let mut months = MonthlyTally::new(DayZone::utc(), &catalog);
+    let mut by_session = SessionTally::new(&catalog);
+    for (record, counted) in [
+        (&copy, false),
+        (&claude_code, true),
+        (&gateway_only, true),
+        (&probe, true),
+    ] {
+        if counted {
+            days.add(record);
+            months.add(record);
+            by_session.add(record);
+        } else {
+            days.add_copy(record);
+            months.add_copy(record);
+            by_session.add_copy(record);
+        }
+    }
+    let days = days.finish();
+    assert_eq!(days.seen_by_two_sources, 1);
+    let first = &days.daily[0];
+    assert_eq!(first.usage.total_tokens, 1_300, "the shared request once");
+    assert_eq!(
+        first.sources,
+        [UsageSource::ClaudeCode, UsageSource::Gateway]
+    );
+    let opus = || vec!["claude-opus-4-6".to_owned()];
+    assert_eq!(
+        breakdown(&first.by_source),
+        vec![
+            (UsageSource::ClaudeCode, 1_000, opus()),
+            (
+                UsageSource::Gateway,
+                1_300,
+                vec!["claude-haiku-4-5".to_owned(), "claude-opus-4-6".to_owned()]
+            ),
+        ]
+    );
+    let second = &days.daily[1];
+    assert_eq!(second.sources, [UsageSource::Probe]);
+    assert_eq!(second.usage.total_tokens, 9);
+    assert_eq!(days.totals.total_tokens, 1_309);
+    assert_eq!(
+        days.totals.sources,
+        [
+            UsageSource::ClaudeCode,
+            UsageSource::Gateway,
+            UsageSource::Probe
+        ]
+    );
+    assert_eq!(
+        breakdown(&days.totals.by_source)
+            .into_iter()
+            .map(|(source, total, _)| (source, total))
+            .collect::<Vec<_>>(),
+        [
+            (UsageSource::ClaudeCode, 1_000),
+            (UsageSource::Gateway, 1_300),
+            (UsageSource::Probe, 9)
+        ]
+    );
+    // The price sources explain the counted cost only.
+    let records: u64 = days.price_sources.iter().map(|used| used.records).sum();
+    assert_eq!(records, 3);
+
+    let months = months.finish();
+    assert_eq!(months.monthly.len(), 1);
+    assert_eq!(months.monthly[0].usage.total_tokens, 1_309);
+    assert_eq!(months.totals, days.totals);
+
+    // The gateway's copy carries the Claude Code session, so the session's row shows both.
+    let by_session = by_session.finish();
+    let session = |id: Option<&str>| {
+        by_session
+            .sessions
+            .iter()
+            .find(|row| row.session_id.as_deref() == id)
+            .unwrap()
+    };
+    let s1 = session(Some("s1"));
+    assert_eq!(s1.usage.total_tokens, 1_000);
+    assert_eq!(s1.sources, [UsageSource::ClaudeCode, UsageSource::Gateway]);
+    let none = session(None);
+    assert_eq!(none.usage.total_tokens, 309);
+    assert_eq!(none.sources, [UsageSource::Gateway, UsageSource::Probe]);
+}
+
+#[test]
+fn issue_14_a_day_of_copies_only_counts_nothing_but_names_its_source() {
+    let catalog = Catalog::builtin();
+    let mut days = DailyTally::new(DayZone::utc(), &catalog);
+    days.add_copy(&UsageRecord {
+        source: UsageSource::Gateway,
+        ..record(
+            "2026-10-01T23:59:59Z",
+            "claude-opus-4-6",
+            "s1",
+            [5, 0, 0, 0, 0],
+        )
+    });
+    let report = days.finish();
+    assert_eq!(report.daily[0].usage.total_tokens, 0);
+    assert_eq!(report.daily[0].sources, [UsageSource::Gateway]);
+    assert_eq!(report.daily[0].by_source[0].usage.total_tokens, 5);
+    assert!(report.price_sources.is_empty());
+}
+
+#[test]
+fn a_day_starts_at_the_zones_midnight() {
+    let date = |text: &str| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap();
+    let check = |zone_name: &str, day: &str, expected: &str| {
+        assert_eq!(
+            zone(zone_name).start_of(date(day)),
+            at(expected),
+            "{zone_name} {day}"
+        );
+    };
+    check("UTC", "2026-10-01", "2026-10-01T00:00:00Z");
+    check("+02:00", "2026-10-01", "2026-09-30T22:00:00Z");
+    check("-05:30", "2026-10-01", "2026-10-01T05:30:00Z");
+    check("Europe/Berlin", "2026-07-01", "2026-06-30T22:00:00Z");
+    check("Europe/Berlin", "2026-12-01", "2026-11-30T23:00:00Z");
+    // Santiago skips from 00:00 to 01:00 when its summer time begins.
+    check("America/Santiago", "2026-09-06", "2026-09-06T04:00:00Z");
 }
