@@ -287,3 +287,200 @@ fn the_latest_ratelimit_reading_is_per_source() {
         );
     });
 }
+
+/// (source, message id, output, counted, session) of every row a usage report reads.
+type ReportRow = (UsageSource, Option<String>, u64, bool, Option<String>);
+
+fn report_rows(store: &Store, from: DateTime<Utc>, source: Option<UsageSource>) -> Vec<ReportRow> {
+    let mut rows = Vec::new();
+    store
+        .visit_usage_report(from, at(1_000_000), source, &mut |r, counted| {
+            rows.push((
+                r.source,
+                r.message_id.clone(),
+                r.tokens.output,
+                counted,
+                r.session_id.clone(),
+            ))
+        })
+        .unwrap();
+    rows.sort_by(|a, b| (&a.1, a.0).cmp(&(&b.1, b.0)));
+    rows
+}
+
+#[test]
+fn issue_14_a_request_claude_code_sent_through_the_gateway_is_counted_once() {
+    each_store(|store| {
+        let claude_code = |message: &str, output, millis| UsageRecord {
+            is_sidechain: false,
+            ..record(
+                Some(message),
+                Some(&format!("req_{message}")),
+                output,
+                millis,
+            )
+        };
+        let gateway = |message: &str, output, millis| UsageRecord {
+            source: UsageSource::Gateway,
+            session_id: None,
+            project: None,
+            ..claude_code(message, output, millis)
+        };
+        let admin = UsageRecord {
+            source: UsageSource::AdminApi,
+            ..record(None, None, 1_000, 0)
+        };
+        store
+            .ingest_batch(
+                &[
+                    // Seen by both: the gateway's copy (even a fuller one) only shows in its
+                    // breakdown, with the session of the Claude Code row that counts.
+                    claude_code("both", 10, 0),
+                    gateway("both", 12, 1),
+                    claude_code("only-claude-code", 20, 2),
+                    gateway("only-gateway", 30, 3),
+                    // The gateway's record of a request without a request id has no twin.
+                    UsageRecord {
+                        request_id: None,
+                        ..gateway("no-request-id", 40, 4)
+                    },
+                    // The organisation's totals are no request of the user's.
+                    admin,
+                ],
+                &[],
+            )
+            .unwrap();
+        let id = |m: &str| Some(m.to_owned());
+        let session = Some("s".to_owned());
+        let expected = vec![
+            (
+                UsageSource::ClaudeCode,
+                id("both"),
+                10,
+                true,
+                session.clone(),
+            ),
+            (UsageSource::Gateway, id("both"), 12, false, session.clone()),
+            (UsageSource::Gateway, id("no-request-id"), 40, true, None),
+            (
+                UsageSource::ClaudeCode,
+                id("only-claude-code"),
+                20,
+                true,
+                session.clone(),
+            ),
+            (UsageSource::Gateway, id("only-gateway"), 30, true, None),
+        ];
+        for from in [at(-1_000_000), DateTime::<Utc>::MIN_UTC] {
+            assert_eq!(report_rows(store, from, None), expected, "from {from}");
+        }
+        // One source alone: every one of its rows counts.
+        let gateway_alone = report_rows(store, at(-1_000_000), Some(UsageSource::Gateway));
+        assert_eq!(gateway_alone.len(), 3);
+        assert!(gateway_alone.iter().all(|row| row.3));
+        assert_eq!(gateway_alone[0].4, None, "no session borrowed when alone");
+        let admin_alone = report_rows(store, at(-1_000_000), Some(UsageSource::AdminApi));
+        assert_eq!(admin_alone.len(), 1);
+    });
+}
+
+#[test]
+fn issue_14_the_streaming_probes_usage_reads_as_probe_records() {
+    use claude_status_core::health::{ProbeKind, ProbeResult};
+    use claude_status_core::probe::{Classification, ProbeOutcome};
+    use claude_status_core::sse::Usage;
+    each_store(|store| {
+        let probe = |kind, model: Option<&str>, usage: Option<Usage>, millis| ProbeResult {
+            at: at(millis),
+            kind,
+            classification: Classification {
+                outcome: ProbeOutcome::Ok,
+                http_status: Some(200),
+                error_type: None,
+                error_message: None,
+                request_id: Some(format!("req_probe_{millis}")),
+                retry_after: None,
+                retry_not_before: None,
+                detail: "ok".to_owned(),
+            },
+            latency_ms: Some(400),
+            message_start_ms: Some(300),
+            ttft_ms: Some(350),
+            ratelimit: Default::default(),
+            usage,
+            confirmation: false,
+            model: model.map(str::to_owned),
+        };
+        let usage = Usage {
+            input_tokens: 8,
+            output_tokens: 1,
+            cache_creation_5m: 2,
+            ..Usage::default()
+        };
+        for result in [
+            probe(ProbeKind::Reachability, None, None, 0),
+            probe(
+                ProbeKind::Streaming,
+                Some("claude-haiku-4-5"),
+                Some(usage.clone()),
+                1,
+            ),
+            // Failed before its usage was read: nothing spent that we know of.
+            probe(ProbeKind::Streaming, Some("claude-haiku-4-5"), None, 2),
+            // Stored before per-model probes named their model.
+            probe(ProbeKind::Streaming, None, Some(usage.clone()), 3),
+        ] {
+            store.record_probe(&result).unwrap();
+        }
+        let mut records = Vec::new();
+        store
+            .visit_probe_usage(at(-10), at(10), &mut |r| records.push(r.clone()))
+            .unwrap();
+        type Found<'a> = (
+            DateTime<Utc>,
+            UsageSource,
+            &'a str,
+            TokenCounts,
+            Option<&'a str>,
+        );
+        let found: Vec<Found<'_>> = records
+            .iter()
+            .map(|r| {
+                (
+                    r.at,
+                    r.source,
+                    r.model.as_str(),
+                    r.tokens,
+                    r.request_id.as_deref(),
+                )
+            })
+            .collect();
+        let tokens = TokenCounts {
+            input: 8,
+            output: 1,
+            cache_write_5m: 2,
+            ..TokenCounts::default()
+        };
+        assert_eq!(
+            found,
+            [
+                (
+                    at(1),
+                    UsageSource::Probe,
+                    "claude-haiku-4-5",
+                    tokens,
+                    Some("req_probe_1")
+                ),
+                (
+                    at(3),
+                    UsageSource::Probe,
+                    "unknown",
+                    tokens,
+                    Some("req_probe_3")
+                ),
+            ]
+        );
+        assert_eq!(records[0].status, Some(200));
+        assert_eq!(records[0].ttft_ms, Some(350));
+    });
+}

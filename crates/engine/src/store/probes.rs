@@ -14,6 +14,7 @@ use claude_status_core::health::{ProbeKind, ProbeResult};
 use claude_status_core::probe::Classification;
 use claude_status_core::ratelimit::RateLimitSnapshot;
 use claude_status_core::sse::Usage;
+use claude_status_core::usage::{TokenCounts, UsageRecord, UsageSource};
 use rusqlite::params;
 
 use super::{from_json, from_millis, to_json, to_millis, to_sql_integer, Store};
@@ -98,7 +99,69 @@ impl Store {
         // is skipped.
         Ok(rows.into_iter().filter_map(StoredProbe::decode).collect())
     }
+
+    /// Hands the token usage of every streaming probe with `from <= at < to` to `visit` as a
+    /// usage record of source `probe`, oldest first. The probe's messages are paid for on the
+    /// user's key like any other, so the usage reports count them; they are read from here
+    /// rather than copied into the ledger, where they would be stored twice. A probe stored
+    /// without its model (before per-model probes) is `unknown`, so its price is unknown rather
+    /// than guessed.
+    pub fn visit_probe_usage(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        visit: &mut dyn FnMut(&UsageRecord),
+    ) -> Result<()> {
+        self.read("reading the probes' usage", |connection| {
+            let mut statement = connection.prepare_cached(
+                "SELECT id, at, model, usage, http_status, request_id, latency_ms, ttft_ms
+                 FROM probe_results
+                 WHERE at >= ?1 AND at < ?2 AND kind = 'streaming' AND usage IS NOT NULL
+                 ORDER BY at, id",
+            )?;
+            let mut rows = statement.query(params![to_millis(from), to_millis(to)])?;
+            while let Some(row) = rows.next()? {
+                let id: i64 = row.get(0)?;
+                let Some(at) = from_millis(row.get(1)?) else {
+                    continue;
+                };
+                let usage: String = row.get(3)?;
+                let Some(usage) = from_json::<Usage>("probe_results", &id.to_string(), &usage)
+                else {
+                    continue;
+                };
+                let duration = |ms: Option<i64>| ms.and_then(|ms| u64::try_from(ms).ok());
+                let model: Option<String> = row.get(2)?;
+                let record = UsageRecord {
+                    status: row
+                        .get::<_, Option<i64>>(4)?
+                        .and_then(|s| u16::try_from(s).ok()),
+                    request_id: row.get(5)?,
+                    latency_ms: duration(row.get(6)?),
+                    ttft_ms: duration(row.get(7)?),
+                    service_tier: usage.service_tier.clone(),
+                    ..UsageRecord::new(
+                        at,
+                        UsageSource::Probe,
+                        model.unwrap_or_else(|| UNKNOWN_MODEL.to_owned()),
+                        TokenCounts {
+                            input: usage.input_tokens,
+                            output: usage.output_tokens,
+                            cache_write_5m: usage.cache_creation_5m,
+                            cache_write_1h: usage.cache_creation_1h,
+                            cache_read: usage.cache_read_input_tokens,
+                        },
+                    )
+                };
+                visit(&record);
+            }
+            Ok(())
+        })
+    }
 }
+
+/// The model of a probe stored without one.
+const UNKNOWN_MODEL: &str = "unknown";
 
 /// A `probe_results` row as SQLite returns it, before it is checked.
 struct StoredProbe {

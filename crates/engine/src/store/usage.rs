@@ -62,6 +62,19 @@ const COLUMNS: &str = "at, source, model, input, output, cache_write_5m, cache_w
                        cache_read, status, latency_ms, ttft_ms, service_tier, message_id, \
                        request_id, session_id, project, reported_cost_usd, is_sidechain";
 
+/// True for a ledger row `l` that is a `/btw` sidechain replay of a real request of its source:
+/// a sidechain row whose message also has a non-sidechain row with another request id
+/// (api-facts F). `p.request_id <> l.request_id` changes nothing (the row itself is the only one
+/// of its request, and it is a sidechain row), but it is answered from the index, so the table is
+/// read only for a message that really has a second request.
+const SIDECHAIN_REPLAY: &str = "CASE WHEN l.is_sidechain AND l.message_id IS NOT NULL
+                                     AND l.request_id IS NOT NULL
+    THEN EXISTS (SELECT 1 FROM usage_ledger AS p
+                 WHERE p.source = l.source AND p.message_id = l.message_id
+                   AND p.request_id IS NOT NULL
+                   AND p.request_id <> l.request_id AND NOT p.is_sidechain)
+    ELSE 0 END";
+
 /// The token total that decides which of two lines of one request is kept.
 const STORED_TOTAL: &str = "(input + output + cache_write_5m + cache_write_1h + cache_read)";
 
@@ -167,21 +180,72 @@ impl Store {
             let mut statement = connection.prepare_cached(&format!(
                 "SELECT id, {COLUMNS} FROM {table}
                  WHERE at >= ?1 AND at < ?2 AND (?3 IS NULL OR source = ?3)
-                   AND NOT (CASE WHEN l.is_sidechain AND l.message_id IS NOT NULL
-                                      AND l.request_id IS NOT NULL
-                       THEN EXISTS (SELECT 1 FROM usage_ledger AS p
-                                    WHERE p.source = l.source AND p.message_id = l.message_id
-                                      AND p.request_id IS NOT NULL
-                                      AND p.request_id <> l.request_id AND NOT p.is_sidechain)
-                       ELSE 0 END)
+                   AND NOT ({SIDECHAIN_REPLAY})
                  ORDER BY {order}"
             ))?;
-            // `p.request_id <> l.request_id` changes nothing (the row itself is the only one of
-            // its request, and it is a sidechain row), but it is answered from the index, so the
-            // table is read only for a message that really has a second request.
             let source = source.map(UsageSource::as_str);
             let mut rows = statement.query(params![to_millis(from), to_millis(to), source])?;
             visit_rows(&mut rows, visit)
+        })
+    }
+
+    /// What the usage reports read: [`Store::visit_usage`] for one source, and with `None` every
+    /// source of single requests together (Claude Code, the gateway, and any other but the Admin
+    /// API, whose rows are an organisation's hourly totals, not requests). `visit` is told whether
+    /// the report counts the record (`true`) or only shows it in its source's breakdown
+    /// (`false`): a request Claude Code sent through the gateway is in the ledger twice, and
+    /// the Claude Code row is the one counted. Both rows hold the API's `usage` of one reply,
+    /// and Claude Code's names the session and project; so the figures of the Claude Code rows
+    /// stay exactly what ccusage reports, and the gateway adds only what Claude Code did not
+    /// send. A copy comes with the session of the row that counts, so a session's breakdown
+    /// shows what the gateway saw of it.
+    ///
+    /// Only the gateway's rows with both ids look for a Claude Code twin, through the unique
+    /// index; a Claude Code row costs nothing more than in [`Store::visit_usage`].
+    pub fn visit_usage_report(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        source: Option<UsageSource>,
+        visit: &mut dyn FnMut(&UsageRecord, bool),
+    ) -> Result<()> {
+        if source.is_some() {
+            return self.visit_usage(from, to, source, &mut |record| visit(record, true));
+        }
+        let whole_history = from == DateTime::<Utc>::MIN_UTC;
+        let (table, order) = if whole_history {
+            ("usage_ledger AS l NOT INDEXED", "id")
+        } else {
+            ("usage_ledger AS l", "at, id")
+        };
+        self.read("reading usage records", |connection| {
+            let twin = "FROM usage_ledger AS c
+                        WHERE c.source = 'claude_code' AND c.message_id = l.message_id
+                          AND c.request_id = l.request_id";
+            let gateway_with_ids = "l.source = 'gateway' AND l.message_id IS NOT NULL
+                                    AND l.request_id IS NOT NULL";
+            let mut statement = connection.prepare_cached(&format!(
+                "SELECT id, {COLUMNS},
+                        CASE WHEN {gateway_with_ids} THEN (SELECT c.id {twin}) END,
+                        CASE WHEN {gateway_with_ids} THEN (SELECT c.session_id {twin}) END
+                 FROM {table}
+                 WHERE at >= ?1 AND at < ?2 AND source <> 'admin_api'
+                   AND NOT ({SIDECHAIN_REPLAY})
+                 ORDER BY {order}"
+            ))?;
+            let mut rows = statement.query(params![to_millis(from), to_millis(to)])?;
+            let mut record = empty_record();
+            while let Some(row) = rows.next()? {
+                if !read_into(row, &mut record)? {
+                    continue;
+                }
+                let twin: Option<i64> = row.get(19)?;
+                if twin.is_some() {
+                    set_text(&mut record.session_id, text(row, 20)?);
+                }
+                visit(&record, twin.is_none());
+            }
+            Ok(())
         })
     }
 
@@ -449,18 +513,23 @@ fn visit_rows(
     rows: &mut rusqlite::Rows<'_>,
     visit: &mut dyn FnMut(&UsageRecord),
 ) -> rusqlite::Result<()> {
-    let mut record = UsageRecord::new(
-        DateTime::<Utc>::MIN_UTC,
-        UsageSource::ClaudeCode,
-        String::new(),
-        TokenCounts::default(),
-    );
+    let mut record = empty_record();
     while let Some(row) = rows.next()? {
         if read_into(row, &mut record)? {
             visit(&record);
         }
     }
     Ok(())
+}
+
+/// The record [`read_into`] fills, row after row.
+fn empty_record() -> UsageRecord {
+    UsageRecord::new(
+        DateTime::<Utc>::MIN_UTC,
+        UsageSource::ClaudeCode,
+        String::new(),
+        TokenCounts::default(),
+    )
 }
 
 /// Reads a row of `SELECT id, {COLUMNS}` into `record`, reusing its strings. Returns false (and
