@@ -135,8 +135,13 @@ pub enum Command {
         #[arg(long, value_parser = parse_duration, default_value = "24h")]
         window: Duration,
     },
-    /// Token usage and cost from Claude Code's logs, per day, month or session (the tables
-    /// ccusage users know).
+    /// Token usage and cost per day, month or session (the tables ccusage users know), from
+    /// every source in the ledger: Claude Code's logs, the gateway, and the streaming probe.
+    ///
+    /// A request seen by two sources (Claude Code sent through the gateway) is counted once, as
+    /// Claude Code recorded it. The Admin API's figures are never added in: they are your
+    /// organisation's totals, your own requests among them, so adding them would count those
+    /// twice; `--source admin-api` shows them on their own.
     Usage {
         /// How to group the rows.
         #[arg(value_enum, default_value_t = UsageView::Daily)]
@@ -158,6 +163,15 @@ pub enum Command {
         /// default: the system's.
         #[arg(long)]
         timezone: Option<String>,
+        /// Report one source only: claude-code (Claude Code's transcripts, the figures ccusage
+        /// gives), gateway (every reply the local gateway metered), probe (our streaming probe's
+        /// messages, paid on your key), or admin-api (the Admin API's usage report, fetched now
+        /// with the admin key from the keychain or ANTHROPIC_ADMIN_KEY: your organisation's
+        /// hourly totals, the last 30 days unless --since; daily and monthly only). Default:
+        /// claude-code, gateway and probe together; blocks: claude-code, the only one a 5-hour
+        /// plan window counts.
+        #[arg(long, value_enum)]
+        source: Option<SourceArg>,
         /// With `blocks`: only the active block, in detail.
         #[arg(long)]
         active: bool,
@@ -212,6 +226,27 @@ pub enum Command {
         #[arg(long, value_name = "SECONDS", requires = "install")]
         refresh_interval: Option<u32>,
     },
+}
+
+/// The usage source `usage --source` picks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SourceArg {
+    ClaudeCode,
+    Gateway,
+    AdminApi,
+    Probe,
+}
+
+impl SourceArg {
+    pub fn source(self) -> claude_status_core::usage::UsageSource {
+        use claude_status_core::usage::UsageSource;
+        match self {
+            SourceArg::ClaudeCode => UsageSource::ClaudeCode,
+            SourceArg::Gateway => UsageSource::Gateway,
+            SourceArg::AdminApi => UsageSource::AdminApi,
+            SourceArg::Probe => UsageSource::Probe,
+        }
+    }
 }
 
 /// How `usage` groups its rows.

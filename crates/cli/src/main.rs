@@ -139,14 +139,35 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
             logs,
             timezone,
+            source,
             active,
             recent,
         } => {
             let data_dir = claude_status_engine::paths::data_dir(cli.global.data_dir.clone())?;
+            let source = source.map(args::SourceArg::source);
+            if source == Some(claude_status_core::usage::UsageSource::AdminApi) {
+                return usage_cmd::admin_usage(
+                    &cli.global,
+                    &data_dir,
+                    view,
+                    since,
+                    until,
+                    json,
+                    timezone.as_deref(),
+                )
+                .await;
+            }
             // While a service runs it is the ledger's only writer: it reads the new log lines,
-            // and `usage` only reads the ledger. A folder of the user's choice is read here.
-            let ingested_by_service = match (&logs, service_cmd::connect(&cli.global).await) {
-                (None, Ok(Some(mut client))) => {
+            // and `usage` only reads the ledger. A folder of the user's choice is read here, and
+            // a report without Claude Code's records needs no reading at all.
+            let reads_logs = usage_cmd::reads_claude_code(source);
+            let service = if logs.is_none() && reads_logs {
+                service_cmd::connect(&cli.global).await
+            } else {
+                Ok(None)
+            };
+            let ingested_by_service = match service {
+                Ok(Some(mut client)) => {
                     let report: claude_status_engine::claude_code::IngestReport = client
                         .call(claude_status_engine::control::proto::Call::IngestUsage)
                         .await?;
@@ -168,6 +189,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     json,
                     logs.as_deref(),
                     timezone.as_deref(),
+                    source,
                     usage_cmd::BlocksOptions { active, recent },
                 )
             })

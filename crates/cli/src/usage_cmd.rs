@@ -1,6 +1,7 @@
-//! `claude-status usage` and `claude-status limits`: token and cost tables from Claude Code's
-//! logs (per day, month, session, and estimated 5-hour blocks), and the tier's limits with the
-//! live headroom.
+//! `claude-status usage` and `claude-status limits`: token and cost tables from the usage
+//! ledger's sources (Claude Code's logs, the gateway, the streaming probe; per day, month,
+//! session, and estimated 5-hour blocks), or from the Admin API's usage report on its own, and
+//! the tier's limits with the live headroom.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -8,12 +9,13 @@ use std::process::ExitCode;
 
 use anstyle::Style;
 use chrono::{DateTime, NaiveDate, Utc};
-use claude_status_core::aggregate::{self, DayZone, Totals, UsageColumns};
+use claude_status_core::aggregate::{self, DayZone, SourceRow, Totals, UsageColumns};
 use claude_status_core::blocks::{self, Block, BlocksReport};
 use claude_status_core::catalog::{Catalog, PriceSourceKind, SpendCap};
 use claude_status_core::cost::PriceSourceUse;
 use claude_status_core::ratelimit::RateLimitBucket;
 use claude_status_core::usage::{UsageRecord, UsageSource};
+use claude_status_engine::http::HttpLimits;
 use claude_status_engine::usage::{load_catalog_in, local_day_zone, store_path_for_logs};
 use claude_status_engine::Store;
 use serde::Serialize;
@@ -29,9 +31,41 @@ pub struct BlocksOptions {
     pub recent: bool,
 }
 
+/// How far back `--source admin-api` reads without `--since`.
+const ADMIN_DEFAULT_DAYS: i64 = 30;
+
+/// Whether a report of `source` (`None`: every source of requests) has Claude Code's records,
+/// and so needs the new log lines read first.
+pub fn reads_claude_code(source: Option<UsageSource>) -> bool {
+    matches!(source, None | Some(UsageSource::ClaudeCode))
+}
+
+/// A source as `--source` spells it, which is also how the tables name it.
+fn source_name(source: UsageSource) -> &'static str {
+    match source {
+        UsageSource::ClaudeCode => "claude-code",
+        UsageSource::Gateway => "gateway",
+        UsageSource::AdminApi => "admin-api",
+        UsageSource::Probe => "probe",
+    }
+}
+
+/// Where a report's records come from, as "No usage found in …" says it.
+fn where_from(source: Option<UsageSource>) -> &'static str {
+    match source {
+        None => "the ledger (Claude Code's logs, the gateway, the probe)",
+        Some(UsageSource::ClaudeCode) => "Claude Code's logs",
+        Some(UsageSource::Gateway) => "the gateway's records",
+        Some(UsageSource::Probe) => "the probe's records",
+        Some(UsageSource::AdminApi) => "the Admin API's usage report",
+    }
+}
+
 /// `claude-status usage`: reads what is new in the logs into the ledger (or takes the running
-/// service's report of doing so), then prints the daily, monthly, session or blocks view; the
-/// options of `usage blocks` are ignored by the other views.
+/// service's report of doing so) when the report has Claude Code's records, then prints the
+/// daily, monthly, session or blocks view of `source` (`None`: every source of requests, each
+/// request once); the options of `usage blocks` are ignored by the other views. The Admin API
+/// is [`admin_usage`]'s.
 #[allow(clippy::too_many_arguments)]
 pub fn usage_with(
     data_dir: &Path,
@@ -42,37 +76,56 @@ pub fn usage_with(
     json: bool,
     logs: Option<&Path>,
     timezone: Option<&str>,
+    source: Option<UsageSource>,
     blocks_options: BlocksOptions,
 ) -> anyhow::Result<ExitCode> {
+    if source == Some(UsageSource::AdminApi) {
+        return Err(claude_status_engine::Error::Config(
+            "the Admin API's figures are read by `admin_usage`, not from the ledger".to_owned(),
+        )
+        .into());
+    }
+    // ccusage's 5-hour blocks estimate a subscription's plan window, which only Claude Code's
+    // use fills: the gateway's and the probe's requests are paid by the token on an API key.
+    if view == UsageView::Blocks && !reads_claude_code(source) {
+        return Err(claude_status_engine::Error::Config(format!(
+            "usage blocks: --source {} has no 5-hour blocks; they estimate a plan's window, \
+             which only Claude Code's use counts toward (use --source claude-code or none)",
+            source.map(source_name).unwrap_or_default()
+        ))
+        .into());
+    }
     let zone = match timezone {
         Some(name) => DayZone::parse(name)?,
         None => local_day_zone(),
     };
     let catalog = load_catalog_in(data_dir)?;
-    let dirs = claude_status_engine::claude_code::projects_dirs(logs)?;
     let store_path = match logs {
         Some(logs) => store_path_for_logs(data_dir, logs),
         None => Store::default_path(data_dir),
     };
     let store = Store::open(&store_path)?;
-    let report = match ingested_by_service {
-        Some(report) => report,
-        None => claude_status_engine::claude_code::ingest_all(&store, &dirs)?,
-    };
-    if report.malformed > 0 {
-        eprintln!(
-            "claude-status: skipped {} malformed log line{}",
-            report.malformed,
-            if report.malformed == 1 { "" } else { "s" }
-        );
+    if reads_claude_code(source) {
+        let dirs = claude_status_engine::claude_code::projects_dirs(logs)?;
+        let report = match ingested_by_service {
+            Some(report) => report,
+            None => claude_status_engine::claude_code::ingest_all(&store, &dirs)?,
+        };
+        if report.malformed > 0 {
+            eprintln!(
+                "claude-status: skipped {} malformed log line{}",
+                report.malformed,
+                if report.malformed == 1 { "" } else { "s" }
+            );
+        }
     }
     let now = chrono::Utc::now();
     let (from, to) = (DateTime::<Utc>::MIN_UTC, now + chrono::Duration::days(1));
-    let source = Some(UsageSource::ClaudeCode);
     if view == UsageView::Blocks {
         // Blocks are cut from all of history and then filtered by their start, as ccusage does,
         // so `--since` never moves a block's start.
-        let records = store.usage_deduplicated_between_of(from, to, source)?;
+        let records =
+            store.usage_deduplicated_between_of(from, to, Some(UsageSource::ClaudeCode))?;
         let mut report =
             blocks::report(&records, &catalog, now).started_within(since, until, &zone);
         if blocks_options.recent {
@@ -91,75 +144,265 @@ pub fn usage_with(
         return Ok(ExitCode::SUCCESS);
     }
     // The other views stream the ledger through a tally, so that memory stays flat however long
-    // the history is. The store deduplicates (see `Store::visit_usage`).
-    let stream = |add: &mut dyn FnMut(&UsageRecord)| {
-        store.visit_usage(from, to, source, &mut |record| {
-            let day = zone.date_of(record.at);
-            if since.is_none_or(|s| day >= s) && until.is_none_or(|u| day <= u) {
-                add(record);
-            }
-        })
+    // the history is. The store deduplicates, and says which records are copies of a request
+    // another source's record counts (see `Store::visit_usage_report`); the probe's usage is
+    // kept with its results, not in the ledger.
+    let within = |record: &UsageRecord| {
+        let day = zone.date_of(record.at);
+        since.is_none_or(|s| day >= s) && until.is_none_or(|u| day <= u)
     };
-    let mut sources = Vec::new();
-    match view {
+    let stream = |add: &mut dyn FnMut(&UsageRecord, bool)| -> claude_status_engine::Result<()> {
+        if source != Some(UsageSource::Probe) {
+            store.visit_usage_report(from, to, source, &mut |record, counted| {
+                if within(record) {
+                    add(record, counted);
+                }
+            })?;
+        }
+        if matches!(source, None | Some(UsageSource::Probe)) {
+            store.visit_probe_usage(from, to, &mut |record| {
+                if within(record) {
+                    add(record, true);
+                }
+            })?;
+        }
+        Ok(())
+    };
+    let text = match view {
         UsageView::Daily => {
             let mut tally = aggregate::DailyTally::new(zone, &catalog);
-            stream(&mut |r| tally.add(r))?;
-            let report = tally.finish();
-            sources = report.price_sources.clone();
-            if json {
-                crate::print_json(&report)?;
-            } else {
-                let rows: Vec<(String, &UsageColumns)> = report
-                    .daily
-                    .iter()
-                    .map(|r| (r.date.to_string(), &r.usage))
-                    .collect();
-                anstream::print!("{}", table("Date", &rows, &report.totals, &zone));
-            }
+            stream(&mut |r, counted| {
+                if counted {
+                    tally.add(r);
+                } else {
+                    tally.add_copy(r);
+                }
+            })?;
+            print_daily(tally.finish(), json, source, &zone, &catalog)?
         }
         UsageView::Monthly => {
             let mut tally = aggregate::MonthlyTally::new(zone, &catalog);
-            stream(&mut |r| tally.add(r))?;
-            let report = tally.finish();
-            sources = report.price_sources.clone();
-            if json {
-                crate::print_json(&report)?;
-            } else {
-                let rows: Vec<(String, &UsageColumns)> = report
-                    .monthly
-                    .iter()
-                    .map(|r| (r.month.clone(), &r.usage))
-                    .collect();
-                anstream::print!("{}", table("Month", &rows, &report.totals, &zone));
-            }
+            stream(&mut |r, counted| {
+                if counted {
+                    tally.add(r);
+                } else {
+                    tally.add_copy(r);
+                }
+            })?;
+            print_monthly(tally.finish(), json, source, &zone, &catalog)?
         }
         UsageView::Session => {
             let mut tally = aggregate::SessionTally::new(&catalog);
-            stream(&mut |r| tally.add(r))?;
+            stream(&mut |r, counted| {
+                if counted {
+                    tally.add(r);
+                } else {
+                    tally.add_copy(r);
+                }
+            })?;
             let report = tally.finish();
-            sources = report.price_sources.clone();
             if json {
                 crate::print_json(&report)?;
+                None
             } else {
-                let rows: Vec<(String, &UsageColumns)> = report
+                let rows: Vec<TableRow<'_>> = report
                     .sessions
                     .iter()
-                    .map(|r| {
-                        (
-                            r.session_id.clone().unwrap_or_else(|| "(none)".to_owned()),
-                            &r.usage,
-                        )
+                    .map(|r| TableRow {
+                        key: r.session_id.clone().unwrap_or_else(|| "(none)".to_owned()),
+                        usage: &r.usage,
+                        sources: &r.sources,
+                        by_source: &r.by_source,
                     })
                     .collect();
-                anstream::print!("{}", table("Session", &rows, &report.totals, &zone));
+                let shared = report.seen_by_two_sources;
+                Some(
+                    table("Session", &rows, &report.totals, shared, source, &zone)
+                        + &prices_note(&catalog, &report.price_sources),
+                )
             }
         }
         // Answered above.
-        UsageView::Blocks => {}
+        UsageView::Blocks => None,
+    };
+    if let Some(text) = text {
+        anstream::print!("{text}");
     }
-    if !json {
-        anstream::print!("{}", prices_note(&catalog, &sources));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The daily report as JSON (printed here; `None` back) or as the table and its prices note.
+fn print_daily(
+    report: aggregate::DailyReport,
+    json: bool,
+    source: Option<UsageSource>,
+    zone: &DayZone,
+    catalog: &Catalog,
+) -> anyhow::Result<Option<String>> {
+    if json {
+        crate::print_json(&report)?;
+        return Ok(None);
+    }
+    let rows: Vec<TableRow<'_>> = report
+        .daily
+        .iter()
+        .map(|r| TableRow {
+            key: r.date.to_string(),
+            usage: &r.usage,
+            sources: &r.sources,
+            by_source: &r.by_source,
+        })
+        .collect();
+    let shared = report.seen_by_two_sources;
+    Ok(Some(
+        table("Date", &rows, &report.totals, shared, source, zone)
+            + &prices_note(catalog, &report.price_sources),
+    ))
+}
+
+/// The monthly report, as [`print_daily`] does the daily one.
+fn print_monthly(
+    report: aggregate::MonthlyReport,
+    json: bool,
+    source: Option<UsageSource>,
+    zone: &DayZone,
+    catalog: &Catalog,
+) -> anyhow::Result<Option<String>> {
+    if json {
+        crate::print_json(&report)?;
+        return Ok(None);
+    }
+    let rows: Vec<TableRow<'_>> = report
+        .monthly
+        .iter()
+        .map(|r| TableRow {
+            key: r.month.clone(),
+            usage: &r.usage,
+            sources: &r.sources,
+            by_source: &r.by_source,
+        })
+        .collect();
+    let shared = report.seen_by_two_sources;
+    Ok(Some(
+        table("Month", &rows, &report.totals, shared, source, zone)
+            + &prices_note(catalog, &report.price_sources),
+    ))
+}
+
+/// The admin key: the keychain's (where the tray's Settings and `service` keep it), else
+/// `ANTHROPIC_ADMIN_KEY`, as the service reads it.
+fn admin_key() -> Option<claude_status_engine::probe::ApiKey> {
+    use claude_status_engine::service::{Secrets as _, ADMIN_KEY_ACCOUNT};
+    let from_keychain = crate::keychain::Keychain
+        .get(ADMIN_KEY_ACCOUNT)
+        .ok()
+        .flatten()
+        .and_then(claude_status_engine::probe::ApiKey::new);
+    from_keychain.or_else(|| {
+        std::env::var("ANTHROPIC_ADMIN_KEY")
+            .ok()
+            .and_then(claude_status_engine::probe::ApiKey::new)
+    })
+}
+
+/// `usage --source admin-api`: the Admin API's usage report of the days asked (the last
+/// [`ADMIN_DEFAULT_DAYS`] without `--since`), read now in hourly buckets so that the days can
+/// be the report zone's, and priced from the catalog like every other source.
+///
+/// These are the organisation's figures: every key and workspace, the user's own requests
+/// among them. They are buckets, not requests, so they cannot be matched with the ledger's
+/// requests, and adding them to the other sources would count the user's requests twice; they
+/// are therefore reported only on their own. The ledger never holds them either: the Admin API
+/// keeps the history itself.
+#[allow(clippy::too_many_arguments)]
+pub async fn admin_usage(
+    global: &crate::args::GlobalOptions,
+    data_dir: &Path,
+    view: UsageView,
+    since: Option<NaiveDate>,
+    until: Option<NaiveDate>,
+    json: bool,
+    timezone: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    use claude_status_engine::admin::{AdminClient, BucketWidth, UsageGroup};
+    if matches!(view, UsageView::Session | UsageView::Blocks) {
+        return Err(claude_status_engine::Error::Config(format!(
+            "usage {}: the Admin API's report has no sessions or single requests (use daily \
+             or monthly with --source admin-api)",
+            if view == UsageView::Session {
+                "session"
+            } else {
+                "blocks"
+            }
+        ))
+        .into());
+    }
+    let zone = match timezone {
+        Some(name) => DayZone::parse(name)?,
+        None => local_day_zone(),
+    };
+    let Some(key) = tokio::task::block_in_place(admin_key) else {
+        return Err(claude_status_engine::Error::Config(
+            "--source admin-api needs an Admin API key (sk-ant-admin…): save it in the tray's \
+             Settings or set ANTHROPIC_ADMIN_KEY"
+                .to_owned(),
+        )
+        .into());
+    };
+    let catalog = load_catalog_in(data_dir)?;
+    let now = Utc::now();
+    let today = zone.date_of(now);
+    let until = until.unwrap_or(today);
+    let since = since.unwrap_or(today - chrono::Duration::days(ADMIN_DEFAULT_DAYS - 1));
+    let mut records = Vec::new();
+    if since <= until {
+        let start = zone.start_of(since);
+        let end = until
+            .succ_opt()
+            .map_or(now, |next| zone.start_of(next))
+            .min(now);
+        if start < end {
+            let http = claude_status_engine::http::build_client(&HttpLimits {
+                total_timeout: global.http_timeout,
+                ..HttpLimits::default()
+            })?;
+            let client = AdminClient::new(http, global.api_url.trim_end_matches('/'), key);
+            let buckets = client
+                .usage_report(
+                    start,
+                    Some(end),
+                    BucketWidth::Hour,
+                    &[UsageGroup::Model, UsageGroup::ServiceTier],
+                )
+                .await?;
+            records = claude_status_engine::admin::usage_records(&buckets);
+        }
+    }
+    let within = |record: &UsageRecord| {
+        let day = zone.date_of(record.at);
+        day >= since && day <= until
+    };
+    let source = Some(UsageSource::AdminApi);
+    let text = match view {
+        UsageView::Monthly => {
+            let mut tally = aggregate::MonthlyTally::new(zone, &catalog);
+            records
+                .iter()
+                .filter(|r| within(r))
+                .for_each(|r| tally.add(r));
+            print_monthly(tally.finish(), json, source, &zone, &catalog)?
+        }
+        _ => {
+            let mut tally = aggregate::DailyTally::new(zone, &catalog);
+            records
+                .iter()
+                .filter(|r| within(r))
+                .for_each(|r| tally.add(r));
+            print_daily(tally.finish(), json, source, &zone, &catalog)?
+        }
+    };
+    if let Some(text) = text {
+        anstream::print!("{text}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -238,9 +481,49 @@ fn cost(usd: f64, unknown: bool) -> String {
     format!("${usd:.2}{}", if unknown { "*" } else { "" })
 }
 
-fn table(first: &str, rows: &[(String, &UsageColumns)], totals: &Totals, zone: &DayZone) -> String {
+/// One row of a usage table: its key (a date, month or session) and figures.
+struct TableRow<'a> {
+    key: String,
+    usage: &'a UsageColumns,
+    sources: &'a [UsageSource],
+    by_source: &'a [SourceRow],
+}
+
+/// The figures of one line, after its key and its Source cell.
+fn figures(models: String, u: &UsageColumns) -> [String; 7] {
+    [
+        models,
+        thousands(u.input_tokens),
+        thousands(u.output_tokens),
+        thousands(u.cache_creation_tokens),
+        thousands(u.cache_read_tokens),
+        thousands(u.total_tokens),
+        cost(u.cost_usd, u.includes_unknown_price),
+    ]
+}
+
+/// The sources of a line, as the Source column shows them.
+fn sources_cell(sources: &[UsageSource]) -> String {
+    sources
+        .iter()
+        .map(|s| source_name(*s))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A usage table: a line per row, and under a row that more than one source saw, a line per
+/// source with what that source saw; then the totals, broken down the same way.
+fn table(
+    first: &str,
+    rows: &[TableRow<'_>],
+    totals: &Totals,
+    seen_by_two_sources: u64,
+    source: Option<UsageSource>,
+    zone: &DayZone,
+) -> String {
     let headers = [
         first,
+        "Source",
         "Models",
         "Input",
         "Output",
@@ -249,38 +532,79 @@ fn table(first: &str, rows: &[(String, &UsageColumns)], totals: &Totals, zone: &
         "Total Tokens",
         "Cost (USD)",
     ];
-    let mut lines: Vec<Vec<String>> = rows
-        .iter()
-        .map(|(key, u)| {
-            [
-                key.clone(),
-                u.models.join(", "),
-                thousands(u.input_tokens),
-                thousands(u.output_tokens),
-                thousands(u.cache_creation_tokens),
-                thousands(u.cache_read_tokens),
-                thousands(u.total_tokens),
-                cost(u.cost_usd, u.includes_unknown_price),
-            ]
-            .to_vec()
-        })
-        .collect();
-    lines.push(
-        [
-            "Total".to_owned(),
-            String::new(),
-            thousands(totals.input_tokens),
-            thousands(totals.output_tokens),
-            thousands(totals.cache_creation_tokens),
-            thousands(totals.cache_read_tokens),
-            thousands(totals.total_tokens),
-            cost(totals.cost_usd, totals.includes_unknown_price),
-        ]
-        .to_vec(),
-    );
-    let mut out = grid(&headers, &lines, 2, true);
+    let line = |key: String, sources: String, models: String, u: &UsageColumns| -> Vec<String> {
+        let mut cells = vec![key, sources];
+        cells.extend(figures(models, u));
+        cells
+    };
+    let breakdown = |lines: &mut Vec<Vec<String>>, by_source: &[SourceRow]| {
+        if by_source.len() > 1 {
+            for part in by_source {
+                lines.push(line(
+                    String::new(),
+                    format!("└ {}", source_name(part.source)),
+                    part.usage.models.join(", "),
+                    &part.usage,
+                ));
+            }
+        }
+    };
+    let mut lines: Vec<Vec<String>> = Vec::new();
+    for row in rows {
+        lines.push(line(
+            row.key.clone(),
+            sources_cell(row.sources),
+            row.usage.models.join(", "),
+            row.usage,
+        ));
+        breakdown(&mut lines, row.by_source);
+    }
+    let totals_line = lines.len();
+    let total_columns = UsageColumns {
+        input_tokens: totals.input_tokens,
+        output_tokens: totals.output_tokens,
+        cache_creation_tokens: totals.cache_creation_tokens,
+        cache_read_tokens: totals.cache_read_tokens,
+        total_tokens: totals.total_tokens,
+        cost_usd: totals.cost_usd,
+        models: Vec::new(),
+        includes_unknown_price: totals.includes_unknown_price,
+    };
+    lines.push(line(
+        "Total".to_owned(),
+        sources_cell(&totals.sources),
+        String::new(),
+        &total_columns,
+    ));
+    breakdown(&mut lines, &totals.by_source);
+    let mut out = grid(&headers, &lines, 3, Some(totals_line));
     if rows.is_empty() {
-        let _ = writeln!(out, "No usage found in Claude Code's logs.");
+        let _ = writeln!(out, "No usage found in {}.", where_from(source));
+    }
+    if seen_by_two_sources > 0 {
+        let _ = writeln!(
+            out,
+            "{} seen by two sources (Claude Code through the gateway): in both sources' lines, \
+             counted once, as Claude Code recorded {}.",
+            if seen_by_two_sources == 1 {
+                "1 request".to_owned()
+            } else {
+                format!("{} requests", thousands(seen_by_two_sources))
+            },
+            if seen_by_two_sources == 1 {
+                "it"
+            } else {
+                "them"
+            }
+        );
+    }
+    if source == Some(UsageSource::AdminApi) {
+        let _ = writeln!(
+            out,
+            "The Admin API's figures are your organisation's (every key and workspace, your own \
+             requests among them), by the hour, priced from the catalog; they are never added \
+             to the other sources'."
+        );
     }
     if totals.includes_unknown_price {
         let _ = writeln!(
@@ -294,8 +618,13 @@ fn table(first: &str, rows: &[(String, &UsageColumns)], totals: &Totals, zone: &
 
 /// A table: the header in bold, the cells padded to their column's width with two spaces
 /// between, the first `left_columns` columns aligned left (text) and the rest right (numbers), and
-/// the last line in bold when `bold_last` (a totals line).
-fn grid(headers: &[&str], lines: &[Vec<String>], left_columns: usize, bold_last: bool) -> String {
+/// the line at index `bold_line` in bold (a totals line).
+fn grid(
+    headers: &[&str],
+    lines: &[Vec<String>],
+    left_columns: usize,
+    bold_line: Option<usize>,
+) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for line in lines {
         for (w, cell) in widths.iter_mut().zip(line.iter()) {
@@ -328,8 +657,7 @@ fn grid(headers: &[&str], lines: &[Vec<String>], left_columns: usize, bold_last:
     let headers: Vec<String> = headers.iter().map(|h| (*h).to_owned()).collect();
     render(&mut out, &headers, Some(bold));
     for (i, line) in lines.iter().enumerate() {
-        let last = i + 1 == lines.len();
-        render(&mut out, line, (bold_last && last).then_some(bold));
+        render(&mut out, line, (bold_line == Some(i)).then_some(bold));
     }
     out
 }
@@ -413,7 +741,7 @@ fn blocks_table(report: &BlocksReport, zone: &DayZone) -> String {
         out,
         "{bold}5-hour blocks (estimated){bold:#} from Claude Code's transcripts"
     );
-    out.push_str(&grid(&headers, &lines, 3, false));
+    out.push_str(&grid(&headers, &lines, 3, None));
     if report.blocks.is_empty() {
         let _ = writeln!(out, "No usage found in Claude Code's logs.");
     }
@@ -744,6 +1072,85 @@ mod tests {
         // One entry so far: no burn rate, so no projection row.
         assert!(!text.contains("PROJECTED"), "{text}");
         assert!(text.contains("Times in +02:00."), "{text}");
+    }
+
+    fn daily_table(records: &[(UsageSource, bool, u64)]) -> String {
+        use std::io::Write as _;
+        let catalog = Catalog::builtin();
+        let mut tally = aggregate::DailyTally::new(DayZone::utc(), &catalog);
+        for (source, counted, output) in records {
+            let record = UsageRecord {
+                source: *source,
+                ..record(at(10, 0), 0)
+            };
+            let record = UsageRecord {
+                tokens: TokenCounts {
+                    output: *output,
+                    ..record.tokens
+                },
+                ..record
+            };
+            if *counted {
+                tally.add(&record);
+            } else {
+                tally.add_copy(&record);
+            }
+        }
+        let text = print_daily(tally.finish(), false, None, &DayZone::utc(), &catalog)
+            .unwrap()
+            .unwrap();
+        // The header and totals are bold; anstream drops the styles when it prints to a pipe.
+        let mut plain = Vec::new();
+        anstream::StripStream::new(&mut plain)
+            .write_all(text.as_bytes())
+            .unwrap();
+        String::from_utf8(plain).unwrap()
+    }
+
+    #[test]
+    fn one_source_is_one_line_with_its_name() {
+        let text = daily_table(&[(UsageSource::ClaudeCode, true, 100)]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].starts_with("Date        Source       Models"),
+            "{text}"
+        );
+        assert!(
+            lines[1].starts_with("2026-08-21  claude-code  claude-sonnet-4-5"),
+            "{text}"
+        );
+        assert!(lines[2].starts_with("Total       claude-code"), "{text}");
+        assert!(!text.contains('└'), "{text}");
+        assert!(!text.contains("seen by two sources"), "{text}");
+    }
+
+    #[test]
+    fn each_source_of_a_row_gets_a_line_and_a_shared_request_a_note() {
+        let text = daily_table(&[
+            (UsageSource::ClaudeCode, true, 100),
+            (UsageSource::Gateway, false, 100),
+            (UsageSource::Gateway, true, 7),
+        ]);
+        let lines: Vec<&str> = text.lines().collect();
+        let output = |line: &str| line.split_whitespace().nth_back(4).unwrap().to_owned();
+        assert!(
+            lines[1].starts_with("2026-08-21  claude-code, gateway"),
+            "{text}"
+        );
+        assert_eq!(output(lines[1]), "107", "{text}");
+        assert!(lines[2].starts_with("            └ claude-code"), "{text}");
+        assert_eq!(output(lines[2]), "100", "{text}");
+        assert!(lines[3].starts_with("            └ gateway"), "{text}");
+        assert_eq!(output(lines[3]), "107", "{text}");
+        assert!(
+            lines[4].starts_with("Total       claude-code, gateway"),
+            "{text}"
+        );
+        assert!(lines[5].contains("└ claude-code") && lines[6].contains("└ gateway"));
+        assert!(
+            text.contains("1 request seen by two sources (Claude Code through the gateway)"),
+            "{text}"
+        );
     }
 
     #[test]
