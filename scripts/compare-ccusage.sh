@@ -4,9 +4,10 @@
 # Usage: scripts/compare-ccusage.sh [SIZE_MB] [SEED]
 #
 # Runs `ccusage daily --json --offline` (ccusage 20.0.24, installed from npm into target/ccusage)
-# and `claude-status usage daily --json --logs DIR --timezone UTC` on (a) the real fixtures in
-# ../shared/fixtures/claude-code laid out as Claude Code does, and (b) a generated set of SIZE_MB
-# megabytes (default 100). Per-day token totals must be equal; costs must agree within 1% on days
+# and `claude-status usage daily --json --logs DIR --timezone UTC --source claude-code` (Claude
+# Code's figures alone, what ccusage reports: by default `usage` adds the gateway's and the
+# probe's) on (a) the real fixtures in ../shared/fixtures/claude-code laid out as Claude Code
+# does, and (b) a generated set of SIZE_MB megabytes (default 100). Per-day token totals must be equal; costs must agree within 1% on days
 # where both tools know the price of every model used. Exits 0 when everything agrees, 1 on a
 # difference, 2 when `claude-status usage` is not available in this build.
 set -euo pipefail
@@ -72,7 +73,8 @@ PY
         continue
     fi
     TZ=UTC HOME="$SCRATCH/home" CLAUDE_STATUS_DATA_DIR="$SCRATCH/$set.data" \
-        "$OURS" usage daily --json --logs "$dir" --timezone UTC > "$SCRATCH/$set.ours.json"
+        "$OURS" usage daily --json --logs "$dir" --timezone UTC --source claude-code \
+        > "$SCRATCH/$set.ours.json"
     python3 - "$SCRATCH/$set.ccusage.json" "$SCRATCH/$set.ours.json" <<'PY' || status=1
 import json, sys
 

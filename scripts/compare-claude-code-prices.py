@@ -492,7 +492,8 @@ def measure(model, args, claude, gateway, work_dir):
     ours_env["CLAUDE_STATUS_DATA_DIR"] = data
     ours_env["CLAUDE_STATUS_SOCKET"] = os.path.join(root, "no-service.sock")
     status, out, err, m.usage_seconds = run(
-        [args.cli, "usage", "session", "--json"], ours_env, args.timeout)
+        [args.cli, "usage", "session", "--json", "--source", "claude-code"], ours_env,
+        args.timeout)
     with open(os.path.join(root, "usage-session.json"), "w") as f:
         f.write(out)
     if status != 0:
@@ -522,7 +523,8 @@ def measure(model, args, claude, gateway, work_dir):
                             f"{cc[0]}/{cc[1]}/{cc[2]}/{cc[3] + cc[4]}, ours "
                             f"{'/'.join(map(str, m.ours_tokens))}")
     # Our text view says where prices came from, and any disagreement of the two sources.
-    status, text, _, _ = run([args.cli, "usage", "session"], ours_env, args.timeout)
+    status, text, _, _ = run([args.cli, "usage", "session", "--source", "claude-code"], ours_env,
+                             args.timeout)
     if status == 0:
         m.note_lines.extend(f"ours says: {line.strip()}" for line in text.splitlines()
                             if line.startswith(f"{model}:"))
