@@ -23,6 +23,9 @@ fn main() {
         "get_status_line",
         "install_status_line",
         "uninstall_status_line",
+        "get_alert_channels",
+        "set_alert_secret",
+        "send_test_alert",
     ];
     tauri_build::try_build(
         tauri_build::Attributes::new()

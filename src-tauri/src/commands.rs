@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use claude_status_core::channels::{AlertingReport, SecretSlot, TestOutcome};
 use claude_status_core::gateway::GatewayReport;
 use claude_status_core::history::HistoryReport;
 use claude_status_core::report::{IncidentReport, Snapshot};
@@ -263,6 +264,43 @@ pub async fn set_api_key(state: AppStateRef<'_>, key: Option<String>) -> Result<
 #[tauri::command]
 pub async fn set_admin_key(state: AppStateRef<'_>, key: Option<String>) -> Result<SettingsView> {
     forward(&state, Call::SetAdminKey { key }).await
+}
+
+/// The alert channels: their settings, whether their secrets are set ("set" / "not set", never
+/// the secret) and how their deliveries go, failing ones included.
+#[tauri::command]
+pub async fn get_alert_channels(state: AppStateRef<'_>) -> Result<AlertingReport> {
+    forward(&state, Call::AlertChannels).await
+}
+
+/// Stores a channel's URL or routing key (`slot` `target`) or its signing secret or token
+/// (`auth`) in the OS keychain through the service, or removes it with `null`. The secret is
+/// never echoed back.
+#[tauri::command]
+pub async fn set_alert_secret(
+    state: AppStateRef<'_>,
+    channel: String,
+    slot: SecretSlot,
+    secret: Option<String>,
+) -> Result<AlertingReport> {
+    forward(
+        &state,
+        Call::SetAlertSecret {
+            channel,
+            slot,
+            secret,
+        },
+    )
+    .await
+}
+
+/// Sends a test alert to one channel (or every channel with `null`) and says how each went.
+#[tauri::command]
+pub async fn send_test_alert(
+    state: AppStateRef<'_>,
+    channel: Option<String>,
+) -> Result<Vec<TestOutcome>> {
+    forward(&state, Call::TestAlert { channel }).await
 }
 
 /// Probes and polls now.

@@ -137,6 +137,9 @@ pub fn build_app<R: Runtime>(
             commands::install_status_line,
             commands::uninstall_status_line,
             commands::dismiss_probe_cost_notice,
+            commands::get_alert_channels,
+            commands::set_alert_secret,
+            commands::send_test_alert,
         ])
         .build(context)
         .and_then(|mut app| {

@@ -286,6 +286,38 @@ fn the_app_builds_and_answers_every_command() {
     assert_eq!(error["kind"], "invalid_argument");
     assert!(!error.to_string().contains("not-an-admin-key"));
     assert_eq!(settings["admin_key_configured"], false);
+    // An alert channel: added in the settings, its URL set through the keychain and never shown
+    // again, its test alert answered with the redacted failure of a receiver that is not there.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let mut with_channel = settings["settings"].clone();
+    with_channel["alert_channels"] = json!([{"id": "team", "name": "Team", "kind": "webhook"}]);
+    invoke(
+        &webview,
+        "set_settings",
+        json!({ "settings": with_channel }),
+    )
+    .unwrap();
+    let report = invoke(
+        &webview,
+        "set_alert_secret",
+        json!({ "channel": "team", "slot": "target", "secret": format!("http://127.0.0.1:{closed}/PRIVATEPATH") }),
+    )
+    .unwrap();
+    assert_eq!(report["channels"][0]["target"], "keychain", "{report:#}");
+    let report = invoke(&webview, "get_alert_channels", json!({})).unwrap();
+    assert!(!report.to_string().contains("PRIVATEPATH"), "{report:#}");
+    let outcomes = invoke(&webview, "send_test_alert", json!({ "channel": "team" })).unwrap();
+    assert_eq!(outcomes[0]["ok"], false, "{outcomes:#}");
+    let message = outcomes[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("127.0.0.1") && !message.contains("PRIVATEPATH"),
+        "{message}"
+    );
+    let error = invoke(&webview, "send_test_alert", json!({ "channel": "nobody" })).unwrap_err();
+    assert_eq!(error["kind"], "not_found");
     invoke(&webview, "pause_notifications", json!({ "minutes": 30 })).unwrap();
     let error = invoke(
         &webview,

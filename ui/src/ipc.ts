@@ -5,6 +5,7 @@
 import { invoke, type InvokeArgs } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 
+import type { AlertingReport } from "./bindings/AlertingReport.ts";
 import type { BlocksReport } from "./bindings/BlocksReport.ts";
 import type { GatewayReport } from "./bindings/GatewayReport.ts";
 import type { HistoryReport } from "./bindings/HistoryReport.ts";
@@ -12,7 +13,9 @@ import type { IncidentReport } from "./bindings/IncidentReport.ts";
 import type { ProbeSeries } from "./bindings/ProbeSeries.ts";
 import type { Settings } from "./bindings/Settings.ts";
 import type { Snapshot } from "./bindings/Snapshot.ts";
+import type { SecretSlot } from "./bindings/SecretSlot.ts";
 import type { StatusLineSetup } from "./bindings/StatusLineSetup.ts";
+import type { TestOutcome } from "./bindings/TestOutcome.ts";
 
 /** The events the shell emits, named in one place (mirrors `FrontendEvent::name`). */
 export const EVENTS = {
@@ -162,6 +165,23 @@ export const installStatusLine = (force: boolean): Promise<StatusLineSetup> =>
 
 /** Removes our status line (never another one). */
 export const uninstallStatusLine = (): Promise<StatusLineSetup> => call("uninstall_status_line");
+
+/**
+ * The alert channels with their delivery state, failing ones included, and whether their secrets
+ * are set (never the secrets).
+ */
+export const getAlertChannels = (): Promise<AlertingReport> => call("get_alert_channels");
+
+/**
+ * Stores a channel's URL or routing key (`target`) or its signing secret or token (`auth`) in the
+ * keychain through the service, or removes it with `null`. It is never sent back.
+ */
+export const setAlertSecret = (channel: string, slot: SecretSlot, secret: string | null): Promise<AlertingReport> =>
+  call("set_alert_secret", { channel, slot, secret });
+
+/** Sends a test alert to one channel, or to every channel with `null`. */
+export const sendTestAlert = (channel: string | null): Promise<TestOutcome[]> =>
+  call("send_test_alert", { channel });
 
 /** Pauses notifications for `minutes`; 0 resumes them. */
 export const pauseNotifications = (minutes: number): Promise<null> =>

@@ -32,6 +32,7 @@ import {
   splitSettingsError,
 } from "../settings-rules.ts";
 import { findTier, TIERS } from "../tiers.ts";
+import { alertsPanel } from "./alerts.ts";
 import type { AppContext, View } from "./context.ts";
 
 type NumberField = keyof typeof NUMBER_FIELDS;
@@ -167,6 +168,7 @@ const FIELD_NAMES: Partial<Record<SettingsField, string>> = {
 };
 
 export function settingsView(context: AppContext): View {
+  const alerts = alertsPanel(context);
   const form = el("form", { class: "settings-form", testid: "settings-form", attrs: { novalidate: "" } });
   const formError = el("div", { testid: "settings-error", attrs: { role: "alert" } });
   const saved = el("p", { class: "status-line", testid: "settings-saved", attrs: { role: "status" } });
@@ -693,14 +695,18 @@ export function settingsView(context: AppContext): View {
       });
       adminRemove.addEventListener("click", () => void storeAdminKey(null));
       const statusLine = statusLinePanel();
-      panel.append(form, keyForm, adminForm, statusLine.element);
+      panel.append(form, keyForm, adminForm, alerts.element, statusLine.element);
       statusLine.load();
+      alerts.load();
       void load();
     },
     shown() {
       if (!view) void load();
+      alerts.load();
     },
     snapshot(snapshot) {
+      // A channel that starts or stops failing shows at the next snapshot, without polling.
+      if (context.visible("settings")) alerts.load();
       // New components appear without losing the user's ticks.
       if (view) drawComponents(snapshot.status_page.components);
     },

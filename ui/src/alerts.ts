@@ -1,0 +1,77 @@
+// The alert channels' words for the Settings view: what a channel is, whether its secrets are set
+// (never the secrets), how its deliveries go, and the rules of a new channel (those of
+// core::channels::validate_channels, word for word). Pure: no DOM, no IPC.
+
+import type { ChannelConfig } from "./bindings/ChannelConfig.ts";
+import type { ChannelKind } from "./bindings/ChannelKind.ts";
+import type { ChannelStatus } from "./bindings/ChannelStatus.ts";
+import type { SecretOrigin } from "./bindings/SecretOrigin.ts";
+
+export const CHANNEL_KINDS: readonly ChannelKind[] = ["slack", "discord", "pagerduty", "webhook", "ntfy"];
+
+const KIND_LABELS: Record<ChannelKind, string> = {
+  slack: "Slack",
+  discord: "Discord",
+  pagerduty: "PagerDuty",
+  webhook: "Webhook",
+  ntfy: "ntfy",
+};
+
+export function kindLabel(kind: ChannelKind): string {
+  return KIND_LABELS[kind];
+}
+
+/** What the channel's required secret is called. */
+export function targetWords(kind: ChannelKind): string {
+  return kind === "pagerduty" ? "Routing key" : kind === "ntfy" ? "Topic URL" : "Webhook URL";
+}
+
+/** The channel's optional second secret, or null when it has none. */
+export function authWords(kind: ChannelKind): string | null {
+  if (kind === "webhook") return "Signing secret (optional)";
+  if (kind === "ntfy") return "Access token (optional)";
+  return null;
+}
+
+const ORIGIN_WORDS: Record<SecretOrigin, string> = {
+  keychain: "keychain",
+  file: "0600 file",
+  environment: "environment",
+};
+
+/** "set (keychain)" or "not set"; a secret itself is never shown. */
+export function secretText(origin: SecretOrigin | null): string {
+  return origin ? `set (${ORIGIN_WORDS[origin]})` : "not set";
+}
+
+/** The state line of one channel. */
+export function channelStateText(status: ChannelStatus): string {
+  const channel = status.channel;
+  if (!channel.enabled) return "Off.";
+  if (status.target === null) {
+    return `Not set up: its ${targetWords(channel.kind).toLowerCase()} is not set (set it below, or in ${status.env_vars[0] ?? "the environment"}).`;
+  }
+  const counts = `${status.delivered} delivered, ${status.failed} failed, ${status.dropped} dropped${status.queued ? `, ${status.queued} waiting` : ""}`;
+  if (status.failing) return `Failing: ${status.last_error ?? "the last delivery failed"} (${counts}).`;
+  return `Working (${counts}).`;
+}
+
+/** A new channel with the default filter, as core's `ChannelConfig::new`. */
+export function newChannel(kind: ChannelKind, id: string, name: string): ChannelConfig {
+  return {
+    id,
+    name: name.trim() || id,
+    kind,
+    enabled: true,
+    filter: { levels: ["overloaded", "outage"], models: [], incidents: true, budget: true, plan: true },
+    endpoint: null,
+  };
+}
+
+/** Why an id cannot name a new channel, or null when it can. */
+export function channelIdProblem(id: string, existing: readonly ChannelConfig[]): string | null {
+  if (!/^[a-z0-9][a-z0-9-]{0,31}$/.test(id)) return "An id is 1 to 32 lower-case letters, digits and -.";
+  if (existing.some((c) => c.id === id)) return `"${id}" is used by another channel.`;
+  if (existing.length >= 20) return "At most 20 channels.";
+  return null;
+}
