@@ -348,8 +348,7 @@ async fn secret(
         bail!("no alert channel {id:?}: add it first with `claude-status alerts add KIND {id}`");
     };
     if let Some(secret) = &secret {
-        validate_secret(channel.kind, slot, secret)
-            .map_err(|e| claude_status_engine::Error::Config(e))?;
+        validate_secret(channel.kind, slot, secret).map_err(claude_status_engine::Error::Config)?;
     }
     let secrets = local_secrets(global)?;
     let stored = tokio::task::spawn_blocking(move || secrets.store(&id, slot, secret.as_deref()))

@@ -116,7 +116,7 @@ impl ChannelSecrets {
             // hold the secret. The error never names the secret.
             Err(e) => tracing::debug!("alert channel {}: {e}", channel.id),
         }
-        if let Some(secret) = self.from_file(&channel.id, slot) {
+        if let Some(secret) = self.read_from_file(&channel.id, slot) {
             return Some((secret, SecretSource::File));
         }
         let name = secret_env_var(&channel.id, channel.kind, slot)?;
@@ -126,7 +126,7 @@ impl ChannelSecrets {
             .map(|s| (s, SecretSource::Environment))
     }
 
-    fn from_file(&self, channel_id: &str, slot: SecretSlot) -> Option<Secret> {
+    fn read_from_file(&self, channel_id: &str, slot: SecretSlot) -> Option<Secret> {
         let path = self.file.as_ref()?;
         let file = read_file(path)?;
         file.channels
