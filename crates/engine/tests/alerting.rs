@@ -904,3 +904,41 @@ mod storm {
         engine.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_router_queue_drops_and_counts_exactly_too() {
+    let receiver = Receiver::start().await;
+    receiver.hang_under("/hang/");
+    let mut bounds = limits();
+    bounds.input_queue = 1;
+    bounds.channel_queue = 1000;
+    bounds.timeout = Duration::from_secs(30);
+    let setup = dispatcher(
+        &receiver,
+        vec![ChannelConfig::new("hang", "Hangs", ChannelKind::Slack)],
+        memory_store(),
+        bounds,
+    );
+    let offered = 200;
+    for n in 0..offered {
+        setup.dispatcher.offer(&notify(
+            AlertKind::IncidentOpened,
+            Level::Degraded,
+            &format!("incident:{n}:opened"),
+        ));
+    }
+    // Every event is either dropped before routing or routed to the channel, where it waits,
+    // is in flight, or was dropped, delivered or failed: the sum is exact once routing is done.
+    let report = report_where(&setup.dispatcher, "every event accounted for", |r| {
+        let c = &r.channels[0];
+        r.events_dropped + u64::from(c.queued) + c.dropped + c.delivered + c.failed
+            == offered as u64
+    })
+    .await;
+    println!(
+        "router queue of 1: {} of {offered} events dropped before routing, {} routed",
+        report.events_dropped, report.channels[0].queued
+    );
+    assert!(report.events_dropped > 0, "{report:#?}");
+    setup.shutdown.cancel();
+}
