@@ -126,8 +126,7 @@ export function alertsPanel(context: AppContext): { element: HTMLElement; load()
       "field",
       el("span", { text: `${words}: ` }, el("span", { testid: `alert-secret-state-${slot}-${channel.id}`, text: secretText(origin) })),
       input,
-      store,
-      remove,
+      el("div", "actions", store, remove),
     );
   }
 

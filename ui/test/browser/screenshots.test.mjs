@@ -71,6 +71,16 @@ const VIEWS = {
       await page.locator(tid("gateway-panel")).evaluate((panel) => panel.scrollIntoView({ block: "start" }));
     },
   },
+  alerts: {
+    // Settings → Alert channels: a working Slack channel and a failing PagerDuty one.
+    scenario: (fx) => fx.overloadScenario,
+    level: "Overloaded",
+    path: "/#settings",
+    async show(page) {
+      await page.locator(tid("alert-channel-on-call")).waitFor();
+      await page.locator(tid("alerts-form")).evaluate((form) => form.scrollIntoView({ block: "start" }));
+    },
+  },
   settings: {
     scenario: (fx) => fx.overloadScenario,
     level: "Overloaded",
