@@ -238,6 +238,16 @@ fn answer<B>(metrics: &Metrics, request: &Request<B>) -> Response<Full<Bytes>> {
     response
 }
 
+fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::accepts_gzip;
@@ -251,14 +261,4 @@ mod tests {
         assert!(!accepts_gzip("gzip;q=0"));
         assert!(!accepts_gzip("gzip; q=0.0, identity"));
     }
-}
-
-fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    response
 }
