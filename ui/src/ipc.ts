@@ -50,6 +50,10 @@ export interface SettingsView {
   gateway_url?: string | null;
   /** Why the gateway could not start, when it could not. */
   gateway_error?: string | null;
+  /** Where the Prometheus metrics are served (`http://ADDR/metrics`), when they are. */
+  metrics_url?: string | null;
+  /** Why the metrics could not be served, when they could not. */
+  metrics_error?: string | null;
 }
 
 export interface OpenIncidentPayload {

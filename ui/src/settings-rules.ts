@@ -50,6 +50,8 @@ export function settingsProblems(s: Settings): Partial<Record<SettingsField, str
   if (!within(s.gateway_port, 1024, 65_535)) {
     problems.gateway_port = "must be between 1024 and 65535 (lower ports need root)";
   }
+  const metrics = metricsAddrProblem(s.metrics_addr, s.allow_remote);
+  if (metrics !== null) problems.metrics_addr = metrics;
   if (s.followed_components.length > 50) {
     problems.followed_components = "at most 50 components";
   } else {
@@ -74,6 +76,36 @@ export function settingsProblems(s: Settings): Partial<Record<SettingsField, str
     }
   }
   return problems;
+}
+
+/**
+ * What is wrong with a metrics address (`metrics_addr` in settings.rs: an IP address with a port,
+ * loopback unless `allow_remote`); null when nothing is, or when there is none (metrics off).
+ */
+export function metricsAddrProblem(addr: string | null, allowRemote: boolean): string | null {
+  if (addr === null) return null;
+  const text = addr.trim();
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3}):(\d{1,5})$/.exec(text);
+  const v6 = /^\[([0-9A-Fa-f:.]+)\]:(\d{1,5})$/.exec(text);
+  let loopback: boolean;
+  let port: number;
+  if (v4) {
+    const octets = v4.slice(1, 5).map(Number);
+    if (octets.some((o) => o > 255)) return "must be an address with a port, e.g. 127.0.0.1:9464";
+    loopback = octets[0] === 127;
+    port = Number(v4[5]);
+  } else if (v6 && (v6[1] ?? "").includes(":")) {
+    const host = v6[1] ?? "";
+    loopback = host === "::1" || /^0{0,4}(:0{0,4}){6}:0{0,3}1$/.test(host);
+    port = Number(v6[2]);
+  } else {
+    return "must be an address with a port, e.g. 127.0.0.1:9464";
+  }
+  if (port > 65_535) return "must be an address with a port, e.g. 127.0.0.1:9464";
+  if (!loopback && !allowRemote) {
+    return "a non-loopback address needs allow_remote: the metrics say which models you use and what you spend";
+  }
+  return null;
 }
 
 /** A model id as the API takes it: letters, digits and `-._[]`, at most 100 characters (`is_model_id`). */
@@ -188,6 +220,9 @@ const FIELDS: readonly SettingsField[] = [
   "gateway_port",
   "gateway_retry",
   "gateway_fallback",
+  "gateway_bind",
+  "metrics_addr",
+  "allow_remote",
 ];
 
 /**

@@ -165,6 +165,7 @@ const FIELD_NAMES: Partial<Record<SettingsField, string>> = {
   tier_override: "Tier",
   followed_components: "Components",
   gateway_fallback: "Fallback models",
+  metrics_addr: "Metrics address",
 };
 
 export function settingsView(context: AppContext): View {
@@ -175,6 +176,18 @@ export function settingsView(context: AppContext): View {
   const save = el("button", { text: "Save settings", testid: "settings-save", attrs: { type: "submit" } });
   const numbers = new Map<NumberField, HTMLInputElement>();
   const gatewayStatus = el("div", { testid: "gateway-status" });
+  const metricsStatus = el("div", { testid: "metrics-status" });
+  const metricsAddr = el("input", {
+    testid: "setting-metrics_addr",
+    attrs: {
+      type: "text",
+      id: "setting-metrics_addr",
+      autocomplete: "off",
+      spellcheck: "false",
+      placeholder: "off (e.g. 127.0.0.1:9464)",
+      "aria-describedby": "hint-metrics_addr error-metrics_addr",
+    },
+  });
   const checks = new Map<BooleanField, HTMLInputElement>();
   const budgets = new Map<BudgetField, HTMLInputElement>();
   const tierSelect = el("select", {
@@ -346,6 +359,7 @@ export function settingsView(context: AppContext): View {
       gateway_retry: checks.get("gateway_retry")?.checked ?? base.gateway_retry,
       price_refresh: checks.get("price_refresh")?.checked ?? base.price_refresh,
       gateway_fallback: parseModelList(fallback.value),
+      metrics_addr: metricsAddr.value.trim() === "" ? null : metricsAddr.value.trim(),
     };
   }
 
@@ -362,9 +376,11 @@ export function settingsView(context: AppContext): View {
           ? model
           : field === "tier_override"
             ? tierSelect
-            : field in listInputs
-              ? listInputs[field as ModelListField]
-              : (numbers.get(field as NumberField) ?? budgets.get(field as BudgetField));
+            : field === "metrics_addr"
+              ? metricsAddr
+              : field in listInputs
+                ? listInputs[field as ModelListField]
+                : (numbers.get(field as NumberField) ?? budgets.get(field as BudgetField));
       input?.setAttribute("aria-invalid", String(show && Boolean(problem)));
     }
     cost.textContent = probeCostHint(candidate.streaming_model, candidate.probe_interval_secs || 60);
@@ -415,6 +431,17 @@ export function settingsView(context: AppContext): View {
     }
   }
 
+  /** Where Prometheus can scrape, or why the metrics are not served. */
+  function showMetrics(next: SettingsView): void {
+    if (next.metrics_url) {
+      setChildren(metricsStatus, el("p", { text: "Prometheus can scrape:" }), copyLine(next.metrics_url, "metrics-url"));
+    } else if (next.metrics_error) {
+      setChildren(metricsStatus, el("p", { class: "error", text: `The metrics could not be served: ${next.metrics_error}` }));
+    } else {
+      setChildren(metricsStatus, el("p", { class: "hint", text: next.settings.metrics_addr ? "The metrics start with the next check." : "No metrics are served." }));
+    }
+  }
+
   function fill(next: SettingsView): void {
     view = next;
     const s = next.settings;
@@ -428,6 +455,8 @@ export function settingsView(context: AppContext): View {
     for (const [field, input] of budgets) input.value = budgetText(s[field]);
     showAdminKey(next.admin_key_configured);
     showGateway(next);
+    metricsAddr.value = s.metrics_addr ?? "";
+    showMetrics(next);
     followed = new Set(s.followed_components);
     componentIds = "";
     drawComponents(context.snapshot()?.status_page.components ?? []);
@@ -615,6 +644,24 @@ export function settingsView(context: AppContext): View {
             testid: "gateway-resilience-hint",
             text: "Both are off by default. Your SDK already retries 529s, 500s and 429s, so retries here come on top of its own and multiply the attempts and the wait; and a fallback answers with another model than the one your code asked for.",
           }),
+        ),
+        el(
+          "fieldset",
+          { testid: "metrics-settings" },
+          el("legend", { text: "Prometheus metrics" }),
+          el(
+            "div",
+            "field",
+            el("label", { text: "Serve /metrics at", attrs: { for: "setting-metrics_addr" } }),
+            metricsAddr,
+            el("span", {
+              class: "hint",
+              text: "An address with a port, e.g. 127.0.0.1:9464; empty for none. Levels, probes, the gateway's traffic, tokens and cost in Prometheus' format, for a Prometheus and Grafana you run (docs/team.md). Loopback only: the figures say which models you use and what you spend.",
+              attrs: { id: "hint-metrics_addr" },
+            }),
+            errorSlot("metrics_addr"),
+          ),
+          metricsStatus,
         ),
         el(
           "fieldset",

@@ -492,6 +492,37 @@ test("the gateway's settings: on, its port checked, and the line to copy while i
   }
 });
 
+test("the metrics address: off by default, loopback only, and the scrape URL once served", opts, async () => {
+  const { fx } = state.build;
+  const stored = fx.settingsView.settings;
+  const { context, page, seen } = await openPage(state.browser, state.build, fx.overloadScenario);
+  try {
+    await openSettings(page, state.server.origin);
+    assert.equal(await field(page, "metrics_addr").inputValue(), "");
+    assert.match(await text(page.locator(tid("metrics-status"))), /No metrics are served/);
+    // An address other machines can reach is refused here, in the shell's words.
+    await field(page, "metrics_addr").fill("0.0.0.0:9464");
+    await page.locator(tid("settings-save")).click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="setting-error-metrics_addr"]')?.textContent !== "");
+    assert.match(await text(page.locator(tid("setting-error-metrics_addr"))), /needs allow_remote/);
+    await field(page, "metrics_addr").fill("localhost");
+    assert.match(await text(page.locator(tid("setting-error-metrics_addr"))), /must be an address with a port/);
+    assert.deepEqual(await callsOf(page, "set_settings"), [], "nothing sent");
+    // A loopback address is sent; the shell answers with where Prometheus can scrape.
+    const served = { ...fx.settingsView, settings: { ...stored, metrics_addr: "127.0.0.1:9464" }, metrics_url: "http://127.0.0.1:9464/metrics", metrics_error: null };
+    await setResponse(page, "set_settings", served);
+    await field(page, "metrics_addr").fill(" 127.0.0.1:9464 ");
+    await page.locator(tid("settings-save")).click();
+    await page.locator(tid("metrics-url")).waitFor();
+    assert.equal(await text(page.locator(tid("metrics-url"))), "http://127.0.0.1:9464/metrics");
+    const [first] = await callsOf(page, "set_settings");
+    assert.deepEqual(first.settings, { ...stored, metrics_addr: "127.0.0.1:9464" });
+    assertClean(assert, seen);
+  } finally {
+    await context.close();
+  }
+});
+
 test("the gateway's retries and fallback chain: off by default, sent with set_settings", opts, async () => {
   const { fx } = state.build;
   const stored = fx.settingsView.settings;
