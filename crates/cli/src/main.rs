@@ -712,9 +712,12 @@ async fn history(
 }
 
 pub(crate) fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
+    // Stdout is line-buffered, and a pretty report has a line per field: `usage session --json`
+    // of a long history was tens of thousands of writes.
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     serde_json::to_writer_pretty(&mut stdout, value)?;
     writeln!(stdout)?;
+    stdout.flush()?;
     Ok(())
 }
 

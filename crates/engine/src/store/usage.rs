@@ -201,7 +201,8 @@ impl Store {
     /// shows what the gateway saw of it.
     ///
     /// Only the gateway's rows with both ids look for a Claude Code twin, through the unique
-    /// index; a Claude Code row costs nothing more than in [`Store::visit_usage`].
+    /// index, and a ledger without such rows (Claude Code's alone, the most common) is read as
+    /// [`Store::visit_usage`] reads it: the twin columns alone cost a few percent of a report.
     pub fn visit_usage_report(
         &self,
         from: DateTime<Utc>,
@@ -219,15 +220,28 @@ impl Store {
             ("usage_ledger AS l", "at, id")
         };
         self.read("reading usage records", |connection| {
-            let twin = "FROM usage_ledger AS c
-                        WHERE c.source = 'claude_code' AND c.message_id = l.message_id
-                          AND c.request_id = l.request_id";
-            let gateway_with_ids = "l.source = 'gateway' AND l.message_id IS NOT NULL
-                                    AND l.request_id IS NOT NULL";
+            // One seek in the partial unique index, which holds exactly the rows with both ids.
+            let gateway_with_ids: bool = connection
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM usage_ledger WHERE source = 'gateway'
+                         AND message_id IS NOT NULL AND request_id IS NOT NULL)",
+                )?
+                .query_row([], |row| row.get(0))?;
+            let twin_columns = if gateway_with_ids {
+                let twin = "FROM usage_ledger AS c
+                            WHERE c.source = 'claude_code' AND c.message_id = l.message_id
+                              AND c.request_id = l.request_id";
+                let candidate = "l.source = 'gateway' AND l.message_id IS NOT NULL
+                                 AND l.request_id IS NOT NULL";
+                format!(
+                    ", CASE WHEN {candidate} THEN (SELECT c.id {twin}) END,
+                       CASE WHEN {candidate} THEN (SELECT c.session_id {twin}) END"
+                )
+            } else {
+                String::new()
+            };
             let mut statement = connection.prepare_cached(&format!(
-                "SELECT id, {COLUMNS},
-                        CASE WHEN {gateway_with_ids} THEN (SELECT c.id {twin}) END,
-                        CASE WHEN {gateway_with_ids} THEN (SELECT c.session_id {twin}) END
+                "SELECT id, {COLUMNS}{twin_columns}
                  FROM {table}
                  WHERE at >= ?1 AND at < ?2 AND source <> 'admin_api'
                    AND NOT ({SIDECHAIN_REPLAY})
@@ -239,7 +253,7 @@ impl Store {
                 if !read_into(row, &mut record)? {
                     continue;
                 }
-                let twin: Option<i64> = row.get(19)?;
+                let twin: Option<i64> = if gateway_with_ids { row.get(19)? } else { None };
                 if twin.is_some() {
                     set_text(&mut record.session_id, text(row, 20)?);
                 }
