@@ -548,7 +548,9 @@ impl ModelLabeler {
         };
         // The raw spelling is remembered too (dated ids, `[1m]` suffixes), within the same
         // bound, so the common case is one lookup.
-        if self.labels.len() < MAX_MODELS * 4 {
+        // A client can send any string as its model: only spellings of a plausible length are
+        // kept, so the memory held stays bounded whatever arrives.
+        if self.labels.len() < MAX_MODELS * 4 && model.len() <= MAX_MODEL_LABEL * 2 {
             self.labels.insert(model.to_owned(), label.clone());
         }
         label

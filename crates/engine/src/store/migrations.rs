@@ -223,16 +223,18 @@ const MIGRATIONS: &[&str] = &[
     // 7: direct alert routing (issue 14): what each channel was sent, so a restart does not send
     // it again, and each channel's open episode, so a recovery after a restart resolves the same
     // PagerDuty incident.
+    // Written with IF NOT EXISTS like the other additive migrations, so a file whose
+    // user_version was set back (a downgrade, then an upgrade) migrates again cleanly.
     r#"
-    CREATE TABLE alert_deliveries (
+    CREATE TABLE IF NOT EXISTS alert_deliveries (
         channel_id  TEXT    NOT NULL,
         key         TEXT    NOT NULL,  -- the notification's key (core::alerts::Notification::key)
         at          INTEGER NOT NULL,  -- unix ms UTC, when the receiver accepted it
         PRIMARY KEY (channel_id, key)
     );
-    CREATE INDEX alert_deliveries_at ON alert_deliveries (at);
+    CREATE INDEX IF NOT EXISTS alert_deliveries_at ON alert_deliveries (at);
 
-    CREATE TABLE alert_episodes (
+    CREATE TABLE IF NOT EXISTS alert_episodes (
         channel_id  TEXT    PRIMARY KEY,
         key         TEXT    NOT NULL,  -- the receiver's dedup key for the whole episode
         level       TEXT    NOT NULL,  -- the worst level the channel was told of
