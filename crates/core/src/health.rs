@@ -79,13 +79,7 @@ impl ProbeResult {
                 self.at,
                 UsageSource::Probe,
                 model,
-                TokenCounts {
-                    input: usage.input_tokens,
-                    output: usage.output_tokens,
-                    cache_write_5m: usage.cache_creation_5m,
-                    cache_write_1h: usage.cache_creation_1h,
-                    cache_read: usage.cache_read_input_tokens,
-                },
+                TokenCounts::from_usage(usage),
             )
         })
     }

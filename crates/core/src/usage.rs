@@ -62,6 +62,26 @@ pub struct TokenCounts {
 }
 
 impl TokenCounts {
+    /// The counts of an API `usage` object (a reply's, or a stream's `message_start` and
+    /// `message_delta` folded together). The cache writes are split 5-minute / 1-hour by
+    /// `cache_creation`; without the split every write is a 5-minute one, and a total smaller than
+    /// its parts is taken as the parts.
+    pub fn from_usage(usage: &crate::sse::Usage) -> TokenCounts {
+        let creation = usage.cache_creation_input_tokens.max(
+            usage
+                .cache_creation_5m
+                .saturating_add(usage.cache_creation_1h),
+        );
+        let cache_write_1h = usage.cache_creation_1h.min(creation);
+        TokenCounts {
+            input: usage.input_tokens,
+            output: usage.output_tokens,
+            cache_write_5m: creation - cache_write_1h,
+            cache_write_1h,
+            cache_read: usage.cache_read_input_tokens,
+        }
+    }
+
     /// All cache writes.
     pub fn cache_write(&self) -> u64 {
         self.cache_write_5m + self.cache_write_1h
@@ -158,5 +178,27 @@ impl UsageRecord {
     /// True for a line that records a failed request rather than usage.
     pub fn is_error(&self) -> bool {
         self.status.is_some_and(|s| !(200..300).contains(&s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sse::Usage;
+
+    #[test]
+    fn cache_creation_split() {
+        let usage = Usage {
+            cache_creation_input_tokens: 100,
+            cache_creation_1h: 30,
+            ..Usage::default()
+        };
+        let tokens = TokenCounts::from_usage(&usage);
+        assert_eq!((tokens.cache_write_5m, tokens.cache_write_1h), (70, 30));
+        let unsplit = Usage {
+            cache_creation_input_tokens: 40,
+            ..Usage::default()
+        };
+        assert_eq!(TokenCounts::from_usage(&unsplit).cache_write_5m, 40);
     }
 }

@@ -4,6 +4,9 @@
 //! simulator through a real engine to a webhook.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
 
+#[path = "support/realtime.rs"]
+mod realtime;
+
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -768,53 +771,14 @@ mod storm {
     //! (5 s); the measured figure is printed.
 
     use super::*;
-    use claude_status_core::health::ProbeSchedule;
-    use claude_status_core::monitor::MonitorConfig;
     use claude_status_engine::http::{build_client, HttpLimits};
-    use claude_status_engine::poller::PollerConfig;
-    use claude_status_engine::probe::{ApiKey, ProbeConfig, StreamingProbeConfig};
     use claude_status_engine::{Engine, EngineConfig};
     use claude_status_simulator::{Clock, Simulator};
 
     const MODEL: &str = "claude-opus-5-5";
 
     fn config(url: &str) -> EngineConfig {
-        let limits = HttpLimits {
-            connect_timeout: Duration::from_secs(1),
-            total_timeout: Duration::from_secs(2),
-            ..HttpLimits::default()
-        };
-        let mut monitor = MonitorConfig::default();
-        monitor.models.default_model = MODEL.to_owned();
-        EngineConfig {
-            poller: PollerConfig {
-                status_url: url.to_owned(),
-                fallback_url: None,
-                interval: Duration::from_secs(1),
-                incident_interval: Duration::from_secs(1),
-                history_interval: Duration::from_secs(60),
-                fallback_hold: Duration::from_secs(60),
-                limits,
-            },
-            monitor,
-            probes: Some(ProbeConfig {
-                api_url: url.to_owned(),
-                api_key: ApiKey::new("sk-ant-test"),
-                schedule: ProbeSchedule {
-                    interval: Duration::from_secs(1),
-                    confirm_interval: Duration::from_millis(200),
-                    confirmations: 2,
-                },
-                streaming: Some(StreamingProbeConfig {
-                    model: MODEL.to_owned(),
-                    interval: Duration::from_secs(1),
-                    others_interval: Duration::from_secs(1),
-                }),
-                limits,
-            }),
-            retention: chrono::Duration::days(30),
-            usage: None,
-        }
+        crate::realtime::streaming_config(url, MODEL)
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,18 +9,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use claude_status_core::health::ProbeSchedule;
-use claude_status_core::monitor::MonitorConfig;
 use claude_status_core::usage::{TokenCounts, UsageRecord, UsageSource};
 use claude_status_core::Level;
 use claude_status_engine::gateway::{Gateway, GatewayConfig};
-use claude_status_engine::http::{build_client, HttpLimits};
+use claude_status_engine::http::build_client;
 use claude_status_engine::metrics::{Metrics, MAX_UNKNOWN_MODELS, OPENMETRICS_CONTENT_TYPE};
-use claude_status_engine::poller::PollerConfig;
-use claude_status_engine::probe::{ApiKey, ProbeConfig, StreamingProbeConfig};
 use claude_status_engine::{Engine, EngineConfig, Store};
 use claude_status_simulator::{Clock, SimHandle, Simulator};
 use tokio_util::sync::CancellationToken;
+
+#[path = "support/realtime.rs"]
+mod realtime;
 
 const PATIENCE: Duration = Duration::from_secs(20);
 const MODEL: &str = "claude-opus-5-5";
@@ -36,42 +35,7 @@ async fn sim(scenario: &str) -> SimHandle {
 }
 
 fn config(url: &str) -> EngineConfig {
-    let limits = HttpLimits {
-        connect_timeout: Duration::from_secs(1),
-        total_timeout: Duration::from_secs(2),
-        ..HttpLimits::default()
-    };
-    let mut monitor = MonitorConfig::default();
-    monitor.models.default_model = MODEL.to_owned();
-    EngineConfig {
-        poller: PollerConfig {
-            status_url: url.to_owned(),
-            fallback_url: None,
-            interval: Duration::from_secs(1),
-            incident_interval: Duration::from_secs(1),
-            history_interval: Duration::from_secs(60),
-            fallback_hold: Duration::from_secs(60),
-            limits,
-        },
-        monitor,
-        probes: Some(ProbeConfig {
-            api_url: url.to_owned(),
-            api_key: ApiKey::new("sk-ant-test"),
-            schedule: ProbeSchedule {
-                interval: Duration::from_secs(1),
-                confirm_interval: Duration::from_millis(200),
-                confirmations: 2,
-            },
-            streaming: Some(StreamingProbeConfig {
-                model: MODEL.to_owned(),
-                interval: Duration::from_secs(1),
-                others_interval: Duration::from_secs(1),
-            }),
-            limits,
-        }),
-        retention: chrono::Duration::days(30),
-        usage: None,
-    }
+    realtime::streaming_config(url, MODEL)
 }
 
 async fn scrape(url: &str, accept: Option<&str>) -> (String, String) {

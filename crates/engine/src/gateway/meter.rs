@@ -459,7 +459,7 @@ impl BodyReader {
             at: head.at,
             source: UsageSource::Gateway,
             model,
-            tokens: token_counts(&usage),
+            tokens: TokenCounts::from_usage(&usage),
             status: Some(status),
             latency_ms: Some(millis(latency)),
             ttft_ms: ttft.map(millis),
@@ -508,24 +508,6 @@ struct Reply {
     id: Option<String>,
     model: Option<String>,
     usage: Option<Value>,
-}
-
-/// The API's `usage` as the ledger counts it (the same split as Claude Code's logs): cache
-/// creation is all 5-minute unless the `cache_creation` object says how much was 1-hour.
-fn token_counts(usage: &Usage) -> TokenCounts {
-    let creation = usage.cache_creation_input_tokens.max(
-        usage
-            .cache_creation_5m
-            .saturating_add(usage.cache_creation_1h),
-    );
-    let cache_write_1h = usage.cache_creation_1h.min(creation);
-    TokenCounts {
-        input: usage.input_tokens,
-        output: usage.output_tokens,
-        cache_write_5m: creation - cache_write_1h,
-        cache_write_1h,
-        cache_read: usage.cache_read_input_tokens,
-    }
 }
 
 fn millis(duration: Duration) -> u64 {
@@ -644,26 +626,5 @@ async fn write_records(
                 observations = None;
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cache_creation_split() {
-        let usage = Usage {
-            cache_creation_input_tokens: 100,
-            cache_creation_1h: 30,
-            ..Usage::default()
-        };
-        let tokens = token_counts(&usage);
-        assert_eq!((tokens.cache_write_5m, tokens.cache_write_1h), (70, 30));
-        let unsplit = Usage {
-            cache_creation_input_tokens: 40,
-            ..Usage::default()
-        };
-        assert_eq!(token_counts(&unsplit).cache_write_5m, 40);
     }
 }

@@ -144,13 +144,7 @@ impl Store {
                         at,
                         UsageSource::Probe,
                         model.unwrap_or_else(|| UNKNOWN_MODEL.to_owned()),
-                        TokenCounts {
-                            input: usage.input_tokens,
-                            output: usage.output_tokens,
-                            cache_write_5m: usage.cache_creation_5m,
-                            cache_write_1h: usage.cache_creation_1h,
-                            cache_read: usage.cache_read_input_tokens,
-                        },
+                        TokenCounts::from_usage(&usage),
                     )
                 };
                 visit(&record);
