@@ -208,18 +208,17 @@ pub fn usage_with(
                 let rows: Vec<TableRow<'_>> = report
                     .sessions
                     .iter()
-                    .map(|r| TableRow {
-                        key: r.session_id.clone().unwrap_or_else(|| "(none)".to_owned()),
-                        usage: &r.usage,
-                        sources: &r.sources,
-                        by_source: &r.by_source,
+                    .map(|r| {
+                        let key = r.session_id.clone().unwrap_or_else(|| "(none)".to_owned());
+                        TableRow::new(key, &r.usage, &r.sources, &r.by_source)
                     })
                     .collect();
-                let shared = report.seen_by_two_sources;
-                Some(
-                    table("Session", &rows, &report.totals, shared, source, &zone)
-                        + &prices_note(&catalog, &report.price_sources),
-                )
+                let parts = TableParts {
+                    totals: &report.totals,
+                    shared: report.seen_by_two_sources,
+                    price_sources: &report.price_sources,
+                };
+                Some(parts.render("Session", &rows, source, &zone, &catalog))
             }
         }
         // Answered above.
@@ -246,18 +245,14 @@ fn print_daily(
     let rows: Vec<TableRow<'_>> = report
         .daily
         .iter()
-        .map(|r| TableRow {
-            key: r.date.to_string(),
-            usage: &r.usage,
-            sources: &r.sources,
-            by_source: &r.by_source,
-        })
+        .map(|r| TableRow::new(r.date.to_string(), &r.usage, &r.sources, &r.by_source))
         .collect();
-    let shared = report.seen_by_two_sources;
-    Ok(Some(
-        table("Date", &rows, &report.totals, shared, source, zone)
-            + &prices_note(catalog, &report.price_sources),
-    ))
+    let parts = TableParts {
+        totals: &report.totals,
+        shared: report.seen_by_two_sources,
+        price_sources: &report.price_sources,
+    };
+    Ok(Some(parts.render("Date", &rows, source, zone, catalog)))
 }
 
 /// The monthly report, as [`print_daily`] does the daily one.
@@ -275,18 +270,36 @@ fn print_monthly(
     let rows: Vec<TableRow<'_>> = report
         .monthly
         .iter()
-        .map(|r| TableRow {
-            key: r.month.clone(),
-            usage: &r.usage,
-            sources: &r.sources,
-            by_source: &r.by_source,
-        })
+        .map(|r| TableRow::new(r.month.clone(), &r.usage, &r.sources, &r.by_source))
         .collect();
-    let shared = report.seen_by_two_sources;
-    Ok(Some(
-        table("Month", &rows, &report.totals, shared, source, zone)
-            + &prices_note(catalog, &report.price_sources),
-    ))
+    let parts = TableParts {
+        totals: &report.totals,
+        shared: report.seen_by_two_sources,
+        price_sources: &report.price_sources,
+    };
+    Ok(Some(parts.render("Month", &rows, source, zone, catalog)))
+}
+
+/// What a report's table shows beside its rows.
+struct TableParts<'a> {
+    totals: &'a Totals,
+    shared: u64,
+    price_sources: &'a [PriceSourceUse],
+}
+
+impl TableParts<'_> {
+    /// The table headed `first`, with the prices note under it.
+    fn render(
+        &self,
+        first: &str,
+        rows: &[TableRow<'_>],
+        source: Option<UsageSource>,
+        zone: &DayZone,
+        catalog: &Catalog,
+    ) -> String {
+        table(first, rows, self.totals, self.shared, source, zone)
+            + &prices_note(catalog, self.price_sources)
+    }
 }
 
 /// The admin key: the keychain's (where the tray's Settings and `service` keep it), else
@@ -487,6 +500,22 @@ struct TableRow<'a> {
     usage: &'a UsageColumns,
     sources: &'a [UsageSource],
     by_source: &'a [SourceRow],
+}
+
+impl<'a> TableRow<'a> {
+    fn new(
+        key: String,
+        usage: &'a UsageColumns,
+        sources: &'a [UsageSource],
+        by_source: &'a [SourceRow],
+    ) -> TableRow<'a> {
+        TableRow {
+            key,
+            usage,
+            sources,
+            by_source,
+        }
+    }
 }
 
 /// The figures of one line, after its key and its Source cell.
