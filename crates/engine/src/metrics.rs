@@ -68,6 +68,9 @@ pub const MAX_MODELS: usize = 64;
 /// At most this many status-page components are exported (the Claude page has about ten).
 pub const MAX_COMPONENTS: usize = 32;
 
+/// At most this many plan windows are exported (Claude's plans have two or three).
+pub const MAX_WINDOWS: usize = 8;
+
 /// The label of the models folded together.
 pub const OTHER_MODEL: &str = "other";
 
@@ -649,7 +652,21 @@ impl StateCollector {
                 gauges.indicator = Some("unknown".to_owned());
             }
             if let Some(usage) = &snapshot.usage {
-                for window in &usage.plan {
+                // Window names come from the API's headers and Claude Code's feed: only short
+                // plain names, and at most a handful, become labels.
+                let plain = |name: &str| {
+                    !name.is_empty()
+                        && name.len() <= 32
+                        && name
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                };
+                for window in usage
+                    .plan
+                    .iter()
+                    .filter(|w| plain(&w.window))
+                    .take(MAX_WINDOWS)
+                {
                     if let Some(percent) = window.used_percent {
                         gauges.plan.push((window.window.clone(), percent / 100.0));
                     }
