@@ -174,6 +174,11 @@ struct Shared {
     snapshot: Mutex<Option<watch::Receiver<Snapshot>>>,
     /// The newest rate-limit reading of the probe or the gateway.
     ratelimit: Mutex<Option<(DateTime<Utc>, RateLimitSnapshot)>>,
+    /// Whether Claude Code's transcripts are counted too: only then can a request arrive twice
+    /// (from the gateway and from its transcript), so only then are requests remembered to
+    /// count them once. A gateway alone (`proxy`) remembers nothing, and its memory stays flat
+    /// at any rate of requests.
+    two_sources: std::sync::atomic::AtomicBool,
     counting: Mutex<Counting>,
 }
 
@@ -197,6 +202,7 @@ impl Metrics {
         let shared = Arc::new(Shared {
             snapshot: Mutex::new(None),
             ratelimit: Mutex::new(None),
+            two_sources: std::sync::atomic::AtomicBool::new(false),
             counting: Mutex::new(Counting {
                 catalog,
                 models: ModelLabeler::default(),
@@ -306,6 +312,15 @@ impl Metrics {
     /// or the service's relay of it, which outlives engine restarts).
     pub fn follow_snapshots(&self, snapshots: watch::Receiver<Snapshot>) {
         *lock(&self.shared.snapshot) = Some(snapshots);
+    }
+
+    /// Says that Claude Code's transcripts will be counted too (the engine reads them): from now
+    /// on requests are remembered, so that one seen by the gateway and in a transcript, or in
+    /// several lines of one transcript, counts once.
+    pub fn expect_claude_code(&self) {
+        self.shared
+            .two_sources
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Prices and normalises with this catalog from now on (a refreshed price table).
@@ -441,7 +456,17 @@ impl Metrics {
                 models,
                 seen,
             } = &mut *counting;
-            let (tokens, new_request) = match seen.check(record) {
+            let remember = record.source == UsageSource::ClaudeCode
+                || self
+                    .shared
+                    .two_sources
+                    .load(std::sync::atomic::Ordering::Relaxed);
+            let sighting = if remember {
+                seen.check(record)
+            } else {
+                Sighting::New
+            };
+            let (tokens, new_request) = match sighting {
                 Sighting::New => (record.tokens, true),
                 Sighting::Copy => return,
                 Sighting::Fuller(extra) => (extra, false),

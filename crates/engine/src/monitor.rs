@@ -187,6 +187,9 @@ impl Engine {
                 store.clone(),
                 observation_tx.clone(),
             )));
+            if let (Some(metrics), Some(_)) = (&metrics, &usage.claude_code_dirs) {
+                metrics.expect_claude_code();
+            }
             if let Some(dirs) = usage.claude_code_dirs {
                 tasks.push(tokio::spawn(crate::usage::run_claude_code_source(
                     store.clone(),

@@ -408,6 +408,8 @@ fn record(source: UsageSource, model: &str, output: u64) -> UsageRecord {
 #[test]
 fn a_request_seen_by_the_gateway_and_claude_code_counts_once() {
     let metrics = Metrics::default();
+    // An engine that reads Claude Code's transcripts says so at start.
+    metrics.expect_claude_code();
     metrics.observe_gateway(
         &record(UsageSource::Gateway, "claude-sonnet-4-5", 50),
         false,
