@@ -178,7 +178,7 @@ pub fn usage_with(
                     tally.add_copy(r);
                 }
             })?;
-            print_daily(tally.finish(), json, source, &zone, &catalog)?
+            print_report(&tally.finish(), json, source, &zone, &catalog)?
         }
         UsageView::Monthly => {
             let mut tally = aggregate::MonthlyTally::new(zone, &catalog);
@@ -189,7 +189,7 @@ pub fn usage_with(
                     tally.add_copy(r);
                 }
             })?;
-            print_monthly(tally.finish(), json, source, &zone, &catalog)?
+            print_report(&tally.finish(), json, source, &zone, &catalog)?
         }
         UsageView::Session => {
             let mut tally = aggregate::SessionTally::new(&catalog);
@@ -200,26 +200,7 @@ pub fn usage_with(
                     tally.add_copy(r);
                 }
             })?;
-            let report = tally.finish();
-            if json {
-                crate::print_json(&report)?;
-                None
-            } else {
-                let rows: Vec<TableRow<'_>> = report
-                    .sessions
-                    .iter()
-                    .map(|r| {
-                        let key = r.session_id.clone().unwrap_or_else(|| "(none)".to_owned());
-                        TableRow::new(key, &r.usage, &r.sources, &r.by_source)
-                    })
-                    .collect();
-                let parts = TableParts {
-                    totals: &report.totals,
-                    shared: report.seen_by_two_sources,
-                    price_sources: &report.price_sources,
-                };
-                Some(parts.render("Session", &rows, source, &zone, &catalog))
-            }
+            print_report(&tally.finish(), json, source, &zone, &catalog)?
         }
         // Answered above.
         UsageView::Blocks => None,
@@ -230,54 +211,77 @@ pub fn usage_with(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The daily report as JSON (printed here; `None` back) or as the table and its prices note.
-fn print_daily(
-    report: aggregate::DailyReport,
-    json: bool,
-    source: Option<UsageSource>,
-    zone: &DayZone,
-    catalog: &Catalog,
-) -> anyhow::Result<Option<String>> {
-    if json {
-        crate::print_json(&report)?;
-        return Ok(None);
-    }
-    let rows: Vec<TableRow<'_>> = report
-        .daily
-        .iter()
-        .map(|r| TableRow::new(r.date.to_string(), &r.usage, &r.sources, &r.by_source))
-        .collect();
-    let parts = TableParts {
-        totals: &report.totals,
-        shared: report.seen_by_two_sources,
-        price_sources: &report.price_sources,
-    };
-    Ok(Some(parts.render("Date", &rows, source, zone, catalog)))
+/// A usage report as the tables show it: its rows, keyed by what the first column names, and
+/// what is printed beside them.
+trait UsageTable: serde::Serialize {
+    /// The first column's heading.
+    const FIRST: &'static str;
+    fn rows(&self) -> Vec<TableRow<'_>>;
+    fn parts(&self) -> TableParts<'_>;
 }
 
-/// The monthly report, as [`print_daily`] does the daily one.
-fn print_monthly(
-    report: aggregate::MonthlyReport,
+impl UsageTable for aggregate::DailyReport {
+    const FIRST: &'static str = "Date";
+    fn rows(&self) -> Vec<TableRow<'_>> {
+        let key = |r: &aggregate::DailyRow| r.date.to_string();
+        self.daily
+            .iter()
+            .map(|r| TableRow::new(key(r), &r.usage, &r.sources, &r.by_source))
+            .collect()
+    }
+    fn parts(&self) -> TableParts<'_> {
+        TableParts::new(&self.totals, self.seen_by_two_sources, &self.price_sources)
+    }
+}
+
+impl UsageTable for aggregate::MonthlyReport {
+    const FIRST: &'static str = "Month";
+    fn rows(&self) -> Vec<TableRow<'_>> {
+        let key = |r: &aggregate::MonthlyRow| r.month.clone();
+        self.monthly
+            .iter()
+            .map(|r| TableRow::new(key(r), &r.usage, &r.sources, &r.by_source))
+            .collect()
+    }
+    fn parts(&self) -> TableParts<'_> {
+        TableParts::new(&self.totals, self.seen_by_two_sources, &self.price_sources)
+    }
+}
+
+impl UsageTable for aggregate::SessionReport {
+    const FIRST: &'static str = "Session";
+    fn rows(&self) -> Vec<TableRow<'_>> {
+        let key =
+            |r: &aggregate::SessionRow| r.session_id.clone().unwrap_or_else(|| "(none)".to_owned());
+        self.sessions
+            .iter()
+            .map(|r| TableRow::new(key(r), &r.usage, &r.sources, &r.by_source))
+            .collect()
+    }
+    fn parts(&self) -> TableParts<'_> {
+        TableParts::new(&self.totals, self.seen_by_two_sources, &self.price_sources)
+    }
+}
+
+/// A report as JSON (printed here; `None` back) or as its table and prices note.
+fn print_report<T: UsageTable>(
+    report: &T,
     json: bool,
     source: Option<UsageSource>,
     zone: &DayZone,
     catalog: &Catalog,
 ) -> anyhow::Result<Option<String>> {
     if json {
-        crate::print_json(&report)?;
+        crate::print_json(report)?;
         return Ok(None);
     }
-    let rows: Vec<TableRow<'_>> = report
-        .monthly
-        .iter()
-        .map(|r| TableRow::new(r.month.clone(), &r.usage, &r.sources, &r.by_source))
-        .collect();
-    let parts = TableParts {
-        totals: &report.totals,
-        shared: report.seen_by_two_sources,
-        price_sources: &report.price_sources,
-    };
-    Ok(Some(parts.render("Month", &rows, source, zone, catalog)))
+    Ok(Some(report.parts().render(
+        T::FIRST,
+        &report.rows(),
+        source,
+        zone,
+        catalog,
+    )))
 }
 
 /// What a report's table shows beside its rows.
@@ -287,7 +291,15 @@ struct TableParts<'a> {
     price_sources: &'a [PriceSourceUse],
 }
 
-impl TableParts<'_> {
+impl<'a> TableParts<'a> {
+    fn new(totals: &'a Totals, shared: u64, price_sources: &'a [PriceSourceUse]) -> TableParts<'a> {
+        TableParts {
+            totals,
+            shared,
+            price_sources,
+        }
+    }
+
     /// The table headed `first`, with the prices note under it.
     fn render(
         &self,
@@ -403,7 +415,7 @@ pub async fn admin_usage(
                 .iter()
                 .filter(|r| within(r))
                 .for_each(|r| tally.add(r));
-            print_monthly(tally.finish(), json, source, &zone, &catalog)?
+            print_report(&tally.finish(), json, source, &zone, &catalog)?
         }
         _ => {
             let mut tally = aggregate::DailyTally::new(zone, &catalog);
@@ -411,7 +423,7 @@ pub async fn admin_usage(
                 .iter()
                 .filter(|r| within(r))
                 .for_each(|r| tally.add(r));
-            print_daily(tally.finish(), json, source, &zone, &catalog)?
+            print_report(&tally.finish(), json, source, &zone, &catalog)?
         }
     };
     if let Some(text) = text {
@@ -1125,7 +1137,7 @@ mod tests {
                 tally.add_copy(&record);
             }
         }
-        let text = print_daily(tally.finish(), false, None, &DayZone::utc(), &catalog)
+        let text = print_report(&tally.finish(), false, None, &DayZone::utc(), &catalog)
             .unwrap()
             .unwrap();
         // The header and totals are bold; anstream drops the styles when it prints to a pipe.
