@@ -5,8 +5,7 @@
 
 mod support;
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::TcpStream;
+use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -100,29 +99,9 @@ fn a_remote_address_needs_the_flag() {
     );
 }
 
-/// Sends one request with `Connection: close` and returns (status, raw body).
+/// Sends one request and returns (status, raw body).
 fn request(base: &str, body: &str) -> (u16, String) {
-    let address = base.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(
-        stream,
-        "POST /v1/messages HTTP/1.1\r\nhost: {address}\r\nx-api-key: {SECRET}\r\n\
-         anthropic-version: 2023-06-01\r\ncontent-type: application/json\r\n\
-         content-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let status = answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap();
-    (status, answer)
+    support::post_message(base, SECRET, body)
 }
 
 #[test]

@@ -5,11 +5,13 @@
 //! the Admin API's report on its own.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::TcpStream;
+use std::io::{BufRead as _, BufReader, Read as _};
+
+mod support;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::finish_reading as finish;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use claude_status_core::health::{ProbeKind, ProbeResult};
@@ -20,6 +22,7 @@ use claude_status_simulator::{Clock, SimHandle, Simulator};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_claude-status");
+/// The longest the proxy may take to meter the requests.
 const DEADLINE: Duration = Duration::from_secs(60);
 const KEY: &str = "sk-ant-api03-usage.sources.test";
 const ADMIN_KEY: &str = "sk-ant-admin01-usage.sources.test";
@@ -86,41 +89,6 @@ impl Home {
     }
 }
 
-/// Waits for a child, bounded; returns (exit code, stdout, stderr), each output empty when the
-/// caller took it.
-fn finish(mut child: Child) -> (i32, String, String) {
-    fn read_all(
-        pipe: Option<impl std::io::Read + Send + 'static>,
-    ) -> std::thread::JoinHandle<String> {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            if let Some(mut pipe) = pipe {
-                pipe.read_to_string(&mut text).unwrap();
-            }
-            text
-        })
-    }
-    let out = read_all(child.stdout.take());
-    let err = read_all(child.stderr.take());
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > DEADLINE {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("a command ran longer than {DEADLINE:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    (
-        status.code().unwrap_or(-1),
-        out.join().unwrap(),
-        err.join().unwrap(),
-    )
-}
-
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -141,28 +109,9 @@ fn simulator(runtime: &tokio::runtime::Runtime) -> SimHandle {
         .unwrap()
 }
 
-/// Sends one request with `Connection: close` and returns its status.
+/// Sends one request and returns its status.
 fn request(base: &str, body: &str) -> u16 {
-    let address = base.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(
-        stream,
-        "POST /v1/messages HTTP/1.1\r\nhost: {address}\r\nx-api-key: {KEY}\r\n\
-         anthropic-version: 2023-06-01\r\ncontent-type: application/json\r\n\
-         content-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap()
+    support::post_message(base, KEY, body).0
 }
 
 fn message(model: &str, stream: bool) -> String {
