@@ -3,10 +3,8 @@
 //! out by hand below), in the JSON and in the table, labelled "estimated".
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
 
-use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, DurationRound, SecondsFormat, TimeDelta, Utc};
 use claude_status_core::catalog::Catalog;
@@ -14,9 +12,10 @@ use claude_status_core::cost::cost_of;
 use claude_status_core::usage::TokenCounts;
 use serde_json::Value;
 
+mod support;
+
 const BIN: &str = env!("CARGO_BIN_EXE_claude-status");
 /// No run of the binary may take longer than this.
-const DEADLINE: StdDuration = StdDuration::from_secs(40);
 const SONNET: &str = "claude-sonnet-4-5-20250929";
 const UNPRICED: &str = "claude-mystery-9";
 
@@ -75,36 +74,7 @@ fn usage_blocks(home: &Path, config: &Path, data: &Path, extra: &[&str]) -> (i32
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = command.spawn().unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut text = String::new();
-        stdout.read_to_string(&mut text).unwrap();
-        text
-    });
-    let err = std::thread::spawn(move || {
-        let mut text = String::new();
-        stderr.read_to_string(&mut text).unwrap();
-        text
-    });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > DEADLINE {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{command:?} ran longer than {DEADLINE:?}");
-        }
-        std::thread::sleep(StdDuration::from_millis(20));
-    };
-    (
-        status.code().unwrap_or(-1),
-        out.join().unwrap(),
-        err.join().unwrap(),
-    )
+    support::finish_reading(command.spawn().unwrap())
 }
 
 fn time(value: &Value) -> DateTime<Utc> {
