@@ -30,6 +30,7 @@ pub mod sse;
 pub mod statusline;
 pub mod statuspage;
 pub mod tracker;
+pub mod translate;
 pub mod tray;
 pub mod usage;
 pub mod verdict;
