@@ -71,9 +71,12 @@ pub fn show_message<R: Runtime>(
 fn icon_name(notification: &Notification) -> &'static str {
     use claude_status_core::alerts::AlertKind;
     match notification.kind {
-        AlertKind::Recovered | AlertKind::IncidentResolved => "emblem-ok-symbolic",
+        AlertKind::Recovered | AlertKind::IncidentResolved | AlertKind::ProviderBack => {
+            "emblem-ok-symbolic"
+        }
         AlertKind::Trouble
         | AlertKind::Flapping
+        | AlertKind::ProviderFallback
         | AlertKind::UsageThreshold
         | AlertKind::SpendCapReached => "dialog-warning",
         AlertKind::IncidentOpened | AlertKind::IncidentUpdated => "dialog-information",

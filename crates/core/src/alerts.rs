@@ -28,6 +28,10 @@ pub enum AlertKind {
     UsageThreshold,
     /// A request was refused because the tier's monthly spend cap is reached.
     SpendCapReached,
+    /// The gateway moved a model's requests to another provider (`fallback::GateNotice`).
+    ProviderFallback,
+    /// The gateway's requests for that model go to Claude again.
+    ProviderBack,
 }
 
 /// One notification for the OS (the tray) or the terminal (`watch`).

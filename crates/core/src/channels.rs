@@ -459,7 +459,11 @@ impl Topic {
     /// keys start with `plan:` (`plan::alert_key`).
     pub fn of(notification: &Notification) -> Topic {
         match notification.kind {
-            AlertKind::Trouble | AlertKind::Recovered | AlertKind::Flapping => Topic::Level,
+            AlertKind::Trouble
+            | AlertKind::Recovered
+            | AlertKind::Flapping
+            | AlertKind::ProviderFallback
+            | AlertKind::ProviderBack => Topic::Level,
             AlertKind::IncidentOpened
             | AlertKind::IncidentUpdated
             | AlertKind::IncidentResolved => Topic::Incident,
@@ -541,6 +545,8 @@ impl AlertMessage {
             Some(AlertKind::IncidentResolved) => "incident_resolved",
             Some(AlertKind::UsageThreshold) => "usage_threshold",
             Some(AlertKind::SpendCapReached) => "spend_cap_reached",
+            Some(AlertKind::ProviderFallback) => "provider_fallback",
+            Some(AlertKind::ProviderBack) => "provider_back",
         }
     }
 

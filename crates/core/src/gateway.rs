@@ -37,6 +37,12 @@ pub struct GatewayStats {
     /// Switches to the next model of the fallback chain after persistent 529s (`--fallback`).
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub fallbacks: u64,
+    /// Requests sent to another provider of the fallback chain (translated).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub provider_fallbacks: u64,
+    /// Requests another provider was due to serve that could not be translated faithfully.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub not_translated: u64,
     /// Streams that carried an `event: error` after their 200.
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub stream_errors: u64,
@@ -99,6 +105,11 @@ pub enum ResilienceKind {
     Retry,
     /// The request was sent again with the next model of the fallback chain.
     Fallback,
+    /// The request was sent to another provider's model (translated), served or not.
+    Provider,
+    /// Another provider was due, but the request needs a feature Chat Completions cannot carry
+    /// faithfully; the client got Claude's own error.
+    NotTranslated,
 }
 
 impl ResilienceKind {
@@ -107,6 +118,8 @@ impl ResilienceKind {
         match self {
             ResilienceKind::Retry => "retry",
             ResilienceKind::Fallback => "fallback",
+            ResilienceKind::Provider => "provider",
+            ResilienceKind::NotTranslated => "not_translated",
         }
     }
 
@@ -115,13 +128,43 @@ impl ResilienceKind {
         match text {
             "retry" => Some(ResilienceKind::Retry),
             "fallback" => Some(ResilienceKind::Fallback),
+            "provider" => Some(ResilienceKind::Provider),
+            "not_translated" => Some(ResilienceKind::NotTranslated),
             _ => None,
         }
     }
 }
 
+/// What happened at another provider (a [`ResilienceKind::Provider`] or
+/// [`ResilienceKind::NotTranslated`] event).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ProviderAttempt {
+    /// The chain entry (`openai:gpt-4o`).
+    pub target: String,
+    /// Why traffic left Claude ("claude-opus-5-5 has been overloaded for 6 min"), or why the
+    /// request was not sent ("not translated: extended thinking …").
+    pub reason: String,
+    /// The provider's HTTP status; `None` when nothing was sent.
+    pub status: Option<u16>,
+    /// The client got the provider's answer, complete.
+    pub served: bool,
+    /// Time from the request reaching the gateway to the provider's last byte.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
+    pub latency_ms: Option<u64>,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub input_tokens: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub output_tokens: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub cache_read_tokens: u64,
+    /// At the provider's list price from the same price table as Claude's; `None` when the table
+    /// has no row for the model (an OpenAI-compatible server's).
+    pub cost_usd: Option<f64>,
+}
+
 /// One retry or fallback, as the ledger of the gateway's own decisions keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ResilienceEvent {
     /// When the failed attempt's answer arrived.
@@ -138,6 +181,109 @@ pub struct ResilienceEvent {
     pub wait_ms: Option<u64>,
     /// The failed attempt's `request-id`, for a support ticket.
     pub request_id: Option<String>,
+    /// The other provider's part, for a provider fallback.
+    #[serde(default)]
+    pub provider: Option<ProviderAttempt>,
+}
+
+/// Fallbacks to one target of the chain, as the Budget view sums them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct FallbackTotals {
+    /// The chain entry (`openai:gpt-4o`, or a Claude model).
+    pub target: String,
+    /// Requests sent to it.
+    pub requests: u32,
+    /// Requests it answered completely.
+    pub served: u32,
+    /// Requests due to go to it that could not be translated (other providers only).
+    pub not_translated: u32,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub input_tokens: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub output_tokens: u64,
+    /// The priced requests' cost.
+    pub cost_usd: f64,
+    /// Requests whose cost is unknown (no price row).
+    pub unpriced: u32,
+    /// Median latency of the served requests.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
+    pub latency_p50_ms: Option<u64>,
+    pub last_at: Option<DateTime<Utc>>,
+}
+
+/// A model whose requests another provider serves now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ServedElsewhere {
+    pub model: String,
+    pub target: String,
+}
+
+/// Sums the fallbacks of `events` (any order) by target, the most used first. Claude targets
+/// count their moves; other providers count their attempts, tokens and cost.
+pub fn fallback_totals(events: &[ResilienceEvent]) -> Vec<FallbackTotals> {
+    let mut by_target: std::collections::BTreeMap<String, (FallbackTotals, Vec<u64>)> =
+        std::collections::BTreeMap::new();
+    for event in events {
+        let target = match (&event.kind, &event.provider, &event.to_model) {
+            (ResilienceKind::Provider | ResilienceKind::NotTranslated, Some(p), _) => {
+                p.target.clone()
+            }
+            (ResilienceKind::Fallback, _, Some(model)) => model.clone(),
+            _ => continue,
+        };
+        let (totals, latencies) = by_target.entry(target.clone()).or_insert_with(|| {
+            (
+                FallbackTotals {
+                    target,
+                    ..FallbackTotals::default()
+                },
+                Vec::new(),
+            )
+        });
+        totals.last_at = totals.last_at.max(Some(event.at));
+        match (&event.kind, &event.provider) {
+            (ResilienceKind::NotTranslated, _) => {
+                totals.not_translated = totals.not_translated.saturating_add(1);
+            }
+            (ResilienceKind::Provider, Some(p)) => {
+                totals.requests = totals.requests.saturating_add(1);
+                if p.served {
+                    totals.served = totals.served.saturating_add(1);
+                    latencies.extend(p.latency_ms);
+                }
+                totals.input_tokens = totals
+                    .input_tokens
+                    .saturating_add(p.input_tokens.saturating_add(p.cache_read_tokens));
+                totals.output_tokens = totals.output_tokens.saturating_add(p.output_tokens);
+                match p.cost_usd {
+                    Some(cost) if cost.is_finite() && cost >= 0.0 => totals.cost_usd += cost,
+                    _ if p.input_tokens + p.output_tokens > 0 => {
+                        totals.unpriced = totals.unpriced.saturating_add(1);
+                    }
+                    _ => {}
+                }
+            }
+            _ => {
+                // A move to another Claude model: the next attempt is metered as Claude traffic.
+                totals.requests = totals.requests.saturating_add(1);
+            }
+        }
+    }
+    let mut totals: Vec<FallbackTotals> = by_target
+        .into_values()
+        .map(|(mut totals, latencies)| {
+            totals.latency_p50_ms = percentile(&latencies, 50);
+            totals
+        })
+        .collect();
+    totals.sort_by(|a, b| {
+        (b.requests + b.not_translated)
+            .cmp(&(a.requests + a.not_translated))
+            .then_with(|| a.target.cmp(&b.target))
+    });
+    totals
 }
 
 /// The user's traffic through the gateway in one minute.
@@ -185,8 +331,16 @@ pub struct GatewayReport {
     pub upstream: Option<String>,
     /// Retries of 529, 500 and 429 are on.
     pub retry: bool,
-    /// The model fallback chain; empty when off.
+    /// The fallback chain as configured (Claude models and other providers' targets); empty
+    /// when off.
     pub fallback: Vec<String>,
+    /// How long a model's verdict must be in trouble before another provider is used.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub fallback_after_secs: u64,
+    /// Models whose requests another provider serves now.
+    pub served_elsewhere: Vec<ServedElsewhere>,
+    /// Fallbacks this UTC month by target, with their cost.
+    pub fallback_totals: Vec<FallbackTotals>,
     /// The counters since the gateway started; `None` while it does not run.
     pub stats: Option<GatewayStats>,
     /// The last minutes of traffic through it, oldest first, the current minute last.
@@ -351,5 +505,94 @@ mod tests {
             assert_eq!(ResilienceKind::from_stored(kind.as_str()), Some(kind));
         }
         assert_eq!(ResilienceKind::from_stored("other"), None);
+    }
+
+    fn provider_event(
+        secs: u32,
+        kind: ResilienceKind,
+        attempt: ProviderAttempt,
+    ) -> ResilienceEvent {
+        ResilienceEvent {
+            at: at(0, secs),
+            kind,
+            status: 529,
+            model: Some("claude-opus-5-5".to_owned()),
+            to_model: None,
+            wait_ms: None,
+            request_id: None,
+            provider: Some(attempt),
+        }
+    }
+
+    #[test]
+    fn fallbacks_sum_by_target_with_their_cost() {
+        let served = |latency: u64, cost: Option<f64>| ProviderAttempt {
+            target: "openai:gpt-4o".to_owned(),
+            reason: "overloaded for 6 min".to_owned(),
+            status: Some(200),
+            served: true,
+            latency_ms: Some(latency),
+            input_tokens: 1000,
+            output_tokens: 100,
+            cache_read_tokens: 0,
+            cost_usd: cost,
+        };
+        let refused = ProviderAttempt {
+            served: false,
+            status: None,
+            latency_ms: None,
+            input_tokens: 0,
+            output_tokens: 0,
+            cost_usd: None,
+            reason: "not translated: extended thinking".to_owned(),
+            ..served(0, None)
+        };
+        let local = ProviderAttempt {
+            target: "openai-compatible:local:llama3".to_owned(),
+            ..served(50, None)
+        };
+        let events = vec![
+            provider_event(1, ResilienceKind::Provider, served(300, Some(0.0035))),
+            provider_event(2, ResilienceKind::Provider, served(500, Some(0.0035))),
+            provider_event(3, ResilienceKind::Provider, served(400, Some(0.0035))),
+            provider_event(4, ResilienceKind::NotTranslated, refused),
+            provider_event(5, ResilienceKind::Provider, local),
+            ResilienceEvent {
+                kind: ResilienceKind::Fallback,
+                to_model: Some("claude-sonnet-5-5".to_owned()),
+                provider: None,
+                ..provider_event(6, ResilienceKind::Fallback, served(0, None))
+            },
+            ResilienceEvent {
+                kind: ResilienceKind::Retry,
+                provider: None,
+                ..provider_event(7, ResilienceKind::Retry, served(0, None))
+            },
+        ];
+        let totals = fallback_totals(&events);
+        let targets: Vec<&str> = totals.iter().map(|t| t.target.as_str()).collect();
+        assert_eq!(
+            targets,
+            [
+                "openai:gpt-4o",
+                "claude-sonnet-5-5",
+                "openai-compatible:local:llama3"
+            ]
+        );
+        let openai = &totals[0];
+        assert_eq!(
+            (openai.requests, openai.served, openai.not_translated),
+            (3, 3, 1)
+        );
+        assert_eq!((openai.input_tokens, openai.output_tokens), (3000, 300));
+        assert!(
+            (openai.cost_usd - 0.0105).abs() < 1e-9,
+            "{}",
+            openai.cost_usd
+        );
+        assert_eq!(openai.latency_p50_ms, Some(400));
+        assert_eq!(openai.last_at, Some(at(0, 4)));
+        assert_eq!((totals[2].unpriced, totals[2].cost_usd), (1, 0.0));
+        assert_eq!(totals[1].requests, 1);
     }
 }

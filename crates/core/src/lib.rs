@@ -10,6 +10,7 @@ pub mod changes;
 pub mod channels;
 pub mod cost;
 pub mod error;
+pub mod fallback;
 pub mod gateway;
 pub mod health;
 pub mod history;

@@ -83,6 +83,8 @@ pub enum Observation {
         #[serde(default)]
         replay: bool,
     },
+    /// The gateway moved a model's requests to another provider, or back to Claude.
+    Fallback { notice: crate::fallback::GateNotice },
     /// A new price table (a refresh of the ecosystem's table, or the override file edited).
     #[serde(skip)]
     Catalog {
@@ -293,6 +295,11 @@ impl MonitorState {
                         .into_iter()
                         .map(|model| Effect::ProbeModel { model }),
                 );
+            }
+            Observation::Fallback { notice } => {
+                // Each move is its own news (its key holds its time), so the alert state's
+                // cooldown only stops a repeat of the very same notice.
+                effects.push(Effect::Notify(crate::fallback::notification(&notice)));
             }
             Observation::AdminCost {
                 month_to_date_usd,

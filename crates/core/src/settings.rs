@@ -79,9 +79,20 @@ pub struct Settings {
     /// The gateway retries 529, 500 and 429 (never the spend cap) before the client sees them.
     /// Off by default: the client's own SDK retries, and two layers of retries multiply.
     pub gateway_retry: bool,
-    /// The gateway's model fallback chain for persistent 529s (`claude-opus-5-5`, then
-    /// `claude-sonnet-5-5`); empty for none.
+    /// The gateway's fallback chain, best first, starting at the Claude model a request asks
+    /// for: other Claude models (per request, after persistent 529s) and other providers'
+    /// models (`openai:gpt-4o`, `gemini:gemini-2.5-flash`, `openai-compatible:NAME:MODEL`;
+    /// only after the model's verdict has been in trouble for `gateway_fallback_after_secs`).
+    /// Empty for none.
     pub gateway_fallback: Vec<String>,
+    /// How long a model's verdict must have been overloaded or in outage before its requests go
+    /// to another provider; 0 falls back on the first failure that survives the retries.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub gateway_fallback_after_secs: u64,
+    /// The OpenAI-compatible servers the chain may name (`openai-compatible:NAME:MODEL`), and
+    /// base-URL overrides for `openai` and `gemini`. Their keys are secrets, kept in the keychain
+    /// or the environment (`NAME_API_KEY`), never here.
+    pub gateway_providers: Vec<ProviderEndpoint>,
     /// The address the gateway listens on; `None` is 127.0.0.1. Anything but a loopback address
     /// needs `allow_remote` (a team's shared gateway on a server).
     pub gateway_bind: Option<String>,
@@ -128,6 +139,8 @@ impl Default for Settings {
             gateway_port: 7529,
             gateway_retry: false,
             gateway_fallback: Vec::new(),
+            gateway_fallback_after_secs: 300,
+            gateway_providers: Vec::new(),
             gateway_bind: None,
             metrics_addr: None,
             allow_remote: false,
@@ -209,31 +222,27 @@ impl Settings {
                 format!("{both:?} is pinned too: a model cannot be both"),
             ));
         }
-        if self.gateway_fallback.len() > 5 {
-            return Err(invalid("gateway_fallback", "at most 5 models"));
-        }
-        if let Some(bad) = self.gateway_fallback.iter().find(|m| !is_model_id(m)) {
+        let chain = crate::fallback::parse_chain(&self.gateway_fallback)
+            .map_err(|e| invalid("gateway_fallback", e))?;
+        if self.gateway_fallback_after_secs > 86_400 {
             return Err(invalid(
-                "gateway_fallback",
-                format!("{bad:?} is not a model id such as claude-sonnet-5-5"),
+                "gateway_fallback_after_secs",
+                "must be at most 86400 (one day)",
             ));
         }
-        if let Some((_, repeated)) = self
-            .gateway_fallback
-            .iter()
-            .enumerate()
-            .find(|(i, m)| self.gateway_fallback[..*i].contains(m))
-        {
-            return Err(invalid(
-                "gateway_fallback",
-                format!("{repeated:?} is named twice"),
-            ));
-        }
-        if self.gateway_fallback.len() == 1 {
-            return Err(invalid(
-                "gateway_fallback",
-                "needs a second model to fall back to",
-            ));
+        validate_providers(&self.gateway_providers)?;
+        for target in &chain {
+            if let Some(crate::fallback::Provider::Compatible(name)) = target.provider() {
+                if !self.gateway_providers.iter().any(|p| &p.name == name) {
+                    return Err(invalid(
+                        "gateway_fallback",
+                        format!(
+                            "{target} names the server {name:?}, which gateway_providers does \
+                             not declare"
+                        ),
+                    ));
+                }
+            }
         }
         if !(500..=60_000).contains(&self.latency_threshold_ms) {
             return Err(invalid(
@@ -329,6 +338,44 @@ impl Settings {
     }
 }
 
+/// A Chat Completions server the gateway may fall back to: a name the chain uses and its base
+/// URL (`http://127.0.0.1:8000/v1`). The names `openai` and `gemini` override those providers'
+/// base URLs instead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ProviderEndpoint {
+    pub name: String,
+    pub base_url: String,
+}
+
+fn validate_providers(providers: &[ProviderEndpoint]) -> Result<(), SettingsError> {
+    const FIELD: &str = "gateway_providers";
+    if providers.len() > 8 {
+        return Err(invalid(FIELD, "at most 8 providers"));
+    }
+    for (i, provider) in providers.iter().enumerate() {
+        let name = provider.name.as_str();
+        if !(crate::fallback::is_provider_name(name) || matches!(name, "openai" | "gemini")) {
+            return Err(invalid(
+                FIELD,
+                format!("{name:?} is not a provider name (lower-case letters, digits, - and _)"),
+            ));
+        }
+        if providers[..i].iter().any(|p| p.name == name) {
+            return Err(invalid(FIELD, format!("{name:?} is declared twice")));
+        }
+        let url = provider.base_url.trim();
+        let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+        if !scheme_ok || url.len() > 500 || url.contains(char::is_whitespace) || url.contains('?') {
+            return Err(invalid(
+                FIELD,
+                format!("{name}'s base URL must be an http:// or https:// URL without a query"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A model id as the API takes it: letters, digits and `-._[]`, at most 100 characters.
 fn is_model_id(model: &str) -> bool {
     !model.is_empty()
@@ -415,8 +462,48 @@ mod tests {
             Some("gateway_fallback"),
         );
         check(
-            move |s| s.gateway_fallback = chain(&["a", "b", "c", "d", "e", "f"]),
+            move |s| s.gateway_fallback = chain(&["a", "b", "c", "d", "e", "f", "g", "h", "i"]),
             Some("gateway_fallback"),
+        );
+        check(
+            move |s| {
+                s.gateway_fallback =
+                    chain(&["claude-opus-5-5", "claude-sonnet-5-5", "openai:gpt-4o"])
+            },
+            None,
+        );
+        check(
+            move |s| s.gateway_fallback = chain(&["openai:gpt-4o", "claude-opus-5-5"]),
+            Some("gateway_fallback"),
+        );
+        check(
+            move |s| {
+                s.gateway_fallback = chain(&["claude-opus-5-5", "openai-compatible:local:llama3"])
+            },
+            Some("gateway_fallback"),
+        );
+        check(
+            move |s| {
+                s.gateway_fallback = chain(&["claude-opus-5-5", "openai-compatible:local:llama3"]);
+                s.gateway_providers = vec![ProviderEndpoint {
+                    name: "local".to_owned(),
+                    base_url: "http://127.0.0.1:8000/v1".to_owned(),
+                }];
+            },
+            None,
+        );
+        check(
+            |s| {
+                s.gateway_providers = vec![ProviderEndpoint {
+                    name: "local".to_owned(),
+                    base_url: "file:///etc/passwd".to_owned(),
+                }];
+            },
+            Some("gateway_providers"),
+        );
+        check(
+            |s| s.gateway_fallback_after_secs = 100_000,
+            Some("gateway_fallback_after_secs"),
         );
         check(|s| s.tier_override = Some("tier-2".to_owned()), None);
         check(|s| s.tier_override = Some("Tier 2".to_owned()), None);

@@ -25,7 +25,8 @@ use claude_status_core::channels::{
 };
 use claude_status_core::cost::CacheSavings;
 use claude_status_core::gateway::{
-    GatewayMinute, GatewayReport, GatewayStats, OutcomeCounts, ResilienceEvent, ResilienceKind,
+    FallbackTotals, GatewayMinute, GatewayReport, GatewayStats, OutcomeCounts, ProviderAttempt,
+    ResilienceEvent, ResilienceKind, ServedElsewhere,
 };
 use claude_status_core::health::ProbeKind;
 use claude_status_core::history::{DowntimeRun, HistoryReport, LeadTimeReport};
@@ -39,7 +40,7 @@ use claude_status_core::report::{
     StatusPageReport, StreamingReport, UpdateReport,
 };
 use claude_status_core::series::{ProbeSeries, SeriesBucket};
-use claude_status_core::settings::{Settings, SettingsError};
+use claude_status_core::settings::{ProviderEndpoint, Settings, SettingsError};
 use claude_status_core::sse::Usage;
 use claude_status_core::statusline::{StatusLineSetup, StatusLineSetupState};
 use claude_status_core::statuspage::{
@@ -104,6 +105,10 @@ macro_rules! for_each_binding {
         $action::<GatewayMinute>();
         $action::<ResilienceEvent>();
         $action::<ResilienceKind>();
+        $action::<ProviderAttempt>();
+        $action::<FallbackTotals>();
+        $action::<ServedElsewhere>();
+        $action::<ProviderEndpoint>();
         $action::<ModelReport>();
         $action::<ModelProbe>();
         $action::<ModelTraffic>();
@@ -822,18 +827,59 @@ fn gateway_report_has_every_declared_key() {
         error: None,
         upstream: Some("https://api.anthropic.com".to_owned()),
         retry: true,
-        fallback: vec!["claude-opus-4-6".to_owned(), "claude-sonnet-4-6".to_owned()],
+        fallback: vec![
+            "claude-opus-4-6".to_owned(),
+            "claude-sonnet-4-6".to_owned(),
+            "openai:gpt-4o".to_owned(),
+        ],
+        fallback_after_secs: 300,
+        served_elsewhere: vec![ServedElsewhere {
+            model: "claude-sonnet-4-6".to_owned(),
+            target: "openai:gpt-4o".to_owned(),
+        }],
+        fallback_totals: vec![FallbackTotals {
+            target: "openai:gpt-4o".to_owned(),
+            requests: 2,
+            served: 2,
+            cost_usd: 0.01,
+            latency_p50_ms: Some(400),
+            last_at: Some(at(1)),
+            ..FallbackTotals::default()
+        }],
         stats: Some(GatewayStats::default()),
         minutes: vec![minute],
-        events: vec![ResilienceEvent {
-            at: at(1),
-            kind: ResilienceKind::Fallback,
-            status: 529,
-            model: Some("claude-opus-4-6".to_owned()),
-            to_model: Some("claude-sonnet-4-6".to_owned()),
-            wait_ms: None,
-            request_id: Some("req_1".to_owned()),
-        }],
+        events: vec![
+            ResilienceEvent {
+                at: at(1),
+                kind: ResilienceKind::Fallback,
+                status: 529,
+                model: Some("claude-opus-4-6".to_owned()),
+                to_model: Some("claude-sonnet-4-6".to_owned()),
+                wait_ms: None,
+                request_id: Some("req_1".to_owned()),
+                provider: None,
+            },
+            ResilienceEvent {
+                at: at(1),
+                kind: ResilienceKind::Provider,
+                status: 529,
+                model: Some("claude-sonnet-4-6".to_owned()),
+                to_model: None,
+                wait_ms: None,
+                request_id: None,
+                provider: Some(ProviderAttempt {
+                    target: "openai:gpt-4o".to_owned(),
+                    reason: "claude-sonnet-4-6 has been overloaded for 6 min".to_owned(),
+                    status: Some(200),
+                    served: true,
+                    latency_ms: Some(400),
+                    input_tokens: 100,
+                    output_tokens: 10,
+                    cache_read_tokens: 0,
+                    cost_usd: Some(0.005),
+                }),
+            },
+        ],
     };
     let value = json(&report);
     check::<GatewayReport>(&value);
@@ -841,7 +887,12 @@ fn gateway_report_has_every_declared_key() {
     check::<OutcomeCounts>(&value["stats"]["outcomes"]);
     check::<GatewayMinute>(&value["minutes"][0]);
     check::<ResilienceEvent>(&value["events"][0]);
+    check::<ResilienceEvent>(&value["events"][1]);
+    check::<ProviderAttempt>(&value["events"][1]["provider"]);
+    check::<FallbackTotals>(&value["fallback_totals"][0]);
+    check::<ServedElsewhere>(&value["served_elsewhere"][0]);
     assert_eq!(value["events"][0]["kind"], "fallback");
+    assert_eq!(value["events"][1]["kind"], "provider");
     check::<GatewayReport>(&json(&GatewayReport::default()));
 }
 

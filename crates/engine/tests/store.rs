@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use claude_status_core::changes::{IncidentRef, StatusChange, UpdateRef};
-use claude_status_core::gateway::{ResilienceEvent, ResilienceKind};
+use claude_status_core::gateway::{ProviderAttempt, ResilienceEvent, ResilienceKind};
 use claude_status_core::statuspage::{
     parse_incidents, AffectedComponent, ComponentStatus, Impact, Incident, IncidentComponent,
     IncidentStatus, IncidentUpdate, Indicator,
@@ -850,6 +850,17 @@ fn resilience(millis: i64, kind: ResilienceKind) -> ResilienceEvent {
         to_model: (kind == ResilienceKind::Fallback).then(|| "claude-sonnet-4-5".to_owned()),
         wait_ms: (kind == ResilienceKind::Retry).then_some(750),
         request_id: Some(format!("req_{millis}")),
+        provider: (kind == ResilienceKind::Provider).then(|| ProviderAttempt {
+            target: "openai:gpt-4o".to_owned(),
+            reason: "claude-opus-4-6 has been overloaded for 6 min".to_owned(),
+            status: Some(200),
+            served: true,
+            latency_ms: Some(412),
+            input_tokens: 1200,
+            output_tokens: 80,
+            cache_read_tokens: 0,
+            cost_usd: Some(0.0038),
+        }),
     }
 }
 
@@ -858,23 +869,34 @@ fn gateway_events_round_trip_newest_first_and_are_pruned(store: &Store) {
         resilience(0, ResilienceKind::Retry),
         resilience(2, ResilienceKind::Fallback),
         resilience(1, ResilienceKind::Retry),
+        resilience(3, ResilienceKind::Provider),
     ];
     store.record_gateway_events(&events).unwrap();
     store.record_gateway_events(&[]).unwrap();
     let read = store.gateway_events_since(at(0), 10).unwrap();
     assert_eq!(
         read,
-        vec![events[1].clone(), events[2].clone(), events[0].clone()]
+        vec![
+            events[3].clone(),
+            events[1].clone(),
+            events[2].clone(),
+            events[0].clone()
+        ]
     );
-    assert_eq!(store.gateway_events_since(at(1), 10).unwrap().len(), 2);
+    assert_eq!(store.gateway_events_since(at(1), 10).unwrap().len(), 3);
     assert_eq!(
         store.gateway_events_since(at(0), 1).unwrap(),
-        vec![events[1].clone()]
+        vec![events[3].clone()]
     );
     store
         .prune(at(1) + Duration::days(1), Duration::days(1))
         .unwrap();
-    assert_eq!(store.gateway_events_since(at(-10), 10).unwrap().len(), 2);
+    assert_eq!(store.gateway_events_since(at(-10), 10).unwrap().len(), 3);
+    // The provider's part goes with its event.
+    store
+        .prune(at(4) + Duration::days(1), Duration::days(1))
+        .unwrap();
+    assert!(store.gateway_events_since(at(-10), 10).unwrap().is_empty());
 }
 
 #[test]

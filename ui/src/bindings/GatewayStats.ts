@@ -38,6 +38,14 @@ retries: number,
  */
 fallbacks: number, 
 /**
+ * Requests sent to another provider of the fallback chain (translated).
+ */
+provider_fallbacks: number, 
+/**
+ * Requests another provider was due to serve that could not be translated faithfully.
+ */
+not_translated: number, 
+/**
  * Streams that carried an `event: error` after their 200.
  */
 stream_errors: number, 

@@ -3,4 +3,4 @@
 /**
  * What the gateway did instead of handing a failed answer to the client.
  */
-export type ResilienceKind = "retry" | "fallback";
+export type ResilienceKind = "retry" | "fallback" | "provider" | "not_translated";

@@ -183,6 +183,7 @@ impl Exchange<'_> {
                         to_model: None,
                         wait_ms: Some(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX)),
                         request_id: request_id(&text_headers),
+                        provider: None,
                     });
                     self.meter_attempt(status, headers, &head_bytes, &body);
                     bump(&shared.counters.retries);
@@ -206,6 +207,7 @@ impl Exchange<'_> {
                         to_model: Some(next_model.clone()),
                         wait_ms: None,
                         request_id: request_id(&text_headers),
+                        provider: None,
                     });
                     self.meter_attempt(status, headers, &head_bytes, &body);
                     bump(&shared.counters.fallbacks);

@@ -6,8 +6,9 @@
 //! be a request apart between fields, which no display can notice.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use claude_status_core::gateway::ServedElsewhere;
 pub use claude_status_core::gateway::{GatewayStats, OutcomeCounts};
 
 /// What the gateway itself answered, when it did not forward an upstream answer.
@@ -37,6 +38,10 @@ pub(crate) struct Counters {
     pub(crate) upstream_attempts: AtomicU64,
     pub(crate) retries: AtomicU64,
     pub(crate) fallbacks: AtomicU64,
+    pub(crate) provider_fallbacks: AtomicU64,
+    pub(crate) not_translated: AtomicU64,
+    /// The models another provider serves now, as the fallback gate last left them.
+    pub(crate) served_elsewhere: Mutex<Vec<ServedElsewhere>>,
     pub(crate) stream_errors: AtomicU64,
     pub(crate) client_disconnects: AtomicU64,
     pub(crate) upstream_broken: AtomicU64,
@@ -103,6 +108,8 @@ impl Counters {
             upstream_attempts: get(&self.upstream_attempts),
             retries: get(&self.retries),
             fallbacks: get(&self.fallbacks),
+            provider_fallbacks: get(&self.provider_fallbacks),
+            not_translated: get(&self.not_translated),
             stream_errors: get(&self.stream_errors),
             client_disconnects: get(&self.client_disconnects),
             upstream_broken: get(&self.upstream_broken),
@@ -142,5 +149,14 @@ impl GatewayStatsHandle {
     /// The counters now.
     pub fn snapshot(&self) -> GatewayStats {
         self.0.snapshot()
+    }
+
+    /// The models whose requests another provider serves now.
+    pub fn served_elsewhere(&self) -> Vec<ServedElsewhere> {
+        self.0
+            .served_elsewhere
+            .lock()
+            .map(|served| served.clone())
+            .unwrap_or_default()
     }
 }

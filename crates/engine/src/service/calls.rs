@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use claude_status_core::channels::{validate_secret, SecretSlot};
-use claude_status_core::gateway::{gateway_minutes, GatewayReport};
+use claude_status_core::gateway::{fallback_totals, gateway_minutes, GatewayReport};
 use claude_status_core::history::{summarize, HistoryLead, HistoryReport};
 use claude_status_core::pricing::normalize_model;
 use claude_status_core::report::{IncidentReport, Snapshot};
@@ -29,6 +29,9 @@ type CallResult = Result<serde_json::Value, ControlError>;
 const GATEWAY_MINUTES: usize = 15;
 /// Retries and fallbacks the dashboard lists: the latest of the last day.
 const GATEWAY_EVENTS: usize = 50;
+/// The most events of the month summed for the Budget view's fallbacks by target; a month of
+/// fallbacks at one a second would be more, and the sum then covers the latest of them.
+const FALLBACK_EVENTS_SUMMED: usize = 100_000;
 /// The longest pause of notifications.
 const MAX_PAUSE_MINUTES: u32 = 24 * 60;
 
@@ -240,7 +243,7 @@ impl Inner {
         let running = self.gateway.view();
         let store = self.store.clone();
         let now = Utc::now();
-        let (minutes, events) = blocking(move || {
+        let (minutes, events, fallback_totals) = blocking(move || {
             let from = now - Duration::minutes(GATEWAY_MINUTES as i64);
             // A minute ahead, so a record stamped a moment after `now` still lands in the last
             // one.
@@ -251,18 +254,33 @@ impl Inner {
             let events = store
                 .gateway_events_since(now - Duration::days(1), GATEWAY_EVENTS)
                 .map_err(storage)?;
-            Ok((minutes, events))
+            let month_start = chrono::TimeZone::with_ymd_and_hms(
+                &Utc,
+                chrono::Datelike::year(&now),
+                chrono::Datelike::month(&now),
+                1,
+                0,
+                0,
+                0,
+            )
+            .single()
+            .unwrap_or(now);
+            let month = store
+                .gateway_events_since(month_start, FALLBACK_EVENTS_SUMMED)
+                .map_err(storage)?;
+            Ok((minutes, events, fallback_totals(&month)))
         })
         .await?;
-        let (url, upstream, stats, error) = match running {
+        let (url, upstream, stats, error, served_elsewhere) = match running {
             Some(Ok(gateway)) => (
                 Some(gateway.url),
                 Some(gateway.upstream),
                 Some(gateway.stats.snapshot()),
                 None,
+                gateway.stats.served_elsewhere(),
             ),
-            Some(Err(error)) => (None, None, None, Some(error)),
-            None => (None, None, None, None),
+            Some(Err(error)) => (None, None, None, Some(error), Vec::new()),
+            None => (None, None, None, None, Vec::new()),
         };
         to_value(&GatewayReport {
             enabled: settings.gateway,
@@ -271,6 +289,9 @@ impl Inner {
             upstream,
             retry: settings.gateway_retry,
             fallback: settings.gateway_fallback,
+            fallback_after_secs: settings.gateway_fallback_after_secs,
+            served_elsewhere,
+            fallback_totals,
             stats,
             minutes,
             events,

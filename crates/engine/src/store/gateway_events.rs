@@ -1,8 +1,9 @@
 //! The gateway's own decisions: every retry and every fallback it made instead of passing a
-//! failed answer on, kept so the dashboard can show them after the gateway (or the app) restarts.
+//! failed answer on (to another provider too, with that provider's part beside it), kept so the
+//! dashboard can show them after the gateway (or the app) restarts.
 
 use chrono::{DateTime, Utc};
-use claude_status_core::gateway::{ResilienceEvent, ResilienceKind};
+use claude_status_core::gateway::{ProviderAttempt, ResilienceEvent, ResilienceKind};
 use rusqlite::params;
 
 use super::{from_millis, to_millis, to_sql_integer, to_sql_limit, Store};
@@ -21,6 +22,10 @@ impl Store {
                 "INSERT INTO gateway_events (at, kind, status, model, to_model, wait_ms, request_id)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
+                let mut provider = transaction.prepare_cached(
+                    "INSERT INTO gateway_event_providers (event_id, target, attempt)
+                     VALUES (?1, ?2, ?3)",
+                )?;
                 for event in events {
                     statement.execute(params![
                         to_millis(event.at),
@@ -31,6 +36,14 @@ impl Store {
                         event.wait_ms.map(to_sql_integer),
                         event.request_id,
                     ])?;
+                    if let Some(attempt) = &event.provider {
+                        let json = serde_json::to_string(attempt).unwrap_or_default();
+                        provider.execute(params![
+                            transaction.last_insert_rowid(),
+                            attempt.target,
+                            json
+                        ])?;
+                    }
                 }
                 Ok(())
             },
@@ -53,13 +66,17 @@ impl Store {
             Option<String>,
             Option<i64>,
             Option<String>,
+            Option<String>,
         );
         let rows: Vec<Row> = self.read(
             "reading the gateway's retries and fallbacks",
             |connection| {
                 let mut statement = connection.prepare_cached(
-                    "SELECT id, at, kind, status, model, to_model, wait_ms, request_id
-                 FROM gateway_events WHERE at >= ?1 ORDER BY at DESC, id DESC LIMIT ?2",
+                    "SELECT e.id, e.at, e.kind, e.status, e.model, e.to_model, e.wait_ms,
+                            e.request_id, p.attempt
+                     FROM gateway_events e LEFT JOIN gateway_event_providers p
+                       ON p.event_id = e.id
+                     WHERE e.at >= ?1 ORDER BY e.at DESC, e.id DESC LIMIT ?2",
                 )?;
                 let rows =
                     statement.query_map(params![to_millis(from), to_sql_limit(limit)], |row| {
@@ -72,6 +89,7 @@ impl Store {
                             row.get(5)?,
                             row.get(6)?,
                             row.get(7)?,
+                            row.get(8)?,
                         ))
                     })?;
                 rows.collect()
@@ -80,7 +98,7 @@ impl Store {
         Ok(rows
             .into_iter()
             .filter_map(
-                |(id, at, kind, status, model, to_model, wait_ms, request_id)| {
+                |(id, at, kind, status, model, to_model, wait_ms, request_id, attempt)| {
                     let event = (|| {
                         Some(ResilienceEvent {
                             at: from_millis(at)?,
@@ -90,6 +108,12 @@ impl Store {
                             to_model,
                             wait_ms: wait_ms.and_then(|w| u64::try_from(w).ok()),
                             request_id,
+                            provider: match attempt {
+                                Some(json) => {
+                                    Some(serde_json::from_str::<ProviderAttempt>(&json).ok()?)
+                                }
+                                None => None,
+                            },
                         })
                     })();
                     if event.is_none() {

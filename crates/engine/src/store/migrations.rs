@@ -241,6 +241,16 @@ const MIGRATIONS: &[&str] = &[
         opened_at   INTEGER NOT NULL
     );
     "#,
+    // 8: the gateway's fallbacks to other providers (issue 15): what happened at the provider
+    // (core::gateway::ProviderAttempt as JSON), beside its row in gateway_events. A table of its
+    // own rather than an added column keeps the migration additive and safe to run again.
+    r#"
+    CREATE TABLE IF NOT EXISTS gateway_event_providers (
+        event_id  INTEGER PRIMARY KEY,  -- gateway_events.id
+        target    TEXT    NOT NULL,     -- the chain entry, e.g. 'openai:gpt-4o'
+        attempt   TEXT    NOT NULL      -- JSON of core::gateway::ProviderAttempt
+    );
+    "#,
 ];
 
 /// The schema version this build creates and understands.

@@ -75,6 +75,12 @@ impl Store {
             let usage_records = delete_older("usage_ledger")?;
             let ratelimit_readings = delete_older("ratelimit_readings")?;
             let gateway_events = delete_older("gateway_events")?;
+            transaction
+                .prepare_cached(
+                    "DELETE FROM gateway_event_providers
+                     WHERE event_id NOT IN (SELECT id FROM gateway_events)",
+                )?
+                .execute([])?;
             delete_older("plan_readings")?;
             // A delivery is only remembered for its dedup window (at most 8 days,
             // `core::channels::dedup_window`), whatever the retention: a month covers every
