@@ -123,7 +123,14 @@ impl StreamTranslator {
             return Ok(());
         }
         let result = match self.parser.finish() {
-            Ok(Some(event)) => self.handle_events(&mut vec![event], out),
+            // An event without its closing blank line is taken if it reads; if it does not,
+            // and no finish_reason came, the body was cut mid-line, and that is what to report.
+            Ok(Some(event)) => match self.handle_events(&mut vec![event], out) {
+                Err(_) if self.finish.is_none() => {
+                    Err(self.fail("the stream ended before it was complete"))
+                }
+                other => other,
+            },
             Ok(None) => Ok(()),
             Err(error) => Err(self.framing_error(&error)),
         };
