@@ -14,7 +14,7 @@ use claude_status_core::monitor::Observation;
 use claude_status_core::retry::RetryPolicy;
 use claude_status_core::usage::UsageRecord;
 use claude_status_engine::gateway::{
-    Gateway, GatewayConfig, GatewayStats, DEFAULT_PORT, DEFAULT_UPSTREAM,
+    Gateway, GatewayConfig, GatewayStats, ProviderEndpoint, DEFAULT_PORT, DEFAULT_UPSTREAM,
 };
 use claude_status_engine::Store;
 use tokio::sync::mpsc;
@@ -43,10 +43,22 @@ pub struct ProxyArgs {
     /// retry-after, before the client sees them. Off by default: the client's own SDK retries.
     #[arg(long)]
     pub retry: bool,
-    /// Models to fall back to after persistent 529s, best first, comma-separated (e.g.
-    /// claude-opus-4-6,claude-sonnet-4-6). A request for a model not in the list is never moved.
+    /// The fallback chain, best first, comma-separated: the Claude model a request asks for,
+    /// other Claude models (used per request after persistent 529s), then other providers'
+    /// models: openai:MODEL, gemini:MODEL, openai-compatible:NAME:MODEL (e.g.
+    /// claude-opus-5-5,claude-sonnet-5-5,openai:gpt-4o). A request for a model not in the list
+    /// is never moved. Keys come from OPENAI_API_KEY, GEMINI_API_KEY and NAME_API_KEY.
     #[arg(long, value_delimiter = ',')]
     pub fallback: Vec<String>,
+    /// Other providers serve a model only after its verdict has been overloaded or in outage
+    /// this long; 0s falls back on the first 529 or 5xx that survives the retries.
+    #[arg(long, value_parser = parse_duration, default_value = "5m")]
+    pub fallback_after: Duration,
+    /// Declares an OpenAI-compatible server for openai-compatible:NAME:MODEL (its key, if it
+    /// needs one, comes from NAME_API_KEY), or overrides openai's or gemini's base URL.
+    /// Repeatable.
+    #[arg(long = "provider", value_name = "NAME=URL")]
+    pub providers: Vec<String>,
     /// Longest wait for the API's response headers before answering 504.
     #[arg(long, value_parser = parse_duration, default_value = "600s")]
     pub upstream_timeout: Duration,
@@ -91,9 +103,22 @@ pub async fn proxy(global: &GlobalOptions, args: ProxyArgs) -> anyhow::Result<Ex
             fallback[0]
         );
     }
+    let chain = if fallback.len() > 1 {
+        claude_status_core::fallback::parse_chain(&fallback)
+            .map_err(|e| anyhow::anyhow!("--fallback: {e}"))?
+    } else {
+        Vec::new()
+    };
+    let fallback = if fallback.len() > 1 {
+        fallback
+    } else {
+        Vec::new()
+    };
+    let providers = provider_endpoints(&chain, &args.providers)?;
     refuse_the_services_port(global, args.port).await?;
     let printing = args.print || args.json_lines;
-    let (observations, printed) = if printing {
+    // Moves to another provider and back are printed whether or not records are.
+    let (observations, printed) = if printing || !providers.is_empty() {
         let (tx, rx) = mpsc::channel(1024);
         (Some(tx), Some(rx))
     } else {
@@ -105,8 +130,9 @@ pub async fn proxy(global: &GlobalOptions, args: ProxyArgs) -> anyhow::Result<Ex
         .ok()
         .and_then(|dir| claude_status_engine::usage::load_catalog_in(&dir).ok())
         .unwrap_or_else(claude_status_core::catalog::Catalog::builtin);
-    let metrics = Arc::new(claude_status_engine::metrics::Metrics::new(Arc::new(
-        catalog,
+    let catalog = Arc::new(catalog);
+    let metrics = Arc::new(claude_status_engine::metrics::Metrics::new(Arc::clone(
+        &catalog,
     )));
     let config = GatewayConfig {
         listen: SocketAddr::new(args.bind, args.port),
@@ -114,6 +140,9 @@ pub async fn proxy(global: &GlobalOptions, args: ProxyArgs) -> anyhow::Result<Ex
         upstream: args.upstream.clone(),
         retry: args.retry.then(RetryPolicy::default),
         fallback,
+        fallback_after: args.fallback_after,
+        providers,
+        catalog: Some(catalog),
         store,
         observations,
         metrics: Some(Arc::clone(&metrics)),
@@ -154,7 +183,7 @@ pub async fn proxy(global: &GlobalOptions, args: ProxyArgs) -> anyhow::Result<Ex
         eprintln!("claude-status proxy: metrics at http://{bound}/metrics");
     }
     let server = tokio::spawn(gateway.run(shutdown.clone()));
-    let printer = printed.map(|rx| tokio::spawn(print_records(rx, args.json_lines)));
+    let printer = printed.map(|rx| tokio::spawn(print_records(rx, args.json_lines, printing)));
     let deadline = async {
         match args.run_for {
             Some(limit) => tokio::time::sleep(limit).await,
@@ -174,10 +203,19 @@ pub async fn proxy(global: &GlobalOptions, args: ProxyArgs) -> anyhow::Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
-async fn print_records(mut rx: mpsc::Receiver<Observation>, json: bool) {
+async fn print_records(mut rx: mpsc::Receiver<Observation>, json: bool, records_too: bool) {
     while let Some(observation) = rx.recv().await {
-        let Observation::Usage { records } = observation else {
-            continue;
+        let records = match observation {
+            Observation::Usage { records } if records_too => records,
+            Observation::Fallback { notice } => {
+                let notification = claude_status_core::fallback::notification(&notice);
+                eprintln!(
+                    "claude-status proxy: {}. {}",
+                    notification.title, notification.body
+                );
+                continue;
+            }
+            _ => continue,
         };
         let mut out = std::io::stdout().lock();
         for record in &records {
@@ -220,12 +258,57 @@ fn record_line(record: &UsageRecord) -> String {
     line
 }
 
+/// The endpoints of the chain's other providers: `--provider NAME=URL` declarations, then the
+/// environment (`OPENAI_BASE_URL`, …), then the defaults. Keys come from the environment only;
+/// the service reads the keychain as well.
+fn provider_endpoints(
+    chain: &[claude_status_core::fallback::Target],
+    declared: &[String],
+) -> anyhow::Result<Vec<ProviderEndpoint>> {
+    use claude_status_core::fallback::Provider;
+    let mut urls = std::collections::BTreeMap::new();
+    for entry in declared {
+        let Some((name, url)) = entry.split_once('=') else {
+            anyhow::bail!(
+                "--provider {entry:?}: write NAME=URL, e.g. local=http://127.0.0.1:8000/v1"
+            );
+        };
+        let name = name.trim();
+        let provider = match name {
+            "openai" => Provider::OpenAi,
+            "gemini" => Provider::Gemini,
+            _ if claude_status_core::fallback::is_provider_name(name) => {
+                Provider::Compatible(name.to_owned())
+            }
+            _ => anyhow::bail!(
+                "--provider {name:?}: a name is lower-case letters, digits, - and _, starting with \
+                 a letter"
+            ),
+        };
+        urls.insert(provider, url.trim().to_owned());
+    }
+    let mut endpoints: Vec<ProviderEndpoint> = Vec::new();
+    for target in chain {
+        let Some(provider) = target.provider() else {
+            continue;
+        };
+        if endpoints.iter().any(|e| &e.provider == provider) {
+            continue;
+        }
+        endpoints.push(ProviderEndpoint::from_env(
+            provider,
+            urls.get(provider).map(String::as_str),
+        )?);
+    }
+    Ok(endpoints)
+}
+
 fn summary(stats: &GatewayStats) -> String {
     let o = &stats.outcomes;
     format!(
         "claude-status proxy: {} requests (ok {}, 4xx {}, 429 {}, 529 {}, 5xx {}, unreachable {}, \
-         timed out {}, too large {}); {} retries, {} fallbacks, {} stream errors, {} client \
-         disconnects",
+         timed out {}, too large {}); {} retries, {} fallbacks, {} to other providers ({} not \
+         translated), {} stream errors, {} client disconnects",
         stats.requests,
         o.ok,
         o.client_error,
@@ -237,6 +320,8 @@ fn summary(stats: &GatewayStats) -> String {
         o.too_large,
         stats.retries,
         stats.fallbacks,
+        stats.provider_fallbacks,
+        stats.not_translated,
         stats.stream_errors,
         stats.client_disconnects
     )

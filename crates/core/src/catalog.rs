@@ -358,9 +358,41 @@ pub struct Catalog {
     aliases: BTreeMap<String, String>,
     classes: BTreeMap<String, ClassInfo>,
     tiers: BTreeMap<String, Tier>,
+    /// Other providers' chat models (OpenAI's by bare id, Gemini's as `gemini/<id>`), from the
+    /// same LiteLLM table, for the gateway's fallbacks to them.
+    #[serde(default)]
+    provider_prices: BTreeMap<String, ProviderPrice>,
+}
+
+/// Another provider's list prices, in USD per million tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ProviderPrice {
+    pub input_per_mtok: f64,
+    pub output_per_mtok: f64,
+    /// Cached input, where the provider discounts it (OpenAI's and Gemini's automatic caching).
+    pub cache_read_per_mtok: Option<f64>,
+}
+
+impl ProviderPrice {
+    /// The cost of one answer: uncached input, cached input and output tokens.
+    pub fn cost_usd(&self, input: u64, cache_read: u64, output: u64) -> f64 {
+        let per = |tokens: u64, price: f64| tokens as f64 * price / 1_000_000.0;
+        per(input, self.input_per_mtok)
+            + per(
+                cache_read,
+                self.cache_read_per_mtok.unwrap_or(self.input_per_mtok),
+            )
+            + per(output, self.output_per_mtok)
+    }
 }
 
 impl Catalog {
+    /// Another provider's price by its row key in LiteLLM's table (`gpt-4o`,
+    /// `gemini/gemini-2.5-flash`; `fallback::Provider::price_key` gives it).
+    pub fn provider_price(&self, key: &str) -> Option<&ProviderPrice> {
+        self.provider_prices.get(key)
+    }
+
     /// The shipped tables.
     pub fn builtin() -> Catalog {
         Self::shared().clone()
@@ -419,6 +451,7 @@ impl Catalog {
             aliases: BTreeMap::new(),
             classes: BTreeMap::new(),
             tiers: BTreeMap::new(),
+            provider_prices: BTreeMap::new(),
         }
     }
 
@@ -493,6 +526,20 @@ impl Catalog {
             .filter(|d| !user_priced.contains(&d.model))
             .collect();
         catalog.price_table = PriceTableInfo::of(table);
+        if let Some(table) = table {
+            for row in table.other_models() {
+                if let (Some(input), Some(output)) = (row.input_per_mtok, row.output_per_mtok) {
+                    catalog.provider_prices.insert(
+                        row.key.clone(),
+                        ProviderPrice {
+                            input_per_mtok: input,
+                            output_per_mtok: output,
+                            cache_read_per_mtok: row.cache_read_per_mtok,
+                        },
+                    );
+                }
+            }
+        }
         if !user_as_of {
             if let Some(day) = table.and_then(LiteLlmTable::as_of) {
                 catalog.as_of.prices = day;
@@ -1284,5 +1331,25 @@ fn opt_strings(map: &Map<String, Value>, key: &str, path: &str) -> Result<Vec<St
             &join(path, key),
             format!("expected a list of strings, found {value}"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod provider_price_tests {
+    use super::*;
+
+    #[test]
+    fn other_providers_are_priced_from_the_same_table() {
+        let catalog = Catalog::builtin();
+        // The bundled LiteLLM snapshot's rows (USD per token 2.5e-6 and 1e-5 for gpt-4o).
+        let gpt = catalog
+            .provider_price("gpt-4o")
+            .expect("gpt-4o is in the table");
+        assert!((gpt.input_per_mtok - 2.5).abs() < 1e-9);
+        assert!((gpt.output_per_mtok - 10.0).abs() < 1e-9);
+        let cost = gpt.cost_usd(1_000, 1_000, 100);
+        assert!((cost - (0.0025 + 0.00125 + 0.001)).abs() < 1e-12, "{cost}");
+        assert!(catalog.provider_price("gemini/gemini-2.5-flash").is_some());
+        assert!(catalog.provider_price("claude-opus-4-6").is_none());
     }
 }

@@ -270,6 +270,17 @@ pub fn parse_chain(entries: &[String]) -> Result<Vec<Target>, String> {
     if chain.len() == 1 {
         return Err(format!("{} has no second entry to fall back to", chain[0]));
     }
+    // Claude models come first and other providers after them: a request moves down Claude's
+    // models per request, and only then, behind the gate, to another provider.
+    if let Some(window) = chain
+        .windows(2)
+        .find(|w| w[0].provider().is_some() && w[1].provider().is_none())
+    {
+        return Err(format!(
+            "{} comes after {}: list the Claude models first, then the other providers",
+            window[1], window[0]
+        ));
+    }
     Ok(chain)
 }
 
@@ -645,6 +656,7 @@ mod tests {
         assert!(chain(&["claude-opus-5-5"]).is_err());
         assert!(chain(&["claude-opus-5-5", "openai:gpt-4o", "openai:gpt-4o"]).is_err());
         assert!(chain(&["claude-opus-5-5"; 9]).is_err());
+        assert!(chain(&["claude-opus-5-5", "openai:gpt-4o", "claude-sonnet-5-5"]).is_err());
         let mixed = chain(&["claude-opus-5-5", "claude-sonnet-5-5", "openai:gpt-4o"]).unwrap();
         let labels = |model: &str| -> Vec<String> {
             after_model(&mixed, model)

@@ -1456,3 +1456,385 @@ async fn fallback_moves_a_persistent_529_down_the_chain() {
     assert_eq!(event.wait_ms, None);
     sim.shutdown().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Fallback to other providers (issue 15). The fake provider answers with the real recorded Chat
+// Completions payloads the translation tests use.
+
+const OPENAI_TEXT: &str = include_str!("../../core/tests/fixtures/translate/openai-text.json");
+const OPENAI_STREAM_TEXT: &str =
+    include_str!("../../core/tests/fixtures/translate/openai-stream-text.sse");
+const PROVIDER_KEY: &str = "sk-proj-provider.secret.for.tests";
+
+/// What the fake provider was sent.
+#[derive(Debug, Clone)]
+struct ProviderSeen {
+    path: String,
+    authorization: Option<String>,
+    api_key: Option<String>,
+    body: Value,
+}
+
+/// A Chat Completions server answering `status` with the recorded text answer or stream.
+async fn fake_provider(status: u16) -> (String, Arc<Mutex<Vec<ProviderSeen>>>) {
+    let seen: Arc<Mutex<Vec<ProviderSeen>>> = Arc::default();
+    let log = Arc::clone(&seen);
+    let url = upstream(Arc::new(move |request: Request<Incoming>| {
+        let log = Arc::clone(&log);
+        Box::pin(async move {
+            let header = |name: &str| {
+                request
+                    .headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            };
+            let path = request.uri().path().to_owned();
+            let (authorization, api_key) = (header("authorization"), header("x-api-key"));
+            let bytes = request.into_body().collect().await.unwrap().to_bytes();
+            let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            let stream = body["stream"] == json!(true);
+            log.lock().unwrap().push(ProviderSeen {
+                path,
+                authorization,
+                api_key,
+                body,
+            });
+            let (content_type, answer) = match (status, stream) {
+                (200, true) => ("text/event-stream", OPENAI_STREAM_TEXT.to_owned()),
+                (200, false) => ("application/json", OPENAI_TEXT.to_owned()),
+                _ => (
+                    "application/json",
+                    json!({"error": {"message": "Rate limit reached for gpt-4o", "type": "requests", "code": "rate_limit_exceeded"}})
+                        .to_string(),
+                ),
+            };
+            Response::builder()
+                .status(status)
+                .header("content-type", content_type)
+                .body(Full::new(Bytes::from(answer)))
+                .unwrap()
+        })
+    }))
+    .await;
+    (url, seen)
+}
+
+/// A simulator whose Opus 5.5 answers every Messages call with 529 (story minute 4 of
+/// `model-overload`), count_tokens and other models fine.
+async fn overloaded_opus() -> SimHandle {
+    let sim = fast_sim("model-overload").await;
+    sim.advance(Duration::from_secs(4 * 60));
+    sim
+}
+
+fn with_openai(config: &mut GatewayConfig, provider_url: &str, after: Duration) {
+    config.fallback = vec!["claude-opus-5-5".to_owned(), "openai:gpt-4o".to_owned()];
+    config.fallback_after = after;
+    config.providers = vec![claude_status_engine::gateway::ProviderEndpoint {
+        provider: claude_status_core::fallback::Provider::OpenAi,
+        base_url: format!("{provider_url}/v1"),
+        key: claude_status_engine::gateway::ProviderKey::new(PROVIDER_KEY),
+    }];
+}
+
+async fn provider_events(store: &Store) -> Vec<claude_status_core::gateway::ResilienceEvent> {
+    store
+        .gateway_events_since(Utc::now() - chrono::Duration::hours(1), 50)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.provider.is_some())
+        .collect()
+}
+
+#[tokio::test]
+async fn another_provider_serves_a_persistent_529_translated_whole_and_streamed() {
+    let sim = overloaded_opus().await;
+    let (provider, seen) = fake_provider(200).await;
+    let mut running = gateway_with(&sim.base_url(), |config| {
+        with_openai(config, &provider, Duration::ZERO);
+    })
+    .await;
+    let client = client();
+    let whole = send(
+        &client,
+        &running.url,
+        &Call::post("/v1/messages", message("claude-opus-5-5", 50, false)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(whole.status, 200, "{:?}", whole.body);
+    assert_eq!(whole.headers["x-claude-status-fallback"], "openai:gpt-4o");
+    let body: Value = serde_json::from_slice(&whole.body).unwrap();
+    assert_eq!(body["type"], "message");
+    assert_eq!(
+        body["model"], "claude-opus-5-5",
+        "the client asked for Opus"
+    );
+    assert!(body["id"].as_str().unwrap().starts_with("msg_"));
+    assert_eq!(body["content"][0]["type"], "text");
+    assert_eq!(body["stop_reason"], "end_turn");
+    assert!(body["usage"]["input_tokens"].as_u64().unwrap() > 0);
+
+    let streamed = send(
+        &client,
+        &running.url,
+        &Call::post("/v1/messages", message("claude-opus-5-5", 50, true)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(streamed.status, 200);
+    assert_eq!(streamed.headers["content-type"], "text/event-stream");
+    let text = String::from_utf8(streamed.body.to_vec()).unwrap();
+    let events: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("event: "))
+        .collect();
+    assert_eq!(events.first(), Some(&"message_start"), "{text}");
+    assert_eq!(events.last(), Some(&"message_stop"), "{text}");
+    assert!(events.contains(&"content_block_delta"), "{text}");
+
+    // The provider got its own key and model, never the client's Anthropic key.
+    let sent = seen.lock().unwrap().clone();
+    assert_eq!(sent.len(), 2);
+    for request in &sent {
+        assert_eq!(request.path, "/v1/chat/completions");
+        assert_eq!(
+            request.authorization.as_deref(),
+            Some(format!("Bearer {PROVIDER_KEY}").as_str())
+        );
+        assert_eq!(request.api_key, None);
+        assert_eq!(request.body["model"], "gpt-4o");
+        assert!(!request.body.to_string().contains(SECRET));
+    }
+    assert_eq!(sent[1].body["stream_options"]["include_usage"], true);
+
+    let stats = running.stats.snapshot();
+    assert_eq!(stats.provider_fallbacks, 2);
+    assert_eq!(stats.outcomes.ok, 2);
+    // The move is announced once, for the notification.
+    let mut moved = 0;
+    while let Ok(Some(observation)) =
+        tokio::time::timeout(Duration::from_millis(300), running.observations.recv()).await
+    {
+        if let Observation::Fallback { notice } = observation {
+            assert!(matches!(
+                notice,
+                claude_status_core::fallback::GateNotice::Moved { ref target, .. } if target == "openai:gpt-4o"
+            ));
+            moved += 1;
+        }
+    }
+    assert_eq!(moved, 1);
+    assert_eq!(
+        running.stats.served_elsewhere(),
+        vec![claude_status_core::gateway::ServedElsewhere {
+            model: "claude-opus-5-5".to_owned(),
+            target: "openai:gpt-4o".to_owned(),
+        }]
+    );
+    let (_, store) = running.stop().await;
+    let events = provider_events(&store).await;
+    assert_eq!(events.len(), 2, "{events:#?}");
+    for event in &events {
+        let attempt = event.provider.as_ref().unwrap();
+        assert_eq!(event.kind, ResilienceKind::Provider);
+        assert!(attempt.served, "{attempt:?}");
+        assert_eq!(attempt.target, "openai:gpt-4o");
+        assert!(attempt.input_tokens > 0 && attempt.output_tokens > 0);
+        assert!(attempt.cost_usd.unwrap() > 0.0, "priced from the table");
+        assert!(attempt.latency_ms.is_some());
+    }
+    let logs = String::from_utf8_lossy(&captured_logs().lock().unwrap()).into_owned();
+    assert!(!logs.contains(PROVIDER_KEY), "the provider key was logged");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn other_providers_wait_for_the_verdict_and_refuse_what_cannot_be_translated() {
+    let sim = overloaded_opus().await;
+    let (provider, seen) = fake_provider(200).await;
+    // Five minutes of trouble are needed, and the gateway has seen none yet.
+    let running = gateway_with(&sim.base_url(), |config| {
+        with_openai(config, &provider, Duration::from_secs(300));
+    })
+    .await;
+    let client = client();
+    let opus = Call::post("/v1/messages", message("claude-opus-5-5", 50, false));
+    let answer = send(&client, &running.url, &opus).await.unwrap();
+    assert_eq!(answer.status, 529);
+    assert!(answer.headers.get("x-claude-status-fallback").is_none());
+    assert!(seen.lock().unwrap().is_empty());
+    // count_tokens always goes to Claude.
+    let count =
+        json!({"model": "claude-opus-5-5", "messages": [{"role": "user", "content": "hi"}]});
+    let counted = send(
+        &client,
+        &running.url,
+        &Call::post("/v1/messages/count_tokens", count.to_string()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(counted.status, 200);
+    assert!(seen.lock().unwrap().is_empty());
+    running.stop().await;
+
+    // With no wait, a request that needs extended thinking still gets Claude's own 529.
+    let running = gateway_with(&sim.base_url(), |config| {
+        with_openai(config, &provider, Duration::ZERO);
+    })
+    .await;
+    let thinking = json!({
+        "model": "claude-opus-5-5",
+        "max_tokens": 2048,
+        "thinking": {"type": "enabled", "budget_tokens": 1024},
+        "messages": [{"role": "user", "content": "Think first."}],
+    });
+    let answer = send(
+        &client,
+        &running.url,
+        &Call::post("/v1/messages", thinking.to_string()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer.status, 529);
+    let body: Value = serde_json::from_slice(&answer.body).unwrap();
+    assert_eq!(body["error"]["type"], "overloaded_error");
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "nothing reached the provider"
+    );
+    assert_eq!(running.stats.snapshot().not_translated, 1);
+    let (_, store) = running.stop().await;
+    let events = provider_events(&store).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].kind, ResilienceKind::NotTranslated);
+    let reason = &events[0].provider.as_ref().unwrap().reason;
+    assert!(reason.contains("thinking"), "{reason}");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_failing_provider_leaves_the_client_with_claudes_own_answer() {
+    let sim = overloaded_opus().await;
+    let (provider, seen) = fake_provider(429).await;
+    let running = gateway_with(&sim.base_url(), |config| {
+        with_openai(config, &provider, Duration::ZERO);
+    })
+    .await;
+    let answer = send(
+        &client(),
+        &running.url,
+        &Call::post("/v1/messages", message("claude-opus-5-5", 50, false)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer.status, 529, "Claude's answer, which the SDKs retry");
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    assert!(running.stats.served_elsewhere().is_empty());
+    let (_, store) = running.stop().await;
+    let events = provider_events(&store).await;
+    let attempt = events[0].provider.as_ref().unwrap();
+    assert_eq!((attempt.status, attempt.served), (Some(429), false));
+    assert!(
+        attempt.reason.contains("Rate limit reached"),
+        "{}",
+        attempt.reason
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn traffic_stays_elsewhere_until_the_verdict_is_operational_then_comes_back() {
+    use claude_status_core::level::Level;
+    let sim = overloaded_opus().await;
+    let (provider, seen) = fake_provider(200).await;
+    let mut snapshot = claude_status_core::report::Snapshot::initial();
+    let opus_report = |level: Level| {
+        let mut book = claude_status_core::models::ModelBook::default();
+        let health = claude_status_core::health::HealthConfig::default();
+        book.record_usage(
+            &health,
+            &[UsageRecord::new(
+                Utc::now(),
+                UsageSource::Gateway,
+                "claude-opus-5-5",
+                Default::default(),
+            )],
+            Utc::now(),
+        );
+        let config = claude_status_core::models::ModelsConfig::default();
+        let context = claude_status_core::models::ModelContext {
+            config: &config,
+            health: &health,
+            page: None,
+            followed_components: &[],
+            catalog: None,
+            api_level: Level::Operational,
+        };
+        let mut report = book
+            .reports(&context, Utc::now())
+            .into_iter()
+            .find(|r| r.model == "claude-opus-5-5")
+            .unwrap();
+        report.level = level;
+        report
+    };
+    snapshot.models = vec![opus_report(Level::Overloaded)];
+    let (verdicts, verdicts_rx) = tokio::sync::watch::channel(snapshot.clone());
+    let mut running = gateway_with(&sim.base_url(), |config| {
+        with_openai(config, &provider, Duration::ZERO);
+        config.verdicts = Some(verdicts_rx);
+    })
+    .await;
+    let client = client();
+    let opus = Call::post("/v1/messages", message("claude-opus-5-5", 50, false));
+    assert_eq!(
+        send(&client, &running.url, &opus).await.unwrap().status,
+        200
+    );
+    let claude_calls = sim.stats().requests_by_path.get("/v1/messages").copied();
+    // Within its 30 seconds, the next request goes straight to the provider.
+    let again = send(&client, &running.url, &opus).await.unwrap();
+    assert_eq!(again.headers["x-claude-status-fallback"], "openai:gpt-4o");
+    assert_eq!(
+        sim.stats().requests_by_path.get("/v1/messages").copied(),
+        claude_calls,
+        "Claude was not asked"
+    );
+    assert_eq!(seen.lock().unwrap().len(), 2);
+
+    // The verdict turns operational: the move back is announced and Claude serves again.
+    sim.set_scenario("healthy").unwrap();
+    snapshot.models = vec![opus_report(Level::Operational)];
+    verdicts.send(snapshot).unwrap();
+    wait_for(
+        "the gate to bring Opus back",
+        Duration::from_secs(5),
+        || running.stats.served_elsewhere().is_empty(),
+    )
+    .await;
+    let back = send(&client, &running.url, &opus).await.unwrap();
+    assert_eq!(back.status, 200);
+    assert!(back.headers.get("x-claude-status-fallback").is_none());
+    let mut notices = Vec::new();
+    while let Ok(Some(observation)) =
+        tokio::time::timeout(Duration::from_millis(300), running.observations.recv()).await
+    {
+        if let Observation::Fallback { notice } = observation {
+            notices.push(notice);
+        }
+    }
+    assert!(
+        matches!(
+            notices.as_slice(),
+            [
+                claude_status_core::fallback::GateNotice::Moved { .. },
+                claude_status_core::fallback::GateNotice::Back { .. }
+            ]
+        ),
+        "{notices:#?}"
+    );
+    running.stop().await;
+    sim.shutdown().await;
+}

@@ -36,6 +36,8 @@ enum Kind {
         /// body once it has written that many bytes, so this is how the tap learns the end.
         remaining: Option<u64>,
     },
+    /// Another provider's stream, translated into the Messages stream as it is read.
+    Translated(Box<super::providers::TranslatedStream>),
 }
 
 impl GatewayBody {
@@ -44,6 +46,13 @@ impl GatewayBody {
         let bytes = bytes.into();
         GatewayBody {
             kind: Kind::Full((!bytes.is_empty()).then_some(bytes)),
+        }
+    }
+
+    /// Another provider's stream, translated as it is polled.
+    pub(crate) fn translated(stream: Box<super::providers::TranslatedStream>) -> GatewayBody {
+        GatewayBody {
+            kind: Kind::Translated(stream),
         }
     }
 
@@ -117,6 +126,7 @@ impl Body for GatewayBody {
                 }
                 sum
             }
+            Kind::Translated(_) => SizeHint::new(),
         }
     }
 }
@@ -128,6 +138,7 @@ impl GatewayBody {
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         match &mut self.kind {
             Kind::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Kind::Translated(stream) => stream.poll_frame(cx),
             Kind::Upstream {
                 prefix, inner, tap, ..
             } => {

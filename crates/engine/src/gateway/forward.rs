@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use chrono::Utc;
+use claude_status_core::fallback::Route;
 use claude_status_core::gateway::{ResilienceEvent, ResilienceKind};
 use claude_status_core::probe::{classify_reply, HttpReply};
 use claude_status_core::retry::{RetryDecision, RetryPolicy};
@@ -24,6 +25,7 @@ use super::headers::{
 };
 use super::json_field;
 use super::meter::{ExchangeHead, MeterSink};
+use super::providers::{self, Fallback};
 use super::stats::{bump, Counters, OwnAnswer};
 use crate::http::{describe_transport_error, TransportKind};
 
@@ -43,7 +45,10 @@ pub(crate) struct Shared {
     pub upstream: String,
     pub response_timeout: Duration,
     pub retry: Option<RetryPolicy>,
+    /// The chain's Claude models, for the per-request move down after persistent 529s.
     pub fallback: Vec<String>,
+    /// The chain's other providers, behind the gate.
+    pub providers: Option<Arc<Fallback>>,
     pub counters: Arc<Counters>,
     pub meter: MeterSink,
     /// Served at `GET /metrics` when set.
@@ -96,8 +101,10 @@ pub(crate) async fn handle(
         .map_or(parts.uri.path(), |pq| pq.as_str());
     let url = format!("{}{}", shared.upstream, path_and_query);
     let metered = parts.method == Method::POST && parts.uri.path() == "/v1/messages";
+    let beta_header = parts.headers.contains_key("anthropic-beta");
     let headers = upstream_request_headers(parts.headers);
     let exchange = Exchange {
+        beta_header,
         shared: &shared,
         method: parts.method,
         url,
@@ -111,6 +118,8 @@ pub(crate) async fn handle(
 
 struct Exchange<'a> {
     shared: &'a Arc<Shared>,
+    /// The client sent `anthropic-beta`: nothing of it may go to another provider.
+    beta_header: bool,
     method: Method,
     url: String,
     headers: HeaderMap,
@@ -122,7 +131,42 @@ struct Exchange<'a> {
 impl Exchange<'_> {
     async fn run(self, mut body: Bytes) -> Response<GatewayBody> {
         let shared = self.shared;
-        let resilient = self.metered && (shared.retry.is_some() || !shared.fallback.is_empty());
+        // Other providers serve only Messages calls for a model the chain starts from.
+        let requested = match &shared.providers {
+            Some(_) if self.metered => json_field::model(&body),
+            _ => None,
+        };
+        let elsewhere = match (&shared.providers, &requested) {
+            (Some(providers), Some(model)) if !providers.targets_for(model).is_empty() => {
+                Some((providers, model.clone()))
+            }
+            _ => None,
+        };
+        let route = match &elsewhere {
+            Some((providers, model)) => providers
+                .gate
+                .lock()
+                .map_or(Route::Claude, |mut gate| gate.route(model, Utc::now())),
+            None => Route::Claude,
+        };
+        let original = body.clone();
+        if route == Route::Provider {
+            if let Some((providers, model)) = &elsewhere {
+                let reason = format!("{model} is served elsewhere until Claude recovers");
+                if let Some(answer) = self
+                    .via_providers(providers, model, &original, 0, reason)
+                    .await
+                {
+                    return answer;
+                }
+            }
+        }
+        // The recovery try of its 30 seconds goes to Claude once, without retries, so a Claude
+        // that is still overloaded costs the client one quick attempt.
+        let recovery_try = route == Route::RecoveryTry;
+
+        let resilient = self.metered
+            && (shared.retry.is_some() || !shared.fallback.is_empty() || elsewhere.is_some());
         let mut model = if resilient && !shared.fallback.is_empty() {
             json_field::model(&body)
         } else {
@@ -136,7 +180,9 @@ impl Exchange<'_> {
             };
             let response = Response::from(response);
             let status = response.status().as_u16();
-            if !resilient || !matches!(status, 429 | 500 | 529) {
+            let candidate = matches!(status, 429 | 500 | 529)
+                || (elsewhere.is_some() && (500..=599).contains(&status));
+            if !resilient || !candidate {
                 return self.pass_through(response, None, body);
             }
 
@@ -165,15 +211,44 @@ impl Exchange<'_> {
             }
             let headers = parts.headers;
             let text_headers = metering_headers(&headers);
-            let next = self.decide(
-                status,
-                &text_headers,
-                &head_bytes,
-                retries_for_model,
-                model.as_deref(),
-            );
+            let next = if recovery_try {
+                Next::Answer
+            } else {
+                self.decide(
+                    status,
+                    &text_headers,
+                    &head_bytes,
+                    retries_for_model,
+                    model.as_deref(),
+                )
+            };
             match next {
-                Next::Answer => return self.buffered(status, headers, head_bytes, body),
+                Next::Answer => {
+                    if let (Some((providers, requested)), 500..=599) = (&elsewhere, status) {
+                        let allowed = providers
+                            .gate
+                            .lock()
+                            .map(|gate| gate.provider_allowed(requested, Utc::now()))
+                            .map_err(|_| ());
+                        match allowed {
+                            Ok(Ok(reason)) => {
+                                self.meter_attempt(status, headers.clone(), &head_bytes, &body);
+                                let served = self
+                                    .via_providers(providers, requested, &original, status, reason)
+                                    .await;
+                                if let Some(answer) = served {
+                                    return answer;
+                                }
+                                return self.buffered_unmetered(status, headers, head_bytes);
+                            }
+                            Ok(Err(why)) => {
+                                tracing::debug!(status, "gateway: not falling back yet: {why}");
+                            }
+                            Err(_) => {}
+                        }
+                    }
+                    return self.buffered(status, headers, head_bytes, body);
+                }
                 Next::Retry(wait) => {
                     shared.meter.resilience(ResilienceEvent {
                         at: Utc::now(),
@@ -318,6 +393,50 @@ impl Exchange<'_> {
                 &body,
             );
         }
+        let mut answer = Response::new(GatewayBody::full(body));
+        *answer.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+        *answer.headers_mut() = headers;
+        answer
+    }
+
+    /// Tries the chain's other providers; `None` when none served (each attempt is recorded).
+    async fn via_providers(
+        &self,
+        providers: &Arc<Fallback>,
+        model: &str,
+        body: &Bytes,
+        claude_status: u16,
+        reason: String,
+    ) -> Option<Response<GatewayBody>> {
+        let shared = self.shared;
+        providers
+            .serve(
+                &shared.client,
+                shared.response_timeout,
+                &shared.counters,
+                &shared.meter,
+                providers::Request {
+                    model,
+                    body,
+                    beta_header: self.beta_header,
+                    started: self.started,
+                    claude_status,
+                    reason,
+                },
+            )
+            .await
+    }
+
+    /// Forwards Claude's failed answer (already metered) after the other providers could not
+    /// serve: the client gets exactly what it would have got without the fallback.
+    fn buffered_unmetered(
+        &self,
+        status: u16,
+        mut headers: HeaderMap,
+        body: Bytes,
+    ) -> Response<GatewayBody> {
+        self.shared.counters.forwarded(status);
+        client_response_headers(&mut headers);
         let mut answer = Response::new(GatewayBody::full(body));
         *answer.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
         *answer.headers_mut() = headers;

@@ -519,6 +519,8 @@ pub(crate) struct MeterOutputs {
     pub store: Option<Arc<Store>>,
     pub observations: Option<mpsc::Sender<Observation>>,
     pub metrics: Option<Arc<crate::metrics::Metrics>>,
+    /// Verdicts kept from the gateway's own records, when no monitor gives them.
+    pub verdicts: Option<Arc<super::providers::OwnVerdicts>>,
 }
 
 /// Creates the sink and the writer task's future. The writer ends when every sink is dropped
@@ -544,6 +546,7 @@ async fn write_records(
         store,
         mut observations,
         metrics,
+        verdicts,
     } = outputs;
     let mut last_reading: Option<Instant> = None;
     let mut batch = Vec::with_capacity(BATCH_MAX);
@@ -619,6 +622,9 @@ async fn write_records(
         }
         if records.is_empty() {
             continue;
+        }
+        if let Some(verdicts) = &verdicts {
+            verdicts.record(&records);
         }
         if let Some(sender) = &observations {
             // Waiting here only slows metering (whose queue then drops), never a client.

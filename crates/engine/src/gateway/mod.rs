@@ -30,6 +30,7 @@ mod forward;
 mod headers;
 pub mod json_field;
 mod meter;
+mod providers;
 mod stats;
 
 use std::convert::Infallible;
@@ -50,6 +51,7 @@ use tokio_util::task::TaskTracker;
 
 pub use forward::MAX_REQUEST_BYTES;
 pub use meter::JSON_TEE_LIMIT;
+pub use providers::{ProviderEndpoint, ProviderKey, FALLBACK_HEADER};
 pub use stats::{GatewayStats, GatewayStatsHandle, OutcomeCounts};
 
 use crate::error::{Error, Result};
@@ -82,9 +84,21 @@ pub struct GatewayConfig {
     /// Retry 529, 500 and 429 (never the spend cap) before answering; `None` forwards every
     /// answer as it is.
     pub retry: Option<RetryPolicy>,
-    /// Models to move down after persistent 529s, best first (`claude-opus-5-5`,
-    /// `claude-sonnet-5-5`); empty turns fallback off.
+    /// The fallback chain, best first (`claude-opus-5-5`, `claude-sonnet-5-5`,
+    /// `openai:gpt-4o`), as `core::fallback::parse_chain` reads it: Claude models are moved down
+    /// per request after persistent 529s; other providers only once the requested model's
+    /// verdict has been in trouble for `fallback_after`. Empty turns fallback off.
     pub fallback: Vec<String>,
+    /// How long a model's verdict must be overloaded or in outage before other providers serve
+    /// it; zero falls back on the first 529 or 5xx that survives the retries.
+    pub fallback_after: Duration,
+    /// Where the chain's other providers are, with their keys.
+    pub providers: Vec<ProviderEndpoint>,
+    /// The monitor's snapshots, whose per-model verdicts the gate goes by; `None` keeps verdicts
+    /// from the gateway's own traffic (`claude-status proxy`, which runs no monitor).
+    pub verdicts: Option<tokio::sync::watch::Receiver<claude_status_core::report::Snapshot>>,
+    /// The price table the other providers' answers are priced with; `None` is the built-in one.
+    pub catalog: Option<Arc<claude_status_core::catalog::Catalog>>,
     /// The usage ledger for metered records; `None` keeps them out of the database.
     pub store: Option<Arc<Store>>,
     /// The monitor's channel; metered records go there as `Observation::Usage`.
@@ -107,6 +121,10 @@ impl Default for GatewayConfig {
             upstream: DEFAULT_UPSTREAM.to_owned(),
             retry: None,
             fallback: Vec::new(),
+            fallback_after: claude_status_core::fallback::DEFAULT_FALLBACK_AFTER,
+            providers: Vec::new(),
+            verdicts: None,
+            catalog: None,
             store: None,
             observations: None,
             metrics: None,
@@ -123,6 +141,7 @@ pub struct Gateway {
     addr: SocketAddr,
     shared: Arc<forward::Shared>,
     writer: JoinHandle<()>,
+    verdicts: Option<tokio::sync::watch::Receiver<claude_status_core::report::Snapshot>>,
 }
 
 impl Gateway {
@@ -167,12 +186,39 @@ impl Gateway {
             .build()
             .map_err(|e| Error::Http(format!("could not build the gateway's client: {e}")))?;
 
+        let chain = claude_status_core::fallback::parse_chain(&config.fallback)
+            .map_err(|e| Error::Config(format!("--fallback: {e}")))?;
+        let claude_chain: Vec<String> = chain
+            .iter()
+            .filter(|t| t.provider().is_none())
+            .map(|t| t.model().to_owned())
+            .collect();
+        let catalog = config
+            .catalog
+            .clone()
+            .unwrap_or_else(|| Arc::new(claude_status_core::catalog::Catalog::shared().clone()));
         let counters = Arc::new(stats::Counters::default());
+        let providers = providers::Fallback::new(
+            chain,
+            &config.providers,
+            config.fallback_after,
+            catalog,
+            config.observations.clone(),
+        )?
+        .map(Arc::new);
+        let own_verdicts = match (&providers, &config.verdicts) {
+            (Some(fallback), None) => Some(Arc::new(providers::OwnVerdicts::new(
+                Arc::clone(fallback),
+                Arc::clone(&counters),
+            ))),
+            _ => None,
+        };
         let (sink, writer) = meter::writer(
             meter::MeterOutputs {
                 store: config.store,
                 observations: config.observations,
                 metrics: config.metrics.clone(),
+                verdicts: own_verdicts,
             },
             Arc::clone(&counters),
         );
@@ -181,7 +227,8 @@ impl Gateway {
             upstream,
             response_timeout: config.response_timeout,
             retry: config.retry,
-            fallback: config.fallback,
+            fallback: claude_chain,
+            providers,
             counters,
             meter: sink,
             metrics: config.metrics,
@@ -191,6 +238,7 @@ impl Gateway {
             addr,
             shared,
             writer: tokio::spawn(writer),
+            verdicts: config.verdicts,
         })
     }
 
@@ -221,8 +269,17 @@ impl Gateway {
             listener,
             shared,
             writer,
+            verdicts,
             ..
         } = self;
+        if let (Some(fallback), Some(snapshots)) = (&shared.providers, verdicts) {
+            tokio::spawn(providers::follow_snapshots(
+                snapshots,
+                Arc::clone(fallback),
+                Arc::clone(&shared.counters),
+                shutdown.clone(),
+            ));
+        }
         let connections = TaskTracker::new();
         loop {
             tokio::select! {
