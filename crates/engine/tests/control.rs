@@ -315,6 +315,117 @@ async fn keys_go_in_and_never_come_out() {
     service.stop().await;
 }
 
+/// Issue 15: the fallback chain's provider keys go to the keychain under `provider:NAME`, are
+/// reported only as where they are, and leave with the server that needed them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provider_keys_go_in_and_never_come_out() {
+    use claude_status_engine::service::Secrets;
+    let service = start_service(None).await;
+    let mut client = service.client().await;
+    let before: serde_json::Value = client.call_value(Call::ProviderKeys).await.unwrap();
+    assert_eq!(
+        before,
+        serde_json::json!([
+            {"name": "openai", "label": "openai", "env_var": "OPENAI_API_KEY", "source": "none", "required": true},
+            {"name": "gemini", "label": "gemini", "env_var": "GEMINI_API_KEY", "source": "none", "required": true},
+        ])
+    );
+    // A server's key can be stored once the settings declare it.
+    let refused = client
+        .call_value(Call::SetProviderKey {
+            provider: "local".to_owned(),
+            key: Some("local-PRIVATEKEY".to_owned()),
+        })
+        .await
+        .unwrap_err();
+    let ClientError::Refused(refused) = refused else {
+        panic!("{refused:?}")
+    };
+    assert_eq!(refused.field.as_deref(), Some("provider"));
+    let view: SettingsView = client.call(Call::GetSettings).await.unwrap();
+    let mut settings = view.settings;
+    settings.gateway_providers = vec![claude_status_core::settings::ProviderEndpoint {
+        name: "local".to_owned(),
+        base_url: "http://127.0.0.1:8000/v1".to_owned(),
+    }];
+    settings.gateway_fallback = vec![
+        "claude-opus-4-6".to_owned(),
+        "openai:gpt-4o".to_owned(),
+        "openai-compatible:local:llama3".to_owned(),
+    ];
+    let _: SettingsView = client
+        .call(Call::SetSettings {
+            settings: settings.clone(),
+        })
+        .await
+        .unwrap();
+    for (provider, key) in [
+        ("openai", "sk-proj-PRIVATEKEY"),
+        ("local", "local-PRIVATEKEY"),
+    ] {
+        let _: serde_json::Value = client
+            .call_value(Call::SetProviderKey {
+                provider: provider.to_owned(),
+                key: Some(key.to_owned()),
+            })
+            .await
+            .unwrap();
+    }
+    let after = client.call_value(Call::ProviderKeys).await.unwrap();
+    let sources: Vec<(&str, &str)> = after
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap(), s["source"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            ("openai", "keychain"),
+            ("gemini", "none"),
+            ("local", "keychain")
+        ]
+    );
+    assert_eq!(
+        service.secrets.get("provider:openai").unwrap().as_deref(),
+        Some("sk-proj-PRIVATEKEY")
+    );
+    // A key that is not one word is refused without being repeated.
+    let refused = client
+        .call_value(Call::SetProviderKey {
+            provider: "gemini".to_owned(),
+            key: Some("two PRIVATEWORDS".to_owned()),
+        })
+        .await
+        .unwrap_err();
+    assert!(!refused.to_string().contains("PRIVATE"), "{refused}");
+    // No answer carries a key, nor does the settings file.
+    let mut texts = vec![after.to_string()];
+    for call in [Call::GetSettings, Call::Gateway, Call::Version] {
+        texts.push(client.call_value(call).await.unwrap().to_string());
+    }
+    texts.push(std::fs::read_to_string(service.data_dir.join("settings.json")).unwrap());
+    for text in texts {
+        assert!(!text.contains("PRIVATEKEY"), "{text}");
+    }
+    // Removed from the settings, the server's key leaves the keychain; OpenAI's stays.
+    settings.gateway_providers.clear();
+    settings.gateway_fallback.pop();
+    let _: SettingsView = client.call(Call::SetSettings { settings }).await.unwrap();
+    assert_eq!(service.secrets.get("provider:local").unwrap(), None);
+    assert!(service.secrets.get("provider:openai").unwrap().is_some());
+    // Removing a key with `null`.
+    let removed = client
+        .call_value(Call::SetProviderKey {
+            provider: "openai".to_owned(),
+            key: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(removed[0]["source"], "none");
+    service.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_service_per_data_directory_and_other_versions_are_told_why() {
     let service = start_service(None).await;

@@ -151,6 +151,17 @@ pub enum Call {
         #[serde(default)]
         secret: Option<String>,
     },
+    /// Whether each provider of the fallback chain (OpenAI, Gemini, the declared
+    /// OpenAI-compatible servers) has a key, and where it is
+    /// (`service::provider_keys::ProviderKeyStatus`; never a key).
+    ProviderKeys,
+    /// Stores the key of `provider` (`openai`, `gemini` or a declared server's name) in the
+    /// keychain, or removes it with `null`; answers like `provider_keys`.
+    SetProviderKey {
+        provider: String,
+        #[serde(default)]
+        key: Option<String>,
+    },
     /// Sends a test alert to one channel, or to every channel without `channel`, and answers
     /// how each went (`core::channels::TestOutcome`).
     TestAlert {
@@ -189,6 +200,8 @@ impl Call {
             Call::UsageBlocks => "usage_blocks",
             Call::AlertChannels => "alert_channels",
             Call::SetAlertSecret { .. } => "set_alert_secret",
+            Call::ProviderKeys => "provider_keys",
+            Call::SetProviderKey { .. } => "set_provider_key",
             Call::TestAlert { .. } => "test_alert",
             Call::Stop => "stop",
         }

@@ -18,7 +18,7 @@ use futures_util::FutureExt;
 use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 
-use super::{lock_ok, settings_file, Inner, KeySource, SettingsView};
+use super::{lock_ok, provider_keys, settings_file, Inner, KeySource, SettingsView};
 use super::{ADMIN_KEY_ACCOUNT, API_KEY_ACCOUNT};
 use crate::control::proto::{Call, ControlError, ErrorKind, Event, Hello, ServiceInfo};
 use crate::control::Handler;
@@ -170,6 +170,9 @@ impl Inner {
         *lock_ok(&self.settings) = settings.clone();
         if previous.alert_channels != settings.alert_channels {
             self.apply_alert_channels(&previous, &settings).await;
+        }
+        if previous.gateway_providers != settings.gateway_providers {
+            self.forget_removed_providers(&previous, &settings).await;
         }
         if engine_settings_changed(&previous, &settings) {
             self.restart_engine().await;
@@ -556,6 +559,78 @@ impl Inner {
         to_value(&self.alerting.report().await)
     }
 
+    /// Whether each provider of the fallback chain has a key, and where (never the key). The
+    /// keychain is read off the async workers.
+    async fn provider_keys(&self) -> CallResult {
+        let secrets = Arc::clone(&self.secrets);
+        let settings = self.settings();
+        let statuses = blocking(move || {
+            Ok(provider_keys::key_statuses(
+                secrets.as_ref(),
+                &settings,
+                |var| std::env::var(var).ok(),
+            ))
+        })
+        .await?;
+        to_value(&statuses)
+    }
+
+    /// Stores (or removes) one provider's key in the keychain under its account
+    /// (`Provider::keychain_account`), then restarts the engine and the gateway so the key in
+    /// force is the new one. The answer says where each key is, never what it is.
+    async fn set_provider_key(
+        self: &Arc<Self>,
+        provider: String,
+        key: Option<String>,
+    ) -> CallResult {
+        let Some(provider) = provider_keys::named_provider(&self.settings(), &provider) else {
+            return Err(invalid(
+                "provider",
+                format!(
+                    "{provider:?} is not openai, gemini or an OpenAI-compatible server of the \
+                     settings: declare it first"
+                ),
+            ));
+        };
+        let key =
+            provider_keys::parse_provider_key(key.as_deref()).map_err(|e| invalid("key", e))?;
+        let secrets = Arc::clone(&self.secrets);
+        let account = provider.keychain_account();
+        blocking(move || {
+            secrets
+                .set(&account, key.as_deref())
+                .map_err(|e| ControlError::new(ErrorKind::KeychainUnavailable, e))
+        })
+        .await?;
+        self.restart_engine().await;
+        self.settings_changed();
+        self.provider_keys().await
+    }
+
+    /// Forgets the keychain keys of OpenAI-compatible servers the new settings no longer
+    /// declare, so a removed server leaves nothing behind (as a removed alert channel does).
+    async fn forget_removed_providers(&self, previous: &Settings, settings: &Settings) {
+        let kept = provider_keys::providers_of(settings);
+        let gone: Vec<String> = provider_keys::providers_of(previous)
+            .into_iter()
+            .filter(|p| !kept.contains(p))
+            .map(|p| p.keychain_account())
+            .collect();
+        if gone.is_empty() {
+            return;
+        }
+        let secrets = Arc::clone(&self.secrets);
+        let _ = blocking(move || {
+            for account in &gone {
+                if let Err(e) = secrets.set(account, None) {
+                    tracing::warn!("the key of removed provider {account}: {e}");
+                }
+            }
+            Ok(())
+        })
+        .await;
+    }
+
     async fn test_alert(&self, channel: Option<String>) -> CallResult {
         if let Some(id) = &channel {
             if !self.alerting.channels().iter().any(|c| &c.id == id) {
@@ -644,6 +719,8 @@ impl Inner {
                 slot,
                 secret,
             } => self.set_alert_secret(channel, slot, secret).await,
+            Call::ProviderKeys => self.provider_keys().await,
+            Call::SetProviderKey { provider, key } => self.set_provider_key(provider, key).await,
             Call::TestAlert { channel } => self.test_alert(channel).await,
             Call::Stop => {
                 tracing::info!("stopping: asked through the control API");

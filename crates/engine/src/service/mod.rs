@@ -12,6 +12,7 @@ pub mod gateway;
 pub mod lock;
 pub mod metrics_slot;
 pub mod probe_cost;
+pub mod provider_keys;
 pub mod settings_file;
 
 use std::path::PathBuf;
