@@ -323,6 +323,11 @@ impl Metrics {
             .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// The catalog it prices with now.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        Arc::clone(&lock(&self.shared.counting).catalog)
+    }
+
     /// Prices and normalises with this catalog from now on (a refreshed price table).
     pub fn set_catalog(&self, catalog: Arc<Catalog>) {
         lock(&self.shared.counting).catalog = catalog;

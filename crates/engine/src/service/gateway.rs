@@ -9,14 +9,16 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use claude_status_core::fallback::Provider;
 use claude_status_core::monitor::Observation;
+use claude_status_core::report::Snapshot;
 use claude_status_core::retry::RetryPolicy;
 use claude_status_core::settings::Settings;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::lock_ok;
-use crate::gateway::{Gateway, GatewayConfig, GatewayStatsHandle};
+use super::{lock_ok, Secrets};
+use crate::gateway::{Gateway, GatewayConfig, GatewayStatsHandle, ProviderEndpoint, ProviderKey};
 use crate::store::Store;
 
 /// How long a stopping gateway may take to let in-flight answers finish and release its port.
@@ -38,7 +40,7 @@ pub struct RunningGateway {
 }
 
 /// What a running gateway was started with: a change of any part restarts it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 struct GatewayKey {
     bind: std::net::IpAddr,
     allow_remote: bool,
@@ -46,10 +48,14 @@ struct GatewayKey {
     upstream: String,
     retry: bool,
     fallback: Vec<String>,
+    fallback_after_secs: u64,
+    /// The chain's other providers with their base URLs and keys (a key stored from Settings
+    /// restarts the gateway with it; `ProviderKey` never prints one).
+    providers: Vec<(Provider, String, Option<ProviderKey>)>,
 }
 
 impl GatewayKey {
-    fn new(settings: &Settings, upstream: &str) -> GatewayKey {
+    fn new(settings: &Settings, upstream: &str, secrets: &dyn Secrets) -> GatewayKey {
         // `Settings::validate` refuses a bind that is not an address; a hand-edited file that
         // holds one gets the loopback address, never a wider one.
         let bind = settings
@@ -64,8 +70,56 @@ impl GatewayKey {
             upstream: upstream.to_owned(),
             retry: settings.gateway_retry,
             fallback: settings.gateway_fallback.clone(),
+            fallback_after_secs: settings.gateway_fallback_after_secs,
+            providers: provider_endpoints(settings, secrets),
         }
     }
+}
+
+/// The base URL and key of each other provider the chain names: a declared URL (Settings'
+/// `gateway_providers`), else `OPENAI_BASE_URL` / `GEMINI_BASE_URL`, else the provider's
+/// default; the key from the keychain, else the environment. A provider without a URL is left
+/// out, and the gateway's start then says which one is missing. Blocking (the keychain).
+fn provider_endpoints(
+    settings: &Settings,
+    secrets: &dyn Secrets,
+) -> Vec<(Provider, String, Option<ProviderKey>)> {
+    let Ok(chain) = claude_status_core::fallback::parse_chain(&settings.gateway_fallback) else {
+        return Vec::new();
+    };
+    let mut endpoints: Vec<(Provider, String, Option<ProviderKey>)> = Vec::new();
+    for target in &chain {
+        let Some(provider) = target.provider() else {
+            continue;
+        };
+        if endpoints.iter().any(|(p, _, _)| p == provider) {
+            continue;
+        }
+        let declared = settings
+            .gateway_providers
+            .iter()
+            .find(|p| match provider {
+                Provider::OpenAi => p.name == "openai",
+                Provider::Gemini => p.name == "gemini",
+                Provider::Compatible(name) => &p.name == name,
+            })
+            .map(|p| p.base_url.trim().to_owned());
+        let url = declared
+            .or_else(|| {
+                provider
+                    .base_url_env()
+                    .and_then(|var| std::env::var(var).ok())
+                    .filter(|v| !v.trim().is_empty())
+            })
+            .or_else(|| provider.default_base_url().map(str::to_owned));
+        let Some(url) = url else {
+            continue;
+        };
+        let key = super::provider_keys::provider_key(secrets, provider)
+            .and_then(|(key, _)| ProviderKey::new(&key));
+        endpoints.push((provider.clone(), url, key));
+    }
+    endpoints
 }
 
 /// The running gateway's task and the token that stops it.
@@ -91,6 +145,7 @@ impl GatewaySlot {
     /// Starts, restarts or stops the gateway to match `settings`. A gateway that failed to start
     /// (its port taken) is tried again on every call, so fixing the cause and saving any setting
     /// brings it up.
+    #[allow(clippy::too_many_arguments)] // The service's parts the gateway joins up, each once.
     pub async fn apply(
         &self,
         settings: &Settings,
@@ -98,11 +153,21 @@ impl GatewaySlot {
         store: &Arc<Store>,
         engine: &EngineInput,
         metrics: &Arc<crate::metrics::Metrics>,
+        secrets: &Arc<dyn Secrets>,
+        verdicts: watch::Receiver<Snapshot>,
     ) {
         let mut control = self.control.lock().await;
-        let wanted = settings
-            .gateway
-            .then(|| GatewayKey::new(settings, upstream));
+        let wanted = if settings.gateway {
+            let (settings, upstream, secrets) =
+                (settings.clone(), upstream.to_owned(), Arc::clone(secrets));
+            tokio::task::spawn_blocking(move || {
+                GatewayKey::new(&settings, &upstream, secrets.as_ref())
+            })
+            .await
+            .ok()
+        } else {
+            None
+        };
         if let (Some(current), Some(wanted)) = (control.as_ref(), wanted.as_ref()) {
             if current.key == *wanted && !current.task.is_finished() {
                 return;
@@ -118,7 +183,7 @@ impl GatewaySlot {
         let Some(key) = wanted else {
             return;
         };
-        match start(&key, store, engine, metrics).await {
+        match start(&key, store, engine, metrics, verdicts).await {
             Ok((running, started)) => {
                 *lock_ok(&self.view) = Some(Ok(running));
                 *control = Some(started);
@@ -151,8 +216,18 @@ async fn start(
     store: &Arc<Store>,
     engine: &EngineInput,
     metrics: &Arc<crate::metrics::Metrics>,
+    verdicts: watch::Receiver<Snapshot>,
 ) -> Result<(RunningGateway, Control), String> {
     let (relay_tx, relay_rx) = mpsc::channel(RELAY_QUEUE);
+    let providers = key
+        .providers
+        .iter()
+        .map(|(provider, base_url, key)| ProviderEndpoint {
+            provider: provider.clone(),
+            base_url: base_url.clone(),
+            key: key.clone(),
+        })
+        .collect();
     let config = GatewayConfig {
         listen: std::net::SocketAddr::new(key.bind, key.port),
         allow_remote: key.allow_remote,
@@ -160,6 +235,11 @@ async fn start(
         upstream: key.upstream.clone(),
         retry: key.retry.then(RetryPolicy::default),
         fallback: key.fallback.clone(),
+        fallback_after: Duration::from_secs(key.fallback_after_secs),
+        providers,
+        // The per-model verdicts the tray shows, across engine restarts.
+        verdicts: Some(verdicts),
+        catalog: Some(metrics.catalog()),
         store: Some(store.clone()),
         observations: Some(relay_tx),
         ..GatewayConfig::default()

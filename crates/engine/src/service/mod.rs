@@ -439,6 +439,8 @@ impl Inner {
                 &self.store,
                 &self.engine_input,
                 &self.metrics,
+                &self.secrets,
+                self.snapshot.subscribe(),
             )
             .await;
         self.metrics_server.apply(&settings, &self.metrics).await;
