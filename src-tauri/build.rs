@@ -26,6 +26,8 @@ fn main() {
         "get_alert_channels",
         "set_alert_secret",
         "send_test_alert",
+        "get_provider_keys",
+        "set_provider_key",
     ];
     tauri_build::try_build(
         tauri_build::Attributes::new()

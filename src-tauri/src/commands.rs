@@ -13,6 +13,7 @@ use claude_status_core::settings::Settings;
 use claude_status_engine::control::proto::{Call, ServiceInfo};
 use claude_status_engine::control::ClientError;
 use claude_status_engine::service::probe_cost::ProbeCost;
+use claude_status_engine::service::provider_keys::ProviderKeyStatus;
 use claude_status_engine::service::SettingsView;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -292,6 +293,25 @@ pub async fn set_alert_secret(
         },
     )
     .await
+}
+
+/// Whether each provider of the fallback chain (OpenAI, Gemini, the declared OpenAI-compatible
+/// servers) has a key, and where it is: the keychain, its environment variable, or none. Never
+/// the key.
+#[tauri::command]
+pub async fn get_provider_keys(state: AppStateRef<'_>) -> Result<Vec<ProviderKeyStatus>> {
+    forward(&state, Call::ProviderKeys).await
+}
+
+/// Stores a provider's key (`openai`, `gemini` or a declared server's name) in the OS keychain
+/// through the service, or removes it with `null`. The key is never echoed back.
+#[tauri::command]
+pub async fn set_provider_key(
+    state: AppStateRef<'_>,
+    provider: String,
+    key: Option<String>,
+) -> Result<Vec<ProviderKeyStatus>> {
+    forward(&state, Call::SetProviderKey { provider, key }).await
 }
 
 /// Sends a test alert to one channel (or every channel with `null`) and says how each went.

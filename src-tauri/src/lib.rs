@@ -140,6 +140,8 @@ pub fn build_app<R: Runtime>(
             commands::get_alert_channels,
             commands::set_alert_secret,
             commands::send_test_alert,
+            commands::get_provider_keys,
+            commands::set_provider_key,
         ])
         .build(context)
         .and_then(|mut app| {

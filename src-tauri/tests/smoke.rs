@@ -419,6 +419,64 @@ fn the_app_builds_and_answers_every_command() {
         .unwrap()
         .contains("gateway_fallback"));
 
+    // Issue 15: a chain may go on to other providers, and an OpenAI-compatible server it names
+    // must be declared; the refusal names the field.
+    let mut elsewhere = resilient.clone();
+    elsewhere["gateway_fallback"] = json!([
+        "claude-opus-4-6",
+        "claude-sonnet-4-6",
+        "openai:gpt-4o",
+        "openai-compatible:local:llama3"
+    ]);
+    elsewhere["gateway_fallback_after_secs"] = json!(120);
+    let error = invoke(
+        &webview,
+        "set_settings",
+        json!({ "settings": elsewhere.clone() }),
+    )
+    .unwrap_err();
+    assert_eq!(error["kind"], "invalid_settings", "{error:#}");
+    assert_eq!(error["field"], "gateway_fallback", "{error:#}");
+    assert!(
+        error["message"].as_str().unwrap().contains("\"local\""),
+        "{error:#}"
+    );
+    elsewhere["gateway_providers"] =
+        json!([{ "name": "local", "base_url": "http://127.0.0.1:9/v1" }]);
+    let view = invoke(
+        &webview,
+        "set_settings",
+        json!({ "settings": elsewhere.clone() }),
+    )
+    .unwrap();
+    assert_eq!(view["settings"]["gateway_fallback"][2], "openai:gpt-4o");
+    assert_eq!(view["settings"]["gateway_fallback_after_secs"], 120);
+    let report = invoke(&webview, "get_gateway", json!({})).unwrap();
+    assert_eq!(report["fallback"][3], "openai-compatible:local:llama3");
+    assert_eq!(report["fallback_after_secs"], 120);
+    // A provider's key goes to the keychain and is reported only as being there.
+    let keys = invoke(
+        &webview,
+        "set_provider_key",
+        json!({ "provider": "openai", "key": "sk-proj-SMOKEPRIVATE" }),
+    )
+    .unwrap();
+    assert_eq!(keys[0]["name"], "openai", "{keys:#}");
+    assert_eq!(keys[0]["source"], "keychain", "{keys:#}");
+    assert_eq!(keys[2]["label"], "openai-compatible:local", "{keys:#}");
+    let keys = invoke(&webview, "get_provider_keys", json!({})).unwrap();
+    let settings_now = invoke(&webview, "get_settings", json!({})).unwrap();
+    for text in [keys.to_string(), settings_now.to_string()] {
+        assert!(!text.contains("SMOKEPRIVATE"), "{text}");
+    }
+    let error = invoke(
+        &webview,
+        "set_provider_key",
+        json!({ "provider": "nobody", "key": "x" }),
+    )
+    .unwrap_err();
+    assert_eq!(error["field"], "provider", "{error:#}");
+
     // Turned off, it stops listening.
     let mut off = resilient.clone();
     off["gateway"] = json!(false);
