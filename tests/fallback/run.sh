@@ -6,7 +6,7 @@
 # capture server in e2e.py that checks every request against openai's own request types.
 # Everything binds 127.0.0.1 and stops by itself.
 #
-#   tests/fallback/run.sh                 # about 15 s once built and the venv exists
+#   tests/fallback/run.sh                 # about 10 s once built and the venv exists (LiteLLM: 5 s)
 #   tests/fallback/run.sh --locked        # cargo --locked (CI)
 #   tests/fallback/run.sh --only tool     # only the cases whose name contains "tool"
 #
