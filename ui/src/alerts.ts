@@ -2,6 +2,7 @@
 // (never the secrets), how its deliveries go, and the rules of a new channel (those of
 // core::channels::validate_channels, word for word). Pure: no DOM, no IPC.
 
+import type { AlertKind } from "./bindings/AlertKind.ts";
 import type { ChannelConfig } from "./bindings/ChannelConfig.ts";
 import type { ChannelKind } from "./bindings/ChannelKind.ts";
 import type { ChannelStatus } from "./bindings/ChannelStatus.ts";
@@ -74,4 +75,35 @@ export function channelIdProblem(id: string, existing: readonly ChannelConfig[])
   if (existing.some((c) => c.id === id)) return `"${id}" is used by another channel.`;
   if (existing.length >= 20) return "At most 20 channels.";
   return null;
+}
+
+/** What each notification is about, in words; a new kind fails the build until it has one. */
+const ALERT_KIND_LABELS: Record<AlertKind, string> = {
+  trouble: "trouble with a model or the API",
+  recovered: "recovery",
+  flapping: "flapping",
+  incident_opened: "official incident opened",
+  incident_updated: "official incident updated",
+  incident_resolved: "official incident resolved",
+  usage_threshold: "budget and limit thresholds",
+  spend_cap_reached: "spend cap reached",
+  provider_fallback: "the gateway moving a model's requests to another provider",
+  provider_back: "its requests coming back to Claude",
+};
+
+export function alertKindLabel(kind: AlertKind): string {
+  return ALERT_KIND_LABELS[kind] ?? String(kind).replace(/_/g, " ");
+}
+
+/**
+ * The notifications the level boxes (Overloaded, Outage) let through: core's `Topic::Level`
+ * (channels.rs), which carries the gateway's moves to other providers and back too.
+ */
+export const LEVEL_TOPIC_KINDS: readonly AlertKind[] = ["trouble", "recovered", "flapping", "provider_fallback", "provider_back"];
+
+/** The hint under a channel's level boxes: what else a ticked level brings. */
+export function levelTopicHint(): string {
+  const extra = LEVEL_TOPIC_KINDS.filter((k) => k !== "trouble").map(alertKindLabel);
+  const last = extra.pop();
+  return `A ticked level also brings ${extra.join(", ")} and ${last}.`;
 }

@@ -1,12 +1,15 @@
 // The Budget view's words for the local gateway (`get_gateway`): its state, its counters, the
-// last 15 minutes of traffic as table rows and chart buckets, and the retries and fallbacks it
-// made. Pure (no DOM, no IPC), so `npm test` runs it under plain Node.
+// last 15 minutes of traffic as table rows and chart buckets, the retries and fallbacks it made,
+// and the fallbacks to other providers (the models served elsewhere now, this month's totals by
+// target with their cost). Pure (no DOM, no IPC), so `npm test` runs it under plain Node.
 
+import type { FallbackTotals } from "./bindings/FallbackTotals.ts";
 import type { GatewayMinute } from "./bindings/GatewayMinute.ts";
 import type { GatewayReport } from "./bindings/GatewayReport.ts";
 import type { GatewayStats } from "./bindings/GatewayStats.ts";
 import type { ResilienceEvent } from "./bindings/ResilienceEvent.ts";
-import { count, duration, durationOf, humanize, parseTime } from "./format.ts";
+import type { ServedElsewhere } from "./bindings/ServedElsewhere.ts";
+import { count, duration, durationOf, humanize, parseTime, usd } from "./format.ts";
 
 /** Off (the settings do not ask for it), could not start, not running yet, or running. */
 export type GatewayState = "off" | "error" | "starting" | "running";
@@ -74,6 +77,8 @@ export function gatewayCounters(stats: GatewayStats): Counter[] {
     { key: "upstream_broken", label: "cut off by the API", value: stats.upstream_broken },
     { key: "too_large", label: "too large (413)", value: o.too_large },
     { key: "not_forwarded", label: "not forwarded (outside /v1/)", value: o.not_forwarded },
+    { key: "provider_fallbacks", label: "sent to other providers", value: stats.provider_fallbacks },
+    { key: "not_translated", label: "not translated (kept on Claude)", value: stats.not_translated },
   ];
   return [...always, ...whenSeen.filter((c) => c.value > 0)];
 }
@@ -191,25 +196,171 @@ export function statusText(status: number): string {
 }
 
 export interface EventLine {
-  /** "Retry", "Fallback". */
+  /** "Retry", "Fallback", "Other provider", "Not translated". */
   kind: string;
   /** "529 overloaded · claude-opus-4-6 · waited 1.2 s", "529 overloaded · claude-opus-4-6 → claude-sonnet-4-6". */
   detail: string;
   /** "request req_011…", or null when the answer had no request id. */
   request: string | null;
+  /**
+   * Why the request left Claude, or why it was not sent elsewhere (another provider's events
+   * only); null otherwise.
+   */
+  reason: string | null;
 }
 
-/** A retry or a fallback in words. */
+const KIND_WORDS: Record<string, string> = {
+  retry: "Retry",
+  fallback: "Fallback",
+  provider: "Other provider",
+  not_translated: "Not translated",
+};
+
+/** What another provider did with the request: "served (200)", "not served: 503 server error". */
+function providerOutcome(served: boolean, status: number | null): string {
+  if (served) return status === null ? "served" : `served (${status})`;
+  return status === null ? "not served" : `not served: ${statusText(status)}`;
+}
+
+/** A provider attempt's cost: "$0.0035", "price unknown" when tokens had no price, else null. */
+function attemptCost(cost: number | null, tokens: number): string | null {
+  if (cost !== null) return usd(cost);
+  return tokens > 0 ? "price unknown" : null;
+}
+
+/** A retry, a fallback, or a request sent (or not) to another provider, in words. */
 export function eventLine(event: ResilienceEvent): EventLine {
   const parts = [statusText(event.status)];
-  if (event.kind === "fallback") {
-    parts.push(`${event.model ?? "the model asked for"} → ${event.to_model ?? "the next model"}`);
+  const asked = event.model ?? "the model asked for";
+  const provider = event.provider;
+  let reason: string | null = null;
+  if (event.kind === "provider" || event.kind === "not_translated") {
+    const target = provider?.target ?? event.to_model ?? "another provider";
+    if (event.kind === "provider") {
+      parts.push(`${asked} → ${target}`);
+      if (provider) {
+        parts.push(providerOutcome(provider.served, provider.status));
+        if (provider.latency_ms !== null) parts.push(duration(provider.latency_ms));
+        const cost = attemptCost(provider.cost_usd, provider.input_tokens + provider.output_tokens + provider.cache_read_tokens);
+        if (cost !== null) parts.push(cost);
+      }
+    } else {
+      parts.push(`${asked}, not sent to ${target}`, "the client got Claude's own error");
+    }
+    reason = provider?.reason ?? null;
+  } else if (event.kind === "fallback") {
+    parts.push(`${asked} → ${event.to_model ?? "the next model"}`);
   } else {
     if (event.model) parts.push(event.model);
     if (event.wait_ms !== null) parts.push(`waited ${duration(event.wait_ms)}`);
   }
-  const kind = event.kind === "retry" ? "Retry" : event.kind === "fallback" ? "Fallback" : humanize(event.kind);
-  return { kind, detail: parts.join(" · "), request: event.request_id ? `request ${event.request_id}` : null };
+  const kind = KIND_WORDS[event.kind] ?? humanize(event.kind);
+  return { kind, detail: parts.join(" · "), request: event.request_id ? `request ${event.request_id}` : null, reason };
+}
+
+/** Whether a chain entry names another provider's model (`openai:gpt-4o`), not a Claude model. */
+export function isProviderTarget(target: string): boolean {
+  return /^(openai|gemini|openai-compatible):/.test(target);
+}
+
+/** "at once", "90 seconds", "5 minutes", "2 hours": the fallback_after setting in words. */
+export function fallbackAfterText(secs: number): string {
+  if (secs <= 0) return "at once";
+  const unit = (n: number, word: string) => `${count(n)} ${word}${n === 1 ? "" : "s"}`;
+  if (secs % 3600 === 0) return unit(secs / 3600, "hour");
+  if (secs % 60 === 0) return unit(secs / 60, "minute");
+  return unit(secs, "second");
+}
+
+/** When the chain's other providers take a model's requests, and how traffic comes back. */
+export function fallbackAfterSentence(secs: number): string {
+  const when =
+    secs <= 0
+      ? "Other providers take a request at once when it still gets a 529 or 5xx after the retries."
+      : `Other providers take a model's requests only after its verdict has been overloaded or in outage for ${fallbackAfterText(secs)}.`;
+  return `${when} While they do, one request every 30 s still tries Claude first, and traffic comes back once the model is operational again.`;
+}
+
+export interface ServedElsewhereLine {
+  model: string;
+  target: string;
+  /** "claude-opus-4-6 → openai:gpt-4o since 11:52:10". */
+  text: string;
+}
+
+/**
+ * The models another provider serves now. The report says which; when it also says since when
+ * (`since`), that is shown, else the latest request the target took for the model (newest-first
+ * `events`), so the line never claims a start it does not know.
+ */
+export function servedElsewhereLines(
+  served: readonly ServedElsewhere[],
+  events: readonly ResilienceEvent[],
+  now: Date,
+): ServedElsewhereLine[] {
+  return served.map((entry) => {
+    const base = `${entry.model} → ${entry.target}`;
+    const since = parseTime((entry as ServedElsewhere & { since?: string | null }).since ?? null);
+    if (since) return { model: entry.model, target: entry.target, text: `${base} since ${clockTime(since, now)}` };
+    const latest = events.find((e) => e.kind === "provider" && e.model === entry.model && e.provider?.target === entry.target);
+    const at = parseTime(latest?.at);
+    const text = at ? `${base} (latest request there at ${clockTime(at, now)})` : base;
+    return { model: entry.model, target: entry.target, text };
+  });
+}
+
+export interface FallbackTotalRow {
+  target: string;
+  /** Another provider's target (its tokens and cost are its own), not another Claude model. */
+  provider: boolean;
+  requests: string;
+  served: string;
+  notTranslated: string;
+  /** "3,000 / 300"; a dash for a Claude target, whose tokens are metered as Claude traffic. */
+  tokens: string;
+  /** "$0.011", "at least $0.011" or "price unknown" when some had no price; a dash for Claude. */
+  cost: string;
+  latency: string;
+  last: string;
+}
+
+/** The cost of a target's requests this month, saying when some of it is unknown. */
+function totalCostText(totals: FallbackTotals): string {
+  if (totals.unpriced === 0) return usd(totals.cost_usd);
+  return totals.cost_usd > 0 ? `at least ${usd(totals.cost_usd)}` : "price unknown";
+}
+
+/** This month's fallbacks by target as table rows, in the report's order (the most used first). */
+export function fallbackTotalRows(totals: readonly FallbackTotals[], now: Date): FallbackTotalRow[] {
+  return totals.map((t) => {
+    const provider = isProviderTarget(t.target);
+    const last = parseTime(t.last_at);
+    return {
+      target: t.target,
+      provider,
+      requests: count(t.requests),
+      served: provider ? count(t.served) : "—",
+      notTranslated: provider ? count(t.not_translated) : "—",
+      tokens: provider ? `${count(t.input_tokens)} / ${count(t.output_tokens)}` : "—",
+      cost: provider ? totalCostText(t) : "—",
+      latency: provider ? durationOf(t.latency_p50_ms) : "—",
+      last: last ? clockTime(last, now) : "—",
+    };
+  });
+}
+
+/**
+ * "Other providers cost $0.84 this month (UTC)", "at least …" when some requests had no price;
+ * null when no request went to another provider this month.
+ */
+export function providerCostText(totals: readonly FallbackTotals[]): string | null {
+  const elsewhere = totals.filter((t) => isProviderTarget(t.target) && t.requests > 0);
+  if (elsewhere.length === 0) return null;
+  const cost = elsewhere.reduce((sum, t) => sum + t.cost_usd, 0);
+  const unpriced = elsewhere.some((t) => t.unpriced > 0);
+  const requests = elsewhere.reduce((sum, t) => sum + t.requests, 0);
+  const amount = unpriced ? (cost > 0 ? `at least ${usd(cost)}` : "an unknown amount (no price for their models)") : usd(cost);
+  return `Other providers took ${plural(requests, "request")} this month (UTC) and cost ${amount}.`;
 }
 
 /** Whether retries and the fallback chain are on, and what that means for the user's code. */
@@ -223,6 +374,11 @@ export function resilienceText(retry: boolean, fallback: readonly string[]): str
       : "Fallback is off: no fallback chain is set.";
   const where = !retry || fallback.length === 0 ? " Both are set in Settings (Local gateway)." : "";
   return `${retries} ${chain}${where}`;
+}
+
+/** The chain names another provider's model. */
+export function chainLeavesClaude(fallback: readonly string[]): boolean {
+  return fallback.some(isProviderTarget);
 }
 
 /** The empty list of retries and fallbacks, saying whether they could have happened. */

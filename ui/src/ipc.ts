@@ -183,6 +183,33 @@ export const getAlertChannels = (): Promise<AlertingReport> => call("get_alert_c
 export const setAlertSecret = (channel: string, slot: SecretSlot, secret: string | null): Promise<AlertingReport> =>
   call("set_alert_secret", { channel, slot, secret });
 
+/**
+ * Whether a provider of the fallback chain has a key and where it is (the service's
+ * `provider_keys::ProviderKeyStatus`); never the key. Declared here because the service builds
+ * it, not a ts-rs type of core.
+ */
+export interface ProviderKeyStatus {
+  /** What `set_provider_key` takes: `openai`, `gemini`, or a declared server's name. */
+  name: string;
+  /** How the chain names it: `openai`, `gemini`, `openai-compatible:NAME`. */
+  label: string;
+  /** The environment variable read when the keychain holds no key (`OPENAI_API_KEY`). */
+  env_var: string;
+  source: ApiKeySource;
+  /** The provider refuses requests without a key (OpenAI and Gemini; a local server often needs none). */
+  required: boolean;
+}
+
+/** Where each provider's key is (keychain, its environment variable, none), never the key. */
+export const getProviderKeys = (): Promise<ProviderKeyStatus[]> => call("get_provider_keys");
+
+/**
+ * Stores a provider's key in the OS keychain through the service (`provider` is `openai`, `gemini`
+ * or a declared server's name), or removes it with `null`. It is never sent back.
+ */
+export const setProviderKey = (provider: string, key: string | null): Promise<ProviderKeyStatus[]> =>
+  call("set_provider_key", { provider, key });
+
 /** Sends a test alert to one channel, or to every channel with `null`. */
 export const sendTestAlert = (channel: string | null): Promise<TestOutcome[]> =>
   call("send_test_alert", { channel });

@@ -2,6 +2,7 @@
 // what is wrong before saving. The shell stays the judge: its `invalid_settings` message is shown
 // as well. Keep the messages word for word the same as the Rust ones.
 
+import type { ProviderEndpoint } from "./bindings/ProviderEndpoint.ts";
 import type { Settings } from "./bindings/Settings.ts";
 import { findTier } from "./tiers.ts";
 
@@ -35,6 +36,20 @@ export function settingsProblems(s: Settings): Partial<Record<SettingsField, str
   }
   const chain = fallbackProblem(s.gateway_fallback);
   if (chain !== null) problems.gateway_fallback = chain;
+  const after = s.gateway_fallback_after_secs;
+  if (!Number.isInteger(after) || after < 0) {
+    // The Rust side cannot hold such a value (u64); this is the form's own message.
+    problems.gateway_fallback_after_secs = FALLBACK_AFTER_FORMAT;
+  } else if (after > MAX_FALLBACK_AFTER_SECS) {
+    problems.gateway_fallback_after_secs = "must be at most 86400 (one day)";
+  }
+  const providers = providersProblem(s.gateway_providers);
+  if (providers !== null) {
+    problems.gateway_providers = providers;
+  } else if (chain === null) {
+    const undeclared = undeclaredServerProblem(s.gateway_fallback, s.gateway_providers);
+    if (undeclared !== null) problems.gateway_fallback = undeclared;
+  }
   if (!within(s.latency_threshold_ms, 500, 60_000)) {
     problems.latency_threshold_ms = "must be between 0.5 and 60 seconds";
   }
@@ -129,21 +144,140 @@ export function bothPinnedAndDropped(pinned: readonly string[], dropped: readonl
   return pinned.find((model) => dropped.includes(model)) ?? null;
 }
 
-/** The most models a fallback chain may name (settings.rs). */
-export const MAX_FALLBACK_MODELS = 5;
+/** The most entries a fallback chain may have (`fallback::MAX_CHAIN`). */
+export const MAX_FALLBACK_ENTRIES = 8;
 
 /**
- * What is wrong with a fallback chain, in the order and words of settings.rs: too long, a bad
- * model id, a model named twice, a single model. Null when it is fine (empty is fine: no chain).
+ * Whether `name` can name an OpenAI-compatible server (`fallback::is_provider_name`): 1 to 32 of
+ * a-z, 0-9, - and _, starting with a letter, and none of openai, gemini, anthropic, claude.
  */
-export function fallbackProblem(chain: readonly string[]): string | null {
-  if (chain.length > MAX_FALLBACK_MODELS) return `at most ${MAX_FALLBACK_MODELS} models`;
-  const bad = chain.find((model) => !isModelId(model));
-  if (bad !== undefined) return `${JSON.stringify(bad)} is not a model id such as claude-sonnet-5-5`;
-  const repeated = chain.find((model, i) => chain.indexOf(model) < i);
-  if (repeated !== undefined) return `${JSON.stringify(repeated)} is named twice`;
-  if (chain.length === 1) return "needs a second model to fall back to";
+export function isProviderName(name: string): boolean {
+  return /^[a-z][a-z0-9_-]{0,31}$/.test(name) && !["openai", "gemini", "anthropic", "claude"].includes(name);
+}
+
+/** One chain entry read as core's `Target::parse` reads it. */
+export type FallbackTarget =
+  | { kind: "claude"; model: string }
+  | { kind: "provider"; provider: "openai" | "gemini"; model: string }
+  | { kind: "provider"; provider: "compatible"; name: string; model: string };
+
+/** Reads one chain entry (`Target::parse`), or says why it is not one, in core's words. */
+export function parseFallbackTarget(raw: string): { target: FallbackTarget } | { problem: string } {
+  const entry = raw.trim();
+  const q = JSON.stringify(entry);
+  if (entry === "") return { problem: "an empty fallback entry" };
+  if (entry.length > 200) return { problem: "a fallback entry longer than 200 characters" };
+  const modelOk = (model: string) => model.length > 0 && model.length <= 128 && /^[A-Za-z0-9\-._:/@]+$/.test(model);
+  let target: FallbackTarget;
+  if (entry.startsWith("openai:")) {
+    target = { kind: "provider", provider: "openai", model: entry.slice("openai:".length) };
+  } else if (entry.startsWith("gemini:")) {
+    target = { kind: "provider", provider: "gemini", model: entry.slice("gemini:".length) };
+  } else if (entry.startsWith("openai-compatible:")) {
+    const rest = entry.slice("openai-compatible:".length);
+    const colon = rest.indexOf(":");
+    if (colon < 0) return { problem: `${q} names no model: write openai-compatible:NAME:MODEL` };
+    const name = rest.slice(0, colon);
+    if (!isProviderName(name)) {
+      return { problem: `${JSON.stringify(name)} is not a provider name (lower-case letters, digits, - and _)` };
+    }
+    target = { kind: "provider", provider: "compatible", name, model: rest.slice(colon + 1) };
+  } else if (entry.includes(":")) {
+    return {
+      problem: `${q} is not a fallback target: write a Claude model, openai:MODEL, gemini:MODEL or openai-compatible:NAME:MODEL`,
+    };
+  } else {
+    if (entry.length > 100 || !/^[A-Za-z0-9\-._]+$/.test(entry)) return { problem: `${q} is not a model id such as claude-sonnet-5-5` };
+    return { target: { kind: "claude", model: entry } };
+  }
+  if (!modelOk(target.model)) return { problem: `${q} names no model, or an odd one` };
+  return { target };
+}
+
+/**
+ * What is wrong with a fallback chain, in the order and words of core's `fallback::parse_chain`:
+ * too long, an entry that is not a target, an entry named twice, a chain that does not start at a
+ * Claude model, a single entry. Null when it is fine (empty is fine: no chain).
+ */
+export function fallbackProblem(raw: readonly string[]): string | null {
+  const chain = raw.map((e) => e.trim()).filter((e) => e !== "");
+  if (chain.length === 0) return null;
+  if (chain.length > MAX_FALLBACK_ENTRIES) return `at most ${MAX_FALLBACK_ENTRIES} fallback entries`;
+  const targets: FallbackTarget[] = [];
+  for (const [i, entry] of chain.entries()) {
+    const parsed = parseFallbackTarget(entry);
+    if ("problem" in parsed) return parsed.problem;
+    if (chain.indexOf(entry) < i) return `${JSON.stringify(entry)} is named twice`;
+    targets.push(parsed.target);
+  }
+  if (targets[0]?.kind !== "claude") return `the chain starts at the Claude model a request asks for, not at ${chain[0]}`;
+  if (chain.length === 1) return `${chain[0]} has no second entry to fall back to`;
   return null;
+}
+
+/** The OpenAI-compatible servers a chain names (`openai-compatible:NAME:MODEL`), in order. */
+export function chainServers(raw: readonly string[]): string[] {
+  const names: string[] = [];
+  for (const entry of raw) {
+    const parsed = parseFallbackTarget(entry);
+    if ("target" in parsed && parsed.target.kind === "provider" && parsed.target.provider === "compatible") {
+      if (!names.includes(parsed.target.name)) names.push(parsed.target.name);
+    }
+  }
+  return names;
+}
+
+/** The most servers `gateway_providers` may declare (settings.rs). */
+export const MAX_PROVIDERS = 8;
+
+/** What is wrong with the declared servers, in the words of settings.rs's `validate_providers`. */
+export function providersProblem(providers: readonly ProviderEndpoint[]): string | null {
+  if (providers.length > MAX_PROVIDERS) return `at most ${MAX_PROVIDERS} providers`;
+  for (const [i, provider] of providers.entries()) {
+    const name = provider.name;
+    if (!(isProviderName(name) || name === "openai" || name === "gemini")) {
+      return `${JSON.stringify(name)} is not a provider name (lower-case letters, digits, - and _)`;
+    }
+    if (providers.slice(0, i).some((p) => p.name === name)) return `${JSON.stringify(name)} is declared twice`;
+    const url = provider.base_url.trim();
+    const schemeOk = url.startsWith("https://") || url.startsWith("http://");
+    if (!schemeOk || url.length > 500 || /\s/.test(url) || url.includes("?")) {
+      return `${name}'s base URL must be an http:// or https:// URL without a query`;
+    }
+  }
+  return null;
+}
+
+/** A chain entry naming a server `providers` does not declare, in settings.rs's words; null when none. */
+export function undeclaredServerProblem(chain: readonly string[], providers: readonly ProviderEndpoint[]): string | null {
+  for (const entry of chain) {
+    const parsed = parseFallbackTarget(entry);
+    if (!("target" in parsed) || parsed.target.kind !== "provider" || parsed.target.provider !== "compatible") continue;
+    const name = parsed.target.name;
+    if (!providers.some((p) => p.name === name)) {
+      return `${entry.trim()} names the server ${JSON.stringify(name)}, which gateway_providers does not declare`;
+    }
+  }
+  return null;
+}
+
+/** The longest wait before other providers (settings.rs): one day. */
+export const MAX_FALLBACK_AFTER_SECS = 86_400;
+
+/** The form's message for a wait that is not a whole number. */
+export const FALLBACK_AFTER_FORMAT = "must be a whole number of seconds or minutes (0 for at once)";
+
+/** A wait as the form shows it: whole minutes in minutes (the default 300 s is "5 minutes"), else seconds. */
+export function fallbackAfterFields(secs: number): { value: string; unit: "s" | "min" } {
+  if (secs > 0 && secs % 60 === 0) return { value: String(secs / 60), unit: "min" };
+  return { value: String(secs), unit: "s" };
+}
+
+/** The form's wait as seconds: NaN when it is not a whole number (which `settingsProblems` reports). */
+export function fallbackAfterSecs(value: string, unit: "s" | "min"): number {
+  const text = value.trim();
+  if (!/^[0-9]+$/.test(text)) return Number.NaN;
+  return Number(text) * (unit === "min" ? 60 : 1);
 }
 
 /**
@@ -220,6 +354,8 @@ const FIELDS: readonly SettingsField[] = [
   "gateway_port",
   "gateway_retry",
   "gateway_fallback",
+  "gateway_fallback_after_secs",
+  "gateway_providers",
   "gateway_bind",
   "metrics_addr",
   "allow_remote",

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { channelIdProblem, channelStateText, newChannel, secretText } from "../.test-build/src/alerts.js";
+import { alertKindLabel, channelIdProblem, channelStateText, LEVEL_TOPIC_KINDS, levelTopicHint, newChannel, secretText } from "../.test-build/src/alerts.js";
 import { alertChannels } from "../.test-build/test/fixtures/index.js";
 
 test("a secret is only ever set or not set, with where it is", () => {
@@ -42,4 +42,27 @@ test("a new channel follows core's rules", () => {
     filter: { levels: ["overloaded", "outage"], models: [], incidents: true, budget: true, plan: true },
     endpoint: null,
   });
+});
+
+test("issue 15: every notification kind has words, and the level boxes say they bring the provider moves", async () => {
+  const { readFile } = await import("node:fs/promises");
+  const kinds = ["trouble", "recovered", "flapping", "incident_opened", "incident_updated", "incident_resolved", "usage_threshold", "spend_cap_reached", "provider_fallback", "provider_back"];
+  for (const kind of kinds) assert.ok(alertKindLabel(kind).length > 0, kind);
+  assert.equal(alertKindLabel("provider_fallback"), "the gateway moving a model's requests to another provider");
+  assert.equal(alertKindLabel("provider_back"), "its requests coming back to Claude");
+  assert.equal(alertKindLabel("something_new"), "something new", "a kind this build does not know");
+  assert.equal(
+    levelTopicHint(),
+    "A ticked level also brings recovery, flapping, the gateway moving a model's requests to another provider and its requests coming back to Claude.",
+  );
+  // The same kinds as core's Topic::of maps to Topic::Level (crates/core/src/channels.rs).
+  const rust = await readFile(new URL("../../crates/core/src/channels.rs", import.meta.url), "utf8");
+  const arm = /match notification\.kind \{\s*((?:\|?\s*AlertKind::\w+\s*)+)=> Topic::Level/.exec(rust);
+  assert.ok(arm, "Topic::of's level arm");
+  const snake = (name) => name.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
+  const core = [...arm[1].matchAll(/AlertKind::(\w+)/g)].map((m) => snake(m[1]));
+  assert.deepEqual([...LEVEL_TOPIC_KINDS].sort(), core.sort());
+  // And the binding lists every kind the labels know.
+  const binding = await readFile(new URL("../src/bindings/AlertKind.ts", import.meta.url), "utf8");
+  assert.deepEqual([...binding.matchAll(/"(\w+)"/g)].map((m) => m[1]).sort(), [...kinds].sort());
 });

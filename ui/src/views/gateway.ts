@@ -1,6 +1,7 @@
 // The Budget view's Gateway section: the local gateway's state (off, could not start, starting,
 // running), the ANTHROPIC_BASE_URL line to copy, its counters, the last 15 minutes of traffic
-// through it (a chart and a table), and the retries and fallbacks it made.
+// through it (a chart and a table), this month's fallbacks by target with their cost (the models
+// another provider serves now first), and the retries and fallbacks it made.
 //
 // It asks `get_gateway` when the Budget tab opens, then again on each `snapshot-changed` while the
 // tab is on screen, like the rest of the page. It does not poll (no timer): every request the
@@ -16,16 +17,21 @@ import { copyLine, el, emptyState, errorBox, section, setChildren } from "../dom
 import { count, localTime, parseTime } from "../format.ts";
 import {
   baseUrlLine,
+  chainLeavesClaude,
   clockTime,
   eventLine,
   eventsEmptyText,
+  fallbackAfterSentence,
+  fallbackTotalRows,
   gatewayCounters,
   gatewayState,
   gatewayStateText,
   meteringWarnings,
   minuteBuckets,
   minuteRows,
+  providerCostText,
   resilienceText,
+  servedElsewhereLines,
 } from "../gateway.ts";
 import { getGateway } from "../ipc.ts";
 import type { AppContext } from "./context.ts";
@@ -124,10 +130,87 @@ function eventItem(event: ResilienceEvent, now: Date): HTMLElement {
       el("strong", { class: "event-kind", text: line.kind }),
       el("span", { class: "event-detail", text: line.detail }),
     ),
+    line.reason ? el("div", { class: "muted event-reason", testid: "gateway-event-reason", text: line.reason }) : null,
     line.request ? el("div", { class: "muted request-id", testid: "gateway-event-request", text: line.request }) : null,
   );
   item.dataset.kind = event.kind;
+  if (event.provider) {
+    item.dataset.target = event.provider.target;
+    item.dataset.served = String(event.provider.served);
+  }
   return item;
+}
+
+/**
+ * This month's fallbacks by target with their cost, after the models another provider serves
+ * now and when the chain leaves Claude; nothing when no chain is set and nothing fell back.
+ */
+function fallbacks(report: GatewayReport): HTMLElement[] {
+  const leaves = chainLeavesClaude(report.fallback);
+  if (report.fallback.length === 0 && report.fallback_totals.length === 0 && report.served_elsewhere.length === 0) return [];
+  const now = new Date();
+  const out: HTMLElement[] = [el("h3", { text: "Fallbacks this month" })];
+  const elsewhere = servedElsewhereLines(report.served_elsewhere, report.events, now);
+  if (elsewhere.length > 0) {
+    out.push(
+      el(
+        "div",
+        { class: "warning served-elsewhere", testid: "gateway-served-elsewhere" },
+        el("p", { text: "Served by another provider now:" }),
+        el(
+          "ul",
+          { class: "plain" },
+          ...elsewhere.map((line) => {
+            const item = el("li", { testid: "gateway-served-elsewhere-item", text: line.text });
+            item.dataset.model = line.model;
+            item.dataset.target = line.target;
+            return item;
+          }),
+        ),
+      ),
+    );
+  }
+  if (leaves) {
+    const after = el("p", { class: "muted", testid: "gateway-fallback-after", text: fallbackAfterSentence(report.fallback_after_secs) });
+    after.dataset.secs = String(report.fallback_after_secs);
+    out.push(after);
+  }
+  const cost = providerCostText(report.fallback_totals);
+  if (cost) out.push(el("p", { testid: "gateway-provider-cost", text: cost }));
+  if (report.fallback_totals.length === 0) {
+    out.push(emptyState("No fallbacks this month (UTC): every request was answered by the model it asked for.", "gateway-fallback-totals-empty"));
+    return out;
+  }
+  const head = ["Target", "Requests", "Served", "Not translated", "Tokens in / out", "Cost", "Latency (p50)", "Last"];
+  const rows = fallbackTotalRows(report.fallback_totals, now).map((row) => {
+    const tr = el(
+      "tr",
+      { testid: "gateway-fallback-total" },
+      el("th", { class: "target", text: row.target, attrs: { scope: "row" } }),
+      el("td", { text: row.requests }),
+      el("td", { text: row.served }),
+      el("td", { class: row.notTranslated !== "0" && row.notTranslated !== "—" ? "troubled" : "", text: row.notTranslated }),
+      el("td", { text: row.tokens }),
+      el("td", { class: "nowrap", testid: "gateway-fallback-cost", text: row.cost }),
+      el("td", { class: "nowrap", text: row.latency }),
+      el("td", { class: "nowrap", text: row.last }),
+    );
+    tr.dataset.target = row.target;
+    tr.dataset.provider = String(row.provider);
+    return tr;
+  });
+  const table = el(
+    "table",
+    { class: "data-table", testid: "gateway-fallback-totals" },
+    el("caption", {
+      text: "By target, this UTC month, the most used first. Another Claude model's tokens and cost are counted with your Claude traffic; other providers' at their list prices.",
+    }),
+    el("thead", {}, el("tr", {}, ...head.map((text) => el("th", { text, attrs: { scope: "col" } })))),
+    el("tbody", {}, ...rows),
+  );
+  // Eight columns do not fit a narrow window: the table scrolls on its own, never the page.
+  out.push(el("div", "table-scroll", table));
+  return out;
 }
 
 function events(report: GatewayReport): HTMLElement[] {
@@ -193,6 +276,7 @@ export function gatewayPanel(context: AppContext): GatewayPanel {
       ...(busy
         ? [minutesChart(report.minutes), minutesTable(report.minutes)]
         : [emptyState(`No requests through the gateway in the last ${report.minutes.length || 15} minutes.`, "gateway-minutes-empty")]),
+      ...fallbacks(report),
       el("h3", { text: "Retries and fallbacks" }),
       ...events(report),
     );

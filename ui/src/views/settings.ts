@@ -1,9 +1,12 @@
 // Settings: everything the tray app stores, checked as it is typed (the rules of settings.rs,
 // mirrored in settings-rules.ts) and by the shell on save (its `invalid_settings` message is shown
-// next to the form). The API key and the Admin API key go to the keychain and are never shown
-// back. The per-model probe, the pinned and the dropped models are set here too.
+// next to the form). The API key, the Admin API key and the fallback chain's provider keys go to
+// the keychain and are never shown back. The per-model probe, the pinned and the dropped models,
+// and the gateway's fallback to other providers (the chain, the wait, the OpenAI-compatible
+// servers) are set here too.
 
 import type { ComponentReport } from "../bindings/ComponentReport.ts";
+import type { ProviderEndpoint } from "../bindings/ProviderEndpoint.ts";
 import type { Settings } from "../bindings/Settings.ts";
 import { probeCostHint } from "../cost.ts";
 import { copyLine, el, errorBox, setChildren } from "../dom.ts";
@@ -12,11 +15,14 @@ import { baseUrlLine } from "../gateway.ts";
 import type { StatusLineSetup } from "../bindings/StatusLineSetup.ts";
 import {
   getSettings,
+  getProviderKeys,
   getStatusLine,
   installStatusLine,
   isIpcError,
+  type ProviderKeyStatus,
   setAdminKey,
   setApiKey,
+  setProviderKey,
   setSettings,
   type SettingsView,
   uninstallStatusLine,
@@ -24,6 +30,9 @@ import {
 import {
   budgetCents,
   budgetText,
+  chainServers,
+  fallbackAfterFields,
+  fallbackAfterSecs,
   modelListText,
   NUMBER_FIELDS,
   parseModelList,
@@ -140,6 +149,18 @@ export function statusLinePanel(): { element: HTMLElement; load(): void } {
   };
 }
 
+/** Where a provider's key is: "stored in the keychain", "from $OPENAI_API_KEY", "none". */
+export function providerKeyText(status: ProviderKeyStatus): string {
+  switch (status.source) {
+    case "keychain":
+      return "stored in the keychain";
+    case "environment":
+      return `from $${status.env_var}`;
+    case "none":
+      return status.required ? "none" : "none (a server may need none)";
+  }
+}
+
 /** Where the Admin API key stands; `undefined` when the shell does not say. */
 function adminKeyText(configured: boolean | undefined): string {
   if (configured === undefined) return "not reported by the app";
@@ -164,7 +185,9 @@ const FIELD_NAMES: Partial<Record<SettingsField, string>> = {
   dropped_models: "Dropped models",
   tier_override: "Tier",
   followed_components: "Components",
-  gateway_fallback: "Fallback models",
+  gateway_fallback: "Fallback chain",
+  gateway_fallback_after_secs: "Fall back to other providers after",
+  gateway_providers: "OpenAI-compatible servers",
   metrics_addr: "Metrics address",
 };
 
@@ -213,7 +236,29 @@ export function settingsView(context: AppContext): View {
         "aria-describedby": `hint-${field} error-${field}`,
       },
     });
-  const fallback = modelList("gateway_fallback", "claude-opus-4-6, claude-sonnet-4-6");
+  const fallback = modelList("gateway_fallback", "claude-opus-4-6, claude-sonnet-4-6, openai:gpt-4o");
+  const afterInput = el("input", {
+    testid: "setting-gateway_fallback_after_secs",
+    attrs: {
+      type: "number",
+      id: "setting-gateway_fallback_after_secs",
+      min: "0",
+      step: "1",
+      inputmode: "numeric",
+      "aria-describedby": "hint-gateway_fallback_after_secs error-gateway_fallback_after_secs",
+    },
+  });
+  const afterUnit = el(
+    "select",
+    { testid: "setting-gateway_fallback_after_unit", attrs: { "aria-label": "Unit of the wait before other providers" } },
+    el("option", { text: "minutes", attrs: { value: "min" } }),
+    el("option", { text: "seconds", attrs: { value: "s" } }),
+  );
+  /** The declared OpenAI-compatible servers, one row each (name, base URL, Remove). */
+  const providerRows = el("div", { class: "provider-rows", testid: "setting-gateway_providers" });
+  const providerAdd = el("button", { class: "secondary small", text: "Add a server", testid: "provider-add", attrs: { type: "button" } });
+  const providerKeysList = el("div", { testid: "provider-keys" });
+  const providerKeysMessage = el("div", { testid: "provider-keys-message", attrs: { role: "status" } });
   const pinned = modelList("pinned_models", "no model pinned");
   const dropped = modelList("dropped_models", "no model dropped");
   const listInputs: Record<ModelListField, HTMLInputElement> = {
@@ -359,6 +404,8 @@ export function settingsView(context: AppContext): View {
       gateway_retry: checks.get("gateway_retry")?.checked ?? base.gateway_retry,
       price_refresh: checks.get("price_refresh")?.checked ?? base.price_refresh,
       gateway_fallback: parseModelList(fallback.value),
+      gateway_fallback_after_secs: fallbackAfterSecs(afterInput.value, afterUnit.value === "s" ? "s" : "min"),
+      gateway_providers: providersFromForm(),
       metrics_addr: metricsAddr.value.trim() === "" ? null : metricsAddr.value.trim(),
     };
   }
@@ -371,10 +418,16 @@ export function settingsView(context: AppContext): View {
     for (const [field, slot] of fieldErrors) {
       const problem = problems[field];
       slot.textContent = show && problem ? problem : "";
+      if (field === "gateway_providers") {
+        for (const input of providerRows.querySelectorAll("input")) input.setAttribute("aria-invalid", String(show && Boolean(problem)));
+        continue;
+      }
       const input =
         field === "streaming_model"
           ? model
-          : field === "tier_override"
+          : field === "gateway_fallback_after_secs"
+            ? afterInput
+            : field === "tier_override"
             ? tierSelect
             : field === "metrics_addr"
               ? metricsAddr
@@ -416,6 +469,138 @@ export function settingsView(context: AppContext): View {
     return el("label", "check", input, ` ${label}`);
   }
 
+  /** The servers as the rows have them, in order (a row left wholly empty is none). */
+  function providersFromForm(): ProviderEndpoint[] {
+    const out: ProviderEndpoint[] = [];
+    for (const row of providerRows.querySelectorAll<HTMLElement>('[data-testid="provider-row"]')) {
+      const name = row.querySelector<HTMLInputElement>('[data-testid="provider-name"]')?.value.trim() ?? "";
+      const base_url = row.querySelector<HTMLInputElement>('[data-testid="provider-url"]')?.value.trim() ?? "";
+      if (name === "" && base_url === "") continue;
+      out.push({ name, base_url });
+    }
+    return out;
+  }
+
+  /** One server's row: its name (what `openai-compatible:NAME:MODEL` says) and base URL. */
+  function providerRow(endpoint: ProviderEndpoint): HTMLElement {
+    const index = providerRows.childElementCount;
+    const name = el("input", {
+      testid: "provider-name",
+      attrs: {
+        type: "text",
+        autocomplete: "off",
+        spellcheck: "false",
+        placeholder: "local",
+        "aria-label": `Name of server ${index + 1}`,
+        "aria-describedby": "hint-gateway_providers error-gateway_providers",
+      },
+    });
+    name.value = endpoint.name;
+    const url = el("input", {
+      testid: "provider-url",
+      attrs: {
+        type: "text",
+        inputmode: "url",
+        autocomplete: "off",
+        spellcheck: "false",
+        placeholder: "http://127.0.0.1:8000/v1",
+        "aria-label": `Base URL of server ${index + 1}`,
+        "aria-describedby": "hint-gateway_providers error-gateway_providers",
+      },
+    });
+    url.value = endpoint.base_url;
+    const remove = el("button", { class: "secondary small", text: "Remove", testid: "provider-remove", attrs: { type: "button" } });
+    const row = el("div", { class: "provider-row", testid: "provider-row" }, name, url, remove);
+    remove.addEventListener("click", () => {
+      row.remove();
+      touched = true;
+      saved.textContent = "";
+      check(true);
+    });
+    return row;
+  }
+
+  function fillProviders(providers: readonly ProviderEndpoint[]): void {
+    setChildren(providerRows);
+    for (const endpoint of providers) providerRows.append(providerRow(endpoint));
+  }
+
+  /**
+   * The provider keys: where each is (never what), a field to store a new one in the keychain,
+   * and Remove for one stored there. The list follows the saved settings' servers; a server the
+   * chain names but the saved settings do not declare yet is said to need saving first.
+   */
+  function drawProviderKeys(statuses: readonly ProviderKeyStatus[]): void {
+    const rows = statuses.map((status) => {
+      const state = el("span", { testid: "provider-key-status", text: providerKeyText(status) });
+      state.dataset.source = status.source;
+      const input = el("input", {
+        testid: "provider-key-input",
+        attrs: { type: "password", autocomplete: "off", spellcheck: "false", "aria-label": `New key for ${status.label}` },
+      });
+      const store = el("button", { class: "secondary small", text: "Save key", testid: "provider-key-save", attrs: { type: "button" } });
+      const remove = el("button", { class: "secondary small", text: "Remove", testid: "provider-key-remove", attrs: { type: "button" } });
+      remove.disabled = status.source !== "keychain";
+      const run = async (key: string | null) => {
+        store.disabled = true;
+        try {
+          const next = await setProviderKey(status.name, key);
+          input.value = "";
+          drawProviderKeys(next);
+          setChildren(providerKeysMessage, el("p", { class: "saved", text: key === null ? `${status.label}'s key removed.` : `${status.label}'s key saved in the keychain.` }));
+        } catch (error) {
+          input.value = "";
+          store.disabled = false;
+          setChildren(providerKeysMessage, errorBox(key === null ? "Not removed:" : "Not saved:", error));
+        }
+      };
+      store.addEventListener("click", () => {
+        const key = input.value.trim();
+        if (key === "") {
+          setChildren(providerKeysMessage, el("p", { class: "error", text: `Paste ${status.label}'s key first, or use Remove.` }));
+          return;
+        }
+        if (/\s/.test(key) || key.length > 4096) {
+          setChildren(providerKeysMessage, el("p", { class: "error", text: "A provider key is one word of at most 4096 characters." }));
+          input.value = "";
+          return;
+        }
+        void run(key);
+      });
+      remove.addEventListener("click", () => void run(null));
+      const row = el(
+        "div",
+        { class: "field provider-key", testid: "provider-key" },
+        el("p", {}, el("strong", { text: status.label }), ": ", state),
+        el("p", { class: "hint", text: status.source === "keychain" ? `Used before $${status.env_var}.` : `Or set $${status.env_var} where the service runs.` }),
+        input,
+        el("div", "actions", store, remove),
+      );
+      row.dataset.provider = status.name;
+      return row;
+    });
+    const known = new Set(statuses.map((s) => s.name));
+    const unsaved = chainServers(parseModelList(fallback.value)).filter((name) => !known.has(name));
+    setChildren(
+      providerKeysList,
+      ...rows,
+      unsaved.length > 0
+        ? el("p", { class: "hint", testid: "provider-keys-unsaved", text: `Save the settings to set the key of ${unsaved.join(", ")}.` })
+        : null,
+    );
+  }
+
+  let keysLoaded: readonly ProviderKeyStatus[] = [];
+
+  function loadProviderKeys(): void {
+    getProviderKeys()
+      .then((statuses) => {
+        keysLoaded = statuses;
+        drawProviderKeys(statuses);
+      })
+      .catch((error) => setChildren(providerKeysMessage, errorBox("Could not read the provider keys:", error, () => loadProviderKeys())));
+  }
+
   /** The line to copy while the gateway runs, or why it could not start. */
   function showGateway(next: SettingsView): void {
     if (next.gateway_url) {
@@ -449,6 +634,10 @@ export function settingsView(context: AppContext): View {
     for (const [field, input] of checks) input.checked = s[field];
     model.value = s.streaming_model;
     fallback.value = modelListText(s.gateway_fallback);
+    const after = fallbackAfterFields(s.gateway_fallback_after_secs);
+    afterInput.value = after.value;
+    afterUnit.value = after.unit;
+    fillProviders(s.gateway_providers);
     pinned.value = modelListText(s.pinned_models);
     dropped.value = modelListText(s.dropped_models);
     fillTiers(s.tier_override);
@@ -500,6 +689,8 @@ export function settingsView(context: AppContext): View {
       fill(next);
       context.settingsChanged(next);
       saved.textContent = "Saved.";
+      // The servers may have changed, and with them the keys to show.
+      loadProviderKeys();
     } catch (error) {
       showServerError(error);
     } finally {
@@ -636,14 +827,39 @@ export function settingsView(context: AppContext): View {
           checkField("gateway_retry", "Retry 529, 500 and 429 in the gateway before my code sees them (never the spend cap)"),
           listField(
             "gateway_fallback",
-            "Fallback models for persistent 529s",
-            "Model ids in order, separated by commas or spaces: 2 to 5 of them, or empty for none. A request for one of them that keeps getting 529s goes to the next; other models are never switched.",
+            "Fallback chain",
+            "In order, separated by commas or spaces, starting at the Claude model a request asks for: other Claude models (tried per request after persistent 529s), then other providers' models as openai:MODEL, gemini:MODEL or openai-compatible:NAME:MODEL (a server declared below). 2 to 8 entries, or empty for none. A request for a model outside the chain is never switched.",
           ),
           el("p", {
             class: "hint",
             testid: "gateway-resilience-hint",
             text: "Both are off by default. Your SDK already retries 529s, 500s and 429s, so retries here come on top of its own and multiply the attempts and the wait; and a fallback answers with another model than the one your code asked for.",
           }),
+          el(
+            "div",
+            "field",
+            el("label", { text: "Fall back to other providers after", attrs: { for: "setting-gateway_fallback_after_secs" } }),
+            el("div", "inline-fields", afterInput, afterUnit),
+            el("span", {
+              class: "hint",
+              text: "How long a model must have been overloaded or in outage before its requests go to another provider (default 5 minutes, at most a day); 0 sends a request there at once when it still fails after the retries. Traffic comes back to Claude by itself once the model is operational.",
+              attrs: { id: "hint-gateway_fallback_after_secs" },
+            }),
+            errorSlot("gateway_fallback_after_secs"),
+          ),
+          el(
+            "div",
+            "field",
+            el("span", { class: "label", text: "OpenAI-compatible servers" }),
+            providerRows,
+            el("div", "actions", providerAdd),
+            el("span", {
+              class: "hint",
+              text: "A local server or your company's own deployment that speaks Chat Completions: a name for the chain (openai-compatible:NAME:MODEL) and its base URL, e.g. http://127.0.0.1:8000/v1. The names openai and gemini move those providers' base URLs instead. At most 8. Their keys go under “Other providers' keys” below.",
+              attrs: { id: "hint-gateway_providers" },
+            }),
+            errorSlot("gateway_providers"),
+          ),
         ),
         el(
           "fieldset",
@@ -680,6 +896,13 @@ export function settingsView(context: AppContext): View {
         check(submitted || touched);
       });
       form.addEventListener("submit", (event) => void submit(event));
+      providerAdd.addEventListener("click", () => {
+        const row = providerRow({ name: "", base_url: "" });
+        providerRows.append(row);
+        row.querySelector("input")?.focus();
+      });
+      // The note about servers whose key can be set once saved follows the chain as it is typed.
+      fallback.addEventListener("input", () => drawProviderKeys(keysLoaded));
 
       const keyForm = el(
         "form",
@@ -741,10 +964,27 @@ export function settingsView(context: AppContext): View {
         void storeAdminKey(key);
       });
       adminRemove.addEventListener("click", () => void storeAdminKey(null));
+      const providerKeysForm = el(
+        "form",
+        { class: "settings-form", testid: "provider-keys-form", attrs: { novalidate: "" } },
+        el(
+          "fieldset",
+          {},
+          el("legend", { text: "Other providers' keys (gateway fallback)" }),
+          el("p", {
+            class: "hint",
+            text: "The keys of the fallback chain's other providers: OpenAI, Gemini and the servers declared above. Stored in the system keychain, never in the settings file, and never shown here again; without one, the service reads the provider's environment variable.",
+          }),
+          providerKeysList,
+          providerKeysMessage,
+        ),
+      );
+      providerKeysForm.addEventListener("submit", (event) => event.preventDefault());
       const statusLine = statusLinePanel();
-      panel.append(form, keyForm, adminForm, alerts.element, statusLine.element);
+      panel.append(form, keyForm, adminForm, providerKeysForm, alerts.element, statusLine.element);
       statusLine.load();
       alerts.load();
+      loadProviderKeys();
       void load();
     },
     shown() {

@@ -132,7 +132,10 @@ test("layout: nothing overflows sideways at 400 × 600 in any view", opts, async
     ["overload", fx.overloadScenario, "Overloaded"],
     ["operational", fx.operationalScenario, "Operational"],
     ["usage", fx.usageScenario, "Operational"],
+    // Issue 15: the fallbacks by target (eight columns, long targets) and the provider settings.
+    ["elsewhere", { ...fx.elsewhereScenario, get_settings: fx.providerSettingsView, get_provider_keys: fx.providerKeysWithLocal }, "Operational"],
   ]) {
+    const tracked = name === "usage" || name === "elsewhere";
     const { context, page, seen } = await openPage(state.browser, state.build, scenario, { viewport: { width: 400, height: 600 } });
     try {
       await load(page, state.server.origin, "/", level);
@@ -158,12 +161,14 @@ test("layout: nothing overflows sideways at 400 × 600 in any view", opts, async
       await page.locator(tid("chart-errors")).waitFor();
       await check("probes");
       await page.locator(tid("tab-budget")).click();
-      await page.locator(name === "usage" ? tid("usage-class") : tid("budget-not-measured")).first().waitFor();
+      await page.locator(tracked ? tid("usage-class") : tid("budget-not-measured")).first().waitFor();
       // The usage scenario has the gateway running: its chart, table and events are drawn too.
-      await page.locator(name === "usage" ? `${tid("chart-gateway")} svg` : `${tid("gateway-panel")}[data-state="off"]`).waitFor();
+      await page.locator(tracked ? `${tid("chart-gateway")} svg` : `${tid("gateway-panel")}[data-state="off"]`).waitFor();
+      if (name === "elsewhere") await page.locator(tid("gateway-fallback-totals")).waitFor();
       await check("budget");
       await page.locator(tid("tab-settings")).click();
       await page.waitForFunction(() => document.querySelector('[data-testid="setting-probe_interval_secs"]')?.value !== "");
+      if (name === "elsewhere") await page.locator(tid("provider-key")).first().waitFor();
       await check("settings");
       // With every kind of message showing.
       await page.locator(tid("setting-probe_interval_secs")).fill("2");

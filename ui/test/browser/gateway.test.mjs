@@ -183,7 +183,7 @@ test("running: the line to copy, counters, minutes, retries and fallbacks", opts
     assert.equal(await panel(page).locator(tid("gateway-events-empty")).count(), 0);
 
     // Headings give the section its outline.
-    assert.deepEqual(await panel(page).locator("h3").allInnerTexts(), ["Since it started", "Last 15 minutes", "Retries and fallbacks"]);
+    assert.deepEqual(await panel(page).locator("h3").allInnerTexts(), ["Since it started", "Last 15 minutes", "Fallbacks this month", "Retries and fallbacks"]);
     assertClean(assert, seen);
   } finally {
     await context.close();
@@ -287,6 +287,97 @@ test("a failed get_gateway says so, keeps the rest of Budget, and Try again reco
     await panel(page).locator(tid("gateway-counters")).waitFor();
     assert.equal(await panel(page).locator(tid("error")).count(), 0);
     assert.equal(await text(page.locator(tid("gateway-state"))), "Running on http://127.0.0.1:7529, forwarding to https://api.anthropic.com.");
+    assertClean(assert, seen);
+  } finally {
+    await context.close();
+  }
+});
+
+test("issue 15: fallbacks to other providers: who is served elsewhere, when, by target with their cost, and each event", opts, async () => {
+  const { fx } = state.build;
+  const { context, page, seen } = await openPage(state.browser, state.build, fx.elsewhereScenario);
+  try {
+    await load(page, state.server.origin, "/", "Operational");
+    await openGateway(page, "running");
+    // The model another provider serves now.
+    const elsewhere = panel(page).locator(tid("gateway-served-elsewhere-item"));
+    assert.equal(await elsewhere.count(), 1);
+    assert.equal(await elsewhere.getAttribute("data-model"), "claude-opus-4-6");
+    assert.equal(await elsewhere.getAttribute("data-target"), "openai:gpt-4o");
+    assert.match(await text(elsewhere), /^claude-opus-4-6 → openai:gpt-4o \(latest request there at 12:00:12\)$/);
+    // When the chain leaves Claude, and what it cost this month.
+    const after = panel(page).locator(tid("gateway-fallback-after"));
+    assert.equal(await after.getAttribute("data-secs"), "300");
+    assert.match(await text(after), /^Other providers take a model's requests only after its verdict has been overloaded or in outage for 5 minutes\./);
+    assert.equal(await text(panel(page).locator(tid("gateway-provider-cost"))), "Other providers took 40 requests this month (UTC) and cost at least $0.35.");
+    // The table by target, with real table semantics.
+    const table = panel(page).locator(tid("gateway-fallback-totals"));
+    assert.deepEqual(
+      await table.locator("thead th").evaluateAll((cells) => cells.map((c) => c.textContent)),
+      ["Target", "Requests", "Served", "Not translated", "Tokens in / out", "Cost", "Latency (p50)", "Last"],
+    );
+    const rows = table.locator(tid("gateway-fallback-total"));
+    assert.deepEqual(await rows.evaluateAll((trs) => trs.map((tr) => [tr.dataset.target, tr.dataset.provider])), [
+      ["openai:gpt-4o", "true"],
+      ["claude-sonnet-4-6", "false"],
+      ["openai-compatible:local:llama3", "true"],
+    ]);
+    const cells = (row) => row.locator("th, td").evaluateAll((items) => items.map((c) => c.textContent));
+    assert.deepEqual(await cells(rows.nth(0)), ["openai:gpt-4o", "38", "36", "3", "91,200 / 11,780", "$0.35", "1.4 s", "12:00:12"]);
+    assert.deepEqual((await cells(rows.nth(1))).slice(0, 6), ["claude-sonnet-4-6", "4", "—", "—", "—", "—"]);
+    assert.equal(await text(rows.nth(2).locator(tid("gateway-fallback-cost"))), "price unknown");
+    assert.equal(await rows.nth(0).locator("th").getAttribute("scope"), "row");
+    // The counters of the provider fallbacks.
+    assert.equal(await text(panel(page).locator(tid("gateway-counter-provider_fallbacks"))), "2 sent to other providers");
+    assert.equal(await text(panel(page).locator(tid("gateway-counter-not_translated"))), "1 not translated (kept on Claude)");
+    // Each provider event: its target, status, served or not, latency, cost, and the reason.
+    const events = panel(page).locator(tid("gateway-event"));
+    assert.deepEqual(await events.evaluateAll((items) => items.slice(0, 4).map((li) => [li.dataset.kind, li.dataset.target ?? null, li.dataset.served ?? null])), [
+      ["provider", "openai:gpt-4o", "true"],
+      ["provider", "openai:gpt-4o", "false"],
+      ["not_translated", "openai:gpt-4o", "false"],
+      ["fallback", null, null],
+    ]);
+    assert.equal(await text(events.nth(0).locator(".event-kind")), "Other provider");
+    assert.equal(await text(events.nth(0).locator(".event-detail")), "529 overloaded · claude-opus-4-6 → openai:gpt-4o · served (200) · 1.4 s · $0.0091");
+    assert.equal(await text(events.nth(0).locator(tid("gateway-event-reason"))), "claude-opus-4-6 has been overloaded for 6 min");
+    assert.match(await text(events.nth(1).locator(".event-detail")), /not served: 503 server error · 380 ms$/);
+    assert.equal(await text(events.nth(2).locator(".event-kind")), "Not translated");
+    assert.equal(
+      await text(events.nth(2).locator(tid("gateway-event-reason"))),
+      "not translated: extended thinking (thinking) has no Chat Completions equivalent",
+    );
+    assert.equal(await events.nth(3).locator(tid("gateway-event-reason")).count(), 0, "a Claude fallback has no reason line");
+    assertClean(assert, seen);
+  } finally {
+    await context.close();
+  }
+});
+
+test("issue 15: a chain of Claude models only: the month's moves, no provider lines; none at all without a chain", opts, async () => {
+  const { fx } = state.build;
+  const { context, page, seen } = await openPage(state.browser, state.build, fx.usageScenario);
+  try {
+    await load(page, state.server.origin, "/", "Operational");
+    await openGateway(page, "running");
+    const rows = panel(page).locator(tid("gateway-fallback-total"));
+    assert.equal(await rows.count(), 1);
+    assert.equal(await rows.getAttribute("data-target"), "claude-sonnet-4-6");
+    for (const id of ["gateway-served-elsewhere", "gateway-fallback-after", "gateway-provider-cost"]) {
+      assert.equal(await panel(page).locator(tid(id)).count(), 0, `no ${id} for a Claude-only chain`);
+    }
+    // A chain set but nothing this month: said so.
+    await setResponse(page, "get_gateway", { ...fx.gatewayElsewhere, fallback_totals: [], served_elsewhere: [], events: [] });
+    await page.evaluate((snapshot) => window.__mockIpc.emit("snapshot-changed", snapshot), fx.usageSnapshot);
+    await panel(page).locator(tid("gateway-fallback-totals-empty")).waitFor();
+    assert.match(await text(panel(page).locator(tid("gateway-fallback-totals-empty"))), /^No fallbacks this month \(UTC\)/);
+    assert.equal(await panel(page).locator(tid("gateway-fallback-after")).count(), 1, "the wait is said while the chain leaves Claude");
+    // No chain and nothing this month: no section.
+    await setResponse(page, "get_gateway", fx.gatewayQuiet);
+    await page.evaluate((snapshot) => window.__mockIpc.emit("snapshot-changed", snapshot), fx.usageSnapshot);
+    await panel(page).locator(tid("gateway-events-empty")).waitFor();
+    assert.equal(await panel(page).locator(tid("gateway-fallback-totals-empty")).count(), 0);
+    assert.equal(await panel(page).getByText("Fallbacks this month").count(), 0);
     assertClean(assert, seen);
   } finally {
     await context.close();

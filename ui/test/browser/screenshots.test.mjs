@@ -71,6 +71,27 @@ const VIEWS = {
       await page.locator(tid("gateway-panel")).evaluate((panel) => panel.scrollIntoView({ block: "start" }));
     },
   },
+  providers: {
+    // Issue 15: Budget's fallbacks by target while Opus's requests go to OpenAI's gpt-4o.
+    scenario: (fx) => fx.elsewhereScenario,
+    level: "Operational",
+    async show(page) {
+      await page.waitForFunction(() => document.querySelector('[data-testid="api-key-status"]')?.textContent !== "");
+      await page.locator(tid("tab-budget")).click();
+      await page.locator(tid("gateway-fallback-totals")).waitFor();
+      await page.locator(tid("gateway-served-elsewhere")).evaluate((box) => box.scrollIntoView({ block: "start" }));
+    },
+  },
+  "provider-settings": {
+    // Issue 15: Settings → Local gateway with a chain that leaves Claude, a local server and the keys.
+    scenario: (fx) => ({ ...fx.overloadScenario, get_settings: fx.providerSettingsView, get_provider_keys: fx.providerKeysWithLocal }),
+    level: "Overloaded",
+    path: "/#settings",
+    async show(page) {
+      await page.locator(tid("provider-key")).first().waitFor();
+      await page.locator(tid("setting-gateway_fallback")).evaluate((input) => input.closest(".field").scrollIntoView({ block: "start" }));
+    },
+  },
   alerts: {
     // Settings → Alert channels: a working Slack channel and a failing PagerDuty one.
     scenario: (fx) => fx.overloadScenario,

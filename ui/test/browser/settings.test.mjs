@@ -533,7 +533,7 @@ test("the gateway's retries and fallback chain: off by default, sent with set_se
     assert.equal(await field(page, "gateway_fallback").inputValue(), "");
     assert.match(await text(page.locator(tid("gateway-resilience-hint"))), /^Both are off by default\. Your SDK already retries 529s, 500s and 429s/);
     const label = await page.locator('label[for="setting-gateway_fallback"]').textContent();
-    assert.equal(label, "Fallback models for persistent 529s");
+    assert.equal(label, "Fallback chain");
 
     await field(page, "gateway_retry").check();
     await field(page, "gateway_fallback").fill(" claude-opus-4-6,claude-sonnet-4-6  claude-haiku-4-5 ");
@@ -573,18 +573,20 @@ test("a bad fallback chain is refused before sending, with the field named", opt
     const hint = page.locator(tid("setting-error-gateway_fallback"));
     assert.match(await chain.getAttribute("aria-describedby"), /\berror-gateway_fallback\b/);
     const cases = [
-      ["claude-opus-4-6", "needs a second model to fall back to"],
+      ["claude-opus-4-6", "claude-opus-4-6 has no second entry to fall back to"],
       ["claude-opus-4-6 claude-opus-4-6", '"claude-opus-4-6" is named twice'],
       ["claude-opus-4-6, claude/sonnet", '"claude/sonnet" is not a model id such as claude-sonnet-5-5'],
       ["claude-opus-4-6, claude-sönnet-4-6", '"claude-sönnet-4-6" is not a model id such as claude-sonnet-5-5'],
-      ["a b c d e f", "at most 5 models"],
+      ["a b c d e f g h i", "at most 8 fallback entries"],
+      ["openai:gpt-4o claude-opus-4-6", "the chain starts at the Claude model a request asks for, not at openai:gpt-4o"],
+      ["claude-opus-4-6 openai-compatible:local:llama3", 'openai-compatible:local:llama3 names the server "local", which gateway_providers does not declare'],
     ];
     for (const [typed, message] of cases) {
       await chain.fill(typed);
       assert.equal(await text(hint), message, typed);
       assert.equal(await chain.getAttribute("aria-invalid"), "true", typed);
       await page.locator(tid("settings-save")).click();
-      assert.equal(await text(page.locator(tid("settings-error"))), "Nothing was saved. Fix the fields marked above: Fallback models.", typed);
+      assert.equal(await text(page.locator(tid("settings-error"))), "Nothing was saved. Fix the fields marked above: Fallback chain.", typed);
       assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), "setting-gateway_fallback", "focus on the chain");
     }
     assert.deepEqual(await callsOf(page, "set_settings"), [], "nothing sent");
@@ -662,5 +664,133 @@ test("the Claude Code status line: install, remove, replace another only after a
     assertClean(assert, third.seen);
   } finally {
     await third.context.close();
+  }
+});
+
+test("issue 15: other providers: the chain, the wait, the servers, and keys stored but never shown", opts, async () => {
+  const { fx } = state.build;
+  const scenario = {
+    ...fx.overloadScenario,
+    get_settings: fx.providerSettingsView,
+    set_settings: fx.providerSettingsView,
+    get_provider_keys: fx.providerKeysWithLocal,
+    set_provider_key: fx.providerKeysWithLocal,
+  };
+  const { context, page, seen } = await openPage(state.browser, state.build, scenario);
+  try {
+    await openSettings(page, state.server.origin);
+    await page.locator(tid("provider-key")).first().waitFor();
+    // The stored values: the chain, the wait in minutes, the declared server.
+    assert.equal(await field(page, "gateway_fallback").inputValue(), "claude-opus-4-6, claude-sonnet-4-6, openai:gpt-4o, openai-compatible:local:llama3");
+    assert.equal(await field(page, "gateway_fallback_after_secs").inputValue(), "2");
+    assert.equal(await field(page, "gateway_fallback_after_unit").inputValue(), "min");
+    const rows = page.locator(tid("provider-row"));
+    assert.equal(await rows.count(), 1);
+    assert.equal(await rows.locator(tid("provider-name")).inputValue(), "local");
+    assert.equal(await rows.locator(tid("provider-url")).inputValue(), "http://127.0.0.1:8000/v1");
+    // Where each key is, never what.
+    const keys = page.locator(tid("provider-key"));
+    assert.deepEqual(
+      await keys.evaluateAll((items) =>
+        items.map((item) => [item.dataset.provider, item.querySelector('[data-testid="provider-key-status"]').textContent, item.querySelector('[data-testid="provider-key-input"]').value]),
+      ),
+      [
+        ["openai", "from $OPENAI_API_KEY", ""],
+        ["gemini", "none", ""],
+        ["local", "stored in the keychain", ""],
+      ],
+    );
+    assert.equal(await keys.nth(0).locator(tid("provider-key-remove")).isDisabled(), true, "nothing in the keychain to remove");
+    assert.equal(await keys.nth(2).locator(tid("provider-key-remove")).isDisabled(), false);
+    assert.equal((await page.locator(".field-error").allInnerTexts()).join(""), "", "the stored values are fine");
+
+    // Checked as typed, in settings.rs's words.
+    const afterHint = page.locator(tid("setting-error-gateway_fallback_after_secs"));
+    await field(page, "gateway_fallback_after_secs").fill("1441");
+    assert.equal(await text(afterHint), "must be at most 86400 (one day)");
+    await field(page, "gateway_fallback_after_unit").selectOption("s");
+    assert.equal(await text(afterHint), "");
+    await field(page, "gateway_fallback_after_secs").fill("1.5");
+    assert.equal(await text(afterHint), "must be a whole number of seconds or minutes (0 for at once)");
+    await field(page, "gateway_fallback_after_secs").fill("5");
+    await field(page, "gateway_fallback_after_unit").selectOption("min");
+    const providersHint = page.locator(tid("setting-error-gateway_providers"));
+    await rows.locator(tid("provider-url")).fill("file:///etc/passwd");
+    assert.equal(await text(providersHint), "local's base URL must be an http:// or https:// URL without a query");
+    assert.equal(await rows.locator(tid("provider-url")).getAttribute("aria-invalid"), "true");
+    await rows.locator(tid("provider-url")).fill("http://127.0.0.1:8000/v1");
+    assert.equal(await text(providersHint), "");
+    // Removing the server the chain names: the chain says so.
+    await rows.locator(tid("provider-remove")).click();
+    assert.equal(await text(page.locator(tid("setting-error-gateway_fallback"))), 'openai-compatible:local:llama3 names the server "local", which gateway_providers does not declare');
+    await page.locator(tid("settings-save")).click();
+    assert.equal(await text(page.locator(tid("settings-error"))), "Nothing was saved. Fix the fields marked above: Fallback chain.");
+    assert.deepEqual(await callsOf(page, "set_settings"), [], "nothing sent");
+    // Added back (and a second one, left empty: no server), then saved.
+    await page.locator(tid("provider-add")).click();
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), "provider-name", "the new row's name has the focus");
+    await page.locator(tid("provider-name")).last().fill("local");
+    await page.locator(tid("provider-url")).last().fill(" http://127.0.0.1:8000/v1 ");
+    await page.locator(tid("provider-add")).click();
+    assert.equal(await text(page.locator(tid("setting-error-gateway_fallback"))), "");
+    const keyCalls = (await callsOf(page, "get_provider_keys")).length;
+    await page.locator(tid("settings-save")).click();
+    await page.locator(tid("settings-saved")).getByText("Saved.").waitFor();
+    const [sent] = await callsOf(page, "set_settings");
+    assert.deepEqual(
+      [sent.settings.gateway_fallback, sent.settings.gateway_fallback_after_secs, sent.settings.gateway_providers],
+      [fx.PROVIDER_CHAIN, 300, [{ name: "local", base_url: "http://127.0.0.1:8000/v1" }]],
+    );
+    await page.waitForFunction((n) => window.__mockIpc.calls.filter(([c]) => c === "get_provider_keys").length > n, keyCalls);
+
+    // A key: stored through the service, the field emptied, never shown again.
+    const secret = "sk-proj-BROWSERTESTSECRET";
+    await setResponse(page, "set_provider_key", fx.providerKeysWithLocal.map((k) => (k.name === "gemini" ? { ...k, source: "keychain" } : k)));
+    const gemini = page.locator('[data-testid="provider-key"][data-provider="gemini"]');
+    await gemini.locator(tid("provider-key-input")).fill(secret);
+    await gemini.locator(tid("provider-key-save")).click();
+    await page.locator(tid("provider-keys-message")).getByText("gemini's key saved in the keychain.").waitFor();
+    assert.deepEqual(await callsOf(page, "set_provider_key"), [{ provider: "gemini", key: secret }]);
+    const geminiAfter = page.locator('[data-testid="provider-key"][data-provider="gemini"]');
+    assert.equal(await text(geminiAfter.locator(tid("provider-key-status"))), "stored in the keychain");
+    assert.equal(await geminiAfter.locator(tid("provider-key-input")).inputValue(), "");
+    assert.equal(await page.evaluate((s) => document.documentElement.outerHTML.includes(s) || [...document.querySelectorAll("input")].some((i) => i.value.includes(s)), secret), false);
+    // Removed: `null` is sent.
+    await page.locator('[data-testid="provider-key"][data-provider="local"]').locator(tid("provider-key-remove")).click();
+    await page.locator(tid("provider-keys-message")).getByText("openai-compatible:local's key removed.").waitFor();
+    assert.deepEqual((await callsOf(page, "set_provider_key"))[1], { provider: "local", key: null });
+    // Two words are refused before sending; a refused key is cleared too.
+    const openai = page.locator('[data-testid="provider-key"][data-provider="openai"]');
+    await openai.locator(tid("provider-key-input")).fill("two words");
+    await openai.locator(tid("provider-key-save")).click();
+    assert.equal(await text(page.locator(tid("provider-keys-message"))), "A provider key is one word of at most 4096 characters.");
+    assert.equal((await callsOf(page, "set_provider_key")).length, 2);
+    await setResponse(page, "set_provider_key", { __ipc_error: { kind: "keychain_unavailable", message: "no OS keychain is available" } });
+    await openai.locator(tid("provider-key-input")).fill("sk-proj-REFUSED");
+    await openai.locator(tid("provider-key-save")).click();
+    await page.locator(tid("error", "provider-keys-message")).waitFor();
+    assert.match(await text(page.locator(tid("provider-keys-message"))), /no OS keychain is available/);
+    assert.equal(await openai.locator(tid("provider-key-input")).inputValue(), "");
+    assertClean(assert, seen, { allowConsole: [/keychain/] });
+  } finally {
+    await context.close();
+  }
+});
+
+test("issue 15: a server the chain names but the saved settings lack: its key waits for a save", opts, async () => {
+  const { fx } = state.build;
+  const { context, page, seen } = await openPage(state.browser, state.build, fx.overloadScenario);
+  try {
+    await openSettings(page, state.server.origin);
+    await page.locator(tid("provider-key")).first().waitFor();
+    assert.equal(await page.locator(tid("provider-key")).count(), 2, "OpenAI and Gemini always");
+    assert.equal(await field(page, "gateway_fallback_after_secs").inputValue(), "5", "the default: 5 minutes");
+    assert.equal(await field(page, "gateway_fallback_after_unit").inputValue(), "min");
+    await field(page, "gateway_fallback").fill("claude-opus-4-6, openai-compatible:vllm:qwen");
+    await page.locator(tid("provider-keys-unsaved")).waitFor();
+    assert.equal(await text(page.locator(tid("provider-keys-unsaved"))), "Save the settings to set the key of vllm.");
+    assertClean(assert, seen);
+  } finally {
+    await context.close();
   }
 });
