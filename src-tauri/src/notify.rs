@@ -82,3 +82,33 @@ fn icon_name(notification: &Notification) -> &'static str {
         AlertKind::IncidentOpened | AlertKind::IncidentUpdated => "dialog-information",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use claude_status_core::fallback::{notification, GateNotice};
+
+    /// Issue 15: the gateway's move to another provider warns, its return says all is well, and
+    /// both keep the core's own words (the model's name and the target).
+    #[test]
+    fn provider_moves_warn_and_their_return_reassures() {
+        let at = Utc.with_ymd_and_hms(2026, 8, 21, 12, 0, 0).unwrap();
+        let moved = notification(&GateNotice::Moved {
+            model: "claude-opus-4-6".to_owned(),
+            target: "openai:gpt-4o".to_owned(),
+            at,
+            reason: "overloaded for 6 min".to_owned(),
+        });
+        assert_eq!(icon_name(&moved), "dialog-warning");
+        assert!(moved.title.contains("openai:gpt-4o"), "{}", moved.title);
+        let back = notification(&GateNotice::Back {
+            model: "claude-opus-4-6".to_owned(),
+            target: "openai:gpt-4o".to_owned(),
+            at,
+            away_secs: 600,
+        });
+        assert_eq!(icon_name(&back), "emblem-ok-symbolic");
+        assert!(back.title.contains("back on Claude"), "{}", back.title);
+    }
+}
