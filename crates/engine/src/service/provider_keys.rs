@@ -249,17 +249,19 @@ mod tests {
     fn statuses_list_openai_gemini_and_the_declared_servers() {
         let secrets = MemorySecrets::default();
         secrets.set("provider:gemini", Some("g-secret")).unwrap();
-        let mut settings = Settings::default();
-        settings.gateway_providers = vec![
-            ProviderEndpoint {
-                name: "openai".to_owned(),
-                base_url: "https://proxy.example/v1".to_owned(),
-            },
-            ProviderEndpoint {
-                name: "local".to_owned(),
-                base_url: "http://127.0.0.1:8000/v1".to_owned(),
-            },
-        ];
+        let settings = Settings {
+            gateway_providers: vec![
+                ProviderEndpoint {
+                    name: "openai".to_owned(),
+                    base_url: "https://proxy.example/v1".to_owned(),
+                },
+                ProviderEndpoint {
+                    name: "local".to_owned(),
+                    base_url: "http://127.0.0.1:8000/v1".to_owned(),
+                },
+            ],
+            ..Settings::default()
+        };
         let env = |var: &str| (var == "LOCAL_API_KEY").then(|| "l-secret".to_owned());
         let statuses = key_statuses(&secrets, &settings, env);
         let summary: Vec<(&str, &str, &str, KeySource, bool)> = statuses
