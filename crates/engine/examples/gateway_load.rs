@@ -6,7 +6,13 @@
 //! runs the same requests direct and through the gateway, alternating rounds so drift in the
 //! machine's load falls on both sides alike. Clients share a keep-alive pool, as SDKs do.
 //!
-//! Usage: `gateway_load --bin target/release/claude-status [--quick]`
+//! With `--fallback` it measures the fallback to another provider instead: what translating a
+//! request and its answer (whole, and streamed) adds compared with the gateway passing a Claude
+//! answer through, with a fake Chat Completions server on loopback that answers with the real
+//! recorded payloads of the translation tests; and how many requests it takes from the trigger
+//! to the first answer served by the fallback.
+//!
+//! Usage: `gateway_load --bin target/release/claude-status [--quick] [--fallback]`
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A benchmark fails loudly.
 
 use std::io::{BufRead as _, BufReader};
@@ -113,9 +119,19 @@ async fn one(client: &reqwest::Client, url: &str, body: &str, mode: Mode) -> Opt
 
 /// `requests` requests from `concurrency` clients sharing one pool.
 async fn run(base: &str, mode: Mode, concurrency: usize, requests: usize) -> Sample {
+    run_body(base, mode, concurrency, requests, mode.body()).await
+}
+
+/// [`run`] with a body of the caller's.
+async fn run_body(
+    base: &str,
+    mode: Mode,
+    concurrency: usize,
+    requests: usize,
+    body: String,
+) -> Sample {
     let client = client(concurrency);
     let url = format!("{base}/v1/messages");
-    let body = mode.body();
     // Warm the pool so connection setup is not measured.
     for _ in 0..concurrency.min(20) {
         one(&client, &url, &body, mode).await;
@@ -190,10 +206,21 @@ struct GatewayProcess {
 
 impl GatewayProcess {
     fn start(bin: &str, upstream: &str) -> GatewayProcess {
+        GatewayProcess::start_with(bin, upstream, &[], &[])
+    }
+
+    fn start_with(
+        bin: &str,
+        upstream: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> GatewayProcess {
         let data = tempfile::tempdir().unwrap();
         let mut child = Command::new(bin)
             .args(["proxy", "--port", "0", "--upstream", upstream, "--data-dir"])
             .arg(data.path())
+            .args(extra)
+            .envs(env.iter().copied())
             .env("CLAUDE_STATUS_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -258,6 +285,10 @@ fn main() {
         .cloned()
         .unwrap_or_else(|| "target/release/claude-status".to_owned());
     let quick = args.iter().any(|a| a == "--quick");
+    if args.iter().any(|a| a == "--fallback") {
+        fallback_bench(&bin, quick);
+        return;
+    }
 
     // The simulator gets a runtime (and so threads) of its own, as a real API would be elsewhere.
     let sim_runtime = tokio::runtime::Builder::new_multi_thread()
@@ -377,6 +408,232 @@ fn main() {
     );
     println!("| RSS after load | {rss_after:.1} |");
     println!("| VmHWM (kernel's high-water mark) | {hwm:.1} |");
+    gateway.stop();
+    sim_runtime.block_on(sim.shutdown());
+}
+
+/// The recorded Chat Completions answers the fake provider sends (see
+/// crates/core/tests/fixtures/translate/SOURCES.md).
+const CHAT_JSON: &str = include_str!("../../core/tests/fixtures/translate/openai-text.json");
+const CHAT_STREAM: &str =
+    include_str!("../../core/tests/fixtures/translate/openai-stream-text.sse");
+
+/// A server on loopback that answers at once with fixed bodies: `json` or, for a request with
+/// `"stream":true`, `stream`; a request for Opus 5.5 gets the API's 529 when `overload_opus`.
+/// The fake provider and the fake Claude are the same server with other bodies, so the
+/// difference between them is the gateway's own work.
+async fn fixed_server(
+    json: &'static [u8],
+    events: &'static [u8],
+    json_type: &'static str,
+    overload_opus: bool,
+) -> String {
+    use http_body_util::{BodyExt as _, Full};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let _ = stream.set_nodelay(true);
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(
+                    move |request: hyper::Request<hyper::body::Incoming>| async move {
+                        let body = request.into_body().collect().await?.to_bytes();
+                        let find = |needle: &[u8]| memchr::memmem::find(&body, needle).is_some();
+                        if overload_opus && find(b"claude-opus-5-5") {
+                            return Ok::<_, hyper::Error>(
+                                hyper::Response::builder()
+                                    .status(529)
+                                    .header("content-type", "application/json")
+                                    .body(Full::new(bytes::Bytes::from_static(OVERLOADED)))
+                                    .unwrap(),
+                            );
+                        }
+                        let (content_type, answer) = if find(b"\"stream\":true") {
+                            ("text/event-stream", events)
+                        } else {
+                            (json_type, json)
+                        };
+                        Ok(hyper::Response::builder()
+                            .header("content-type", content_type)
+                            .body(Full::new(bytes::Bytes::from_static(answer)))
+                            .unwrap())
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// The API's 529 body (api-facts B2).
+const OVERLOADED: &[u8] =
+    br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+
+/// One JSON answer and one stream of the simulator, recorded at start, for the fake Claude.
+async fn record_claude(sim: &str) -> (&'static [u8], &'static [u8]) {
+    let client = client(1);
+    let mut recorded = Vec::new();
+    for mode in [Mode::Json, Mode::Stream] {
+        let bytes = client
+            .post(format!("{sim}/v1/messages"))
+            .header("x-api-key", KEY)
+            .header("anthropic-version", "2023-06-01")
+            .header("content-type", "application/json")
+            .body(body_for("claude-sonnet-4-6", mode))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        recorded.push(&*Box::leak(bytes.to_vec().into_boxed_slice()));
+    }
+    (recorded[0], recorded[1])
+}
+
+fn body_for(model: &str, mode: Mode) -> String {
+    serde_json::json!({
+        "model": model,
+        "max_tokens": 16,
+        "messages": [{"role": "user", "content": "Hello from the gateway benchmark."}],
+        "stream": mode == Mode::Stream,
+    })
+    .to_string()
+}
+
+/// The fallback's figures: the translation's added latency, and the trigger's cost.
+fn fallback_bench(bin: &str, quick: bool) {
+    let sim_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    // The fake Claude answers what the simulator answered, at once; Opus 5.5 gets 529.
+    let (sim, claude, provider) = sim_runtime.block_on(async {
+        let sim = Simulator::new("healthy")
+            .clock(Clock::Manual)
+            .time_to_first_token(Duration::ZERO)
+            .token_interval(Duration::ZERO)
+            .start()
+            .await
+            .unwrap();
+        let (json, stream) = record_claude(&sim.base_url()).await;
+        let claude = fixed_server(json, stream, "application/json", true).await;
+        let provider = fixed_server(
+            CHAT_JSON.as_bytes(),
+            CHAT_STREAM.as_bytes(),
+            "application/json",
+            false,
+        )
+        .await;
+        (sim, claude, format!("{provider}/v1"))
+    });
+    let gateway = GatewayProcess::start_with(
+        bin,
+        &claude,
+        &[
+            "--fallback",
+            "claude-opus-5-5,openai:gpt-4o",
+            "--fallback-after",
+            "0s",
+        ],
+        &[
+            ("OPENAI_BASE_URL", provider.as_str()),
+            ("OPENAI_API_KEY", "sk-bench-provider"),
+        ],
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+
+    // The trigger: the first request for Opus meets the 529 and is itself served by the
+    // fallback; the requests after it go straight to the provider.
+    let client = client(1);
+    let url = format!("{}/v1/messages", gateway.url);
+    let (first, second, statuses) = runtime.block_on(async {
+        let mut statuses = Vec::new();
+        let mut timed = Vec::new();
+        for _ in 0..3 {
+            let started = Instant::now();
+            let answer = client
+                .post(&url)
+                .header("x-api-key", KEY)
+                .header("anthropic-version", "2023-06-01")
+                .header("content-type", "application/json")
+                .body(body_for("claude-opus-5-5", Mode::Json))
+                .send()
+                .await
+                .unwrap();
+            let fell_back = answer.headers().contains_key("x-claude-status-fallback");
+            statuses.push((answer.status().as_u16(), fell_back));
+            let _ = answer.bytes().await;
+            timed.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        (timed[0], timed[1], statuses)
+    });
+    let lost = statuses
+        .iter()
+        .take_while(|(s, f)| !(*s == 200 && *f))
+        .count();
+    println!(
+        "Fallback benchmark: a fake Claude on loopback answering a recorded simulator answer at \
+         once (and 529 for Opus 5.5), a fake Chat Completions server answering recorded OpenAI \
+         payloads at once, `--fallback claude-opus-5-5,openai:gpt-4o --fallback-after 0s`; one \
+         client, keep-alive, two rounds alternating."
+    );
+    println!();
+    println!("| trigger | figure |");
+    println!("|---|---:|");
+    println!(
+        "| requests answered with the 529 before the first one served by the fallback | {lost} |"
+    );
+    println!("| the triggering request (Claude's 529, then the provider) | {first:.3} ms |");
+    println!("| the next request (straight to the provider) | {second:.3} ms |");
+    println!();
+
+    let scale = if quick { 10 } else { 1 };
+    let requests = 4000 / scale;
+    let rounds = 2;
+    println!("| mode | requests | pass-through p50 | fallback p50 | added p50 | pass-through p99 | fallback p99 | added p99 | errors |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for mode in [Mode::Json, Mode::Stream] {
+        let mut direct = Sample::default();
+        let mut translated = Sample::default();
+        for _ in 0..rounds {
+            // Sonnet passes through to the fake Claude; Opus is served by the provider.
+            direct.merge(runtime.block_on(run_body(
+                &gateway.url,
+                mode,
+                1,
+                requests / rounds,
+                body_for("claude-sonnet-4-6", mode),
+            )));
+            translated.merge(runtime.block_on(run_body(
+                &gateway.url,
+                mode,
+                1,
+                requests / rounds,
+                body_for("claude-opus-5-5", mode),
+            )));
+        }
+        let (d50, t50) = (direct.percentile(50.0), translated.percentile(50.0));
+        let (d99, t99) = (direct.percentile(99.0), translated.percentile(99.0));
+        println!(
+            "| {} | {requests} | {d50:.3} ms | {t50:.3} ms | **{:+.3} ms** | {d99:.3} ms | {t99:.3} ms | **{:+.3} ms** | {} |",
+            mode.name(),
+            t50 - d50,
+            t99 - d99,
+            direct.errors + translated.errors,
+        );
+    }
     gateway.stop();
     sim_runtime.block_on(sim.shutdown());
 }

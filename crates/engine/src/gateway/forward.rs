@@ -150,7 +150,11 @@ impl Exchange<'_> {
             None => Route::Claude,
         };
         let original = body.clone();
+        // Whether the providers were asked already: a request they could not serve then goes to
+        // Claude, and Claude's failure is the answer, without asking them a second time.
+        let mut providers_tried = false;
         if route == Route::Provider {
+            providers_tried = true;
             if let Some((providers, model)) = &elsewhere {
                 let reason = format!("{model} is served elsewhere until Claude recovers");
                 if let Some(answer) = self
@@ -224,7 +228,8 @@ impl Exchange<'_> {
             };
             match next {
                 Next::Answer => {
-                    if let (Some((providers, requested)), 500..=599) = (&elsewhere, status) {
+                    let untried = elsewhere.as_ref().filter(|_| !providers_tried);
+                    if let (Some((providers, requested)), 500..=599) = (untried, status) {
                         let allowed = providers
                             .gate
                             .lock()
