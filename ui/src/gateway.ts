@@ -289,9 +289,9 @@ export interface ServedElsewhereLine {
 }
 
 /**
- * The models another provider serves now. The report says which; when it also says since when
- * (`since`), that is shown, else the latest request the target took for the model (newest-first
- * `events`), so the line never claims a start it does not know.
+ * The models another provider serves now and since when. A `since` that does not read (a
+ * hand-made report) falls back to the latest request the target took for the model
+ * (newest-first `events`), so the line never claims a start it does not know.
  */
 export function servedElsewhereLines(
   served: readonly ServedElsewhere[],
@@ -300,7 +300,7 @@ export function servedElsewhereLines(
 ): ServedElsewhereLine[] {
   return served.map((entry) => {
     const base = `${entry.model} → ${entry.target}`;
-    const since = parseTime((entry as ServedElsewhere & { since?: string | null }).since ?? null);
+    const since = parseTime(entry.since);
     if (since) return { model: entry.model, target: entry.target, text: `${base} since ${clockTime(since, now)}` };
     const latest = events.find((e) => e.kind === "provider" && e.model === entry.model && e.provider?.target === entry.target);
     const at = parseTime(latest?.at);

@@ -329,12 +329,16 @@ test("issue 15: the models served elsewhere now, and when other providers are us
   const [line] = servedElsewhereLines(fx.gatewayElsewhere.served_elsewhere, fx.providerEvents, now);
   assert.equal(line.model, "claude-opus-4-6");
   assert.equal(line.target, "openai:gpt-4o");
-  assert.match(line.text, /^claude-opus-4-6 → openai:gpt-4o \(latest request there at \d\d:\d\d:12\)$/);
-  // With a start time in the report, "since" it.
-  const since = fx.minutesAgo(7);
-  const [withSince] = servedElsewhereLines([{ model: "claude-opus-4-6", target: "openai:gpt-4o", since }], [], now);
-  assert.match(withSince.text, /^claude-opus-4-6 → openai:gpt-4o since \d\d:\d\d:00$/);
-  assert.equal(servedElsewhereLines([{ model: "m", target: "gemini:g" }], [], now)[0].text, "m → gemini:g");
+  // The report says since when.
+  assert.match(line.text, /^claude-opus-4-6 → openai:gpt-4o since \d\d:\d\d:00$/);
+  // A start that does not read falls back to the latest request the target took.
+  const [unread] = servedElsewhereLines(
+    [{ model: "claude-opus-4-6", target: "openai:gpt-4o", since: "not a time" }],
+    fx.providerEvents,
+    now,
+  );
+  assert.match(unread.text, /^claude-opus-4-6 → openai:gpt-4o \(latest request there at \d\d:\d\d:12\)$/);
+  assert.equal(servedElsewhereLines([{ model: "m", target: "gemini:g", since: "" }], [], now)[0].text, "m → gemini:g");
   assert.deepEqual(servedElsewhereLines([], fx.providerEvents, now), []);
 
   assert.equal(fallbackAfterText(0), "at once");

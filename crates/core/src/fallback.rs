@@ -517,10 +517,15 @@ impl FallbackGate {
 
     /// The target serving `model` now, if it is not Claude.
     pub fn serving(&self, model: &str) -> Option<&str> {
+        self.serving_since(model).map(|(target, _)| target)
+    }
+
+    /// The target serving `model` now and since when, if it is not Claude.
+    pub fn serving_since(&self, model: &str) -> Option<(&str, DateTime<Utc>)> {
         self.models
             .get(&crate::pricing::normalize_model(model))
             .and_then(|e| e.on.as_ref())
-            .map(|(target, _)| target.as_str())
+            .map(|(target, since)| (target.as_str(), *since))
     }
 }
 

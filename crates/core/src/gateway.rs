@@ -218,6 +218,8 @@ pub struct FallbackTotals {
 pub struct ServedElsewhere {
     pub model: String,
     pub target: String,
+    /// When its requests moved there.
+    pub since: DateTime<Utc>,
 }
 
 /// Sums the fallbacks of `events` (any order) by target, the most used first. Claude targets

@@ -836,6 +836,7 @@ fn gateway_report_has_every_declared_key() {
         served_elsewhere: vec![ServedElsewhere {
             model: "claude-sonnet-4-6".to_owned(),
             target: "openai:gpt-4o".to_owned(),
+            since: at(1),
         }],
         fallback_totals: vec![FallbackTotals {
             target: "openai:gpt-4o".to_owned(),

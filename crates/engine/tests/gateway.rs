@@ -1626,13 +1626,13 @@ async fn another_provider_serves_a_persistent_529_translated_whole_and_streamed(
         }
     }
     assert_eq!(moved, 1);
+    let served = running.stats.served_elsewhere();
+    assert_eq!(served.len(), 1);
     assert_eq!(
-        running.stats.served_elsewhere(),
-        vec![claude_status_core::gateway::ServedElsewhere {
-            model: "claude-opus-5-5".to_owned(),
-            target: "openai:gpt-4o".to_owned(),
-        }]
+        (served[0].model.as_str(), served[0].target.as_str()),
+        ("claude-opus-5-5", "openai:gpt-4o")
     );
+    assert!(served[0].since <= Utc::now());
     let (_, store) = running.stop().await;
     let events = provider_events(&store).await;
     assert_eq!(events.len(), 2, "{events:#?}");

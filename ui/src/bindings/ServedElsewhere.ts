@@ -3,4 +3,8 @@
 /**
  * A model whose requests another provider serves now.
  */
-export type ServedElsewhere = { model: string, target: string, };
+export type ServedElsewhere = { model: string, target: string, 
+/**
+ * When its requests moved there.
+ */
+since: string, };

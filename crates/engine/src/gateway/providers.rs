@@ -496,13 +496,13 @@ fn publish_served(gate: &FallbackGate, chain: &[Target], counters: &Counters) {
     let served: Vec<_> = chain
         .iter()
         .filter_map(|t| match t {
-            Target::Claude { model } => {
-                gate.serving(model)
-                    .map(|target| claude_status_core::gateway::ServedElsewhere {
-                        model: model.clone(),
-                        target: target.to_owned(),
-                    })
-            }
+            Target::Claude { model } => gate.serving_since(model).map(|(target, since)| {
+                claude_status_core::gateway::ServedElsewhere {
+                    model: model.clone(),
+                    target: target.to_owned(),
+                    since,
+                }
+            }),
             Target::Provider { .. } => None,
         })
         .collect();
