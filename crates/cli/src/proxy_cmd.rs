@@ -47,7 +47,8 @@ pub struct ProxyArgs {
     /// other Claude models (used per request after persistent 529s), then other providers'
     /// models: openai:MODEL, gemini:MODEL, openai-compatible:NAME:MODEL (e.g.
     /// claude-opus-5-5,claude-sonnet-5-5,openai:gpt-4o). A request for a model not in the list
-    /// is never moved. Keys come from OPENAI_API_KEY, GEMINI_API_KEY and NAME_API_KEY.
+    /// is never moved. Keys come from the keychain (stored from the app's Settings), else
+    /// OPENAI_API_KEY, GEMINI_API_KEY and NAME_API_KEY.
     #[arg(long, value_delimiter = ',')]
     pub fallback: Vec<String>,
     /// Other providers serve a model only after its verdict has been overloaded or in outage
@@ -259,8 +260,8 @@ fn record_line(record: &UsageRecord) -> String {
 }
 
 /// The endpoints of the chain's other providers: `--provider NAME=URL` declarations, then the
-/// environment (`OPENAI_BASE_URL`, …), then the defaults. Keys come from the environment only;
-/// the service reads the keychain as well.
+/// environment (`OPENAI_BASE_URL`, …), then the defaults; keys from the keychain, then the
+/// environment (`OPENAI_API_KEY`, …).
 fn provider_endpoints(
     chain: &[claude_status_core::fallback::Target],
     declared: &[String],
@@ -295,10 +296,17 @@ fn provider_endpoints(
         if endpoints.iter().any(|e| &e.provider == provider) {
             continue;
         }
-        endpoints.push(ProviderEndpoint::from_env(
+        let mut endpoint =
+            ProviderEndpoint::from_env(provider, urls.get(provider).map(String::as_str))?;
+        // The same rule as the service's: a key stored from Settings first, then the
+        // environment, so `proxy` and the tray's gateway never use different keys.
+        if let Some((key, _)) = claude_status_engine::service::provider_keys::provider_key(
+            &crate::keychain::Keychain,
             provider,
-            urls.get(provider).map(String::as_str),
-        )?);
+        ) {
+            endpoint.key = claude_status_engine::gateway::ProviderKey::new(&key);
+        }
+        endpoints.push(endpoint);
     }
     Ok(endpoints)
 }

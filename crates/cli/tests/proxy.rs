@@ -207,3 +207,38 @@ fn forwards_meters_prints_and_stores_without_the_key() {
     }
     runtime.block_on(sim.shutdown());
 }
+
+#[test]
+fn a_fallback_chain_it_cannot_use_is_refused_before_it_listens() {
+    let data = tempfile::tempdir().unwrap();
+    let refused = |args: &[&str]| {
+        let child = proxy(data.path())
+            .args(["--port", "0", "--no-history", "--for", "5s"])
+            .args(args)
+            .env_remove("OPENAI_API_KEY")
+            .env_remove("OPENAI_BASE_URL")
+            // No keychain here: the Secret Service is not on this bus.
+            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (code, stdout, stderr) = finish(child);
+        assert_ne!(code, Some(0), "{args:?} was accepted: {stdout}");
+        assert!(!stdout.contains("listening"), "{stdout}");
+        stderr
+    };
+    let stderr = refused(&["--fallback", "claude-opus-5-5,openai:gpt-4o"]);
+    assert!(stderr.contains("OPENAI_API_KEY"), "{stderr}");
+    let stderr = refused(&["--fallback", "openai:gpt-4o,claude-opus-5-5"]);
+    assert!(stderr.contains("starts at the Claude model"), "{stderr}");
+    let stderr = refused(&["--fallback", "claude-opus-5-5,openai-compatible:local:llama3"]);
+    assert!(stderr.contains("--provider"), "{stderr}");
+    let stderr = refused(&[
+        "--fallback",
+        "claude-opus-5-5,openai-compatible:local:llama3",
+        "--provider",
+        "Local=http://127.0.0.1:1/v1",
+    ]);
+    assert!(stderr.contains("a name is lower-case"), "{stderr}");
+}
