@@ -288,6 +288,17 @@ impl Fallback {
                 cache_read_tokens: 0,
                 cost_usd: None,
             };
+            // An answer that came but could not be used, with the provider's status and why.
+            let failed = |status: u16, why: &str| {
+                record(
+                    ResilienceKind::Provider,
+                    ProviderAttempt {
+                        status: Some(status),
+                        latency_ms: Some(elapsed_ms(request.started)),
+                        ..attempt(format!("{}; {why}", request.reason))
+                    },
+                );
+            };
             let chat = match messages_to_chat(
                 request.body,
                 &RequestContext {
@@ -371,17 +382,7 @@ impl Fallback {
                     "gateway: provider refused: {}",
                     error.message
                 );
-                record(
-                    ResilienceKind::Provider,
-                    ProviderAttempt {
-                        status: Some(status),
-                        latency_ms: Some(elapsed_ms(request.started)),
-                        ..attempt(format!(
-                            "{}; {} ({})",
-                            request.reason, error.message, error.error_type
-                        ))
-                    },
-                );
+                failed(status, &format!("{} ({})", error.message, error.error_type));
                 continue;
             }
             if chat.stream && is_stream {
@@ -415,14 +416,7 @@ impl Fallback {
                     }
                     Err(error) => {
                         stream.finish = None;
-                        record(
-                            ResilienceKind::Provider,
-                            ProviderAttempt {
-                                status: Some(status),
-                                latency_ms: Some(elapsed_ms(request.started)),
-                                ..attempt(format!("{}; {}", request.reason, error.message))
-                            },
-                        );
+                        failed(status, &error.message);
                         continue;
                     }
                 }
@@ -466,14 +460,7 @@ impl Fallback {
                     ));
                 }
                 Err(error) => {
-                    record(
-                        ResilienceKind::Provider,
-                        ProviderAttempt {
-                            status: Some(status),
-                            latency_ms: Some(elapsed_ms(request.started)),
-                            ..attempt(format!("{}; {}", request.reason, error.message))
-                        },
-                    );
+                    failed(status, &error.message);
                 }
             }
         }
