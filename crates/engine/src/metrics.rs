@@ -125,6 +125,19 @@ struct GatewayLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FallbackLabels {
+    model: String,
+    /// A chain entry from the configuration, so bounded by it (at most 8).
+    target: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TargetLabels {
+    target: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct GatewayTimeLabels {
     model: String,
     stream: &'static str,
@@ -158,6 +171,8 @@ pub struct Metrics {
     probe_duration: HistogramFamily<ProbeTimeLabels>,
     probe_ttft: HistogramFamily<ModelLabels>,
     gateway_requests: Family<GatewayLabels, Counter>,
+    fallbacks: Family<FallbackLabels, Counter>,
+    fallback_cost: Family<TargetLabels, Counter<f64, AtomicU64>>,
     gateway_duration: HistogramFamily<GatewayTimeLabels>,
     gateway_ttft: HistogramFamily<ModelLabels>,
     tokens: Family<TokenLabels, Counter>,
@@ -242,6 +257,22 @@ impl Metrics {
              429, 5xx, 529, error; the classes are disjoint)",
             gateway_requests.clone(),
         );
+        let fallbacks = Family::<FallbackLabels, Counter>::default();
+        registry.register(
+            "gateway_fallbacks",
+            "Requests the gateway sent to another provider of its fallback chain, by the Claude \
+             model asked for, the target and the outcome (served, failed, not_translated: due \
+             there but not translatable, so never sent)",
+            fallbacks.clone(),
+        );
+        let fallback_cost = Family::<TargetLabels, Counter<f64, AtomicU64>>::default();
+        registry.register_with_unit(
+            "gateway_fallback_cost",
+            "List-price cost in US dollars of the answers other providers served, by target, \
+             from the same price table as Claude's (unpriced targets add nothing)",
+            Unit::Other("usd".to_owned()),
+            fallback_cost.clone(),
+        );
         let gateway_duration: HistogramFamily<GatewayTimeLabels> =
             Family::new_with_constructor(duration_histogram);
         registry.register_with_unit(
@@ -298,6 +329,8 @@ impl Metrics {
             probe_duration,
             probe_ttft,
             gateway_requests,
+            fallbacks,
+            fallback_cost,
             gateway_duration,
             gateway_ttft,
             tokens,
@@ -403,6 +436,34 @@ impl Metrics {
                 .observe(seconds(ms));
         }
         self.count_usage(record);
+    }
+
+    /// Counts one attempt at another provider (a gateway event with a provider part).
+    pub fn observe_fallback(&self, event: &claude_status_core::gateway::ResilienceEvent) {
+        use claude_status_core::gateway::ResilienceKind;
+        let Some(attempt) = &event.provider else {
+            return;
+        };
+        let outcome = match (event.kind, attempt.served) {
+            (ResilienceKind::NotTranslated, _) => "not_translated",
+            (_, true) => "served",
+            (_, false) => "failed",
+        };
+        let model = self.model_label(event.model.as_deref().unwrap_or(""));
+        self.fallbacks
+            .get_or_create(&FallbackLabels {
+                model,
+                target: attempt.target.clone(),
+                outcome,
+            })
+            .inc();
+        if let Some(cost) = attempt.cost_usd.filter(|c| c.is_finite() && *c > 0.0) {
+            self.fallback_cost
+                .get_or_create(&TargetLabels {
+                    target: attempt.target.clone(),
+                })
+                .inc_by(cost);
+        }
     }
 
     /// Counts the user's own requests seen live by a usage source (Claude Code's new lines).

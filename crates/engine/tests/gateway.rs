@@ -1551,8 +1551,10 @@ async fn provider_events(store: &Store) -> Vec<claude_status_core::gateway::Resi
 async fn another_provider_serves_a_persistent_529_translated_whole_and_streamed() {
     let sim = overloaded_opus().await;
     let (provider, seen) = fake_provider(200).await;
+    let metrics = Arc::new(claude_status_engine::metrics::Metrics::default());
     let mut running = gateway_with(&sim.base_url(), |config| {
         with_openai(config, &provider, Duration::ZERO);
+        config.metrics = Some(Arc::clone(&metrics));
     })
     .await;
     let client = client();
@@ -1647,6 +1649,20 @@ async fn another_provider_serves_a_persistent_529_translated_whole_and_streamed(
     }
     let logs = String::from_utf8_lossy(&captured_logs().lock().unwrap()).into_owned();
     assert!(!logs.contains(PROVIDER_KEY), "the provider key was logged");
+    // The team's metrics count them by target, with their cost.
+    let exposition = claude_status_engine::metrics::exposition(&metrics, None, None);
+    let text = String::from_utf8(exposition.body.to_vec()).unwrap();
+    assert!(
+        text.contains(
+            r#"claude_status_gateway_fallbacks_total{model="claude-opus-5-5",target="openai:gpt-4o",outcome="served"} 2"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"claude_status_gateway_fallback_cost_usd_total{target="openai:gpt-4o"}"#),
+        "{text}"
+    );
+    assert!(!text.contains(PROVIDER_KEY));
     sim.shutdown().await;
 }
 

@@ -573,7 +573,12 @@ async fn write_records(
                         plan = metered.plan;
                     }
                 }
-                Written::Resilience(event) => events.push(event),
+                Written::Resilience(event) => {
+                    if let Some(metrics) = &metrics {
+                        metrics.observe_fallback(&event);
+                    }
+                    events.push(event);
+                }
             }
         }
         let reading = reading.filter(|_| {
