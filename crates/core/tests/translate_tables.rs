@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
 
-use claude_status_core::sse::SseParser;
+use claude_status_core::sse::{SseEvent, SseParser};
 use claude_status_core::translate::{
     chat_to_messages, map_provider_error, messages_to_chat, AnthropicError, ChatUsage, Dialect,
     Refusal, RequestContext, StreamTranslator,
@@ -605,17 +605,26 @@ fn answer_text() {
     assert!(text.starts_with(r#"{"id":"msg_fb01","type":"message","role":"assistant","model":"#));
 }
 
+/// The two calls both recorded parallel-tool answers make (the streamed one and the whole one),
+/// as tool_use blocks; only the ids the provider chose differ between the recordings.
+fn parallel_tool_uses(weather_id: &str, stock_id: &str) -> Value {
+    json!([
+        {"type": "tool_use", "id": weather_id, "name": "GetWeatherArgs",
+         "input": {"city": "Edinburgh", "country": "GB", "units": "c"}},
+        {"type": "tool_use", "id": stock_id, "name": "get_stock_price",
+         "input": {"ticker": "AAPL", "exchange": "NASDAQ"}}
+    ])
+}
+
 #[test]
 fn answer_parallel_tool_calls() {
     let body = answer(OPENAI_PARALLEL_TOOLS).unwrap();
     assert_eq!(
         body["content"],
-        json!([
-            {"type": "tool_use", "id": "call_fdNz3vOBKYgOIpMdWotB9MjY", "name": "GetWeatherArgs",
-             "input": {"city": "Edinburgh", "country": "GB", "units": "c"}},
-            {"type": "tool_use", "id": "call_h1DWI1POMJLb0KwIyQHWXD4p", "name": "get_stock_price",
-             "input": {"ticker": "AAPL", "exchange": "NASDAQ"}}
-        ])
+        parallel_tool_uses(
+            "call_fdNz3vOBKYgOIpMdWotB9MjY",
+            "call_h1DWI1POMJLb0KwIyQHWXD4p"
+        )
     );
     assert_eq!(body["stop_reason"], json!("tool_use"));
     assert_eq!(body["usage"]["input_tokens"], json!(149));
@@ -704,10 +713,9 @@ fn answer_tool_ids_are_sanitized_and_empty_arguments_are_an_empty_object() {
     assert_eq!(body["usage"]["input_tokens"], json!(0));
 }
 
+/// An error about the upstream names the target first, then what was wrong with the answer.
 #[track_caller]
-fn check_upstream_error(result: Result<Value, AnthropicError>, mentions: &str) {
-    let error = result.expect_err("a hostile answer must not translate");
-    assert_eq!((error.status, error.error_type), (500, "api_error"));
+fn assert_upstream_message(error: &AnthropicError, mentions: &str) {
     assert!(
         error.message.starts_with("openai:gpt-4o: "),
         "{}",
@@ -718,6 +726,13 @@ fn check_upstream_error(result: Result<Value, AnthropicError>, mentions: &str) {
         "{} lacks {mentions}",
         error.message
     );
+}
+
+#[track_caller]
+fn check_upstream_error(result: Result<Value, AnthropicError>, mentions: &str) {
+    let error = result.expect_err("a hostile answer must not translate");
+    assert_eq!((error.status, error.error_type), (500, "api_error"));
+    assert_upstream_message(&error, mentions);
     let body: Value = serde_json::from_slice(&error.body()).unwrap();
     assert_eq!(body["type"], json!("error"));
     assert_eq!(body["error"]["type"], json!("api_error"));
@@ -874,12 +889,36 @@ fn run_stream(pieces: &[&[u8]]) -> StreamRun {
     }
 }
 
-/// Our output as (event name, data) pairs, read back with the app's own event-stream parser.
-fn events(out: &[u8]) -> Vec<(String, Value)> {
+/// A stream fed in one piece, which must translate.
+#[track_caller]
+fn run_whole(stream: &str) -> StreamRun {
+    let run = run_stream(&[stream.as_bytes()]);
+    run.result.as_ref().unwrap();
+    run
+}
+
+fn whole(stream: &str) -> Vec<u8> {
+    run_whole(stream).out
+}
+
+/// The message a client builds from the translation of `stream`.
+#[track_caller]
+fn final_message(stream: &str) -> Value {
+    accumulate(&events(&whole(stream)))
+}
+
+/// A whole event stream read with the app's own event-stream parser.
+fn parse_sse(bytes: &[u8]) -> Vec<SseEvent> {
     let mut parser = SseParser::new();
-    let mut raw = parser.push(out).unwrap();
+    let mut raw = parser.push(bytes).unwrap();
     raw.extend(parser.finish().unwrap());
-    raw.into_iter()
+    raw
+}
+
+/// Our output as (event name, data) pairs, each event's data checked to name its event.
+fn events(out: &[u8]) -> Vec<(String, Value)> {
+    parse_sse(out)
+        .into_iter()
         .map(|event| {
             let data: Value = serde_json::from_str(&event.data).unwrap();
             let name = event.event.unwrap();
@@ -962,8 +1001,7 @@ fn names(events: &[(String, Value)]) -> Vec<&str> {
 
 #[test]
 fn stream_text() {
-    let run = run_stream(&[STREAM_TEXT.as_bytes()]);
-    run.result.unwrap();
+    let run = run_whole(STREAM_TEXT);
     assert!(run.translator.complete() && run.translator.started());
     assert_eq!(run.translator.stop_reason(), Some("end_turn"));
     assert_eq!(
@@ -1008,8 +1046,7 @@ fn stream_text() {
 
 #[test]
 fn stream_tool_call() {
-    let run = run_stream(&[STREAM_TOOL.as_bytes()]);
-    run.result.unwrap();
+    let run = run_whole(STREAM_TOOL);
     let events = events(&run.out);
     let names = names(&events);
     assert_eq!(names[..2], ["message_start", "content_block_start"]);
@@ -1034,26 +1071,20 @@ fn stream_tool_call() {
 
 #[test]
 fn stream_parallel_tool_calls_get_one_block_each() {
-    let run = run_stream(&[STREAM_PARALLEL.as_bytes()]);
-    run.result.unwrap();
-    let message = accumulate(&events(&run.out));
+    let message = final_message(STREAM_PARALLEL);
     assert_eq!(
         message["content"],
-        json!([
-            {"type": "tool_use", "id": "call_JMW1whyEaYG438VE1OIflxA2", "name": "GetWeatherArgs",
-             "input": {"city": "Edinburgh", "country": "GB", "units": "c"}},
-            {"type": "tool_use", "id": "call_DNYTawLBoN8fj3KN6qU9N1Ou", "name": "get_stock_price",
-             "input": {"ticker": "AAPL", "exchange": "NASDAQ"}}
-        ])
+        parallel_tool_uses(
+            "call_JMW1whyEaYG438VE1OIflxA2",
+            "call_DNYTawLBoN8fj3KN6qU9N1Ou"
+        )
     );
     assert_eq!(message["stop_reason"], json!("tool_use"));
 }
 
 #[test]
 fn stream_refusal() {
-    let run = run_stream(&[STREAM_REFUSAL.as_bytes()]);
-    run.result.unwrap();
-    let message = accumulate(&events(&run.out));
+    let message = final_message(STREAM_REFUSAL);
     assert_eq!(message["stop_reason"], json!("refusal"));
     assert_eq!(message["content"][0]["type"], json!("text"));
     assert!(message["content"][0]["text"]
@@ -1064,8 +1095,7 @@ fn stream_refusal() {
 
 #[test]
 fn stream_gemini_text_and_tool_call() {
-    let run = run_stream(&[GEMINI_STREAM_TEXT.as_bytes()]);
-    run.result.unwrap();
+    let run = run_whole(GEMINI_STREAM_TEXT);
     let message = accumulate(&events(&run.out));
     assert_eq!(
         message["content"],
@@ -1082,9 +1112,7 @@ fn stream_gemini_text_and_tool_call() {
         }
     );
 
-    let run = run_stream(&[GEMINI_STREAM_TOOL.as_bytes()]);
-    run.result.unwrap();
-    let message = accumulate(&events(&run.out));
+    let message = final_message(GEMINI_STREAM_TOOL);
     assert_eq!(
         message["content"],
         json!([{"type": "tool_use", "id": "toolu_fb_fb01_0", "name": "return_bool", "input": {"value": true}}])
@@ -1113,10 +1141,8 @@ fn stream_event_shapes_match_the_recorded_anthropic_stream() {
 }
 
 fn events_loose(bytes: &[u8]) -> Vec<(String, Value)> {
-    let mut parser = SseParser::new();
-    let mut raw = parser.push(bytes).unwrap();
-    raw.extend(parser.finish().unwrap());
-    raw.into_iter()
+    parse_sse(bytes)
+        .into_iter()
         .map(|event| {
             (
                 event.event.unwrap_or_default(),
@@ -1154,8 +1180,7 @@ fn stream_without_done_completes_on_finish() {
     let without_done = STREAM_TEXT.replace("data: [DONE]\n\n", "");
     assert_ne!(without_done, STREAM_TEXT);
     let with_done = run_stream(&[STREAM_TEXT.as_bytes()]);
-    let run = run_stream(&[without_done.as_bytes()]);
-    run.result.unwrap();
+    let run = run_whole(&without_done);
     assert!(run.translator.complete());
     assert_eq!(run.out, with_done.out);
 }
@@ -1182,16 +1207,7 @@ fn check_broken_stream(run: &StreamRun, started: bool, mentions: &str) {
     let error = run.result.as_ref().expect_err("a broken stream must fail");
     assert_eq!(error.status, 500, "{error}");
     assert_eq!(error.error_type, "api_error");
-    assert!(
-        error.message.starts_with("openai:gpt-4o: "),
-        "{}",
-        error.message
-    );
-    assert!(
-        error.message.contains(mentions),
-        "{} lacks {mentions}",
-        error.message
-    );
+    assert_upstream_message(error, mentions);
     assert_eq!(run.translator.started(), started);
     assert!(!run.translator.complete());
     let text = String::from_utf8_lossy(&run.out);
@@ -1297,8 +1313,7 @@ fn stream_text_then_tools_then_text_are_separate_blocks() {
         "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":100,\"completion_tokens\":20,\"prompt_tokens_details\":{\"cached_tokens\":64}}}\n\n",
         "data: [DONE]\n\n",
     );
-    let run = run_stream(&[bytes.as_bytes()]);
-    run.result.unwrap();
+    let run = run_whole(bytes);
     let events = events(&run.out);
     let message = accumulate(&events);
     assert_eq!(
@@ -1324,30 +1339,29 @@ fn stream_text_then_tools_then_text_are_separate_blocks() {
     );
 }
 
-fn whole(stream: &str) -> Vec<u8> {
-    let run = run_stream(&[stream.as_bytes()]);
-    run.result.unwrap();
-    run.out
+/// `bytes` cut at each of `cuts`, the pieces in order. Each offset is taken modulo the length
+/// plus one, so that any number the strategy draws is a place to cut, and equal offsets leave
+/// empty pieces, since a network read can be empty too.
+fn cut_at(bytes: &[u8], mut cuts: Vec<usize>) -> Vec<&[u8]> {
+    for cut in &mut cuts {
+        *cut %= bytes.len() + 1;
+    }
+    cuts.sort_unstable();
+    let starts = std::iter::once(0).chain(cuts.iter().copied());
+    let ends = cuts.iter().copied().chain(std::iter::once(bytes.len()));
+    starts
+        .zip(ends)
+        .map(|(start, end)| &bytes[start..end])
+        .collect()
 }
 
 proptest! {
     #[test]
     fn stream_split_anywhere_gives_the_same_bytes(
         which in 0..ALL_STREAMS.len(),
-        mut cuts in proptest::collection::vec(0usize..50_000, 0..40),
+        cuts in proptest::collection::vec(0usize..50_000, 0..40),
     ) {
-        let stream = ALL_STREAMS[which].as_bytes();
-        for cut in &mut cuts {
-            *cut %= stream.len() + 1;
-        }
-        cuts.sort_unstable();
-        let mut pieces = Vec::new();
-        let mut start = 0;
-        for cut in cuts {
-            pieces.push(&stream[start..cut]);
-            start = cut;
-        }
-        pieces.push(&stream[start..]);
+        let pieces = cut_at(ALL_STREAMS[which].as_bytes(), cuts);
         let run = run_stream(&pieces);
         prop_assert!(run.result.is_ok());
         prop_assert_eq!(run.out, whole(ALL_STREAMS[which]));

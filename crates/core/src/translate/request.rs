@@ -11,6 +11,9 @@ use super::{ChatRequest, Dialect, Refusal, RequestContext};
 /// Chat Completions accepts at most four stop sequences.
 const MAX_STOP_SEQUENCES: usize = 4;
 
+/// The refusal for a message's content block that is not an object.
+const NOT_AN_OBJECT: &str = "a content block that is not an object";
+
 /// Translates a Messages request into a Chat Completions request for `ctx.target_model`.
 pub fn messages_to_chat(request: &[u8], ctx: &RequestContext<'_>) -> Result<ChatRequest, Refusal> {
     if ctx.beta_header {
@@ -227,6 +230,9 @@ fn translate_message(message: Value, out: &mut Vec<Value>) -> Result<(), Refusal
             ]));
             Ok(())
         }
+        (_, Some(Value::Array(blocks))) if blocks.is_empty() => {
+            Err(Refusal::invalid("a message with an empty content array"))
+        }
         (Role::User, Some(Value::Array(blocks))) => translate_user_blocks(blocks, out),
         (Role::Assistant, Some(Value::Array(blocks))) => {
             out.push(translate_assistant_blocks(blocks)?);
@@ -254,16 +260,9 @@ impl Role {
 }
 
 fn translate_user_blocks(blocks: Vec<Value>, out: &mut Vec<Value>) -> Result<(), Refusal> {
-    if blocks.is_empty() {
-        return Err(Refusal::invalid("a message with an empty content array"));
-    }
     let mut parts = Vec::new();
     for block in blocks {
-        let Value::Object(mut block) = block else {
-            return Err(Refusal::invalid("a content block that is not an object"));
-        };
-        check_common_block_fields(&block)?;
-        let kind = block_type(&block)?;
+        let (mut block, kind) = content_block(block, NOT_AN_OBJECT)?;
         match kind.as_str() {
             "text" => parts.push(text_part(take_text(&mut block)?)),
             "image" => parts.push(image_part(&mut block)?),
@@ -295,17 +294,10 @@ fn translate_user_blocks(blocks: Vec<Value>, out: &mut Vec<Value>) -> Result<(),
 }
 
 fn translate_assistant_blocks(blocks: Vec<Value>) -> Result<Value, Refusal> {
-    if blocks.is_empty() {
-        return Err(Refusal::invalid("a message with an empty content array"));
-    }
     let mut texts = Vec::new();
     let mut tool_calls = Vec::new();
     for block in blocks {
-        let Value::Object(mut block) = block else {
-            return Err(Refusal::invalid("a content block that is not an object"));
-        };
-        check_common_block_fields(&block)?;
-        let kind = block_type(&block)?;
+        let (mut block, kind) = content_block(block, NOT_AN_OBJECT)?;
         match kind.as_str() {
             "text" => texts.push(take_text(&mut block)?),
             "tool_use" => {
@@ -364,13 +356,9 @@ fn tool_message(mut block: Map<String, Value>) -> Result<Value, Refusal> {
         Some(Value::Array(blocks)) => {
             let mut texts = Vec::with_capacity(blocks.len());
             for inner in blocks {
-                let Value::Object(mut inner) = inner else {
-                    return Err(Refusal::invalid(
-                        "a tool_result block that is not an object",
-                    ));
-                };
-                check_common_block_fields(&inner)?;
-                match block_type(&inner)?.as_str() {
+                let (mut inner, kind) =
+                    content_block(inner, "a tool_result block that is not an object")?;
+                match kind.as_str() {
                     "text" => texts.push(take_text(&mut inner)?),
                     // Chat's tool messages carry text only.
                     "image" => {
@@ -517,6 +505,20 @@ fn translate_tool_choice(
         chat.insert("parallel_tool_calls".into(), Value::Bool(false));
     }
     Ok(())
+}
+
+/// A message's content block as an object, with its type, once what no block may carry is
+/// refused; the user's, the assistant's and a tool_result's blocks all pass through here first.
+fn content_block(
+    block: Value,
+    not_object: &'static str,
+) -> Result<(Map<String, Value>, String), Refusal> {
+    let Value::Object(block) = block else {
+        return Err(Refusal::invalid(not_object));
+    };
+    check_common_block_fields(&block)?;
+    let kind = block_type(&block)?;
+    Ok((block, kind))
 }
 
 /// Refuses what no content block may carry here, whatever its type.

@@ -289,17 +289,7 @@ impl StreamTranslator {
         let index = match &self.open {
             Some(OpenBlock::Text { index }) => *index,
             _ => {
-                self.close_open(out)?;
-                let index = self.next_block()?;
-                write_event(
-                    out,
-                    "content_block_start",
-                    &ContentBlockStart {
-                        kind: "content_block_start",
-                        index,
-                        content_block: StartBlock::Text { text: "" },
-                    },
-                );
+                let index = self.start_block(StartBlock::Text { text: "" }, out)?;
                 self.open = Some(OpenBlock::Text { index });
                 index
             }
@@ -347,24 +337,15 @@ impl StreamTranslator {
                 .and_then(Value::as_str)
                 .filter(|name| !name.is_empty())
                 .ok_or_else(|| self.fail("a tool call whose first delta has no name"))?;
-            self.close_open(out)?;
-            let index = self.next_block()?;
             let upstream_id = call.get("id").and_then(Value::as_str).unwrap_or("");
             let id = tool_use_id(upstream_id, &self.message_id, self.tool_calls);
+            let start = StartBlock::ToolUse {
+                id: &id,
+                name,
+                input: Map::new(),
+            };
+            let index = self.start_block(start, out)?;
             self.tool_calls += 1;
-            write_event(
-                out,
-                "content_block_start",
-                &ContentBlockStart {
-                    kind: "content_block_start",
-                    index,
-                    content_block: StartBlock::ToolUse {
-                        id: &id,
-                        name,
-                        input: Map::new(),
-                    },
-                },
-            );
             self.last_tool_index = Some(chat_index);
             self.open = Some(OpenBlock::Tool {
                 index,
@@ -402,6 +383,28 @@ impl StreamTranslator {
             },
         );
         Ok(())
+    }
+
+    /// Closes the open block and writes the `content_block_start` of the next one, whose index
+    /// it returns; the caller records what is open, since text and tool blocks keep different
+    /// state.
+    fn start_block(
+        &mut self,
+        content_block: StartBlock<'_>,
+        out: &mut Vec<u8>,
+    ) -> Result<usize, AnthropicError> {
+        self.close_open(out)?;
+        let index = self.next_block()?;
+        write_event(
+            out,
+            "content_block_start",
+            &ContentBlockStart {
+                kind: "content_block_start",
+                index,
+                content_block,
+            },
+        );
+        Ok(index)
     }
 
     fn next_block(&mut self) -> Result<usize, AnthropicError> {
