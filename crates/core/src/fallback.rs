@@ -351,8 +351,27 @@ struct GateEntry {
     trouble_since: Option<DateTime<Utc>>,
     /// The target serving it now, and since when.
     on: Option<(String, DateTime<Utc>)>,
+    /// The verdict was seen other than operational since traffic moved: only then is an
+    /// operational verdict a recovery. A move on a single failure (a zero wait) happens while
+    /// the verdict is still operational, and that verdict must not bring traffic back at once.
+    troubled_since_move: bool,
     last_claude_try: Option<DateTime<Utc>>,
     touched: Option<DateTime<Utc>>,
+}
+
+impl GateEntry {
+    /// Ends the move: traffic goes to Claude again.
+    fn back(&mut self, model: String, now: DateTime<Utc>) -> Option<GateNotice> {
+        let (target, since) = self.on.take()?;
+        self.last_claude_try = None;
+        self.troubled_since_move = false;
+        Some(GateNotice::Back {
+            model,
+            target,
+            at: now,
+            away_secs: u64::try_from((now - since).num_seconds()).unwrap_or(0),
+        })
+    }
 }
 
 /// The per-model switch between Claude and other providers.
@@ -401,30 +420,38 @@ impl FallbackGate {
         Some(entry)
     }
 
-    /// The model's verdict now. Trouble starts its clock; an operational verdict while traffic is
-    /// elsewhere brings it back (a notice). Other levels (degraded, unknown, offline) stop the
-    /// clock but move nothing back: only an operational verdict is evidence that Claude serves
-    /// the model again.
+    /// The model's verdict now. Trouble starts its clock; a verdict that turns operational
+    /// while traffic is elsewhere brings it back (a notice). Other levels (degraded, unknown,
+    /// offline) stop the clock but move nothing back: only an operational verdict is evidence
+    /// that Claude serves the model again.
     pub fn observe(&mut self, model: &str, level: Level, now: DateTime<Utc>) -> Option<GateNotice> {
         let key = crate::pricing::normalize_model(model);
         let entry = self.entry(model, now)?;
         entry.level = Some(level);
+        if level != Level::Operational && entry.on.is_some() {
+            entry.troubled_since_move = true;
+        }
         if is_trouble(level) {
             entry.trouble_since.get_or_insert(now);
             return None;
         }
         entry.trouble_since = None;
-        if level != Level::Operational {
+        if level != Level::Operational || !entry.troubled_since_move {
             return None;
         }
-        let (target, since) = entry.on.take()?;
-        entry.last_claude_try = None;
-        Some(GateNotice::Back {
-            model: key,
-            target,
-            at: now,
-            away_secs: u64::try_from((now - since).num_seconds()).unwrap_or(0),
-        })
+        entry.back(key, now)
+    }
+
+    /// Claude answered a request for `model` well (the recovery try of its 30 seconds). With the
+    /// verdict operational, traffic comes back even if the verdict never left operational (a
+    /// move on a brief failure).
+    pub fn claude_served(&mut self, model: &str, now: DateTime<Utc>) -> Option<GateNotice> {
+        let key = crate::pricing::normalize_model(model);
+        let entry = self.entry(model, now)?;
+        if entry.level != Some(Level::Operational) {
+            return None;
+        }
+        entry.back(key, now)
     }
 
     /// Where the next request for `model` goes first. A recovery try is counted when it is
@@ -506,6 +533,7 @@ impl FallbackGate {
             return None;
         }
         entry.on = Some((target.to_owned(), now));
+        entry.troubled_since_move = entry.level.is_some_and(|l| l != Level::Operational);
         entry.last_claude_try = Some(now);
         Some(GateNotice::Moved {
             model: key,
@@ -732,12 +760,30 @@ mod tests {
     #[test]
     fn zero_wait_falls_back_on_the_first_failure_that_survives_the_retries() {
         let mut gate = FallbackGate::new(std::time::Duration::ZERO);
-        assert!(gate.provider_allowed("claude-opus-5-5", at(0)).is_ok());
+        let model = "claude-opus-5-5";
+        assert!(gate.provider_allowed(model, at(0)).is_ok());
+        assert_eq!(gate.observe(model, Level::Operational, at(1)), None);
+        assert!(gate.provider_allowed(model, at(1)).is_ok());
+        // A move on one failure happens while the verdict is still operational: that verdict,
+        // seen again, does not bring traffic back at once (no notice per request).
+        assert!(gate.served(model, "openai:gpt-4o", "test", at(2)).is_some());
+        assert_eq!(gate.observe(model, Level::Operational, at(3)), None);
+        assert_eq!(gate.serving(model), Some("openai:gpt-4o"));
+        // A recovery try Claude answered, with the verdict operational, does.
+        assert!(matches!(
+            gate.claude_served(model, at(40)),
+            Some(GateNotice::Back { .. })
+        ));
+        assert_eq!(gate.serving(model), None);
+        // So does a verdict that went bad and came back.
+        gate.served(model, "openai:gpt-4o", "test", at(50));
+        gate.observe(model, Level::Overloaded, at(60));
         assert_eq!(
-            gate.observe("claude-opus-5-5", Level::Operational, at(1)),
-            None
+            gate.claude_served(model, at(61)),
+            None,
+            "not while overloaded"
         );
-        assert!(gate.provider_allowed("claude-opus-5-5", at(1)).is_ok());
+        assert!(gate.observe(model, Level::Operational, at(90)).is_some());
     }
 
     #[test]

@@ -187,6 +187,11 @@ impl Exchange<'_> {
             let candidate = matches!(status, 429 | 500 | 529)
                 || (elsewhere.is_some() && (500..=599).contains(&status));
             if !resilient || !candidate {
+                if recovery_try && status < 400 {
+                    if let Some((providers, requested)) = &elsewhere {
+                        providers.claude_served(requested, &shared.counters);
+                    }
+                }
                 return self.pass_through(response, None, body);
             }
 

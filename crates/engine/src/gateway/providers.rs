@@ -467,6 +467,17 @@ impl Fallback {
         None
     }
 
+    /// Claude served the recovery try for `model`: traffic may come back.
+    pub fn claude_served(&self, model: &str, counters: &Counters) {
+        let notice = match self.gate.lock() {
+            Ok(mut gate) => gate.claude_served(model, Utc::now()),
+            Err(_) => None,
+        };
+        if let Some(notice) = notice {
+            self.announce(notice, counters);
+        }
+    }
+
     fn moved(&self, model: &str, target: &str, reason: &str, counters: &Counters) {
         let notice = match self.gate.lock() {
             Ok(mut gate) => gate.served(model, target, reason, Utc::now()),
