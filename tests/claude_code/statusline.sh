@@ -11,40 +11,24 @@
 # Every other flag goes to statusline.py (--timeout SECONDS, --work-dir DIR, --keep, --help).
 # Environment: STATUSLINE_TIMEOUT (seconds for the whole test once built, default 150).
 set -euo pipefail
-ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-cd "$ROOT"
+# shellcheck source=tests/lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+e2e_init "statusline" "$@"
 
-CARGO_FLAGS=()
-TEST_ARGS=()
-for arg in "$@"; do
-  case "$arg" in
-    --locked) CARGO_FLAGS+=(--locked) ;;
-    *) TEST_ARGS+=("$arg") ;;
-  esac
-done
-
-fail() {
-  echo "statusline: $*" >&2
-  echo "statusline: 0 passed, 1 failed"
-  exit 1
-}
-
-for tool in cargo python3 npm timeout; do
-  command -v "$tool" >/dev/null 2>&1 || fail "$tool is missing (scripts/setup.sh installs it)"
-done
+require_tools "scripts/setup.sh installs it" cargo python3 npm timeout
 if ! command -v tmux >/dev/null 2>&1; then
   echo "statusline: installing tmux" >&2
   SUDO=()
   [ "$(id -u)" -eq 0 ] || SUDO=(sudo)
   "${SUDO[@]}" apt-get install -y -q tmux >&2 \
     || { "${SUDO[@]}" apt-get update -q >&2 && "${SUDO[@]}" apt-get install -y -q tmux >&2; } \
-    || fail "tmux is missing and apt-get could not install it"
+    || e2e_fail "tmux is missing and apt-get could not install it"
 fi
 
 cargo build "${CARGO_FLAGS[@]}" -q -p claude-status-simulator -p claude-status-cli >&2 \
-  || fail "cargo build -p claude-status-simulator -p claude-status-cli failed"
+  || e2e_fail "cargo build -p claude-status-simulator -p claude-status-cli failed"
 CLAUDE="$("$ROOT/tests/claude_code/install.sh" | tail -n 1)" \
-  || fail "tests/claude_code/install.sh could not install Claude Code (its messages are above)"
+  || e2e_fail "tests/claude_code/install.sh could not install Claude Code (its messages are above)"
 
 # A real key must never reach the test: Claude Code and the service get a dummy one that only the
 # simulator sees (statusline.py also starts each of them with only the environment it names).

@@ -30,12 +30,8 @@ the exit status is non-zero if any case failed.
 import argparse
 import json
 import os
-import queue
-import re
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -54,6 +50,9 @@ from openai.types.chat.completion_create_params import (
     CompletionCreateParamsNonStreaming,
     CompletionCreateParamsStreaming,
 )
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from e2e_support import Processes, free_port, get_json, wait_for  # noqa: E402
 
 # The Claude model the simulator overloads, and one it leaves alone.
 MODEL = "claude-opus-5-5"
@@ -83,106 +82,6 @@ ANTHROPIC_ERROR_TYPES = {
     "overloaded_error",
 }
 STOP_REASONS = {"end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal"}
-
-
-def free_port():
-    """A port free now on 127.0.0.1 (for LiteLLM, which cannot report the one it chose)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get_json(url, timeout=5):
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        return json.loads(response.read())
-
-
-def wait_for(what, check, timeout, every=0.1):
-    """Calls `check` until it returns something true, or fails naming `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    last_error = None
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-            if result:
-                return result
-        except (OSError, ValueError, KeyError) as error:  # A server still starting refuses connections.
-            last_error = error
-        time.sleep(every)
-    raise TimeoutError(f"{what} did not happen within {timeout:.0f} s (last error: {last_error})")
-
-
-class Processes:
-    """Child processes, each in its own process group, all stopped by `stop_all`."""
-
-    def __init__(self, work):
-        self.work = work
-        self.procs = []
-
-    def start(self, name, argv, env, ready=None, timeout=30):
-        """Starts `argv`; with `ready` (a regex), waits at most `timeout` for a stdout line that
-        matches it and returns the match. Stdout and stderr go to NAME.log either way."""
-        log = open(os.path.join(self.work, f"{name}.log"), "ab", buffering=0)
-        proc = subprocess.Popen(
-            argv, env=env, stdout=subprocess.PIPE, stderr=log, start_new_session=True,
-        )
-        self.procs.append((name, proc, log))
-        lines = queue.Queue()
-
-        def drain():
-            # Keeps reading for the whole run so a chatty child never blocks on a full pipe.
-            for raw in proc.stdout:
-                log.write(raw)
-                lines.put(raw.decode(errors="replace"))
-            lines.put(None)
-        threading.Thread(target=drain, daemon=True).start()
-        if ready is None:
-            return proc
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"{name} printed no line matching {ready!r} within {timeout} s:\n{self.tail(name)}")
-            try:
-                line = lines.get(timeout=left)
-            except queue.Empty:
-                continue
-            if line is None:
-                raise RuntimeError(f"{name} exited ({proc.wait()}) before it was ready:\n{self.tail(name)}")
-            match = re.search(ready, line)
-            if match:
-                return match
-
-    def check_alive(self):
-        for name, proc, _ in self.procs:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited with {proc.returncode}; see {name}.log:\n{self.tail(name)}")
-
-    def tail(self, name, lines=30):
-        try:
-            with open(os.path.join(self.work, f"{name}.log"), "rb") as f:
-                return b"\n".join(f.read().splitlines()[-lines:]).decode(errors="replace")
-        except OSError:
-            return ""
-
-    def stop_all(self):
-        for _, proc, _ in reversed(self.procs):
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        deadline = time.monotonic() + 10
-        for _, proc, log in reversed(self.procs):
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                proc.wait()
-            log.close()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -586,7 +485,7 @@ class LiteLLM:
         def ready():
             self.procs.check_alive()
             return urllib.request.urlopen(f"{self.url}/health/liveliness", timeout=2).status == 200
-        wait_for("LiteLLM's proxy ready", ready, timeout)
+        wait_for("LiteLLM's proxy ready", ready, timeout, every=0.1)
         return time.monotonic() - self.started
 
     def count(self):

@@ -12,17 +12,9 @@
 #
 # Every other flag goes to e2e.py (--keep, --only, --help).
 set -euo pipefail
-ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-cd "$ROOT"
-
-CARGO_FLAGS=()
-TEST_ARGS=()
-for arg in "$@"; do
-  case "$arg" in
-    --locked) CARGO_FLAGS+=(--locked) ;;
-    *) TEST_ARGS+=("$arg") ;;
-  esac
-done
+# shellcheck source=tests/lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+e2e_init "fallback e2e" "$@"
 
 # The versions this test was written and run with. Change them here only: the venv is rebuilt
 # when this list changes.
@@ -30,13 +22,7 @@ PINS=(anthropic==2.17.0 openai==3.60.0 "litellm[proxy]==1.108.7")
 VENV="$ROOT/target/fallback-venv"
 STAMP="$VENV/.claude-status-pins"
 
-for tool in cargo python3 timeout; do
-  if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "fallback e2e: $tool is missing (scripts/setup.sh test installs it)" >&2
-    echo "fallback e2e: 0 passed, 1 failed"
-    exit 1
-  fi
-done
+require_tools "scripts/setup.sh test installs it" cargo python3 timeout
 
 cargo build "${CARGO_FLAGS[@]}" -q -p claude-status-simulator -p claude-status-cli >&2
 
@@ -44,11 +30,7 @@ want="$(python3 --version 2>&1) ${PINS[*]}"
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
   echo "==> fallback e2e: making $VENV (${PINS[*]})" >&2
   rm -rf "$VENV"
-  if ! python3 -m venv "$VENV"; then
-    echo "fallback e2e: python3 -m venv failed (Debian: apt-get install python3-venv)" >&2
-    echo "fallback e2e: 0 passed, 1 failed"
-    exit 1
-  fi
+  python3 -m venv "$VENV" || e2e_fail "python3 -m venv failed (Debian: apt-get install python3-venv)"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${PINS[@]}" >&2
   echo "$want" >"$STAMP"
 fi

@@ -17,8 +17,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,39 +26,15 @@ import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from e2e_support import Processes, free_port, get_json, wait_for  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RULES = os.path.join(ROOT, "deploy", "prometheus", "claude-status.rules.yml")
 MODEL = "claude-opus-5-5"
 # The alerts an overload of the followed model raises (the API-wide one too, since the model is
 # the one the user relies on).
 OVERLOAD_ALERTS = ("ClaudeModelOverloaded", "ClaudeAPIOverloaded")
-
-
-def free_port():
-    """A port free now on 127.0.0.1 (for the servers that cannot report the one they chose)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get_json(url, timeout=5):
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        return json.loads(response.read())
-
-
-def wait_for(what, check, timeout, every=0.2):
-    """Calls `check` until it returns something true, or fails naming `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    last_error = None
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-            if result:
-                return result
-        except (OSError, ValueError, KeyError) as error:  # A server still starting refuses connections.
-            last_error = error
-        time.sleep(every)
-    raise TimeoutError(f"{what} did not happen within {timeout:.0f} s (last error: {last_error})")
 
 
 class Receiver:
@@ -98,55 +72,6 @@ class Receiver:
 
     def stop(self):
         self.server.shutdown()
-
-
-class Processes:
-    """Child processes, each in its own process group, all stopped by `stop_all`."""
-
-    def __init__(self, work):
-        self.work = work
-        self.procs = []
-
-    def start(self, name, argv, env=None, stdout=None):
-        log = open(os.path.join(self.work, f"{name}.log"), "wb")
-        proc = subprocess.Popen(
-            argv,
-            env=env,
-            stdout=stdout if stdout is not None else log,
-            stderr=log,
-            start_new_session=True,
-        )
-        self.procs.append((name, proc, log))
-        return proc
-
-    def check_alive(self):
-        for name, proc, _ in self.procs:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited with {proc.returncode}; see {name}.log:\n{self.tail(name)}")
-
-    def tail(self, name, lines=30):
-        path = os.path.join(self.work, f"{name}.log")
-        try:
-            with open(path, "rb") as f:
-                return b"\n".join(f.read().splitlines()[-lines:]).decode(errors="replace")
-        except OSError:
-            return ""
-
-    def stop_all(self):
-        for _, proc, _ in reversed(self.procs):
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        deadline = time.monotonic() + 10
-        for _, proc, log in reversed(self.procs):
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-            log.close()
 
 
 def main():

@@ -10,25 +10,11 @@
 #
 # Every other flag goes to e2e.py (--speed, --keep, --help).
 set -euo pipefail
-ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-cd "$ROOT"
+# shellcheck source=tests/lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+e2e_init "prometheus e2e" "$@"
 
-CARGO_FLAGS=()
-TEST_ARGS=()
-for arg in "$@"; do
-  case "$arg" in
-    --locked) CARGO_FLAGS+=(--locked) ;;
-    *) TEST_ARGS+=("$arg") ;;
-  esac
-done
-
-for tool in cargo python3 prometheus prometheus-alertmanager timeout; do
-  if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "prometheus e2e: $tool is missing (scripts/setup.sh test installs it)" >&2
-    echo "prometheus e2e: 0 passed, 1 failed"
-    exit 1
-  fi
-done
+require_tools "scripts/setup.sh test installs it" cargo python3 prometheus prometheus-alertmanager timeout
 cargo build "${CARGO_FLAGS[@]}" -q -p claude-status-simulator -p claude-status-cli >&2
 # A real key must never reach the test: the watcher gets a dummy one only the simulator sees.
 unset ANTHROPIC_API_KEY ANTHROPIC_AUTH_TOKEN ANTHROPIC_ADMIN_KEY || true

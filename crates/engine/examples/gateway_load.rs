@@ -15,13 +15,17 @@
 //! Usage: `gateway_load --bin target/release/claude-status [--quick] [--fallback]`
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A benchmark fails loudly.
 
+// The simulator that answers at once, shared with the gateway's tests.
+#[path = "../tests/support/sim.rs"]
+mod sim;
+
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use claude_status_simulator::{Clock, Simulator};
+use sim::fast_sim;
 
 const KEY: &str = "sk-ant-bench";
 
@@ -296,15 +300,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let sim = sim_runtime
-        .block_on(
-            Simulator::new("healthy")
-                .clock(Clock::Manual)
-                .time_to_first_token(Duration::ZERO)
-                .token_interval(Duration::ZERO)
-                .start(),
-        )
-        .unwrap();
+    let sim = sim_runtime.block_on(fast_sim("healthy"));
     let direct = sim.base_url();
     let gateway = GatewayProcess::start(&bin, &direct);
     let (idle_rss, _) = gateway.memory();
@@ -516,13 +512,7 @@ fn fallback_bench(bin: &str, quick: bool) {
         .unwrap();
     // The fake Claude answers what the simulator answered, at once; Opus 5.5 gets 529.
     let (sim, claude, provider) = sim_runtime.block_on(async {
-        let sim = Simulator::new("healthy")
-            .clock(Clock::Manual)
-            .time_to_first_token(Duration::ZERO)
-            .token_interval(Duration::ZERO)
-            .start()
-            .await
-            .unwrap();
+        let sim = fast_sim("healthy").await;
         let (json, stream) = record_claude(&sim.base_url()).await;
         let claude = fixed_server(json, stream, "application/json", true).await;
         let provider = fixed_server(

@@ -5,7 +5,7 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,84 +15,26 @@ use claude_status_engine::control::proto::{Call, ErrorKind, Event, Hello, Servic
 use claude_status_engine::control::{ClientError, ControlClient, Subscription};
 use claude_status_engine::service::config::BaseConfig;
 use claude_status_engine::service::{MemorySecrets, Service, ServiceOptions, SettingsView};
-use claude_status_simulator::{Clock, SimHandle, Simulator};
+use claude_status_simulator::{Clock, Simulator};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
-use tokio_util::sync::CancellationToken;
 
-/// A service against the simulator, serving on a socket in a temporary directory.
-struct Running {
-    socket: PathBuf,
-    data_dir: PathBuf,
-    secrets: Arc<MemorySecrets>,
-    stop: CancellationToken,
-    task: tokio::task::JoinHandle<claude_status_engine::Result<()>>,
-    sim: SimHandle,
-    _dir: tempfile::TempDir,
-}
+#[path = "support/service.rs"]
+mod service;
 
+use service::Running;
+
+/// A service against the healthy simulator, with `env_key` as the key from the environment.
 async fn start_service(env_key: Option<&str>) -> Running {
     let sim = Simulator::new("healthy")
         .clock(Clock::Manual)
         .start()
         .await
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let data_dir = dir.path().join("data");
-    let mut base = BaseConfig::for_tests(&sim.base_url(), data_dir.clone());
-    base.env_api_key = env_key.and_then(claude_status_engine::probe::ApiKey::new);
-    base.interval_override = Some(Duration::from_secs(1));
-    let socket = dir.path().join("control.sock");
-    let secrets = Arc::new(MemorySecrets::default());
-    let service = Service::start(
-        ServiceOptions {
-            base,
-            socket: socket.clone(),
-            legacy_settings: None,
-        },
-        secrets.clone(),
-        None,
-    )
+    service::start_service(sim, |base| {
+        base.env_api_key = env_key.and_then(claude_status_engine::probe::ApiKey::new);
+    })
     .await
-    .unwrap();
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(service.serve(stop.clone()));
-    wait_for_socket(&socket).await;
-    Running {
-        socket,
-        data_dir,
-        secrets,
-        stop,
-        task,
-        sim,
-        _dir: dir,
-    }
-}
-
-async fn wait_for_socket(socket: &Path) {
-    for _ in 0..100 {
-        if ControlClient::connect(socket, "test").await.is_ok() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the service never answered on {}", socket.display());
-}
-
-impl Running {
-    async fn client(&self) -> ControlClient {
-        ControlClient::connect(&self.socket, "test").await.unwrap()
-    }
-
-    async fn stop(self) {
-        self.stop.cancel();
-        tokio::time::timeout(Duration::from_secs(20), self.task)
-            .await
-            .expect("the service stops within 20 s")
-            .unwrap()
-            .unwrap();
-        self.sim.shutdown().await;
-    }
 }
 
 /// Waits (bounded) for a snapshot the engine has checked at least once.

@@ -22,7 +22,7 @@ use claude_status_core::retry::RetryPolicy;
 use claude_status_core::usage::{UsageRecord, UsageSource};
 use claude_status_engine::gateway::{Gateway, GatewayConfig, GatewayStatsHandle};
 use claude_status_engine::Store;
-use claude_status_simulator::{Clock, SimHandle, Simulator};
+use claude_status_simulator::{Clock, Simulator};
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
@@ -31,6 +31,14 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+
+#[path = "support/provider.rs"]
+mod provider;
+#[path = "support/sim.rs"]
+mod sim;
+
+use provider::ProviderSeen;
+use sim::{fast_sim, overloaded_opus};
 
 /// The key every test sends; it must show up nowhere but in the upstream's request headers.
 const SECRET: &str = "sk-ant-api03-gateway.secret.for.tests";
@@ -115,17 +123,6 @@ async fn gateway_with(upstream: &str, tweak: impl FnOnce(&mut GatewayConfig)) ->
 
 async fn gateway(upstream: &str) -> Running {
     gateway_with(upstream, |_| {}).await
-}
-
-/// A simulator that answers at once (no time to first token, no gap between tokens).
-async fn fast_sim(scenario: &str) -> SimHandle {
-    Simulator::new(scenario)
-        .clock(Clock::Manual)
-        .time_to_first_token(Duration::ZERO)
-        .token_interval(Duration::ZERO)
-        .start()
-        .await
-        .unwrap()
 }
 
 fn client() -> reqwest::Client {
@@ -1466,15 +1463,6 @@ const OPENAI_STREAM_TEXT: &str =
     include_str!("../../core/tests/fixtures/translate/openai-stream-text.sse");
 const PROVIDER_KEY: &str = "sk-proj-provider.secret.for.tests";
 
-/// What the fake provider was sent.
-#[derive(Debug, Clone)]
-struct ProviderSeen {
-    path: String,
-    authorization: Option<String>,
-    api_key: Option<String>,
-    body: Value,
-}
-
 /// A Chat Completions server answering `status` with the recorded text answer or stream.
 async fn fake_provider(status: u16) -> (String, Arc<Mutex<Vec<ProviderSeen>>>) {
     let seen: Arc<Mutex<Vec<ProviderSeen>>> = Arc::default();
@@ -1482,24 +1470,11 @@ async fn fake_provider(status: u16) -> (String, Arc<Mutex<Vec<ProviderSeen>>>) {
     let url = upstream(Arc::new(move |request: Request<Incoming>| {
         let log = Arc::clone(&log);
         Box::pin(async move {
-            let header = |name: &str| {
-                request
-                    .headers()
-                    .get(name)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned)
-            };
-            let path = request.uri().path().to_owned();
-            let (authorization, api_key) = (header("authorization"), header("x-api-key"));
-            let bytes = request.into_body().collect().await.unwrap().to_bytes();
-            let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-            let stream = body["stream"] == json!(true);
-            log.lock().unwrap().push(ProviderSeen {
-                path,
-                authorization,
-                api_key,
-                body,
-            });
+            let (parts, body) = request.into_parts();
+            let bytes = body.collect().await.unwrap().to_bytes();
+            let seen = ProviderSeen::new(parts.uri.path(), &parts.headers, &bytes);
+            let stream = seen.body["stream"] == json!(true);
+            log.lock().unwrap().push(seen);
             let (content_type, answer) = match (status, stream) {
                 (200, true) => ("text/event-stream", OPENAI_STREAM_TEXT.to_owned()),
                 (200, false) => ("application/json", OPENAI_TEXT.to_owned()),
@@ -1518,14 +1493,6 @@ async fn fake_provider(status: u16) -> (String, Arc<Mutex<Vec<ProviderSeen>>>) {
     }))
     .await;
     (url, seen)
-}
-
-/// A simulator whose Opus 5.5 answers every Messages call with 529 (story minute 4 of
-/// `model-overload`), count_tokens and other models fine.
-async fn overloaded_opus() -> SimHandle {
-    let sim = fast_sim("model-overload").await;
-    sim.advance(Duration::from_secs(4 * 60));
-    sim
 }
 
 fn with_openai(config: &mut GatewayConfig, provider_url: &str, after: Duration) {

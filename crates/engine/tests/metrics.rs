@@ -15,24 +15,17 @@ use claude_status_engine::gateway::{Gateway, GatewayConfig};
 use claude_status_engine::http::build_client;
 use claude_status_engine::metrics::{Metrics, MAX_UNKNOWN_MODELS, OPENMETRICS_CONTENT_TYPE};
 use claude_status_engine::{Engine, EngineConfig, Store};
-use claude_status_simulator::{Clock, SimHandle, Simulator};
 use tokio_util::sync::CancellationToken;
 
 #[path = "support/realtime.rs"]
 mod realtime;
+#[path = "support/sim.rs"]
+mod sim;
+
+use sim::fast_sim;
 
 const PATIENCE: Duration = Duration::from_secs(20);
 const MODEL: &str = "claude-opus-5-5";
-
-async fn sim(scenario: &str) -> SimHandle {
-    Simulator::new(scenario)
-        .clock(Clock::Manual)
-        .time_to_first_token(Duration::ZERO)
-        .token_interval(Duration::ZERO)
-        .start()
-        .await
-        .expect("simulator starts")
-}
 
 fn config(url: &str) -> EngineConfig {
     realtime::streaming_config(url, MODEL)
@@ -122,7 +115,7 @@ async fn send(gateway: &str, model: &str, stream: bool) -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_overload_storm_shows_in_the_metrics_and_prometheus_reads_them() {
     // One model overloaded, the others answering (the status page has not noticed yet).
-    let sim = sim("model-overload").await;
+    let sim = fast_sim("model-overload").await;
     sim.advance(Duration::from_secs(4 * 60));
     let metrics = Arc::new(Metrics::default());
     let shutdown = CancellationToken::new();
@@ -511,7 +504,7 @@ fn transcript_line(message: &str, output: u64, at: chrono::DateTime<Utc>) -> Str
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_read_at_start_is_not_counted_but_new_lines_are() {
-    let sim = sim("healthy").await;
+    let sim = fast_sim("healthy").await;
     let temp = tempfile::tempdir().unwrap();
     let projects = temp.path().join("projects");
     let file = projects.join("p/s.jsonl");

@@ -7,7 +7,6 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
 
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,14 +14,19 @@ use claude_status_core::settings::{ProviderEndpoint, Settings};
 use claude_status_engine::control::proto::{Call, Event};
 use claude_status_engine::control::{ControlClient, Subscription};
 use claude_status_engine::monitor::EngineEvent;
-use claude_status_engine::service::config::BaseConfig;
-use claude_status_engine::service::{
-    MemorySecrets, Secrets, Service, ServiceOptions, SettingsView,
-};
-use claude_status_simulator::{Clock, SimHandle, Simulator};
+use claude_status_engine::service::{Secrets, SettingsView};
 use serde_json::{json, Value};
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
+
+#[path = "support/provider.rs"]
+mod provider;
+#[path = "support/service.rs"]
+mod service;
+#[path = "support/sim.rs"]
+mod sim;
+
+use provider::ProviderSeen;
+use service::Running;
 
 /// The recorded Chat Completions answer the translation tests use.
 const OPENAI_TEXT: &str = include_str!("../../core/tests/fixtures/translate/openai-text.json");
@@ -32,15 +36,6 @@ const PROVIDER_KEY: &str = "fake-provider.secret.for.service.tests";
 const CLIENT_KEY: &str = "sk-ant-api03-client.secret.for.service.tests";
 const TARGET: &str = "openai-compatible:fake:gpt-4o";
 
-/// What the fake provider was sent.
-#[derive(Debug, Clone)]
-struct ProviderSeen {
-    path: String,
-    authorization: Option<String>,
-    api_key: Option<String>,
-    body: Value,
-}
-
 /// A Chat Completions server on 127.0.0.1 answering every request with the recorded answer.
 async fn fake_provider() -> (String, Arc<Mutex<Vec<ProviderSeen>>>) {
     let seen: Arc<Mutex<Vec<ProviderSeen>>> = Arc::default();
@@ -49,18 +44,9 @@ async fn fake_provider() -> (String, Arc<Mutex<Vec<ProviderSeen>>>) {
         move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
             let kept = kept.clone();
             async move {
-                let header = |name: &str| {
-                    headers
-                        .get(name)
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_owned)
-                };
-                kept.lock().unwrap().push(ProviderSeen {
-                    path: uri.path().to_owned(),
-                    authorization: header("authorization"),
-                    api_key: header("x-api-key"),
-                    body: serde_json::from_slice(&body).unwrap_or(Value::Null),
-                });
+                kept.lock()
+                    .unwrap()
+                    .push(ProviderSeen::new(uri.path(), &headers, &body));
                 (
                     [(axum::http::header::CONTENT_TYPE, "application/json")],
                     OPENAI_TEXT,
@@ -87,79 +73,8 @@ fn free_port() -> u16 {
 
 /// The service against a simulator whose Opus 5.5 answers every Messages call with 529 (story
 /// minute 4 of `model-overload`).
-struct Running {
-    socket: PathBuf,
-    secrets: Arc<MemorySecrets>,
-    stop: CancellationToken,
-    task: tokio::task::JoinHandle<claude_status_engine::Result<()>>,
-    sim: SimHandle,
-    _dir: tempfile::TempDir,
-}
-
 async fn start_service() -> Running {
-    let sim = Simulator::new("model-overload")
-        .clock(Clock::Manual)
-        .time_to_first_token(Duration::ZERO)
-        .token_interval(Duration::ZERO)
-        .start()
-        .await
-        .unwrap();
-    sim.advance(Duration::from_secs(4 * 60));
-    let dir = tempfile::tempdir().unwrap();
-    let mut base = BaseConfig::for_tests(&sim.base_url(), dir.path().join("data"));
-    base.interval_override = Some(Duration::from_secs(1));
-    let socket = dir.path().join("control.sock");
-    let secrets = Arc::new(MemorySecrets::default());
-    let service = Service::start(
-        ServiceOptions {
-            base,
-            socket: socket.clone(),
-            legacy_settings: None,
-        },
-        secrets.clone(),
-        None,
-    )
-    .await
-    .unwrap();
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(service.serve(stop.clone()));
-    wait_for_socket(&socket).await;
-    Running {
-        socket,
-        secrets,
-        stop,
-        task,
-        sim,
-        _dir: dir,
-    }
-}
-
-async fn wait_for_socket(socket: &Path) {
-    let give_up = Instant::now() + Duration::from_secs(10);
-    while ControlClient::connect(socket, "test").await.is_err() {
-        assert!(
-            Instant::now() < give_up,
-            "no service on {}",
-            socket.display()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-impl Running {
-    async fn client(&self) -> ControlClient {
-        ControlClient::connect(&self.socket, "test").await.unwrap()
-    }
-
-    async fn stop(self) {
-        self.stop.cancel();
-        tokio::time::timeout(Duration::from_secs(20), self.task)
-            .await
-            .expect("the service stops within 20 s")
-            .unwrap()
-            .unwrap();
-        self.sim.shutdown().await;
-    }
+    service::start_service(sim::overloaded_opus().await, |_| {}).await
 }
 
 /// Asks for the dashboard's gateway view until `done` holds (bounded), and returns it.
@@ -177,6 +92,25 @@ async fn gateway_report_until(
         assert!(Instant::now() < give_up, "{what}: {report:#}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Stores (or, with `None`, removes) the fake server's key from Settings, and checks the keys the
+/// service then lists say it comes from `source`.
+async fn set_fake_key(client: &mut ControlClient, key: Option<&str>, source: &str) {
+    let keys = client
+        .call_value(Call::SetProviderKey {
+            provider: "fake".to_owned(),
+            key: key.map(str::to_owned),
+        })
+        .await
+        .unwrap();
+    assert!(
+        keys.as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["name"] == "fake" && k["source"] == source),
+        "{keys:#}"
+    );
 }
 
 /// The settings the test turns on: the gateway on a free port, the chain from Opus 5.5 to the
@@ -209,20 +143,7 @@ async fn the_service_moves_a_persistent_529_to_another_provider_and_says_so() {
         })
         .await
         .unwrap();
-    let keys = client
-        .call_value(Call::SetProviderKey {
-            provider: "fake".to_owned(),
-            key: Some(PROVIDER_KEY.to_owned()),
-        })
-        .await
-        .unwrap();
-    assert!(
-        keys.as_array()
-            .unwrap()
-            .iter()
-            .any(|k| k["name"] == "fake" && k["source"] == "keychain"),
-        "{keys:#}"
-    );
+    set_fake_key(&mut client, Some(PROVIDER_KEY), "keychain").await;
     assert_eq!(
         service.secrets.get("provider:fake").unwrap().as_deref(),
         Some(PROVIDER_KEY)
@@ -378,20 +299,7 @@ async fn the_service_moves_a_persistent_529_to_another_provider_and_says_so() {
 
     // 4. The key removed (a local server may need none, so the gateway still runs), then a
     //    chain naming OpenAI with no key anywhere: the view says which key is missing.
-    let keys = client
-        .call_value(Call::SetProviderKey {
-            provider: "fake".to_owned(),
-            key: None,
-        })
-        .await
-        .unwrap();
-    assert!(
-        keys.as_array()
-            .unwrap()
-            .iter()
-            .any(|k| k["name"] == "fake" && k["source"] == "none"),
-        "{keys:#}"
-    );
+    set_fake_key(&mut client, None, "none").await;
     assert_eq!(service.secrets.get("provider:fake").unwrap(), None);
     let report = gateway_report_until(&mut client, "the gateway without the key", |r| {
         r["url"].is_string() || r["error"].is_string()
