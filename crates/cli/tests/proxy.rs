@@ -232,7 +232,10 @@ fn a_fallback_chain_it_cannot_use_is_refused_before_it_listens() {
     assert!(stderr.contains("OPENAI_API_KEY"), "{stderr}");
     let stderr = refused(&["--fallback", "openai:gpt-4o,claude-opus-5-5"]);
     assert!(stderr.contains("starts at the Claude model"), "{stderr}");
-    let stderr = refused(&["--fallback", "claude-opus-5-5,openai-compatible:local:llama3"]);
+    let stderr = refused(&[
+        "--fallback",
+        "claude-opus-5-5,openai-compatible:local:llama3",
+    ]);
     assert!(stderr.contains("--provider"), "{stderr}");
     let stderr = refused(&[
         "--fallback",
