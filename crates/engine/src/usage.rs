@@ -174,6 +174,9 @@ pub async fn run_claude_code_source(
         })
         .await
     };
+    // Whether the history is read: then the follower's own catch-up holds only what was written
+    // since, which is new and is sent.
+    let history_read = matches!(catch_up, Ok(Ok(_)));
     match catch_up {
         Ok(Ok(records)) => {
             if !records.is_empty()
@@ -190,9 +193,13 @@ pub async fn run_claude_code_source(
     }
 
     let (tx, mut rx) = mpsc::channel::<Vec<UsageRecord>>(16);
-    let follower = tokio::spawn(crate::claude_code::follow(
+    let follower = tokio::spawn(crate::claude_code::follow_with(
         store,
         projects_dirs,
+        crate::claude_code::FollowConfig {
+            send_catch_up: history_read,
+            ..crate::claude_code::FollowConfig::default()
+        },
         tx,
         shutdown.clone(),
     ));

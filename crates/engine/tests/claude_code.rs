@@ -396,6 +396,7 @@ async fn follow_sees_an_appended_line_within_a_second() {
         FollowConfig {
             debounce: Duration::from_millis(200),
             rescan_every: Duration::from_secs(3_600),
+            send_catch_up: false,
         },
         sender,
         shutdown.clone(),
@@ -430,6 +431,45 @@ async fn follow_sees_an_appended_line_within_a_second() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_line_written_between_the_history_read_and_the_follow_is_sent() {
+    // The monitor's source reads the history itself, then starts following: a line written in
+    // between is in the follower's catch-up, and is new.
+    let temp = tempfile::tempdir().unwrap();
+    let file = temp.path().join("projects/p/s.jsonl");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, usage_line("msg_old", "req_old", 1, 1)).unwrap();
+    let store = Arc::new(Store::open_in_memory().unwrap());
+    claude_code::ingest_all(&store, &projects(temp.path())).unwrap();
+    append(&file, &usage_line("msg_between", "req_between", 42, 2));
+    let (sender, mut receiver) = tokio::sync::mpsc::channel(8);
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(claude_code::follow_with(
+        Arc::clone(&store),
+        projects(temp.path()),
+        FollowConfig {
+            debounce: Duration::from_millis(200),
+            rescan_every: Duration::from_secs(3_600),
+            send_catch_up: true,
+        },
+        sender,
+        shutdown.clone(),
+    ));
+    let batch = tokio::time::timeout(Duration::from_secs(5), receiver.recv())
+        .await
+        .expect("the line written in between was not sent")
+        .unwrap();
+    let ids: Vec<_> = batch.iter().map(|r| r.message_id.as_deref()).collect();
+    assert_eq!(
+        ids,
+        [Some("msg_between")],
+        "only the new line, not the history"
+    );
+    assert_eq!(store.usage_record_count().unwrap(), 2);
+    shutdown.cancel();
+    task.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn follow_picks_up_a_second_projects_folder_created_later() {
     let temp = tempfile::tempdir().unwrap();
     let projects_dir = temp.path().join("projects");
@@ -446,6 +486,7 @@ async fn follow_picks_up_a_second_projects_folder_created_later() {
         FollowConfig {
             debounce: Duration::from_millis(50),
             rescan_every: Duration::from_millis(300),
+            send_catch_up: false,
         },
         sender,
         shutdown.clone(),
@@ -480,6 +521,7 @@ async fn follow_reads_a_projects_folder_that_appears_later_at_once() {
         FollowConfig {
             debounce: Duration::from_millis(50),
             rescan_every: Duration::from_secs(3_600),
+            send_catch_up: false,
         },
         sender,
         shutdown.clone(),

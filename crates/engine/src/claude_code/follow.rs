@@ -30,6 +30,11 @@ pub struct FollowConfig {
     pub debounce: Duration,
     /// How often every transcript is checked regardless of events.
     pub rescan_every: Duration,
+    /// Send the records of the starting catch-up too. For a caller that has just ingested
+    /// everything itself (and read the month back), so the catch-up holds only the lines written
+    /// in between, which are new: without this they would reach the ledger and never the
+    /// monitor.
+    pub send_catch_up: bool,
 }
 
 impl Default for FollowConfig {
@@ -37,6 +42,7 @@ impl Default for FollowConfig {
         FollowConfig {
             debounce: Duration::from_millis(200),
             rescan_every: Duration::from_secs(60),
+            send_catch_up: false,
         }
     }
 }
@@ -106,15 +112,26 @@ pub async fn follow_with(
     let mut watched = Watched::default();
     let _ = watch_new_dirs(&mut watcher, &projects_dirs, &mut watched);
 
-    // Catch up with what was written while we were not running; not sent (see above).
-    let catch_up = run_ingest(Arc::clone(&store), find_files(&projects_dirs), false).await;
-    if let Some((report, _)) = catch_up {
+    // Catch up with what was written while we were not running; not sent (see above), unless
+    // the caller read the history itself just before.
+    let catch_up = run_ingest(
+        Arc::clone(&store),
+        find_files(&projects_dirs),
+        config.send_catch_up,
+    )
+    .await;
+    if let Some((report, batches)) = catch_up {
         tracing::info!(
             files = report.files,
             records = report.records,
             elapsed_ms = report.elapsed.as_millis() as u64,
             "read the Claude Code transcripts"
         );
+        for batch in batches {
+            if records.send(batch).await.is_err() {
+                return Ok(());
+            }
+        }
     }
 
     let mut rescan = tokio::time::interval(config.rescan_every);
