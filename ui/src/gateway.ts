@@ -77,6 +77,7 @@ export function gatewayCounters(stats: GatewayStats): Counter[] {
     { key: "upstream_broken", label: "cut off by the API", value: stats.upstream_broken },
     { key: "too_large", label: "too large (413)", value: o.too_large },
     { key: "not_forwarded", label: "not forwarded (outside /v1/)", value: o.not_forwarded },
+    { key: "refused", label: "refused web pages (403)", value: o.refused },
     { key: "provider_fallbacks", label: "sent to other providers", value: stats.provider_fallbacks },
     { key: "not_translated", label: "not translated (kept on Claude)", value: stats.not_translated },
   ];

@@ -174,8 +174,8 @@ test("the counters, with the rare ones only when they happened", () => {
     ],
   );
   assert.equal(counters.find((c) => c.key === "overloaded").label, "529 overloaded");
-  const more = gatewayCounters({ ...fx.gatewayStats, stream_errors: 2, upstream_broken: 1, outcomes: { ...fx.gatewayStats.outcomes, too_large: 1 } });
-  for (const key of ["stream_errors", "upstream_broken", "too_large"]) assert.ok(more.some((c) => c.key === key), key);
+  const more = gatewayCounters({ ...fx.gatewayStats, stream_errors: 2, upstream_broken: 1, outcomes: { ...fx.gatewayStats.outcomes, too_large: 1, refused: 3 } });
+  for (const key of ["stream_errors", "upstream_broken", "too_large", "refused"]) assert.ok(more.some((c) => c.key === key), key);
 
   assert.deepEqual(meteringWarnings(fx.gatewayQuiet.stats), []);
   assert.deepEqual(meteringWarnings(fx.gatewayStats), [

@@ -39,6 +39,11 @@ pub struct ProxyArgs {
     /// send requests through it, so keep it on a trusted network.
     #[arg(long)]
     pub allow_remote: bool,
+    /// A web origin whose pages may call the gateway (e.g. http://localhost:3000, for a web app
+    /// you develop that uses the SDK in the browser). Requests from any other page (an Origin
+    /// header) are refused with 403, so a site you visit cannot use the gateway. Repeatable.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    pub allow_origins: Vec<String>,
     /// Retry 529, 500 and 429 answers (never the spend cap) with the SDKs' back-off, honouring
     /// retry-after, before the client sees them. Off by default: the client's own SDK retries.
     #[arg(long)]
@@ -138,6 +143,7 @@ pub async fn proxy(global: &GlobalOptions, args: ProxyArgs) -> anyhow::Result<Ex
     let config = GatewayConfig {
         listen: SocketAddr::new(args.bind, args.port),
         allow_remote: args.allow_remote,
+        allowed_origins: args.allow_origins.clone(),
         upstream: args.upstream.clone(),
         retry: args.retry.then(RetryPolicy::default),
         fallback,
@@ -315,7 +321,7 @@ fn summary(stats: &GatewayStats) -> String {
     let o = &stats.outcomes;
     format!(
         "claude-status proxy: {} requests (ok {}, 4xx {}, 429 {}, 529 {}, 5xx {}, unreachable {}, \
-         timed out {}, too large {}); {} retries, {} fallbacks, {} to other providers ({} not \
+         timed out {}, too large {}, refused {}); {} retries, {} fallbacks, {} to other providers ({} not \
          translated), {} stream errors, {} client disconnects",
         stats.requests,
         o.ok,
@@ -326,6 +332,7 @@ fn summary(stats: &GatewayStats) -> String {
         o.unreachable,
         o.timed_out,
         o.too_large,
+        o.refused,
         stats.retries,
         stats.fallbacks,
         stats.provider_fallbacks,

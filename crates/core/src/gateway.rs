@@ -94,6 +94,11 @@ pub struct OutcomeCounts {
     /// Requests outside `/v1/`, answered by the gateway itself.
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub not_forwarded: u64,
+    /// 403s of our own: a web page's request (an `Origin` not allowed, or a `Host` that is not
+    /// the loopback listener's), refused so no site can use the gateway or read its figures.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    #[serde(default)]
+    pub refused: u64,
 }
 
 /// What the gateway did instead of handing a failed answer to the client.

@@ -680,7 +680,7 @@ async fn bodies_over_32_mb_are_refused_with_413_and_never_sent() {
     announced
         .write_all(
             format!(
-                "POST /v1/messages HTTP/1.1\r\nhost: x\r\nx-api-key: {SECRET}\r\n\
+                "POST /v1/messages HTTP/1.1\r\nhost: 127.0.0.1\r\nx-api-key: {SECRET}\r\n\
                  content-length: {}\r\n\r\n",
                 limit + 1
             )
@@ -695,7 +695,7 @@ async fn bodies_over_32_mb_are_refused_with_413_and_never_sent() {
     chunked
         .write_all(
             format!(
-                "POST /v1/messages HTTP/1.1\r\nhost: x\r\nx-api-key: {SECRET}\r\n\
+                "POST /v1/messages HTTP/1.1\r\nhost: 127.0.0.1\r\nx-api-key: {SECRET}\r\n\
                  transfer-encoding: chunked\r\n\r\n"
             )
             .as_bytes(),
@@ -1818,6 +1818,107 @@ async fn traffic_stays_elsewhere_until_the_verdict_is_operational_then_comes_bac
         ),
         "{notices:#?}"
     );
+    running.stop().await;
+    sim.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Web pages (issue 16, item 5): a browser's request, or one through a name that resolves to the
+// loopback (DNS rebinding), is refused before anything is forwarded or read.
+
+async fn raw(
+    client: &reqwest::Client,
+    url: &str,
+    headers: &[(&str, &str)],
+    post: bool,
+) -> (u16, Value) {
+    let mut request = if post {
+        client
+            .post(url)
+            .header("content-type", "application/json")
+            .body(message("claude-sonnet-4-6", 5, false))
+    } else {
+        client.get(url)
+    };
+    request = request
+        .header("x-api-key", SECRET)
+        .header("anthropic-version", "2023-06-01");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let answer = request.send().await.unwrap();
+    let status = answer.status().as_u16();
+    let body = answer.json().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+#[tokio::test]
+async fn web_pages_and_foreign_host_names_are_refused() {
+    let sim = fast_sim("healthy").await;
+    let running = gateway_with(&sim.base_url(), |config| {
+        config.allowed_origins = vec!["http://localhost:3000/".to_owned()];
+        config.metrics = Some(Arc::new(claude_status_engine::metrics::Metrics::default()));
+    })
+    .await;
+    let client = client();
+    let messages = format!("{}/v1/messages", running.url);
+    let port = running.url.rsplit(':').next().unwrap().to_owned();
+    let evil_host = format!("evil.example:{port}");
+    for (headers, post, url) in [
+        (
+            vec![("origin", "https://evil.example")],
+            true,
+            messages.clone(),
+        ),
+        (vec![("origin", "null")], true, messages.clone()),
+        (vec![("host", evil_host.as_str())], true, messages.clone()),
+        (
+            vec![("origin", "https://evil.example")],
+            false,
+            format!("{}/_gateway/stats", running.url),
+        ),
+        (
+            vec![("host", evil_host.as_str())],
+            false,
+            format!("{}/metrics", running.url),
+        ),
+    ] {
+        let (status, body) = raw(&client, &url, &headers, post).await;
+        assert_eq!(status, 403, "{headers:?} {url}: {body}");
+        assert_eq!(body["error"]["type"], "permission_error");
+    }
+    let stats = running.stats.snapshot();
+    assert_eq!(stats.upstream_attempts, 0, "nothing was forwarded");
+    assert_eq!(stats.outcomes.refused, 5);
+
+    // The user's own page, a client without Origin, and the loopback's names pass.
+    for headers in [
+        vec![("origin", "http://LOCALHOST:3000")],
+        vec![],
+        vec![("host", "localhost")],
+    ] {
+        let (status, body) = raw(&client, &messages, &headers, true).await;
+        assert_eq!(status, 200, "{headers:?}: {body}");
+    }
+    running.stop().await;
+
+    // A gateway allowed beyond the machine is reached by names it cannot know: Host is not
+    // checked there, Origin still is.
+    let running = gateway_with(&sim.base_url(), |config| {
+        config.allow_remote = true;
+    })
+    .await;
+    let messages = format!("{}/v1/messages", running.url);
+    let (status, _) = raw(&client, &messages, &[("host", "gateway.corp:7529")], true).await;
+    assert_eq!(status, 200);
+    let (status, _) = raw(
+        &client,
+        &messages,
+        &[("origin", "https://evil.example")],
+        true,
+    )
+    .await;
+    assert_eq!(status, 403);
     running.stop().await;
     sim.shutdown().await;
 }

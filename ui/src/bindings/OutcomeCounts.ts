@@ -39,4 +39,9 @@ too_large: number,
 /**
  * Requests outside `/v1/`, answered by the gateway itself.
  */
-not_forwarded: number, };
+not_forwarded: number, 
+/**
+ * 403s of our own: a web page's request (an `Origin` not allowed, or a `Host` that is not
+ * the loopback listener's), refused so no site can use the gateway or read its figures.
+ */
+refused: number, };

@@ -49,10 +49,77 @@ pub(crate) struct Shared {
     pub fallback: Vec<String>,
     /// The chain's other providers, behind the gate.
     pub providers: Option<Arc<Fallback>>,
+    /// Which web pages may call the gateway, and whether `Host` must be the loopback's.
+    pub origins: Origins,
     pub counters: Arc<Counters>,
     pub meter: MeterSink,
     /// Served at `GET /metrics` when set.
     pub metrics: Option<Arc<crate::metrics::Metrics>>,
+}
+
+/// What a request's `Origin` and `Host` must be.
+///
+/// A browser sends `Origin` with every cross-site request and with any POST, and no SDK or
+/// command-line client sends one, so a request with an `Origin` the user did not allow is a web
+/// page's: refused, so a page cannot spend the keys that pass through the gateway or read its
+/// figures (CSRF). A page can also reach 127.0.0.1 through a name of its own that resolves there
+/// (DNS rebinding); its requests then carry that name as `Host`, so a loopback gateway answers
+/// only the loopback's own names. A gateway with remote access allowed is reached by names it
+/// cannot know, and skips the `Host` check.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Origins {
+    pub loopback_only: bool,
+    /// Allowed origins, lower case, without a trailing `/`.
+    pub allowed: Vec<String>,
+}
+
+impl Origins {
+    fn check(&self, headers: &HeaderMap) -> Result<(), String> {
+        if let Some(origin) = headers.get(hyper::header::ORIGIN) {
+            let origin = origin.to_str().unwrap_or("").trim().to_ascii_lowercase();
+            if !self.allowed.contains(&origin) {
+                let shown: String = origin.chars().take(100).collect();
+                return Err(format!(
+                    "it comes from a web page (Origin {shown:?}); allow a page of your own with \
+                     --allow-origin"
+                ));
+            }
+        }
+        if self.loopback_only {
+            if let Some(host) = headers.get(hyper::header::HOST) {
+                let host = host.to_str().unwrap_or("");
+                if !is_loopback_host(host) {
+                    let shown: String = host.chars().take(100).collect();
+                    return Err(format!(
+                        "its Host {shown:?} is not this machine's loopback address (a web page's \
+                         name that resolves to 127.0.0.1?)"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether a `Host` header names the loopback: `127.0.0.1`, `localhost` or `[::1]`, with any port.
+fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim();
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        // `[::1]:7529`
+        rest.split(']').next().unwrap_or("")
+    } else {
+        host.rsplit_once(':').map_or(host, |(name, port)| {
+            if port.bytes().all(|b| b.is_ascii_digit()) {
+                name
+            } else {
+                host
+            }
+        })
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Answers one request. Never fails: every problem is an answer in the API's error shape.
@@ -63,6 +130,15 @@ pub(crate) async fn handle(
     let started = Instant::now();
     let at = Utc::now();
     let _in_flight = shared.counters.request_started();
+    if let Err(why) = shared.origins.check(request.headers()) {
+        shared.counters.answered_ourselves(OwnAnswer::Refused);
+        tracing::info!("gateway: refused a request: {why}");
+        return error_answer(
+            StatusCode::FORBIDDEN,
+            "permission_error",
+            &format!("Claude Status gateway refused this request: {why}"),
+        );
+    }
     let path = request.uri().path();
     if path != "/v1" && !path.starts_with("/v1/") {
         return local_answer(&shared, &request);
@@ -639,6 +715,30 @@ pub(crate) fn error_answer(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_loopbacks_names_are_hosts_of_a_loopback_gateway() {
+        for host in [
+            "127.0.0.1:7529",
+            "127.0.0.1",
+            "localhost:7529",
+            "LOCALHOST",
+            "[::1]:7529",
+            "127.1.2.3:80",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "evil.example:7529",
+            "evil.example",
+            "127.0.0.1.evil.example",
+            "localhost.evil.example:7529",
+            "10.0.0.2:7529",
+            "",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+    }
 
     #[test]
     fn fallback_chain_moves_down_only_from_its_own_models() {

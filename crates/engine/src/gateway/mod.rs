@@ -79,6 +79,10 @@ pub struct GatewayConfig {
     /// Allows a non-loopback `listen` address. Anyone who can reach it can then spend the keys
     /// that pass through, so the CLI asks for it explicitly and warns.
     pub allow_remote: bool,
+    /// Web origins (`http://localhost:3000`) whose pages may call the gateway. A request that
+    /// carries any other `Origin` is refused with 403: a page the user merely visits must not be
+    /// able to send requests through it or read its figures (CSRF). Empty by default.
+    pub allowed_origins: Vec<String>,
     /// The API's base URL, `http` or `https`, optionally with a path prefix.
     pub upstream: String,
     /// Retry 529, 500 and 429 (never the spend cap) before answering; `None` forwards every
@@ -118,6 +122,7 @@ impl Default for GatewayConfig {
         GatewayConfig {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_PORT)),
             allow_remote: false,
+            allowed_origins: Vec::new(),
             upstream: DEFAULT_UPSTREAM.to_owned(),
             retry: None,
             fallback: Vec::new(),
@@ -229,6 +234,17 @@ impl Gateway {
             retry: config.retry,
             fallback: claude_chain,
             providers,
+            origins: forward::Origins {
+                // With remote access allowed the gateway is reached by names it cannot know (a
+                // server's, or a reverse proxy's in front of a loopback listener).
+                loopback_only: !config.allow_remote,
+                allowed: config
+                    .allowed_origins
+                    .iter()
+                    .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
+                    .filter(|o| !o.is_empty())
+                    .collect(),
+            },
             counters,
             meter: sink,
             metrics: config.metrics,

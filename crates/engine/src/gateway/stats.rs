@@ -18,6 +18,7 @@ pub(crate) enum OwnAnswer {
     TimedOut,
     TooLarge,
     NotForwarded,
+    Refused,
 }
 
 #[derive(Debug, Default)]
@@ -35,6 +36,7 @@ pub(crate) struct Counters {
     timed_out: AtomicU64,
     too_large: AtomicU64,
     not_forwarded: AtomicU64,
+    refused: AtomicU64,
     pub(crate) upstream_attempts: AtomicU64,
     pub(crate) retries: AtomicU64,
     pub(crate) fallbacks: AtomicU64,
@@ -84,6 +86,7 @@ impl Counters {
             OwnAnswer::TimedOut => &self.timed_out,
             OwnAnswer::TooLarge => &self.too_large,
             OwnAnswer::NotForwarded => &self.not_forwarded,
+            OwnAnswer::Refused => &self.refused,
         });
     }
 
@@ -104,6 +107,7 @@ impl Counters {
                 timed_out: get(&self.timed_out),
                 too_large: get(&self.too_large),
                 not_forwarded: get(&self.not_forwarded),
+                refused: get(&self.refused),
             },
             upstream_attempts: get(&self.upstream_attempts),
             retries: get(&self.retries),
