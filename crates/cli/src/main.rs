@@ -72,11 +72,19 @@ fn main() -> ExitCode {
             segments: segments.clone(),
         });
     }
+    // A damaged database moved aside is logged by the store; the one-shot commands say it in a
+    // plain line of their own instead (`open_store`), so by default they leave that log out. The
+    // gateway and the service, whose log is how they speak, keep it.
+    let default_filter = if matches!(cli.command, Command::Proxy(_) | Command::Service { .. }) {
+        "warn"
+    } else {
+        "warn,claude_status_engine::store::recovery=off"
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CLAUDE_STATUS_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
         .init();
 
@@ -372,7 +380,15 @@ fn open_store(global: &GlobalOptions) -> anyhow::Result<Arc<Store>> {
     let path = Store::default_path(&dir);
     let store = Store::open(&path)
         .with_context(|| format!("opening the history database {}", path.display()))?;
+    tell_if_recovered(&store);
     Ok(Arc::new(store))
+}
+
+/// Says once, on stderr, that the history database was unreadable and a new one started.
+fn tell_if_recovered(store: &Store) {
+    if let Some(recovered) = store.recovered() {
+        eprintln!("claude-status: {recovered}");
+    }
 }
 
 async fn check(global: &GlobalOptions, json: bool, no_service: bool) -> anyhow::Result<ExitCode> {

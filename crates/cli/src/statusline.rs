@@ -200,6 +200,10 @@ fn facts(
     // so the service finds them when it starts.
     let store_path = claude_status_engine::store::Store::default_path(&data_dir);
     let from_store = claude_status_engine::store::Store::open(&store_path).and_then(|store| {
+        // Stdout is the status line itself; the notice goes to stderr, once.
+        if let Some(recovered) = store.recovered() {
+            eprintln!("claude-status: {recovered}");
+        }
         let catalog = claude_status_engine::usage::load_catalog_in(&data_dir)?;
         claude_status_engine::statusline::facts_from_store(&store, &readings, catalog, zone, now)
     });

@@ -105,6 +105,7 @@ pub fn usage_with(
         None => Store::default_path(data_dir),
     };
     let store = Store::open(&store_path)?;
+    crate::tell_if_recovered(&store);
     if reads_claude_code(source) {
         let dirs = claude_status_engine::claude_code::projects_dirs(logs)?;
         let report = match ingested_by_service {
@@ -902,6 +903,7 @@ struct LiveOutput {
 pub fn limits(data_dir: &Path, tier: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
     let catalog: Catalog = load_catalog_in(data_dir)?;
     let store = Store::open(&Store::default_path(data_dir))?;
+    crate::tell_if_recovered(&store);
     let reading = store.latest_ratelimit_reading(None)?;
     let model_class = catalog
         .model_class(

@@ -1060,3 +1060,191 @@ fn plan_readings_round_trip_keep_changes_and_skip_copies(store: &Store) {
         .unwrap();
     assert_eq!(store.plan_readings_since(at(0)).unwrap().len(), 1);
 }
+
+// Issue 16: a database file SQLite cannot read is moved aside, never deleted, and a new one is
+// started, so one bad file does not stop every command (the gateway included).
+
+/// Bytes that are no SQLite file, the same on every run (a small xorshift, no dependency).
+fn random_bytes(length: usize) -> Vec<u8> {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    (0..length)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()[0]
+        })
+        .collect()
+}
+
+/// The files in `directory` whose name starts with `prefix`, sorted.
+fn files_starting_with(directory: &Path, prefix: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(directory)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+        .collect();
+    files.sort();
+    files
+}
+
+/// A crash image: the database with rows still in its WAL (not yet checkpointed into the main
+/// file), copied while the writer is open, as a power cut would leave it.
+fn crash_image_with_rows_in_the_wal(directory: &tempfile::TempDir) -> PathBuf {
+    let source = tempfile::tempdir().unwrap();
+    let path = database_in(&source);
+    {
+        let store = Store::open(&path).unwrap();
+        store
+            .upsert_incident(&incident("checkpointed"), at(0))
+            .unwrap();
+    }
+    let writer = rusqlite::Connection::open(&path).unwrap();
+    writer.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+    let store = Store::open(&path).unwrap();
+    store
+        .upsert_incident(&incident("in-the-wal"), at(1))
+        .unwrap();
+    let image = database_in(directory);
+    std::fs::copy(&path, &image).unwrap();
+    let wal = PathBuf::from(format!("{}-wal", path.display()));
+    assert!(std::fs::metadata(&wal).unwrap().len() > 0);
+    std::fs::copy(&wal, format!("{}-wal", image.display())).unwrap();
+    drop(store);
+    drop(writer);
+    image
+}
+
+#[test]
+fn issue_16_a_file_of_random_bytes_is_moved_aside_and_a_new_database_started() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = database_in(&directory);
+    let garbage = random_bytes(64 * 1024);
+    std::fs::write(&path, &garbage).unwrap();
+    std::fs::write(format!("{}-wal", path.display()), b"not a wal either").unwrap();
+    std::fs::write(format!("{}-shm", path.display()), random_bytes(32 * 1024)).unwrap();
+
+    let store = Store::open(&path).unwrap();
+    let recovered = store
+        .recovered()
+        .expect("the open says it recovered")
+        .clone();
+    assert_eq!(recovered.reason, "file is not a database");
+    let name = recovered.moved_to.file_name().unwrap().to_string_lossy();
+    let stamp = name
+        .strip_prefix("claude-status.sqlite3.corrupt-")
+        .expect("named after the database");
+    assert_eq!(stamp.len(), "20261204T215000Z".len(), "{stamp}");
+    assert!(chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%SZ").is_ok());
+    // Nothing is deleted: the old bytes and both companions are beside it, under its name.
+    assert_eq!(std::fs::read(&recovered.moved_to).unwrap(), garbage);
+    assert_eq!(
+        std::fs::read(format!("{}-wal", recovered.moved_to.display())).unwrap(),
+        b"not a wal either"
+    );
+    assert!(PathBuf::from(format!("{}-shm", recovered.moved_to.display())).is_file());
+    let message = recovered.to_string();
+    assert!(message.contains("file is not a database"), "{message}");
+    assert!(message.contains(&name.to_string()), "{message}");
+    // The new database works.
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    store.upsert_incident(&incident("after"), at(0)).unwrap();
+    drop(store);
+
+    // No crash loop: the fresh file opens cleanly, twice, and keeps its rows.
+    for _ in 0..2 {
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.recovered(), None);
+        assert!(store.incident("after").unwrap().is_some());
+    }
+    assert_eq!(
+        files_starting_with(directory.path(), "claude-status.sqlite3.corrupt-").len(),
+        3,
+        "one database and its two companions moved aside, once"
+    );
+}
+
+#[test]
+fn issue_16_a_damaged_schema_is_moved_aside_too() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = database_in(&directory);
+    drop(Store::open(&path).unwrap());
+    // A valid header, then garbage over page 2 onwards (the schema's tables and their roots).
+    let mut bytes = std::fs::read(&path).unwrap();
+    let page_size = usize::from(u16::from_be_bytes([bytes[16], bytes[17]]));
+    let tail = bytes.len() - page_size;
+    bytes[page_size..].copy_from_slice(&random_bytes(tail));
+    // And garbage over page 1's schema b-tree, past the 100-byte header.
+    bytes[100..page_size].copy_from_slice(&random_bytes(page_size - 100));
+    std::fs::write(&path, &bytes).unwrap();
+
+    let store = Store::open(&path).unwrap();
+    let recovered = store.recovered().expect("a damaged schema is unreadable");
+    assert_eq!(std::fs::read(&recovered.moved_to).unwrap(), bytes);
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+}
+
+#[test]
+fn issue_16_a_wal_of_garbage_is_ignored_and_the_checkpointed_history_kept() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = crash_image_with_rows_in_the_wal(&directory);
+    let wal = format!("{}-wal", path.display());
+    let length = usize::try_from(std::fs::metadata(&wal).unwrap().len()).unwrap();
+    std::fs::write(&wal, random_bytes(length)).unwrap();
+
+    // SQLite checks every WAL frame against the header's salt and checksum, so a WAL of garbage
+    // holds no frame to replay: the main file is whole and is kept, not moved aside.
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.recovered(), None);
+    assert!(store.incident("checkpointed").unwrap().is_some());
+    assert!(store.incident("in-the-wal").unwrap().is_none());
+    store.upsert_incident(&incident("after"), at(2)).unwrap();
+    drop(store);
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.recovered(), None);
+    assert!(store.incident("after").unwrap().is_some());
+    assert!(files_starting_with(directory.path(), "claude-status.sqlite3.corrupt-").is_empty());
+}
+
+#[test]
+fn issue_16_a_truncated_wal_loses_only_its_unfinished_transaction() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = crash_image_with_rows_in_the_wal(&directory);
+    let wal = format!("{}-wal", path.display());
+    let length = std::fs::metadata(&wal).unwrap().len();
+    // Cut the WAL in the middle of its last frame, as a crash during the write would.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&wal)
+        .unwrap()
+        .set_len(length - 100)
+        .unwrap();
+
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.recovered(), None);
+    assert!(store.incident("checkpointed").unwrap().is_some());
+    // The last transaction's commit frame was cut, so SQLite rolls it back: gone, not garbled.
+    assert!(store.incident("in-the-wal").unwrap().is_none());
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    drop(store);
+    assert_eq!(Store::open(&path).unwrap().recovered(), None);
+    assert!(files_starting_with(directory.path(), "claude-status.sqlite3.corrupt-").is_empty());
+}
+
+#[test]
+fn issue_16_a_database_from_a_newer_build_is_still_refused_not_moved_aside() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = database_in(&directory);
+    drop(Store::open(&path).unwrap());
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+        .unwrap();
+    for _ in 0..2 {
+        assert!(matches!(
+            Store::open(&path).unwrap_err(),
+            Error::SchemaTooNew { .. }
+        ));
+    }
+    assert!(files_starting_with(directory.path(), "claude-status.sqlite3.corrupt-").is_empty());
+}

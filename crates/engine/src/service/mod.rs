@@ -159,6 +159,8 @@ pub(crate) struct Inner {
     pub(crate) events: broadcast::Sender<Event>,
     pub(crate) paused_until: Mutex<Option<DateTime<Utc>>>,
     pub(crate) probe_cost_announced: AtomicBool,
+    /// The damaged database this start moved aside, until a front end has been told (once).
+    store_recovered: Mutex<Option<crate::store::Recovered>>,
     pub(crate) started_at: DateTime<Utc>,
     pub(crate) shutdown: CancellationToken,
     /// Held while the service serves; released when it has stopped its engine and gateway,
@@ -205,6 +207,7 @@ impl Service {
                 .unwrap_or_default();
         let (snapshot, _) = watch::channel(Snapshot::initial());
         let (events, _) = broadcast::channel(EVENT_QUEUE);
+        let store_recovered = Mutex::new(store.recovered().cloned());
         let store = Arc::new(store);
         let alerting = start_alerting(&options, &settings, &secrets, &http, &store);
         let inner = Arc::new(Inner {
@@ -226,6 +229,7 @@ impl Service {
             events,
             paused_until: Mutex::new(None),
             probe_cost_announced: AtomicBool::new(false),
+            store_recovered,
             started_at: Utc::now(),
             shutdown: CancellationToken::new(),
             lock: Mutex::new(Some(lock)),
@@ -481,6 +485,7 @@ impl Inner {
     }
 
     fn publish(&self, snapshot: Snapshot) {
+        self.announce_store_recovery();
         self.announce_probe_cost(&snapshot);
         self.snapshot.send_if_modified(|current| {
             if *current == snapshot {
@@ -517,6 +522,24 @@ impl Inner {
     /// Until when notifications are paused, if they are.
     pub(crate) fn paused_until(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         lock_ok(&self.paused_until).filter(|until| *until > now)
+    }
+
+    /// Tells the first front end to subscribe (the tray) that the history database was unreadable
+    /// and moved aside at start, once; the store has already logged it. Unlike the probe's cost,
+    /// this is not held back by the notifications switch or a pause: it says history was lost
+    /// from view, and it comes once.
+    fn announce_store_recovery(&self) {
+        if self.events.receiver_count() == 0 {
+            return;
+        }
+        let Some(recovered) = lock_ok(&self.store_recovered).take() else {
+            return;
+        };
+        let _ = self.events.send(Event::Notice {
+            sent_at: Utc::now(),
+            title: "History database replaced".to_owned(),
+            body: format!("{}.", capitalise(&recovered.to_string())),
+        });
     }
 
     /// Says what the per-model probe costs, once, when it first runs with a real key; the notice
@@ -613,6 +636,14 @@ async fn announce_failing_channels(inner: std::sync::Weak<Inner>) {
             sent_at: Utc::now(),
         });
     }
+}
+
+/// `text` with its first letter in capitals, for a sentence that opens a notification.
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
 }
 
 /// The API the service probes and its gateway forwards to. A user who exported

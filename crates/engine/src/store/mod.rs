@@ -27,6 +27,7 @@ mod migrations;
 mod plan;
 mod probes;
 mod prune;
+mod recovery;
 mod status_history;
 mod usage;
 
@@ -44,6 +45,7 @@ pub use incidents::UpsertOutcome;
 pub use leads::LeadTime;
 pub use migrations::SCHEMA_VERSION;
 pub use prune::{PruneReport, RETENTION_DEFAULT_DAYS};
+pub use recovery::Recovered;
 pub use status_history::LevelChange;
 pub use usage::{BatchOutcome, IngestWriter, RateLimitReading, UsageFileOffset};
 
@@ -59,6 +61,8 @@ pub struct Store {
     connection: Mutex<Connection>,
     /// Where the database lives, for error messages; `:memory:` for an in-memory store.
     location: String,
+    /// Set when this open found the file unreadable, moved it aside and started a new one.
+    recovered: Option<Recovered>,
 }
 
 impl std::fmt::Debug for Store {
@@ -72,6 +76,11 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens (creating if needed) the database file at `path`, its parent directories included,
     /// and brings its schema up to date.
+    ///
+    /// A file SQLite cannot read (not a database, or a damaged header or schema) is moved aside
+    /// with its `-wal` and `-shm` as `<name>.corrupt-<UTC time>` and a new database is started;
+    /// [`Store::recovered`] then says so, once, for the caller to tell the user. The damaged file
+    /// is never deleted. A busy database, or one from a newer build, is an error as before.
     pub fn open(path: &Path) -> Result<Store> {
         let location = path.display().to_string();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -82,15 +91,33 @@ impl Store {
                 )
             })?;
         }
-        let connection = Connection::open(path)
-            .map_err(|e| Error::store(format_args!("opening the database {location}"), e))?;
-        Store::from_connection(connection, location)
+        let opening = |e| Error::store(format_args!("opening the database {location}"), e);
+        let (connection, recovered) = match open_file(path) {
+            Ok(connection) => (connection, None),
+            Err(e) if recovery::is_unreadable(&e) => {
+                let recovered = recover(path, &e)?;
+                // The fresh file is opened once more and no further: if it fails too, the fault
+                // is not the old file's, and moving files aside in a loop would not help.
+                (open_file(path).map_err(opening)?, recovered)
+            }
+            Err(e) => return Err(opening(e)),
+        };
+        let mut store = Store::from_connection(connection, location)?;
+        store.recovered = recovered;
+        Ok(store)
+    }
+
+    /// Set when [`Store::open`] found the file unreadable and started a new one: where the old
+    /// file went and why, for the front end to tell the user once.
+    pub fn recovered(&self) -> Option<&Recovered> {
+        self.recovered.as_ref()
     }
 
     /// Opens a fresh database that lives only as long as this `Store` (tests, `--no-history`).
     pub fn open_in_memory() -> Result<Store> {
         let connection = Connection::open_in_memory()
             .map_err(|e| Error::store("opening an in-memory database", e))?;
+        configure(&connection).map_err(|e| Error::store("configuring an in-memory database", e))?;
         Store::from_connection(connection, ":memory:".to_owned())
     }
 
@@ -113,13 +140,13 @@ impl Store {
         })
     }
 
+    /// Wraps a configured connection, its schema brought up to date.
     fn from_connection(mut connection: Connection, location: String) -> Result<Store> {
-        configure(&connection)
-            .map_err(|e| Error::store(format_args!("configuring the database {location}"), e))?;
         migrations::migrate(&mut connection, &location)?;
         Ok(Store {
             connection: Mutex::new(connection),
             location,
+            recovered: None,
         })
     }
 
@@ -170,6 +197,64 @@ impl Store {
         };
         run(&mut connection).map_err(|e: rusqlite::Error| Error::store(action, e))
     }
+}
+
+/// Opens and configures the file, and reads its header and schema (checking the header ourselves
+/// first, see [`recovery::check_header`]): the reads that fail with
+/// SQLITE_NOTADB or SQLITE_CORRUPT on a damaged file, cheaply (page 1 and `sqlite_master`, not
+/// every page as `PRAGMA quick_check` would). The error is kept as SQLite's so that the caller can
+/// tell damage from a busy or read-only file.
+fn open_file(path: &Path) -> rusqlite::Result<Connection> {
+    recovery::check_header(path)?;
+    let connection = Connection::open(path)?;
+    configure(&connection)?;
+    connection.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
+    Ok(connection)
+}
+
+/// Moves the unreadable database at `path` aside (see [`recovery`]) and says so in the log.
+///
+/// Two processes can find the same damaged file at the same moment (the service and `check`).
+/// They take turns through a lock file beside the database, and each looks again under the lock:
+/// the second then finds the fresh database the first started and leaves it alone (`None`).
+fn recover(path: &Path, error: &rusqlite::Error) -> Result<Option<Recovered>> {
+    let location = path.display();
+    let failed = |action: &str, e: std::io::Error| {
+        Error::store(
+            format_args!("{action} the unreadable database {location}"),
+            e,
+        )
+    };
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(recovery::lock_path(path))
+        .map_err(|e| failed("locking", e))?;
+    lock.lock().map_err(|e| failed("locking", e))?;
+    match open_file(path) {
+        Ok(_) => return Ok(None),
+        Err(e) if !recovery::is_unreadable(&e) => {
+            return Err(Error::store(
+                format_args!("opening the database {location}"),
+                e,
+            ))
+        }
+        Err(_) => {}
+    }
+    let moved_to = recovery::move_aside(path, Utc::now()).map_err(|e| failed("moving aside", e))?;
+    let recovered = Recovered {
+        moved_to,
+        reason: recovery::reason(error),
+    };
+    // A target of its own, so a front end that tells the user in its own words can leave it out.
+    tracing::warn!(
+        target: "claude_status_engine::store::recovery",
+        store = %location,
+        moved_to = %recovered.moved_to.display(),
+        "{recovered}"
+    );
+    Ok(Some(recovered))
 }
 
 /// Connection settings applied on every open, before the migrations.
