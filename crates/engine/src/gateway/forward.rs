@@ -265,7 +265,7 @@ impl Exchange<'_> {
             if !resilient || !candidate {
                 if recovery_try && status < 400 {
                     if let Some((providers, requested)) = &elsewhere {
-                        providers.claude_served(requested, &shared.counters);
+                        providers.claude_served(requested);
                     }
                 }
                 return self.pass_through(response, None, body);

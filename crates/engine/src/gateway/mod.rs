@@ -212,10 +212,9 @@ impl Gateway {
         )?
         .map(Arc::new);
         let own_verdicts = match (&providers, &config.verdicts) {
-            (Some(fallback), None) => Some(Arc::new(providers::OwnVerdicts::new(
-                Arc::clone(fallback),
-                Arc::clone(&counters),
-            ))),
+            (Some(fallback), None) => {
+                Some(Arc::new(providers::OwnVerdicts::new(Arc::clone(fallback))))
+            }
             _ => None,
         };
         let (sink, writer) = meter::writer(
@@ -275,7 +274,10 @@ impl Gateway {
 
     /// A handle on the live counters; keep it to read them while `run` owns the gateway.
     pub fn stats(&self) -> GatewayStatsHandle {
-        GatewayStatsHandle(Arc::clone(&self.shared.counters))
+        GatewayStatsHandle {
+            counters: Arc::clone(&self.shared.counters),
+            fallback: self.shared.providers.clone(),
+        }
     }
 
     /// Serves until `shutdown` is cancelled, then lets in-flight answers finish (for a few
@@ -292,7 +294,6 @@ impl Gateway {
             tokio::spawn(providers::follow_snapshots(
                 snapshots,
                 Arc::clone(fallback),
-                Arc::clone(&shared.counters),
                 shutdown.clone(),
             ));
         }

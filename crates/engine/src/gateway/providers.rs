@@ -200,10 +200,7 @@ impl Fallback {
     }
 
     /// Tells whoever listens (the monitor, hence notifications; `proxy`'s terminal) of a move.
-    pub fn announce(&self, notice: GateNotice, counters: &Counters) {
-        if let Ok(gate) = self.gate.lock() {
-            publish_served(&gate, &self.chain, counters);
-        }
+    pub fn announce(&self, notice: GateNotice) {
         match &notice {
             GateNotice::Moved {
                 model,
@@ -406,7 +403,7 @@ impl Fallback {
                 // fails at once is passed over for the next one, as a refused request is.
                 match stream.prime().await {
                     Ok(()) => {
-                        self.moved(request.model, &label, &request.reason, counters);
+                        self.moved(request.model, &label, &request.reason);
                         counters.forwarded(200);
                         return Some(translated_answer(
                             GatewayBody::translated(Box::new(stream)),
@@ -451,7 +448,7 @@ impl Fallback {
                             ..attempt(request.reason.clone())
                         },
                     );
-                    self.moved(request.model, &label, &request.reason, counters);
+                    self.moved(request.model, &label, &request.reason);
                     counters.forwarded(200);
                     return Some(translated_answer(
                         GatewayBody::full(translated.body),
@@ -468,51 +465,46 @@ impl Fallback {
     }
 
     /// Claude served the recovery try for `model`: traffic may come back.
-    pub fn claude_served(&self, model: &str, counters: &Counters) {
+    pub fn claude_served(&self, model: &str) {
         let notice = match self.gate.lock() {
             Ok(mut gate) => gate.claude_served(model, Utc::now()),
             Err(_) => None,
         };
         if let Some(notice) = notice {
-            self.announce(notice, counters);
+            self.announce(notice);
         }
     }
 
-    fn moved(&self, model: &str, target: &str, reason: &str, counters: &Counters) {
+    fn moved(&self, model: &str, target: &str, reason: &str) {
         let notice = match self.gate.lock() {
             Ok(mut gate) => gate.served(model, target, reason, Utc::now()),
             Err(_) => None,
         };
         if let Some(notice) = notice {
-            self.announce(notice, counters);
+            self.announce(notice);
         }
     }
 }
 
-/// Mirrors the gate's "served elsewhere" list into the counters the dashboard reads.
-fn publish_served(gate: &FallbackGate, chain: &[Target], counters: &Counters) {
-    let served: Vec<_> = chain
-        .iter()
-        .filter_map(|t| match t {
-            Target::Claude { model } => gate.serving_since(model).map(|(target, since)| {
-                claude_status_core::gateway::ServedElsewhere {
-                    model: model.clone(),
-                    target: target.to_owned(),
-                    since,
-                }
-            }),
-            Target::Provider { .. } => None,
-        })
-        .collect();
-    if let Ok(mut current) = counters.served_elsewhere.lock() {
-        *current = served;
-    }
-}
-
-/// Mirrors the gate after a verdict changed.
-pub(crate) fn publish(fallback: &Fallback, counters: &Counters) {
-    if let Ok(gate) = fallback.gate.lock() {
-        publish_served(&gate, &fallback.chain, counters);
+impl Fallback {
+    /// The models another provider serves now, read from the gate itself.
+    pub(crate) fn served_elsewhere(&self) -> Vec<claude_status_core::gateway::ServedElsewhere> {
+        let Ok(gate) = self.gate.lock() else {
+            return Vec::new();
+        };
+        self.chain
+            .iter()
+            .filter_map(|t| match t {
+                Target::Claude { model } => gate.serving_since(model).map(|(target, since)| {
+                    claude_status_core::gateway::ServedElsewhere {
+                        model: model.clone(),
+                        target: target.to_owned(),
+                        since,
+                    }
+                }),
+                Target::Provider { .. } => None,
+            })
+            .collect()
     }
 }
 
@@ -754,7 +746,6 @@ impl Drop for TranslatedStream {
 /// Applies model verdicts to the gate and announces the moves back they cause.
 pub(crate) fn apply_verdicts<'a>(
     fallback: &Fallback,
-    counters: &Counters,
     verdicts: impl Iterator<Item = (&'a str, claude_status_core::level::Level)>,
 ) {
     let now = Utc::now();
@@ -764,9 +755,8 @@ pub(crate) fn apply_verdicts<'a>(
             .collect(),
         Err(_) => return,
     };
-    publish(fallback, counters);
     for notice in notices {
-        fallback.announce(notice, counters);
+        fallback.announce(notice);
     }
 }
 
@@ -775,7 +765,6 @@ pub(crate) fn apply_verdicts<'a>(
 pub(crate) async fn follow_snapshots(
     mut snapshots: tokio::sync::watch::Receiver<claude_status_core::report::Snapshot>,
     fallback: Arc<Fallback>,
-    counters: Arc<Counters>,
     shutdown: tokio_util::sync::CancellationToken,
 ) {
     loop {
@@ -783,7 +772,6 @@ pub(crate) async fn follow_snapshots(
             let snapshot = snapshots.borrow_and_update();
             apply_verdicts(
                 &fallback,
-                &counters,
                 snapshot.models.iter().map(|m| (m.model.as_str(), m.level)),
             );
         }
@@ -803,17 +791,15 @@ pub(crate) struct OwnVerdicts {
     health: claude_status_core::health::HealthConfig,
     config: claude_status_core::models::ModelsConfig,
     fallback: Arc<Fallback>,
-    counters: Arc<Counters>,
 }
 
 impl OwnVerdicts {
-    pub(crate) fn new(fallback: Arc<Fallback>, counters: Arc<Counters>) -> OwnVerdicts {
+    pub(crate) fn new(fallback: Arc<Fallback>) -> OwnVerdicts {
         OwnVerdicts {
             book: Mutex::new(claude_status_core::models::ModelBook::default()),
             health: claude_status_core::health::HealthConfig::default(),
             config: claude_status_core::models::ModelsConfig::default(),
             fallback,
-            counters,
         }
     }
 
@@ -837,7 +823,6 @@ impl OwnVerdicts {
         };
         apply_verdicts(
             &self.fallback,
-            &self.counters,
             reports.iter().map(|r| (r.model.as_str(), r.level)),
         );
     }

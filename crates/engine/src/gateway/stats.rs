@@ -6,7 +6,7 @@
 //! be a request apart between fields, which no display can notice.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use claude_status_core::gateway::ServedElsewhere;
 pub use claude_status_core::gateway::{GatewayStats, OutcomeCounts};
@@ -42,8 +42,6 @@ pub(crate) struct Counters {
     pub(crate) fallbacks: AtomicU64,
     pub(crate) provider_fallbacks: AtomicU64,
     pub(crate) not_translated: AtomicU64,
-    /// The models another provider serves now, as the fallback gate last left them.
-    pub(crate) served_elsewhere: Mutex<Vec<ServedElsewhere>>,
     pub(crate) stream_errors: AtomicU64,
     pub(crate) client_disconnects: AtomicU64,
     pub(crate) upstream_broken: AtomicU64,
@@ -147,20 +145,24 @@ impl Drop for Gauge {
 
 /// A cheap handle to read the counters while the gateway runs (the tray keeps one).
 #[derive(Debug, Clone)]
-pub struct GatewayStatsHandle(pub(crate) Arc<Counters>);
+pub struct GatewayStatsHandle {
+    pub(crate) counters: Arc<Counters>,
+    /// The fallback to other providers, when the chain names one: its gate says which models
+    /// are served elsewhere.
+    pub(crate) fallback: Option<Arc<super::providers::Fallback>>,
+}
 
 impl GatewayStatsHandle {
     /// The counters now.
     pub fn snapshot(&self) -> GatewayStats {
-        self.0.snapshot()
+        self.counters.snapshot()
     }
 
     /// The models whose requests another provider serves now.
     pub fn served_elsewhere(&self) -> Vec<ServedElsewhere> {
-        self.0
-            .served_elsewhere
-            .lock()
-            .map(|served| served.clone())
+        self.fallback
+            .as_ref()
+            .map(|fallback| fallback.served_elsewhere())
             .unwrap_or_default()
     }
 }
