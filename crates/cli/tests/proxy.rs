@@ -8,7 +8,7 @@ mod support;
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use claude_status_core::usage::UsageSource;
 use claude_status_engine::Store;
@@ -18,7 +18,6 @@ use serde_json::Value;
 const BIN: &str = env!("CARGO_BIN_EXE_claude-status");
 /// A key that must never appear in any output or file.
 const SECRET: &str = "sk-ant-api03-proxy.secret.for.tests";
-const DEADLINE: Duration = Duration::from_secs(40);
 
 fn proxy(data_dir: &Path) -> Command {
     let mut command = Command::new(BIN);
@@ -37,28 +36,10 @@ fn proxy(data_dir: &Path) -> Command {
     command
 }
 
-/// Runs to the end; returns (exit code, stdout, stderr).
-fn finish(mut child: std::process::Child) -> (Option<i32>, String, String) {
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > DEADLINE {
-            let _ = child.kill();
-            panic!("the proxy ran longer than {DEADLINE:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut stdout = String::new();
-    let mut stderr = String::new();
-    if let Some(mut out) = child.stdout.take() {
-        out.read_to_string(&mut stdout).unwrap();
-    }
-    if let Some(mut err) = child.stderr.take() {
-        err.read_to_string(&mut stderr).unwrap();
-    }
-    (status.code(), stdout, stderr)
+/// Runs to the end, bounded, reading the pipes as it goes: (exit code, stdout, stderr).
+fn finish(child: std::process::Child) -> (Option<i32>, String, String) {
+    let (code, stdout, stderr) = support::finish_reading(child);
+    (Some(code).filter(|code| *code != -1), stdout, stderr)
 }
 
 #[test]

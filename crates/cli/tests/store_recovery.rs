@@ -48,6 +48,15 @@ fn healthy_simulator(runtime: &tokio::runtime::Runtime) -> SimHandle {
         .unwrap()
 }
 
+/// `check --no-service` at the default log level, as a user runs it.
+fn check(data: &Path, home: &Path, sim: &SimHandle) -> std::process::Output {
+    support::finish(
+        support::command(data, home, &sim.base_url())
+            .env_remove("CLAUDE_STATUS_LOG")
+            .args(["check", "--no-service"]),
+    )
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -64,12 +73,7 @@ fn issue_16_check_with_a_database_of_random_bytes_says_so_once_and_answers() {
     let home = tempfile::tempdir().unwrap();
     let garbage = damaged_data_dir(data.path());
 
-    // The default log level, as a user runs it.
-    let output = support::finish(
-        support::command(data.path(), home.path(), &sim.base_url())
-            .env_remove("CLAUDE_STATUS_LOG")
-            .args(["check", "--no-service"]),
-    );
+    let output = check(data.path(), home.path(), &sim);
     let stderr = String::from_utf8_lossy(&output.stderr);
     // A healthy story answers 0, as it does with a good database.
     assert_eq!(output.status.code(), Some(0), "{stderr}");
@@ -99,11 +103,7 @@ fn issue_16_check_with_a_database_of_random_bytes_says_so_once_and_answers() {
     assert!(told[0].ends_with("and a new one started"), "{}", told[0]);
 
     // No crash loop: the next run finds the fresh database and says nothing of it.
-    let again = support::finish(
-        support::command(data.path(), home.path(), &sim.base_url())
-            .env_remove("CLAUDE_STATUS_LOG")
-            .args(["check", "--no-service"]),
-    );
+    let again = check(data.path(), home.path(), &sim);
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert_eq!(again.status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("unreadable"), "{stderr}");
