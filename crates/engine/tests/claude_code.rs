@@ -381,26 +381,45 @@ fn kill_nine_during_ingest_loses_nothing() {
     assert_eq!(strip(offsets(&resumed)), strip(offsets(&clean)));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn follow_sees_an_appended_line_within_a_second() {
+/// One transcript `projects/p/s.jsonl` holding one old line: (temp dir, file, store).
+fn one_transcript() -> (tempfile::TempDir, PathBuf, Arc<Store>) {
     let temp = tempfile::tempdir().unwrap();
     let file = temp.path().join("projects/p/s.jsonl");
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(&file, usage_line("msg_old", "req_old", 1, 1)).unwrap();
-    let store = Arc::new(Store::open_in_memory().unwrap());
-    let (sender, mut receiver) = tokio::sync::mpsc::channel(8);
+    (temp, file, Arc::new(Store::open_in_memory().unwrap()))
+}
+
+/// Follows `root`'s projects folder (rescans only on events) until the token is cancelled.
+fn start_follow(
+    root: &Path,
+    store: &Arc<Store>,
+    send_catch_up: bool,
+) -> (
+    tokio::task::JoinHandle<claude_status_engine::Result<()>>,
+    tokio::sync::mpsc::Receiver<Vec<claude_status_core::usage::UsageRecord>>,
+    CancellationToken,
+) {
+    let (sender, receiver) = tokio::sync::mpsc::channel(8);
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(claude_code::follow_with(
-        Arc::clone(&store),
-        projects(temp.path()),
+        Arc::clone(store),
+        projects(root),
         FollowConfig {
             debounce: Duration::from_millis(200),
             rescan_every: Duration::from_secs(3_600),
-            send_catch_up: false,
+            send_catch_up,
         },
         sender,
         shutdown.clone(),
     ));
+    (task, receiver, shutdown)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_sees_an_appended_line_within_a_second() {
+    let (temp, file, store) = one_transcript();
+    let (task, mut receiver, shutdown) = start_follow(temp.path(), &store, false);
     // The catch-up ingest reads the existing line without sending it.
     let deadline = Instant::now() + Duration::from_secs(10);
     while store.usage_record_count().unwrap() == 0 {
@@ -434,26 +453,10 @@ async fn follow_sees_an_appended_line_within_a_second() {
 async fn a_line_written_between_the_history_read_and_the_follow_is_sent() {
     // The monitor's source reads the history itself, then starts following: a line written in
     // between is in the follower's catch-up, and is new.
-    let temp = tempfile::tempdir().unwrap();
-    let file = temp.path().join("projects/p/s.jsonl");
-    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-    std::fs::write(&file, usage_line("msg_old", "req_old", 1, 1)).unwrap();
-    let store = Arc::new(Store::open_in_memory().unwrap());
+    let (temp, file, store) = one_transcript();
     claude_code::ingest_all(&store, &projects(temp.path())).unwrap();
     append(&file, &usage_line("msg_between", "req_between", 42, 2));
-    let (sender, mut receiver) = tokio::sync::mpsc::channel(8);
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(claude_code::follow_with(
-        Arc::clone(&store),
-        projects(temp.path()),
-        FollowConfig {
-            debounce: Duration::from_millis(200),
-            rescan_every: Duration::from_secs(3_600),
-            send_catch_up: true,
-        },
-        sender,
-        shutdown.clone(),
-    ));
+    let (task, mut receiver, shutdown) = start_follow(temp.path(), &store, true);
     let batch = tokio::time::timeout(Duration::from_secs(5), receiver.recv())
         .await
         .expect("the line written in between was not sent")
