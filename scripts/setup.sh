@@ -12,7 +12,7 @@ BUILD_PACKAGES=(build-essential pkg-config ca-certificates file libssl-dev libwe
   libjavascriptcoregtk-4.1-dev libxdo-dev nodejs npm)
 TEST_PACKAGES=(xvfb xauth dbus dbus-x11 x11-utils xdotool imagemagick dunst libnotify-bin
   haskell-status-notifier-item-utils haskell-gtk-sni-tray-utils webkit2gtk-driver chromium
-  systemd tmux prometheus prometheus-alertmanager python3 python3-venv)
+  systemd tmux prometheus prometheus-alertmanager python3 python3-venv faketime)
 
 setup_system_packages() {
   local wanted=("${BUILD_PACKAGES[@]}")
