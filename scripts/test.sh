@@ -2,7 +2,9 @@
 # Sets up a fresh Debian 12 machine and runs every test: formatting, lints, the generated
 # TypeScript types, the monitoring files in deploy/, unit and integration tests, Prometheus and
 # Alertmanager scraping and alerting on `watch`, the gateway's fallback to another provider (the
-# Anthropic SDK against LiteLLM's proxy and openai's request types), the UI's tests (node and headless Chromium), and
+# Anthropic SDK against LiteLLM's proxy and openai's request types), the fault and abuse suite
+# (tests/faults: sleep, clocks, disks, the database, hostile input, the gateway under abuse, the
+# control socket, secrets, soak), the UI's tests (node and headless Chromium), and
 # the end-to-end tests of the real tray app under Xvfb with a
 # private D-Bus session (tray, menu and notifications over D-Bus; the dashboard through
 # WebDriver). Idempotent: what is installed stays.
@@ -29,6 +31,8 @@ echo "==> end-to-end: Prometheus scrapes watch, the overload rule fires, Alertma
 ./tests/prometheus/run.sh --locked
 echo "==> end-to-end: fallback to another provider with the real Anthropic SDK, LiteLLM and openai's types"
 ./tests/fallback/run.sh --locked
+echo "==> the fault and abuse suite: each case a real process under a real fault (one table)"
+./tests/faults/run.sh --locked
 echo "==> UI tests"
 (cd ui && npm test)
 echo "==> UI tests in headless Chromium"
