@@ -106,14 +106,14 @@ class Context:
             raise CaseFailed(f"{argv[0]} exited {result.returncode}: {result.stderr[-2000:]}")
         return result
 
-    def cargo_test(self, package, test, filter_=None, env=None, timeout=600, features=None):
-        """Runs one Rust integration test binary (`cargo test -p PACKAGE --test TEST FILTER`) and
+    def cargo_test(self, package, test, filter_=None, env=None, timeout=600):
+        """Runs one Rust integration test binary (TEST of PACKAGE, with FILTER) and
         returns the figures it printed on lines `FAULT-FIGURES {json}` (merged), raising
         `CaseFailed` when a test fails."""
-        argv = ["cargo", "test", "-q", *self.cargo_flags, "-p", package, "--test", test]
-        if features:
-            argv += ["--features", features]
-        argv += ["--"]
+        # `--workspace` rather than `-p PACKAGE`: the workspace's feature set is the one
+        # `cargo test --workspace` built with just before, so nothing is compiled again; with
+        # `-p` alone Cargo unifies fewer features and rebuilds shared dependencies for minutes.
+        argv = ["cargo", "test", "-q", *self.cargo_flags, "--workspace", "--test", test, "--"]
         if filter_:
             argv.append(filter_)
         argv += ["--nocapture", "--test-threads=1"]
