@@ -248,6 +248,8 @@ pub enum ErrorKind {
     NotFound,
     /// The service is busy (too many clients) or stopping.
     Unavailable,
+    /// The caller is not the service's own user.
+    PermissionDenied,
     /// Anything else on the service's side.
     Internal,
 }

@@ -101,13 +101,23 @@ pub async fn serve(
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_clients));
     let mut clients = tokio::task::JoinSet::new();
+    let owner = socket_owner(&path);
     loop {
         tokio::select! {
             () = shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    let handler = Arc::clone(&handler);
                     let limits = limits.clone();
+                    if let Err(refusal) = peer_allowed(&stream, owner) {
+                        // The socket's 0600 mode and its 0700 folder already keep other users
+                        // out; this holds even when a mode was loosened (a shared folder, a
+                        // careless chmod, the moment between bind and chmod).
+                        tracing::warn!("control socket: {refusal}");
+                        let (_, write) = stream.into_split();
+                        clients.spawn(refuse(write, limits, refusal));
+                        continue;
+                    }
+                    let handler = Arc::clone(&handler);
                     let slot = Arc::clone(&slots).try_acquire_owned().ok();
                     let token = shutdown.child_token();
                     let (read, write) = stream.into_split();
@@ -129,6 +139,45 @@ pub async fn serve(
     .await;
     clients.abort_all();
     let _ = std::fs::remove_file(&path);
+}
+
+/// The user the service runs as: the owner of the socket it has just bound (the file is created
+/// with the process's effective uid), else of its own `/proc` entry. `None` refuses every peer.
+#[cfg(unix)]
+fn socket_owner(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path)
+        .or_else(|_| std::fs::metadata("/proc/self"))
+        .map(|meta| meta.uid())
+        .ok()
+}
+
+/// Whether the peer at the other end of `stream` is the service's own user (or root, who can
+/// read the service's memory anyway). The kernel vouches for the peer's uid (`SO_PEERCRED`).
+#[cfg(unix)]
+fn peer_allowed(stream: &tokio::net::UnixStream, owner: Option<u32>) -> Result<(), String> {
+    let peer = stream
+        .peer_cred()
+        .map_err(|e| format!("a client was refused: its credentials could not be read ({e})"))?;
+    match owner {
+        Some(owner) if peer.uid() == owner || peer.uid() == 0 => Ok(()),
+        Some(owner) => Err(format!(
+            "a client of uid {} was refused: permission denied, this service belongs to uid {owner}",
+            peer.uid()
+        )),
+        None => Err("a client was refused: the service's own user is unknown".to_owned()),
+    }
+}
+
+/// Tells a refused peer why, within the write timeout, and closes.
+#[cfg(unix)]
+async fn refuse<W: AsyncWrite + Unpin>(mut write: W, limits: ServerLimits, why: String) {
+    let error = ControlError::new(ErrorKind::PermissionDenied, why);
+    let _ = tokio::time::timeout(
+        limits.write_timeout,
+        write_frame(&mut write, &error_reply(None, error)),
+    )
+    .await;
 }
 
 /// Serves clients from a named pipe until `shutdown`. This cannot be compiled or run on the Linux
