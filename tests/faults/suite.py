@@ -35,6 +35,8 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, HERE)
+# Cases share helpers kept beside them in cases/_NAME.py (not cases themselves).
+sys.path.insert(0, os.path.join(HERE, "cases"))
 
 from e2e_support import Processes  # noqa: E402
 
