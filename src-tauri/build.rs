@@ -11,7 +11,6 @@ fn main() {
         "set_settings",
         "set_api_key",
         "check_now",
-        "pause_notifications",
         "open_status_page",
         "get_probe_series",
         "open_external",

@@ -330,14 +330,6 @@ pub async fn check_now(state: AppStateRef<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Pauses notifications for `minutes` (0 resumes them).
-#[tauri::command]
-pub async fn pause_notifications(state: AppStateRef<'_>, minutes: u32) -> Result<()> {
-    let view: SettingsView = forward(&state, Call::PauseNotifications { minutes }).await?;
-    *lock(&state.settings) = Some(view);
-    Ok(())
-}
-
 /// Opens the followed status page in the system browser.
 #[tauri::command]
 pub async fn open_status_page<R: Runtime>(app: AppHandle<R>, state: AppStateRef<'_>) -> Result<()> {

@@ -125,7 +125,6 @@ pub fn build_app<R: Runtime>(
             commands::set_settings,
             commands::set_api_key,
             commands::check_now,
-            commands::pause_notifications,
             commands::open_status_page,
             commands::get_probe_series,
             commands::open_external,

@@ -214,10 +214,6 @@ export const setProviderKey = (provider: string, key: string | null): Promise<Pr
 export const sendTestAlert = (channel: string | null): Promise<TestOutcome[]> =>
   call("send_test_alert", { channel });
 
-/** Pauses notifications for `minutes`; 0 resumes them. */
-export const pauseNotifications = (minutes: number): Promise<null> =>
-  call("pause_notifications", { minutes });
-
 export const openStatusPage = (): Promise<null> => call("open_status_page");
 
 /**
