@@ -119,6 +119,14 @@ pub fn usage_with(
                 if report.malformed == 1 { "" } else { "s" }
             );
         }
+        if report.oversized > 0 {
+            eprintln!(
+                "claude-status: skipped {} log line{} longer than {} MiB",
+                report.oversized,
+                if report.oversized == 1 { "" } else { "s" },
+                claude_status_engine::claude_code::MAX_LINE_BYTES >> 20
+            );
+        }
     }
     let now = chrono::Utc::now();
     let (from, to) = (DateTime::<Utc>::MIN_UTC, now + chrono::Duration::days(1));

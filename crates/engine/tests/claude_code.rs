@@ -588,3 +588,55 @@ fn lines_longer_than_a_read_block_and_files_of_many_blocks_are_read_whole() {
     assert_eq!(sum(&rows).output, expected_output);
     assert_eq!(offsets(&store)[0].offset, text.len() as u64);
 }
+
+#[test]
+fn a_line_over_the_limit_is_skipped_to_its_end_once_even_across_ingests() {
+    let temp = tempfile::tempdir().unwrap();
+    let file = temp.path().join("projects/p/s.jsonl");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let dirs = projects(temp.path());
+    let store = Store::open_in_memory().unwrap();
+    // A valid line, then the start of a line past the limit that looks like usage and has no
+    // newline yet: the valid line counts, the long one is skipped to the end of the file.
+    let over = claude_code::MAX_LINE_BYTES + (3 << 20);
+    let head = r#"{"type":"assistant","message":{"usage":{"input_tokens":1,"output_tokens":1},"content":""#;
+    let mut text = usage_line("msg_1", "req_1", 1, 1) + head;
+    text.push_str(&"x".repeat(over));
+    std::fs::write(&file, &text).unwrap();
+    let report = claude_code::ingest_all(&store, &dirs).unwrap();
+    assert_eq!(
+        (report.records, report.oversized, report.malformed),
+        (1, 1, 0)
+    );
+    assert_eq!(report.bytes, text.len() as u64);
+    assert_eq!(offsets(&store)[0].offset, text.len() as u64);
+
+    // More of the same line: the next ingest resumes inside it, skips on without counting it
+    // again, and reads the lines after its end.
+    let tail = "y".repeat(2 << 20) + "\"},\"timestamp\":\"2026-08-20T10:00:00.000Z\"}\n";
+    append(&file, &tail);
+    append(&file, &usage_line("msg_2", "req_2", 2, 2));
+    let report = claude_code::ingest_all(&store, &dirs).unwrap();
+    assert_eq!(
+        (report.records, report.oversized, report.malformed),
+        (1, 0, 0)
+    );
+    let outputs: Vec<_> = everything(&store).iter().map(|r| r.tokens.output).collect();
+    assert_eq!(outputs, [1, 2]);
+
+    // A finished line over the limit between two valid ones, read in one go.
+    let finished = format!("{head}{}\"}}}}\n", "z".repeat(over));
+    append(&file, &finished);
+    append(&file, &usage_line("msg_3", "req_3", 3, 3));
+    let report = claude_code::ingest_all(&store, &dirs).unwrap();
+    assert_eq!(
+        (report.records, report.oversized, report.malformed),
+        (1, 1, 0)
+    );
+    let outputs: Vec<_> = everything(&store).iter().map(|r| r.tokens.output).collect();
+    assert_eq!(outputs, [1, 2, 3]);
+    let size = std::fs::metadata(&file).unwrap().len();
+    assert_eq!(offsets(&store)[0].offset, size);
+    let report = claude_code::ingest_all(&store, &dirs).unwrap();
+    assert_eq!((report.files_read, report.bytes), (0, 0));
+}

@@ -12,6 +12,11 @@
 //! writer anyway). A chunk carries the offset just past its last line, and a batch of chunks is
 //! committed with those offsets in one transaction, so a process killed mid-ingest resumes
 //! exactly where its last commit ended.
+//!
+//! A line longer than [`MAX_LINE_BYTES`] is not held in memory: it is skipped to its newline and
+//! counted as oversized. A skip that reaches the end of the file stores the offset there, inside
+//! the line; a read that resumes at an offset not just past a newline knows it is inside such a
+//! line and skips on to its end, so the skipped bytes are read once, never again.
 
 pub mod discover;
 mod follow;
@@ -54,6 +59,13 @@ pub const COMMIT_INTERVAL: Duration = Duration::from_millis(500);
 /// enough that two workers' buffers and the chunks in flight stay a few megabytes.
 const READ_BLOCK: usize = 1 << 20;
 
+/// The longest transcript line that is parsed; a longer one is skipped and counted in
+/// [`IngestReport::oversized`]. A usage line holds one reply, and a reply is bounded by the
+/// model's output limit (128k tokens, well under 2 MiB of JSON), so 16 MiB loses no usage while
+/// keeping a worker's memory at this plus one block, whatever a file holds (a hostile or corrupt
+/// transcript may be one line of a gigabyte).
+pub const MAX_LINE_BYTES: usize = 16 << 20;
+
 /// What one ingest did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IngestReport {
@@ -74,6 +86,10 @@ pub struct IngestReport {
     pub api_errors: u64,
     /// Lines that looked like usage but did not parse; skipped, never fatal.
     pub malformed: u64,
+    /// Lines longer than [`MAX_LINE_BYTES`], skipped unread (each counted when its skip starts).
+    /// `default` so that a report from a service that predates the field still reads.
+    #[serde(default)]
+    pub oversized: u64,
     /// Bytes read.
     pub bytes: u64,
     #[serde(with = "duration_ms")]
@@ -87,6 +103,7 @@ impl IngestReport {
         self.duplicates += chunk.collapsed;
         self.api_errors += chunk.api_errors;
         self.malformed += chunk.malformed;
+        self.oversized += chunk.oversized;
         self.bytes += chunk.bytes;
     }
 }
@@ -240,6 +257,9 @@ fn write_chunks(
                 if chunk.malformed > 0 {
                     tracing::debug!(file = %chunk.offset.path.display(), malformed = chunk.malformed, "skipped malformed transcript lines");
                 }
+                if chunk.oversized > 0 {
+                    tracing::warn!(file = %chunk.offset.path.display(), oversized = chunk.oversized, limit = MAX_LINE_BYTES, "skipped transcript lines longer than the limit");
+                }
                 for record in &chunk.records {
                     writer.record(record)?;
                 }
@@ -309,11 +329,15 @@ struct Chunk {
     collapsed: u64,
     api_errors: u64,
     malformed: u64,
+    oversized: u64,
     bytes: u64,
 }
 
 /// Reads a file from its start offset to its last complete line, sending one chunk per block.
 /// Fails only when the writer has gone away; a file that cannot be read is logged and skipped.
+///
+/// A line longer than [`MAX_LINE_BYTES`] is skipped block by block to its newline, so the buffer
+/// never holds more than the limit and one block.
 fn read_file(
     item: &FileWork,
     buffer: &mut Vec<u8>,
@@ -328,10 +352,21 @@ fn read_file(
             return Ok(());
         }
     };
-    if item.start > 0 && file.seek(SeekFrom::Start(item.start)).is_err() {
-        return Ok(());
+    // Every stored offset is just past a newline, except where an earlier read skipped an
+    // overlong line up to the end of the file (or took a last line without its newline, which
+    // a well-formed file never follows with more on the same line): the byte before says which.
+    let mut skipping = false;
+    if item.start > 0 {
+        let mut before = [0u8; 1];
+        let positioned = file.seek(SeekFrom::Start(item.start - 1)).is_ok()
+            && file.read_exact(&mut before).is_ok();
+        if !positioned {
+            return Ok(());
+        }
+        skipping = before[0] != b'\n';
     }
     let mut offset = item.start;
+    let mut sent = false;
     // The worker's buffer grows to what is left of the file, up to a block, so a small transcript
     // (most of them) costs its own size; `read_to_end` fills spare capacity without zeroing it.
     buffer.clear();
@@ -351,19 +386,36 @@ fn read_file(
         if buffer.len() - keep < READ_BLOCK {
             at_end = true;
         }
+        let mut skipped = 0u64;
+        let mut oversized = 0u64;
+        if skipping {
+            // Inside an overlong line: drop everything up to and with its newline.
+            let end = memchr::memchr(b'\n', buffer).map_or(buffer.len(), |i| i + 1);
+            skipping = end == buffer.len() && buffer.last() != Some(&b'\n');
+            buffer.drain(..end);
+            skipped = end as u64;
+        }
         let mut complete = memchr::memrchr(b'\n', buffer).map_or(0, |i| i + 1);
         // A last line without its newline counts once it is a whole JSON value: Claude Code
         // always ends its lines, but a file copied by hand may not. Anything else at the end is
         // a line still being written, and waits for the next read.
-        if at_end && complete < buffer.len() && is_whole_json(&buffer[complete..]) {
+        if at_end && !skipping && complete < buffer.len() && is_whole_json(&buffer[complete..]) {
             complete = buffer.len();
         }
-        if complete == 0 && !at_end {
-            // One line longer than a block: read on.
+        if buffer.len() - complete > MAX_LINE_BYTES {
+            // The unfinished last line is already over the limit: parse what is before it, and
+            // skip the line from here on, without keeping it.
+            skipped += (buffer.len() - complete) as u64;
+            oversized += 1;
+            skipping = true;
+        } else if complete == 0 && skipped == 0 && !at_end {
+            // One line longer than a block (and within the limit): read on.
             continue;
         }
-        let chunk = parse_chunk(&buffer[..complete], &context, item);
-        offset += complete as u64;
+        let mut chunk = parse_chunk(&buffer[..complete], &context, item);
+        chunk.bytes += skipped;
+        chunk.oversized = oversized;
+        offset += complete as u64 + skipped;
         let chunk = Chunk {
             offset: UsageFileOffset {
                 path: path.clone(),
@@ -374,10 +426,17 @@ fn read_file(
             },
             ..chunk
         };
-        if chunk.lines > 0 || item.start == 0 {
+        // A chunk that moved the offset is sent even without lines (a skip must be stored, or it
+        // would be read again), and a new file's first is always sent, to record its inode.
+        if complete > 0 || skipped > 0 || (item.start == 0 && !sent) {
             sender.send(chunk).map_err(|_| ())?;
+            sent = true;
         }
-        buffer.drain(..complete);
+        if skipping {
+            buffer.clear();
+        } else {
+            buffer.drain(..complete);
+        }
     }
     Ok(())
 }
@@ -406,6 +465,7 @@ fn parse_chunk(bytes: &[u8], context: &FileContext, item: &FileWork) -> Chunk {
         collapsed: 0,
         api_errors: 0,
         malformed: 0,
+        oversized: 0,
         bytes: bytes.len() as u64,
     };
     // `memchr` finds the newlines a word at a time; a byte-by-byte split was a tenth of the
