@@ -9,6 +9,7 @@ pub mod check;
 pub mod claude_code;
 pub mod control;
 pub mod error;
+pub mod freeze;
 pub mod gateway;
 pub mod http;
 pub mod metrics;

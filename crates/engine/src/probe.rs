@@ -24,6 +24,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
+use crate::freeze::FreezeWatch;
 use crate::http::{
     describe_transport_error, read_body_limited, BodyError, HttpLimits, TransportKind,
 };
@@ -485,6 +486,17 @@ pub fn transport_failure(error: &reqwest::Error) -> TransportFailure {
     }
 }
 
+/// Whether the probe started at `started` spanned a freeze and must be taken again. At most two
+/// in a row are dropped, so a clock that keeps jumping cannot stop the probes.
+fn retake(freezes: &FreezeWatch, started: tokio::time::Instant, retaken: &mut u32) -> bool {
+    if *retaken < 2 && freezes.frozen_since(started) {
+        *retaken += 1;
+        return true;
+    }
+    *retaken = 0;
+    false
+}
+
 /// Commands for the probe loop.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProbeCommand {
@@ -560,11 +572,22 @@ pub async fn run_probes<P: ApiProbe>(
     let mut confirmation = false;
     let mut next_reachability = tokio::time::Instant::now();
     let mut slots: std::collections::BTreeMap<String, ModelSlot> = Default::default();
+    // A probe whose exchange spanned a freeze of this process (a laptop's sleep) says nothing
+    // about the API: its deadline passed while nothing ran, and its latency is the sleep. It is
+    // dropped and taken again at once, so the first round after a wake is a fresh one.
+    let freezes = FreezeWatch::new();
+    let _ticker = freezes.spawn_ticker();
+    let mut retaken = 0u32;
     loop {
         if tokio::time::Instant::now() >= next_reachability {
+            let started = tokio::time::Instant::now();
             let result = prober
                 .probe(ProbeKind::Reachability, None, confirmation)
                 .await;
+            if retake(&freezes, started, &mut retaken) {
+                tracing::info!("the reachability probe spanned a freeze (sleep): taken again");
+                continue;
+            }
             let signal = health.signal(&result);
             local.record(&health, result.clone());
             if observations
@@ -602,9 +625,15 @@ pub async fn run_probes<P: ApiProbe>(
                 if tokio::time::Instant::now() < slot.next {
                     continue;
                 }
+                let started = tokio::time::Instant::now();
                 let result = prober
                     .probe(ProbeKind::Streaming, Some(&model), slot.confirmation)
                     .await;
+                if retake(&freezes, started, &mut retaken) {
+                    tracing::info!(%model, "the streaming probe spanned a freeze (sleep): taken again");
+                    // The slot is still due, so the next pass takes it at once.
+                    continue;
+                }
                 let signal = health.signal(&result);
                 slot.health.record(&health, result.clone());
                 if observations
@@ -639,6 +668,14 @@ pub async fn run_probes<P: ApiProbe>(
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep_until(next) => {}
+            // A sleep the monotonic clock did not count (Linux's suspend): the timers are not
+            // overdue, so the first round after the wake is taken now, with the state kept.
+            _ = freezes.woke() => {
+                next_reachability = tokio::time::Instant::now();
+                for slot in slots.values_mut() {
+                    slot.next = tokio::time::Instant::now();
+                }
+            }
             // The followed models may have changed (new traffic, a pinned model): look again.
             changed = snapshot.changed(), if streaming.is_some() => {
                 if changed.is_err() {
