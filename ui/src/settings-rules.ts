@@ -357,6 +357,7 @@ const FIELDS: readonly SettingsField[] = [
   "gateway_fallback_after_secs",
   "gateway_providers",
   "gateway_bind",
+  "gateway_allowed_origins",
   "metrics_addr",
   "allow_remote",
 ];

@@ -378,7 +378,9 @@ fn usage_config(
 fn open_store(global: &GlobalOptions) -> anyhow::Result<Arc<Store>> {
     let dir = claude_status_engine::paths::data_dir(global.data_dir.clone())?;
     let path = Store::default_path(&dir);
-    let store = Store::open(&path)
+    // A data directory that cannot be written leaves `check` and `watch` monitoring; the
+    // snapshot's `history_not_saved` says why nothing is kept.
+    let store = Store::open_or_in_memory(&path)
         .with_context(|| format!("opening the history database {}", path.display()))?;
     tell_if_recovered(&store);
     Ok(Arc::new(store))

@@ -93,8 +93,17 @@ pub async fn proxy(global: &GlobalOptions, args: ProxyArgs) -> anyhow::Result<Ex
     } else {
         let dir = claude_status_engine::paths::data_dir(global.data_dir.clone())?;
         let path = Store::default_path(&dir);
-        let store = Store::open(&path)
+        // One bad or unwritable file must not stop the user's traffic: a damaged database is
+        // moved aside (`Store::open`), and a place that cannot be written keeps the records in
+        // memory only, said once here.
+        let store = Store::open_or_in_memory(&path)
             .with_context(|| format!("opening the history database {}", path.display()))?;
+        if let Some(recovered) = store.recovered() {
+            eprintln!("claude-status: {recovered}");
+        }
+        if let Some(not_saved) = store.not_saving() {
+            eprintln!("claude-status: {not_saved}; the gateway serves without it");
+        }
         Some(Arc::new(store))
     };
     let fallback: Vec<String> = args

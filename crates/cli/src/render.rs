@@ -170,6 +170,10 @@ pub fn check_report(
         let style = level_style(Level::Degraded);
         let _ = writeln!(out, "{style}Warning:{style:#} {warning}.");
     }
+    if let Some(not_saved) = &snapshot.history_not_saved {
+        let style = level_style(Level::Degraded);
+        let _ = writeln!(out, "{style}Warning:{style:#} {not_saved}.");
+    }
     if !snapshot.models.is_empty() {
         let _ = writeln!(out, "\nModels:");
         for model in &snapshot.models {

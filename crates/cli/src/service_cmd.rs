@@ -156,6 +156,9 @@ async fn run(global: &GlobalOptions, demo: bool) -> anyhow::Result<ExitCode> {
         }
         Err(e) => return Err(e.into()),
     };
+    if let Some(not_saved) = service.history_not_saved() {
+        eprintln!("claude-status: {not_saved}; monitoring goes on without it");
+    }
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
     service.serve(shutdown).await?;

@@ -726,6 +726,8 @@ impl MonitorState {
                 .tracker
                 .as_ref()
                 .map(|t| t.snapshot(self.checked_at.unwrap_or_default())),
+            // The store's health is the engine's to know; it fills this in as it publishes.
+            history_not_saved: None,
         }
     }
 }

@@ -218,6 +218,11 @@ pub struct Snapshot {
     /// What can see an overload as it happens.
     #[serde(default)]
     pub coverage: Coverage,
+    /// Why history is not being saved, when it is not ("history is not being saved: the disk is
+    /// full (SQLITE_FULL)"); monitoring and notifications go on without it. `None` while every
+    /// write reaches the database.
+    #[serde(default)]
+    pub history_not_saved: Option<String>,
 }
 
 /// The latest probe results, as shown.
@@ -325,6 +330,7 @@ impl Snapshot {
                 text: "Unknown: no check has completed yet.".to_owned(),
             },
             coverage: Coverage::default(),
+            history_not_saved: None,
         }
     }
 }

@@ -96,6 +96,10 @@ pub struct Settings {
     /// The address the gateway listens on; `None` is 127.0.0.1. Anything but a loopback address
     /// needs `allow_remote` (a team's shared gateway on a server).
     pub gateway_bind: Option<String>,
+    /// Web origins (`http://localhost:3000`) whose pages may call the gateway; a request with
+    /// any other `Origin` is refused with 403, so a site the user visits cannot use the gateway
+    /// or read its figures. Empty by default: SDKs and command-line clients send no `Origin`.
+    pub gateway_allowed_origins: Vec<String>,
     /// Serve Prometheus metrics at `http://ADDR/metrics` (e.g. `127.0.0.1:9464`); `None` serves
     /// none. Anything but a loopback address needs `allow_remote`.
     pub metrics_addr: Option<String>,
@@ -142,6 +146,7 @@ impl Default for Settings {
             gateway_fallback_after_secs: 300,
             gateway_providers: Vec::new(),
             gateway_bind: None,
+            gateway_allowed_origins: Vec::new(),
             metrics_addr: None,
             allow_remote: false,
             price_refresh: true,
@@ -165,6 +170,38 @@ impl std::fmt::Display for SettingsError {
 }
 
 impl std::error::Error for SettingsError {}
+
+/// Whether `text` is a web origin as a browser sends it: `http` or `https`, `://`, a host, and
+/// maybe `:port`; no path, query, user or fragment (a trailing `/` is tolerated).
+pub fn is_web_origin(text: &str) -> bool {
+    let text = text.trim().trim_end_matches('/');
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return false;
+    };
+    if !matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https") || rest.is_empty() {
+        return false;
+    }
+    let host = match rest.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((_, after)) if after.is_empty() || after.starts_with(':') => after,
+            _ => return false,
+        },
+        None => rest,
+    };
+    let (name, port) = match host.rsplit_once(':') {
+        Some((name, port)) => (name, Some(port)),
+        None => (host, None),
+    };
+    if port.is_some_and(|p| p.is_empty() || p.parse::<u16>().is_err()) {
+        return false;
+    }
+    let name_ok = rest.starts_with('[')
+        || (!name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-'));
+    name_ok
+}
 
 fn invalid(field: &str, message: impl Into<String>) -> SettingsError {
     SettingsError {
@@ -299,6 +336,17 @@ impl Settings {
                     "gateway_bind",
                     "a non-loopback address needs allow_remote: anyone who reaches the gateway \
                      can use the keys that pass through it",
+                ));
+            }
+        }
+        for origin in &self.gateway_allowed_origins {
+            if !is_web_origin(origin) {
+                return Err(invalid(
+                    "gateway_allowed_origins",
+                    format!(
+                        "{origin:?} is not a web origin: write a scheme, a host and maybe a \
+                         port, e.g. http://localhost:3000"
+                    ),
                 ));
             }
         }
@@ -443,6 +491,22 @@ mod tests {
         );
         check(|s| s.followed_components.clear(), None);
         check(|s| s.gateway_port = 80, Some("gateway_port"));
+        check(
+            |s| s.gateway_allowed_origins = vec!["http://localhost:3000".into()],
+            None,
+        );
+        check(
+            |s| s.gateway_allowed_origins = vec!["https://app.example/".into()],
+            None,
+        );
+        check(
+            |s| s.gateway_allowed_origins = vec!["localhost:3000".into()],
+            Some("gateway_allowed_origins"),
+        );
+        check(
+            |s| s.gateway_allowed_origins = vec!["http://x.example/path".into()],
+            Some("gateway_allowed_origins"),
+        );
         check(|s| s.gateway_port = 8080, None);
         let chain = |models: &[&str]| models.iter().map(|m| (*m).to_owned()).collect::<Vec<_>>();
         check(

@@ -195,6 +195,11 @@ pub fn tray_look(
             duration_text(until - now, Rounding::Up)
         ));
     }
+    // A full disk or a read-only data directory does not change the level, but the user should
+    // know that what they see now will not be in the history later.
+    if snapshot.history_not_saved.is_some() {
+        tail.push("history not being saved".to_owned());
+    }
     let headline = level.headline();
     // The room left for the reason (minus its own newline) when `usage` is shown too.
     let reason_room = |usage: Option<&String>| {
@@ -655,6 +660,22 @@ mod tests {
                 usage,
                 ..Snapshot::initial()
             }
+        }
+
+        #[test]
+        fn the_tooltip_says_when_history_is_not_being_saved() {
+            let mut unsaved = snapshot("all good", None);
+            assert!(!tray_look(&unsaved, now(), None)
+                .tooltip
+                .contains("history not being saved"));
+            unsaved.history_not_saved =
+                Some("history is not being saved: the disk is full (SQLITE_FULL)".to_owned());
+            let look = tray_look(&unsaved, now(), None);
+            assert!(
+                look.tooltip.ends_with("history not being saved"),
+                "{}",
+                look.tooltip
+            );
         }
 
         #[test]

@@ -327,6 +327,9 @@ fn full_snapshot() -> Snapshot {
                     .to_owned(),
             ),
         },
+        history_not_saved: Some(
+            "history is not being saved: the disk is full (SQLITE_FULL)".to_owned(),
+        ),
     }
 }
 

@@ -79,9 +79,11 @@ pub async fn check_once(
         // changes) belong to a running monitor, which has the history to judge them.
         let _effects: Vec<Effect> = state.apply(observation, now);
     }
-    for_model
+    let mut snapshot = for_model
         .and_then(|model| state.snapshot_for_model(model, Utc::now()))
-        .unwrap_or_else(|| state.snapshot())
+        .unwrap_or_else(|| state.snapshot());
+    snapshot.history_not_saved = store.as_ref().and_then(|store| store.not_saving());
+    snapshot
 }
 
 /// One reachability probe and one streaming probe per followed model (when the streaming probe

@@ -329,7 +329,11 @@ async fn run_monitor(
             _ = shutdown.cancelled() => return,
             Some(query) = queries.recv() => match query {
                 MonitorQuery::SnapshotForModel { model, reply } => {
-                    let _ = reply.send(state.snapshot_for_model(&model, Utc::now()));
+                    let mut snapshot = state.snapshot_for_model(&model, Utc::now());
+                    if let Some(snapshot) = &mut snapshot {
+                        snapshot.history_not_saved = io.store.not_saving();
+                    }
+                    let _ = reply.send(snapshot);
                 }
             },
             _ = prune.tick() => {
@@ -349,7 +353,9 @@ async fn run_monitor(
                 persist_observation(&io.store, &observation, now).await;
                 let effects = state.apply(observation, now);
                 let events = handle_effects(&io, effects, now).await;
-                let snapshot = state.snapshot();
+                let mut snapshot = state.snapshot();
+                // Read after this observation's writes, so a write the full disk refused shows.
+                snapshot.history_not_saved = io.store.not_saving();
                 io.snapshot.send_if_modified(|current| {
                     if *current == snapshot {
                         false

@@ -20,7 +20,7 @@ use claude_status_core::gateway::ResilienceKind;
 use claude_status_core::monitor::Observation;
 use claude_status_core::retry::RetryPolicy;
 use claude_status_core::usage::{UsageRecord, UsageSource};
-use claude_status_engine::gateway::{Gateway, GatewayConfig, GatewayStatsHandle};
+use claude_status_engine::gateway::{AccessToken, Gateway, GatewayConfig, GatewayStatsHandle};
 use claude_status_engine::Store;
 use claude_status_simulator::{Clock, Simulator};
 use http_body_util::{BodyExt as _, Full};
@@ -924,9 +924,24 @@ async fn only_loopback_unless_remote_is_allowed() {
     );
     assert!(message.contains("--allow-remote"), "{message}");
 
+    // Remote access without an access token is refused too: whoever reaches the port could use
+    // the keys that pass through it.
+    let tokenless = Gateway::bind(GatewayConfig {
+        listen: remote,
+        allow_remote: true,
+        ..GatewayConfig::default()
+    })
+    .await
+    .unwrap_err();
+    assert!(
+        tokenless.to_string().contains("access token"),
+        "{tokenless}"
+    );
+
     let allowed = Gateway::bind(GatewayConfig {
         listen: remote,
         allow_remote: true,
+        token: Some(AccessToken::generate()),
         ..GatewayConfig::default()
     })
     .await
@@ -1904,21 +1919,42 @@ async fn web_pages_and_foreign_host_names_are_refused() {
 
     // A gateway allowed beyond the machine is reached by names it cannot know: Host is not
     // checked there, Origin still is.
-    let running = gateway_with(&sim.base_url(), |config| {
+    let token = AccessToken::generate();
+    let remote_token = token.clone();
+    let running = gateway_with(&sim.base_url(), move |config| {
         config.allow_remote = true;
+        config.token = Some(remote_token);
     })
     .await;
     let messages = format!("{}/v1/messages", running.url);
-    let (status, _) = raw(&client, &messages, &[("host", "gateway.corp:7529")], true).await;
+    let with_token = ("x-claude-status-token", token.expose());
+    let (status, _) = raw(
+        &client,
+        &messages,
+        &[("host", "gateway.corp:7529"), with_token],
+        true,
+    )
+    .await;
     assert_eq!(status, 200);
     let (status, _) = raw(
         &client,
         &messages,
-        &[("origin", "https://evil.example")],
+        &[("origin", "https://evil.example"), with_token],
         true,
     )
     .await;
     assert_eq!(status, 403);
+    // Without the token, or with a wrong one, nothing passes.
+    let (status, _) = raw(&client, &messages, &[("host", "gateway.corp:7529")], true).await;
+    assert_eq!(status, 401);
+    let (status, _) = raw(
+        &client,
+        &messages,
+        &[("x-claude-status-token", "cst_not-the-token-at-all")],
+        true,
+    )
+    .await;
+    assert_eq!(status, 401);
     running.stop().await;
     sim.shutdown().await;
 }

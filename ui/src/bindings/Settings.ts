@@ -126,6 +126,12 @@ gateway_providers: Array<ProviderEndpoint>,
  */
 gateway_bind: string | null, 
 /**
+ * Web origins (`http://localhost:3000`) whose pages may call the gateway; a request with
+ * any other `Origin` is refused with 403, so a site the user visits cannot use the gateway
+ * or read its figures. Empty by default: SDKs and command-line clients send no `Origin`.
+ */
+gateway_allowed_origins: Array<string>, 
+/**
  * Serve Prometheus metrics at `http://ADDR/metrics` (e.g. `127.0.0.1:9464`); `None` serves
  * none. Anything but a loopback address needs `allow_remote`.
  */

@@ -51,4 +51,10 @@ hits_you: HitsYou,
 /**
  * What can see an overload as it happens.
  */
-coverage: Coverage, };
+coverage: Coverage, 
+/**
+ * Why history is not being saved, when it is not ("history is not being saved: the disk is
+ * full (SQLITE_FULL)"); monitoring and notifications go on without it. `None` while every
+ * write reaches the database.
+ */
+history_not_saved: string | null, };

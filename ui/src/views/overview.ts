@@ -134,6 +134,7 @@ export function overviewView(context: AppContext): View {
   let panel: HTMLElement;
   const hits = el("p", { class: "answer", testid: "hits-you", attrs: { role: "status" } });
   const coverage = el("div", { testid: "coverage" });
+  const historyNotice = el("div", { testid: "history-not-saved" });
   const models = el("div", { testid: "models" });
   const costNotice = el("div", { testid: "probe-cost" });
   /** The probe-cost notice: asked for once per settings that call for it, answered once. */
@@ -224,6 +225,22 @@ export function overviewView(context: AppContext): View {
         }),
         el("div", "actions", button),
       ),
+    );
+  }
+
+  /** A full disk or a read-only data directory: monitoring goes on, but nothing is kept. */
+  function drawHistoryNotice(snapshot: Snapshot): void {
+    const problem = snapshot.history_not_saved;
+    setChildren(
+      historyNotice,
+      problem
+        ? el(
+            "div",
+            { class: "notice-box", testid: "history-not-saved-warning", attrs: { role: "note" } },
+            el("strong", { text: sentence(problem) }),
+            el("p", { class: "hint", text: "The levels and notifications are live; what happens now will be missing from the history and the usage tables." }),
+          )
+        : null,
     );
   }
 
@@ -342,6 +359,7 @@ export function overviewView(context: AppContext): View {
     hits.dataset.tone = answer.tone;
     setChildren(hits, el("strong", { text: "Does it hit you? " }), answer.text);
     drawCoverage(snapshot);
+    drawHistoryNotice(snapshot);
     drawModels(snapshot);
     drawCost();
 
@@ -426,6 +444,7 @@ export function overviewView(context: AppContext): View {
         reasons,
         hits,
         coverage,
+        historyNotice,
         costNotice,
         section("Models", "models-card", models),
         incidents,

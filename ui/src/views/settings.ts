@@ -56,7 +56,7 @@ type BooleanField =
   | "gateway_retry"
   | "price_refresh";
 type BudgetField = "monthly_budget_cents" | "daily_budget_cents";
-type ModelListField = "gateway_fallback" | "pinned_models" | "dropped_models";
+type ModelListField = "gateway_fallback" | "pinned_models" | "dropped_models" | "gateway_allowed_origins";
 
 const BUDGET_LABELS: Record<BudgetField, string> = {
   monthly_budget_cents: "Monthly budget (US$, UTC calendar month)",
@@ -186,6 +186,7 @@ const FIELD_NAMES: Partial<Record<SettingsField, string>> = {
   tier_override: "Tier",
   followed_components: "Components",
   gateway_fallback: "Fallback chain",
+  gateway_allowed_origins: "Web pages allowed to call the gateway",
   gateway_fallback_after_secs: "Fall back to other providers after",
   gateway_providers: "OpenAI-compatible servers",
   metrics_addr: "Metrics address",
@@ -261,10 +262,12 @@ export function settingsView(context: AppContext): View {
   const providerKeysMessage = el("div", { testid: "provider-keys-message", attrs: { role: "status" } });
   const pinned = modelList("pinned_models", "no model pinned");
   const dropped = modelList("dropped_models", "no model dropped");
+  const origins = modelList("gateway_allowed_origins", "no web page allowed");
   const listInputs: Record<ModelListField, HTMLInputElement> = {
     gateway_fallback: fallback,
     pinned_models: pinned,
     dropped_models: dropped,
+    gateway_allowed_origins: origins,
   };
   const componentsBox = el("div", { class: "component-checks", testid: "setting-followed_components" });
   let view: SettingsView | null = null;
@@ -404,6 +407,7 @@ export function settingsView(context: AppContext): View {
       gateway_retry: checks.get("gateway_retry")?.checked ?? base.gateway_retry,
       price_refresh: checks.get("price_refresh")?.checked ?? base.price_refresh,
       gateway_fallback: parseModelList(fallback.value),
+      gateway_allowed_origins: parseModelList(origins.value),
       gateway_fallback_after_secs: fallbackAfterSecs(afterInput.value, afterUnit.value === "s" ? "s" : "min"),
       gateway_providers: providersFromForm(),
       metrics_addr: metricsAddr.value.trim() === "" ? null : metricsAddr.value.trim(),
@@ -634,6 +638,7 @@ export function settingsView(context: AppContext): View {
     for (const [field, input] of checks) input.checked = s[field];
     model.value = s.streaming_model;
     fallback.value = modelListText(s.gateway_fallback);
+    origins.value = modelListText(s.gateway_allowed_origins);
     const after = fallbackAfterFields(s.gateway_fallback_after_secs);
     afterInput.value = after.value;
     afterUnit.value = after.unit;
@@ -825,6 +830,11 @@ export function settingsView(context: AppContext): View {
           numberField("gateway_port"),
           gatewayStatus,
           checkField("gateway_retry", "Retry 529, 500 and 429 in the gateway before my code sees them (never the spend cap)"),
+          listField(
+            "gateway_allowed_origins",
+            "Web pages allowed to call the gateway",
+            "Origins such as http://localhost:3000, separated by commas or spaces: a web app of your own that calls the API from the browser. A request from any other page is refused, so a site you visit cannot use the gateway or read its figures. SDKs and command-line tools send no origin and need nothing here.",
+          ),
           listField(
             "gateway_fallback",
             "Fallback chain",

@@ -118,6 +118,7 @@ pub async fn follow_with(
         Arc::clone(&store),
         find_files(&projects_dirs),
         config.send_catch_up,
+        false,
     )
     .await;
     if let Some((report, batches)) = catch_up {
@@ -137,6 +138,8 @@ pub async fn follow_with(
     let mut rescan = tokio::time::interval(config.rescan_every);
     rescan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     rescan.reset(); // The catch-up was the first scan.
+                    // Set while ingests fail, so the warning is logged once per run of failures.
+    let mut failing = false;
     loop {
         let files = tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),
@@ -169,9 +172,24 @@ pub async fn follow_with(
         if files.is_empty() {
             continue;
         }
-        let Some((_, batches)) = run_ingest(Arc::clone(&store), files, true).await else {
+        let Some((_, batches)) = run_ingest(Arc::clone(&store), files, true, failing).await else {
+            // A write the store refused (a full disk, most often) is retried from the offsets it
+            // last committed, so nothing is lost by waiting; retrying at once would loop, since
+            // our own read of the transcript is a file event too, and log a line every debounce.
+            failing = true;
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                _ = tokio::time::sleep(FAILED_INGEST_PAUSE) => {}
+            }
+            // The transcripts that changed meanwhile are read by the next event or rescan; the
+            // ones that failed now are looked at again at once.
+            rescan.reset_immediately();
             continue;
         };
+        if failing {
+            failing = false;
+            tracing::info!("reading Claude Code transcripts works again");
+        }
         for batch in batches {
             if records.send(batch).await.is_err() {
                 return Ok(());
@@ -276,12 +294,16 @@ fn changed_files(projects_dirs: &[PathBuf], changed: HashSet<PathBuf>) -> Vec<Lo
     files
 }
 
+/// How long the follower waits after an ingest the store refused before it reads again.
+const FAILED_INGEST_PAUSE: Duration = Duration::from_secs(5);
+
 /// Runs an ingest on the blocking pool; a failure is logged (the next event or rescan retries)
-/// rather than ending the follow.
+/// rather than ending the follow, as a warning unless `already_failing`.
 async fn run_ingest(
     store: Arc<Store>,
     files: Vec<LogFile>,
     collect: bool,
+    already_failing: bool,
 ) -> Option<(IngestReport, Vec<Vec<UsageRecord>>)> {
     let result = tokio::task::spawn_blocking(move || {
         let mut batches = Vec::new();
@@ -298,6 +320,10 @@ async fn run_ingest(
     .await;
     match result {
         Ok(Ok(done)) => Some(done),
+        Ok(Err(error)) if already_failing => {
+            tracing::debug!(%error, "reading Claude Code transcripts failed again; will retry");
+            None
+        }
         Ok(Err(error)) => {
             tracing::warn!(%error, "reading Claude Code transcripts failed; will retry");
             None

@@ -55,6 +55,10 @@ pub(crate) struct Shared {
     pub meter: MeterSink,
     /// Served at `GET /metrics` when set.
     pub metrics: Option<Arc<crate::metrics::Metrics>>,
+    /// How long a request's body may take to arrive.
+    pub body_timeout: Duration,
+    /// The token every request must carry, in remote mode.
+    pub token: Option<super::token::AccessToken>,
 }
 
 /// What a request's `Origin` and `Host` must be.
@@ -139,6 +143,23 @@ pub(crate) async fn handle(
             &format!("Claude Status gateway refused this request: {why}"),
         );
     }
+    if let Some(token) = &shared.token {
+        let presented = request
+            .headers()
+            .get(super::token::TOKEN_HEADER)
+            .map(HeaderValue::as_bytes);
+        if !presented.is_some_and(|value| token.matches(value)) {
+            shared.counters.answered_ourselves(OwnAnswer::Refused);
+            tracing::info!("gateway: refused a request without the access token");
+            return error_answer(
+                StatusCode::UNAUTHORIZED,
+                "authentication_error",
+                "Claude Status gateway refused this request: it needs the gateway's access \
+                 token in the x-claude-status-token header (Claude Code: \
+                 ANTHROPIC_CUSTOM_HEADERS=\"x-claude-status-token: …\"; SDKs: default headers)",
+            );
+        }
+    }
     let path = request.uri().path();
     if path != "/v1" && !path.starts_with("/v1/") {
         return local_answer(&shared, &request);
@@ -152,13 +173,29 @@ pub(crate) async fn handle(
         return too_large(&shared);
     }
     let (parts, body) = request.into_parts();
-    let body = match Limited::new(
+    let collect = Limited::new(
         body,
         usize::try_from(MAX_REQUEST_BYTES).unwrap_or(usize::MAX),
     )
-    .collect()
-    .await
-    {
+    .collect();
+    let Ok(collected) = tokio::time::timeout(shared.body_timeout, collect).await else {
+        shared.counters.answered_ourselves(OwnAnswer::TimedOut);
+        tracing::info!("gateway: a request body did not arrive in time");
+        let mut answer = error_answer(
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout_error",
+            &format!(
+                "Claude Status gateway stopped waiting for the request body after {} s",
+                shared.body_timeout.as_secs_f64()
+            ),
+        );
+        // The rest of that body may still come; the connection cannot carry another request.
+        answer
+            .headers_mut()
+            .insert(hyper::header::CONNECTION, static_value("close"));
+        return answer;
+    };
+    let body = match collected {
         Ok(collected) => collected.to_bytes(),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => return too_large(&shared),
         // The client broke off its own upload; nobody is left to read an answer.
@@ -451,7 +488,18 @@ impl Exchange<'_> {
                 request_body,
             )
         });
-        let mut answer = Response::new(GatewayBody::upstream(prefix, inner, tap, length));
+        let event_stream = parts
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.trim_start().starts_with("text/event-stream"));
+        let mut answer = Response::new(GatewayBody::upstream(
+            prefix,
+            inner,
+            tap,
+            length,
+            event_stream,
+        ));
         *answer.status_mut() = status;
         *answer.headers_mut() = parts.headers;
         answer

@@ -57,13 +57,19 @@ fn strip(headers: &mut HeaderMap, extra: &[HeaderName]) {
     *headers = kept;
 }
 
-/// The client's request headers as they go upstream: hop-by-hop removed, `Host` left for the
+/// The client's request headers as they go upstream: hop-by-hop and the gateway's own
+/// `x-claude-status-token` removed, `Host` left for the
 /// HTTP client to write for the upstream, `Content-Length` left for it to compute from the body
 /// it sends (a model fallback changes the length), and credentials marked sensitive.
 pub fn upstream_request_headers(mut headers: HeaderMap) -> HeaderMap {
+    // The gateway's own access token is for the gateway; the API must never see it.
     strip(
         &mut headers,
-        &[hyper::header::HOST, hyper::header::CONTENT_LENGTH],
+        &[
+            hyper::header::HOST,
+            hyper::header::CONTENT_LENGTH,
+            HeaderName::from_static(super::token::TOKEN_HEADER),
+        ],
     );
     for name in CREDENTIALS {
         if let hyper::header::Entry::Occupied(mut entry) = headers.entry(name) {
@@ -140,6 +146,7 @@ mod tests {
             ("proxy-authorization", "Basic Zm9v"),
             ("upgrade", "h2c"),
             ("content-length", "12"),
+            ("x-claude-status-token", "cst_secret"),
             ("x-api-key", "sk-ant-secret"),
             ("anthropic-version", "2023-06-01"),
             ("anthropic-beta", "a"),

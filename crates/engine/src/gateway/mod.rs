@@ -32,6 +32,7 @@ pub mod json_field;
 mod meter;
 mod providers;
 mod stats;
+pub mod token;
 
 use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -53,6 +54,7 @@ pub use forward::MAX_REQUEST_BYTES;
 pub use meter::JSON_TEE_LIMIT;
 pub use providers::{ProviderEndpoint, ProviderKey, FALLBACK_HEADER};
 pub use stats::{GatewayStats, GatewayStatsHandle, OutcomeCounts};
+pub use token::{AccessToken, TOKEN_HEADER};
 
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -68,8 +70,27 @@ pub const DEFAULT_UPSTREAM: &str = "https://api.anthropic.com";
 /// How long in-flight answers may run on after shutdown is asked for.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// How long a client may take to send a request's headers (against idle half-open sockets).
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a client may take to send a request's headers by default (against idle half-open
+/// sockets and slowloris clients that send a byte now and then).
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a client may take to send a request's whole body by default. A 32 MB body over a
+/// slow uplink (1 Mbit/s) takes about 4 minutes; an upload that has not ended by then is a client
+/// that never will.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The most bytes a request's head (request line and headers) may take; over it the client gets
+/// 431. The API's own front end refuses heads of this order, and no SDK sends more than a few KB.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// The most client connections held open at once by default. Each costs one file descriptor and
+/// a few KB; the limit is lowered to fit under the process's open-files limit (see
+/// [`connection_budget`]).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
+/// File descriptors kept for everything but client connections: the upstream pool, the history
+/// database and its WAL, the service's control socket, logs, the metrics listener.
+const RESERVED_FDS: u64 = 256;
 
 /// Everything the gateway needs.
 #[derive(Debug, Clone)]
@@ -115,6 +136,20 @@ pub struct GatewayConfig {
     /// Time from sending a request to the upstream's response headers. The SDKs' own request
     /// timeout is 600 s (api-facts G), and a long non-streaming answer can take minutes.
     pub response_timeout: Duration,
+    /// Time a client may take to send a request's head; a connection that has not sent one by
+    /// then is closed (slowloris).
+    pub header_timeout: Duration,
+    /// Time a client may take to send a request's whole body once its head is in; over it the
+    /// client gets 408 in the API's error shape and the connection is closed.
+    pub body_timeout: Duration,
+    /// The most client connections open at once; a connection over it is closed as soon as it is
+    /// accepted, so a flood of idle sockets can never exhaust the file descriptors. Lowered at
+    /// bind to fit the open-files limit.
+    pub max_connections: usize,
+    /// The token every request must carry in `x-claude-status-token`. Required when
+    /// `allow_remote` is set: whoever reaches a remote gateway could otherwise spend the keys
+    /// that pass through it and read its figures.
+    pub token: Option<AccessToken>,
 }
 
 impl Default for GatewayConfig {
@@ -135,6 +170,10 @@ impl Default for GatewayConfig {
             metrics: None,
             connect_timeout: Duration::from_secs(10),
             response_timeout: Duration::from_secs(600),
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            token: None,
         }
     }
 }
@@ -146,6 +185,7 @@ pub struct Gateway {
     addr: SocketAddr,
     shared: Arc<forward::Shared>,
     writer: JoinHandle<()>,
+    limits: ConnectionLimits,
     verdicts: Option<tokio::sync::watch::Receiver<claude_status_core::report::Snapshot>>,
 }
 
@@ -160,7 +200,14 @@ impl Gateway {
                 config.listen
             )));
         }
+        if config.allow_remote && config.token.is_none() {
+            return Err(Error::Config(
+                "a gateway with remote access needs an access token (x-claude-status-token)"
+                    .to_owned(),
+            ));
+        }
         let upstream = upstream_base(&config.upstream)?;
+        let max_connections = connection_budget(config.max_connections, raise_fd_limit());
         let listener = TcpListener::bind(config.listen).await.map_err(|e| {
             Error::Config(format!(
                 "could not listen on {}: {e} (is another gateway running? choose another port)",
@@ -247,12 +294,19 @@ impl Gateway {
             counters,
             meter: sink,
             metrics: config.metrics,
+            body_timeout: config.body_timeout,
+            token: config.token,
         });
         Ok(Gateway {
             listener,
             addr,
             shared,
             writer: tokio::spawn(writer),
+            limits: ConnectionLimits {
+                header_timeout: config.header_timeout,
+                slots: Arc::new(tokio::sync::Semaphore::new(max_connections)),
+                max_connections,
+            },
             verdicts: config.verdicts,
         })
     }
@@ -265,6 +319,11 @@ impl Gateway {
     /// The value for `ANTHROPIC_BASE_URL`: `http://127.0.0.1:PORT`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The most client connections it holds open at once (after fitting the open-files limit).
+    pub fn max_connections(&self) -> usize {
+        self.limits.max_connections
     }
 
     /// The upstream base URL requests go to.
@@ -288,6 +347,7 @@ impl Gateway {
             shared,
             writer,
             verdicts,
+            limits,
             ..
         } = self;
         if let (Some(fallback), Some(snapshots)) = (&shared.providers, verdicts) {
@@ -298,14 +358,24 @@ impl Gateway {
             ));
         }
         let connections = TaskTracker::new();
+        let mut over_limit = OverLimit::default();
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 accepted = listener.accept() => match accepted {
                     Ok((stream, _peer)) => {
+                        let Ok(slot) = Arc::clone(&limits.slots).try_acquire_owned() else {
+                            // Closed at once: the client sees its connection end instead of
+                            // waiting in the backlog, and the descriptor is free again.
+                            drop(stream);
+                            over_limit.closed(limits.max_connections);
+                            continue;
+                        };
                         connections.spawn(serve_connection(
                             stream,
                             Arc::clone(&shared),
+                            limits.header_timeout,
+                            slot,
                             shutdown.clone(),
                         ));
                     }
@@ -332,9 +402,85 @@ impl Gateway {
     }
 }
 
+/// What bounds the client connections.
+#[derive(Debug)]
+struct ConnectionLimits {
+    header_timeout: Duration,
+    /// One permit per connection that may be open; a connection holds its permit until it ends.
+    slots: Arc<tokio::sync::Semaphore>,
+    max_connections: usize,
+}
+
+/// Counts the connections closed for being over the limit, and says so in the log once a
+/// minute at most (a flood must not become a flood of log lines).
+#[derive(Debug, Default)]
+struct OverLimit {
+    since_told: u64,
+    told_at: Option<std::time::Instant>,
+}
+
+impl OverLimit {
+    fn closed(&mut self, limit: usize) {
+        self.since_told += 1;
+        let due = self
+            .told_at
+            .is_none_or(|at| at.elapsed() >= Duration::from_secs(60));
+        if due {
+            tracing::warn!(
+                closed = self.since_told,
+                "gateway: {limit} connections are open, the most it holds; new ones are closed \
+                 until some end"
+            );
+            self.since_told = 0;
+            self.told_at = Some(std::time::Instant::now());
+        }
+    }
+}
+
+/// Raises the soft open-files limit to the hard one, so the connection budget is as large as
+/// the system allows (many systems start processes with a soft limit of 1,024 and a hard limit
+/// far above it), and returns the soft limit now in force; `None` when it is unlimited or
+/// cannot be read.
+#[cfg(unix)]
+fn raise_fd_limit() -> Option<u64> {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current.is_some() && limit.current != limit.maximum {
+        let raised = Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        if let Err(e) = setrlimit(Resource::Nofile, raised) {
+            // macOS refuses a soft limit above OPEN_MAX even when the hard one is unlimited.
+            tracing::debug!("gateway: could not raise the open-files limit: {e}");
+        }
+    }
+    getrlimit(Resource::Nofile).current
+}
+
+#[cfg(not(unix))]
+fn raise_fd_limit() -> Option<u64> {
+    None
+}
+
+/// The connection limit that fits the open-files limit: `wanted`, but never more than the
+/// descriptors left after [`RESERVED_FDS`], and at least a few so the gateway still serves.
+fn connection_budget(wanted: usize, fd_limit: Option<u64>) -> usize {
+    let wanted = wanted.max(1);
+    match fd_limit {
+        Some(limit) => {
+            let fit = usize::try_from(limit.saturating_sub(RESERVED_FDS)).unwrap_or(usize::MAX);
+            wanted.min(fit.max(16))
+        }
+        None => wanted,
+    }
+}
+
 async fn serve_connection(
     stream: TcpStream,
     shared: Arc<forward::Shared>,
+    header_timeout: Duration,
+    _slot: tokio::sync::OwnedSemaphorePermit,
     shutdown: CancellationToken,
 ) {
     let _open = shared.counters.connection_opened();
@@ -346,7 +492,11 @@ async fn serve_connection(
     });
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .header_read_timeout(header_timeout)
+        // A head over this gets hyper's own 431 answer; the buffer is kept to it too, so a
+        // client cannot make the gateway hold more than this per connection while it waits.
+        .max_header_size(MAX_HEADER_BYTES)
+        .max_buf_size(MAX_HEADER_BYTES.max(8192) + 8192)
         .serve_connection(TokioIo::new(stream), service);
     tokio::pin!(connection);
     tokio::select! {
@@ -436,6 +586,15 @@ mod tests {
         assert!(upstream_base("ftp://x").is_err());
         assert!(upstream_base("api.anthropic.com").is_err());
         assert!(upstream_base("https://x/?a=1").is_err());
+    }
+
+    #[test]
+    fn the_connection_budget_fits_the_open_files_limit() {
+        assert_eq!(connection_budget(10_000, None), 10_000);
+        assert_eq!(connection_budget(10_000, Some(1_048_576)), 10_000);
+        assert_eq!(connection_budget(10_000, Some(1024)), 768);
+        assert_eq!(connection_budget(10_000, Some(100)), 16);
+        assert_eq!(connection_budget(0, Some(1024)), 1);
     }
 
     #[test]

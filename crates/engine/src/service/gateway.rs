@@ -49,6 +49,7 @@ struct GatewayKey {
     retry: bool,
     fallback: Vec<String>,
     fallback_after_secs: u64,
+    allowed_origins: Vec<String>,
     /// The chain's other providers with their base URLs and keys (a key stored from Settings
     /// restarts the gateway with it; `ProviderKey` never prints one).
     providers: Vec<(Provider, String, Option<ProviderKey>)>,
@@ -71,6 +72,7 @@ impl GatewayKey {
             retry: settings.gateway_retry,
             fallback: settings.gateway_fallback.clone(),
             fallback_after_secs: settings.gateway_fallback_after_secs,
+            allowed_origins: settings.gateway_allowed_origins.clone(),
             providers: provider_endpoints(settings, secrets),
         }
     }
@@ -155,6 +157,7 @@ impl GatewaySlot {
         metrics: &Arc<crate::metrics::Metrics>,
         secrets: &Arc<dyn Secrets>,
         verdicts: watch::Receiver<Snapshot>,
+        data_dir: &std::path::Path,
     ) {
         let mut control = self.control.lock().await;
         let wanted = if settings.gateway {
@@ -183,7 +186,7 @@ impl GatewaySlot {
         let Some(key) = wanted else {
             return;
         };
-        match start(&key, store, engine, metrics, verdicts).await {
+        match start(&key, store, engine, metrics, verdicts, data_dir).await {
             Ok((running, started)) => {
                 *lock_ok(&self.view) = Some(Ok(running));
                 *control = Some(started);
@@ -217,7 +220,24 @@ async fn start(
     engine: &EngineInput,
     metrics: &Arc<crate::metrics::Metrics>,
     verdicts: watch::Receiver<Snapshot>,
+    data_dir: &std::path::Path,
 ) -> Result<(RunningGateway, Control), String> {
+    // Remote access needs the access token; it is read from (or made in) its 0600 file, and only
+    // the file's path is ever logged.
+    let token = if key.allow_remote {
+        let path = crate::gateway::token::token_path(data_dir);
+        let (token, made) =
+            crate::gateway::token::load_or_create(&path).map_err(|e| e.to_string())?;
+        tracing::info!(
+            "gateway: remote access is on; every request needs the header \
+             x-claude-status-token with the token in {}{}",
+            path.display(),
+            if made { " (made now)" } else { "" }
+        );
+        Some(token)
+    } else {
+        None
+    };
     let (relay_tx, relay_rx) = mpsc::channel(RELAY_QUEUE);
     let providers = key
         .providers
@@ -231,6 +251,8 @@ async fn start(
     let config = GatewayConfig {
         listen: std::net::SocketAddr::new(key.bind, key.port),
         allow_remote: key.allow_remote,
+        allowed_origins: key.allowed_origins.clone(),
+        token,
         metrics: Some(Arc::clone(metrics)),
         upstream: key.upstream.clone(),
         retry: key.retry.then(RetryPolicy::default),

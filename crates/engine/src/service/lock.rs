@@ -44,13 +44,27 @@ impl ServiceLock {
             source,
         };
         std::fs::create_dir_all(data_dir).map_err(io)?;
-        let mut file = OpenOptions::new()
+        let opened = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
-            .open(&path)
-            .map_err(io)?;
+            .open(&path);
+        let (mut file, writable) = match opened {
+            Ok(file) => (file, true),
+            // A data directory the service may not write still gets one service: the directory
+            // itself is locked (an OS lock works on a directory opened for reading), without a
+            // pid to name. The service then runs with its history in memory (`Store::open_or_in_memory`).
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+                ) =>
+            {
+                (File::open(data_dir).map_err(io)?, false)
+            }
+            Err(e) => return Err(io(e)),
+        };
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -67,6 +81,9 @@ impl ServiceLock {
                 });
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+        }
+        if !writable {
+            return Ok(ServiceLock { _file: file, path });
         }
         file.set_len(0).map_err(io)?;
         file.seek(SeekFrom::Start(0)).map_err(io)?;

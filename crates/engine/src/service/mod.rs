@@ -197,7 +197,9 @@ impl Service {
     ) -> crate::Result<Service> {
         let lock = ServiceLock::acquire(&options.base.data_dir)
             .map_err(|e| crate::Error::Config(e.to_string()))?;
-        let store = Store::open(&Store::default_path(&options.base.data_dir))?;
+        // A data directory the service cannot write (read-only, another user's, a full disk)
+        // costs the history, not the monitoring: the store then lives in memory and says so.
+        let store = Store::open_or_in_memory(&Store::default_path(&options.base.data_dir))?;
         let http = crate::http::build_client(&crate::http::HttpLimits::default())?;
         let data_dir = options.base.data_dir.clone();
         let legacy = options.legacy_settings.clone();
@@ -306,6 +308,12 @@ impl Service {
     /// The token a `stop` call cancels.
     pub fn stopped(&self) -> CancellationToken {
         self.inner.shutdown.clone()
+    }
+
+    /// Why history is not being saved, when it is not (a read-only data directory found at
+    /// start, a full disk since), for the command that started the service to say so.
+    pub fn history_not_saved(&self) -> Option<String> {
+        self.inner.store.not_saving()
     }
 
     /// The current snapshot and its changes.

@@ -63,6 +63,19 @@ pub struct Store {
     location: String,
     /// Set when this open found the file unreadable, moved it aside and started a new one.
     recovered: Option<Recovered>,
+    /// Why history is not being saved, when it is not (see [`Store::not_saving`]).
+    not_saving: Mutex<Option<NotSaving>>,
+}
+
+/// Why the store's writes are not reaching a file.
+#[derive(Debug, Clone)]
+struct NotSaving {
+    /// The sentence front ends show.
+    text: String,
+    /// The store never had a file (the data directory could not be written at open), so no
+    /// later write can clear this; a failed write on a file is cleared by the next one that
+    /// succeeds.
+    for_good: bool,
 }
 
 impl std::fmt::Debug for Store {
@@ -107,6 +120,71 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens the database at `path` like [`Store::open`]; when it cannot be written there (a
+    /// read-only or foreign-owned data directory, a full disk), opens an in-memory store instead,
+    /// so the caller keeps monitoring, and [`Store::not_saving`] says why history is not kept.
+    ///
+    /// Only a place we cannot write falls back; anything else (a database from a newer build, one
+    /// locked by another process beyond the busy timeout) is still an error, because writing a
+    /// second history beside the user's would hide the real problem. Whether the place can be
+    /// written is tested directly, with a small file beside the database, rather than read off
+    /// SQLite's error, which says "unable to open database file" for half a dozen causes.
+    pub fn open_or_in_memory(path: &Path) -> Result<Store> {
+        let error = match Store::open(path) {
+            Ok(store) => return Ok(store),
+            Err(error @ Error::SchemaTooNew { .. }) => return Err(error),
+            Err(error) => error,
+        };
+        let Some(reason) = cannot_write(path) else {
+            return Err(error);
+        };
+        tracing::warn!(store = %path.display(), %error, "history is not being saved: {reason}");
+        let store = Store::open_in_memory()?;
+        *lock_ok(&store.not_saving) = Some(NotSaving {
+            text: format!("history is not being saved: {reason}"),
+            for_good: true,
+        });
+        Ok(store)
+    }
+
+    /// Why history is not being saved, when it is not: the data directory could not be written
+    /// when the store opened (see [`Store::open_or_in_memory`]), or the last write failed on a
+    /// full disk or an I/O error. One sentence for a front end; `None` while writes succeed.
+    pub fn not_saving(&self) -> Option<String> {
+        lock_ok(&self.not_saving)
+            .as_ref()
+            .map(|problem| problem.text.clone())
+    }
+
+    /// Notes the outcome of a write for [`Store::not_saving`].
+    fn note_write(&self, outcome: std::result::Result<(), &rusqlite::Error>) {
+        let mut not_saving = lock_ok(&self.not_saving);
+        match outcome {
+            Ok(()) => {
+                if not_saving.as_ref().is_some_and(|problem| !problem.for_good) {
+                    *not_saving = None;
+                    tracing::info!(store = %self.location, "history is being saved again");
+                }
+            }
+            Err(error) => {
+                let Some(cause) = unsaved_cause(error) else {
+                    return;
+                };
+                if not_saving.as_ref().is_some_and(|problem| problem.for_good) {
+                    return;
+                }
+                let text = format!("history is not being saved: {cause}");
+                if not_saving.as_ref().map(|problem| &problem.text) != Some(&text) {
+                    tracing::warn!(store = %self.location, "{text}");
+                }
+                *not_saving = Some(NotSaving {
+                    text,
+                    for_good: false,
+                });
+            }
+        }
+    }
+
     /// Set when [`Store::open`] found the file unreadable and started a new one: where the old
     /// file went and why, for the front end to tell the user once.
     pub fn recovered(&self) -> Option<&Recovered> {
@@ -147,6 +225,7 @@ impl Store {
             connection: Mutex::new(connection),
             location,
             recovered: None,
+            not_saving: Mutex::new(None),
         })
     }
 
@@ -195,7 +274,82 @@ impl Store {
             transaction.commit()?;
             Ok(value)
         };
-        run(&mut connection).map_err(|e: rusqlite::Error| Error::store(action, e))
+        let outcome = run(&mut connection);
+        drop(connection);
+        self.note_write(outcome.as_ref().map(|_| ()));
+        outcome.map_err(|e: rusqlite::Error| Error::store(action, e))
+    }
+}
+
+/// Locks one of the store's small state mutexes, whose values are whole after any assignment, so
+/// a poisoned one is still good.
+fn lock_ok<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// What a failed write says about the place the history lives, in a few words with SQLite's code,
+/// when it is about the place (a full disk, a read-only file, an I/O error) rather than about the
+/// data or another writer (a constraint, a busy database), which are the caller's to report.
+fn unsaved_cause(error: &rusqlite::Error) -> Option<String> {
+    let rusqlite::Error::SqliteFailure(failure, _) = error else {
+        return None;
+    };
+    use rusqlite::ErrorCode as Code;
+    let cause = match failure.code {
+        Code::DiskFull => "the disk is full (SQLITE_FULL)",
+        Code::ReadOnly => "the database is read-only (SQLITE_READONLY)",
+        Code::CannotOpen => "the database file cannot be opened (SQLITE_CANTOPEN)",
+        Code::PermissionDenied => "permission to write the database was denied (SQLITE_PERM)",
+        Code::SystemIoFailure => "the disk reported an I/O error (SQLITE_IOERR)",
+        _ => return None,
+    };
+    Some(cause.to_owned())
+}
+
+/// Why `path` cannot be written, when it cannot: its directory cannot be made or written
+/// (permissions, a read-only file system), the file itself is read-only, or the disk is full.
+/// Tested with a small file made and removed beside the database; `None` when that works, so a
+/// failure to open there is something else.
+fn cannot_write(path: &Path) -> Option<String> {
+    use std::io::{ErrorKind, Write};
+    let directory = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let why = |what: String, error: &std::io::Error| match error.kind() {
+        ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => {
+            Some(format!("{what} cannot be written ({error})"))
+        }
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded => {
+            Some(format!("the disk is full ({error})"))
+        }
+        _ => None,
+    };
+    let directory_text = format!("the data directory {}", directory.display());
+    if let Err(error) = std::fs::create_dir_all(directory) {
+        return why(directory_text, &error);
+    }
+    if path.exists() {
+        if let Err(error) = std::fs::OpenOptions::new().append(true).open(path) {
+            return why(format!("the database {}", path.display()), &error);
+        }
+    }
+    let probe = recovery::companion(path, &format!(".write-test-{}", std::process::id()));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .and_then(|mut file| {
+            // A page's worth, synced, because a full file system still makes an empty file.
+            file.write_all(&[0; 4096])?;
+            file.sync_all()
+        });
+    let _ = std::fs::remove_file(&probe);
+    match written {
+        Ok(()) => None,
+        Err(error) => why(directory_text, &error),
     }
 }
 
@@ -225,13 +379,19 @@ fn recover(path: &Path, error: &rusqlite::Error) -> Result<Option<Recovered>> {
             e,
         )
     };
+    let lock_path = recovery::lock_path(path);
     let lock = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(recovery::lock_path(path))
+        .open(&lock_path)
         .map_err(|e| failed("locking", e))?;
     lock.lock().map_err(|e| failed("locking", e))?;
+    // The lock file is removed while it is still held, whichever way this returns, so a recovery
+    // leaves nothing behind. A process that opened the old file and waits on it then gets a lock
+    // no newcomer shares; both look again under their lock, and both find the fresh database the
+    // first one started, which is all the lock has to ensure.
+    let _remove_lock = RemoveOnDrop(lock_path);
     match open_file(path) {
         Ok(_) => return Ok(None),
         Err(e) if !recovery::is_unreadable(&e) => {
@@ -255,6 +415,15 @@ fn recover(path: &Path, error: &rusqlite::Error) -> Result<Option<Recovered>> {
         "{recovered}"
     );
     Ok(Some(recovered))
+}
+
+/// Removes a file when dropped (the recovery lock, while its handle is still open and locked).
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// Connection settings applied on every open, before the migrations.
@@ -281,12 +450,15 @@ fn configure(connection: &Connection) -> rusqlite::Result<()> {
 /// open a new database at the same moment (the status line and `check`, say) can both hold a read
 /// lock while each asks for the exclusive one the switch needs; SQLite then answers SQLITE_BUSY at
 /// once, without waiting through the busy timeout, to break the deadlock. So a busy answer is
-/// retried, 50 ms apart, for at most the busy timeout; a database already in WAL mode needs no
-/// switch at all.
+/// retried, 50 ms apart, until the busy timeout has passed since the first try; a database already
+/// in WAL mode needs no switch at all.
+///
+/// The bound is a deadline, not a number of attempts: against a database another program holds
+/// an exclusive lock on, each attempt itself waits the whole busy timeout before answering busy,
+/// and a hundred attempts made `check` wait over eight minutes (issue 16).
 fn switch_to_wal(connection: &Connection) -> rusqlite::Result<String> {
     const PAUSE: Duration = Duration::from_millis(50);
-    let attempts = (BUSY_TIMEOUT.as_millis() / PAUSE.as_millis()).max(1);
-    let mut attempt = 0;
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
     loop {
         let current: rusqlite::Result<String> =
             connection.pragma_query_value(None, "journal_mode", |row| row.get(0));
@@ -302,9 +474,8 @@ fn switch_to_wal(connection: &Connection) -> rusqlite::Result<String> {
                 if matches!(
                     e.code,
                     rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-                ) && attempt < attempts =>
+                ) && std::time::Instant::now() < deadline =>
             {
-                attempt += 1;
                 std::thread::sleep(PAUSE);
             }
             other => return other,
