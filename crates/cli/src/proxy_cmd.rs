@@ -35,8 +35,9 @@ pub struct ProxyArgs {
     /// The address to listen on. Anything but a loopback address also needs --allow-remote.
     #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     pub bind: IpAddr,
-    /// Allow --bind on an address other machines can reach. Anyone who reaches the gateway can
-    /// send requests through it, so keep it on a trusted network.
+    /// Allow --bind on an address other machines can reach. Every request then needs the
+    /// gateway's access token in the x-claude-status-token header (made on the first remote
+    /// start, kept in the data directory's gateway-token file, mode 0600).
     #[arg(long)]
     pub allow_remote: bool,
     /// A web origin whose pages may call the gateway (e.g. http://localhost:3000, for a web app
@@ -68,6 +69,17 @@ pub struct ProxyArgs {
     /// Longest wait for the API's response headers before answering 504.
     #[arg(long, value_parser = parse_duration, default_value = "600s")]
     pub upstream_timeout: Duration,
+    /// Longest a client may take to send a request's headers; the connection is then closed
+    /// (slowloris).
+    #[arg(long, value_parser = parse_duration, default_value = "30s")]
+    pub header_timeout: Duration,
+    /// Longest a client may take to send a request's body; it then gets 408.
+    #[arg(long, value_parser = parse_duration, default_value = "300s")]
+    pub body_timeout: Duration,
+    /// The most client connections held open at once (lowered to fit the open-files limit);
+    /// connections over it are closed at once.
+    #[arg(long, default_value_t = claude_status_engine::gateway::DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
     /// Print one line per metered request (model, status, latency, time to first token, tokens).
     #[arg(long)]
     pub print: bool,
@@ -149,6 +161,15 @@ pub async fn proxy(global: &GlobalOptions, args: ProxyArgs) -> anyhow::Result<Ex
     let metrics = Arc::new(claude_status_engine::metrics::Metrics::new(Arc::clone(
         &catalog,
     )));
+    let token = if args.allow_remote {
+        let dir = claude_status_engine::paths::data_dir(global.data_dir.clone())?;
+        let path = claude_status_engine::gateway::token::token_path(&dir);
+        let (token, made) = claude_status_engine::gateway::token::load_or_create(&path)
+            .with_context(|| format!("the gateway's access token ({})", path.display()))?;
+        Some((token, path, made))
+    } else {
+        None
+    };
     let config = GatewayConfig {
         listen: SocketAddr::new(args.bind, args.port),
         allow_remote: args.allow_remote,
@@ -163,6 +184,10 @@ pub async fn proxy(global: &GlobalOptions, args: ProxyArgs) -> anyhow::Result<Ex
         observations,
         metrics: Some(Arc::clone(&metrics)),
         response_timeout: args.upstream_timeout,
+        header_timeout: args.header_timeout,
+        body_timeout: args.body_timeout,
+        max_connections: args.max_connections,
+        token: token.as_ref().map(|(token, _, _)| token.clone()),
         ..GatewayConfig::default()
     };
     let gateway = Gateway::bind(config).await?;
@@ -184,6 +209,24 @@ pub async fn proxy(global: &GlobalOptions, args: ProxyArgs) -> anyhow::Result<Ex
         )?;
         writeln!(out, "Point your code at it:")?;
         writeln!(out, "  export ANTHROPIC_BASE_URL={}", gateway.base_url())?;
+        if let Some((_, path, made)) = &token {
+            // The token itself is never printed: whoever reads this terminal's scrollback or a
+            // log of it must not be able to use the gateway.
+            let path = path.display();
+            writeln!(
+                out,
+                "Remote access: every request needs the access token{} in {path}:",
+                if *made { " (made now)" } else { "" }
+            )?;
+            writeln!(
+                out,
+                "  export ANTHROPIC_CUSTOM_HEADERS=\"x-claude-status-token: $(cat {path})\"   # Claude Code"
+            )?;
+            writeln!(
+                out,
+                "  SDKs: default_headers={{\"x-claude-status-token\": <the file's contents>}}"
+            )?;
+        }
         out.flush()?;
     }
 
