@@ -45,6 +45,8 @@ TAURI_DRIVER = os.environ.get(
 NATIVE_DRIVER = os.environ.get("WD_NATIVE_DRIVER", "/usr/bin/WebKitWebDriver")
 WD_DIR = os.environ.get("WD_DIR", os.path.join(ROOT, "target", "webdriver"))
 SCREENSHOT = os.path.join(WD_DIR, "dashboard-incident.png")
+# The dummy key only the simulator sees; it must never be on screen (issue 16, item 7).
+API_KEY = "sk-ant-webdriver-simulator-only"
 # The whole test must end before run.sh's `timeout` does, so the summary is always printed.
 # The service's control socket, in the private runtime folder.
 SOCKET = os.path.join(os.environ.get("XDG_RUNTIME_DIR", WD_DIR), "claude-status-wd.sock")
@@ -414,7 +416,7 @@ class Run:
                 "CLAUDE_STATUS_STATUS_URL": self.sim.url,
                 "ANTHROPIC_BASE_URL": self.sim.url,
                 # A dummy key only the simulator sees: without one every probe is a 401.
-                "ANTHROPIC_API_KEY": "sk-ant-webdriver-simulator-only",
+                "ANTHROPIC_API_KEY": API_KEY,
                 "CLAUDE_STATUS_DATA_DIR": os.path.join(WD_DIR, "app-data"),
                 "CLAUDE_STATUS_SOCKET": SOCKET,
                 # The dashboard starts the service (detached) when none runs.
@@ -610,7 +612,7 @@ class Run:
                 headers={
                     "content-type": "application/json",
                     "anthropic-version": "2023-06-01",
-                    "x-api-key": "sk-ant-webdriver-simulator-only",
+                    "x-api-key": API_KEY,
                 },
             )
             try:
@@ -696,6 +698,18 @@ class Run:
             f"{len(captures)} capture(s) in {seconds:.2f} s"
         )
 
+    def no_key_on_screen(self):
+        # What the screenshot shows is the page's text and its fields: the key must be in neither
+        # (nor in the markup or the address), whatever view is open.
+        trace = self.wd.script(
+            """
+            return JSON.stringify([document.documentElement.outerHTML, document.body.innerText, location.href,
+              [...document.querySelectorAll("input, textarea, select")].map((i) => i.value)]);
+            """
+        )
+        assert API_KEY not in trace and API_KEY[len("sk-ant-"):] not in trace, "the API key is on the page"
+        return f"the key is in none of {len(trace)} characters of text, markup and fields"
+
     def delete_session(self):
         self.wd.delete_session()
 
@@ -739,8 +753,10 @@ class Run:
             self.step("the incident is listed in the Overview", self.incident_listed)
             self.step("clicking it opens its details", self.open_details)
             self.step("screenshot of the details", self.screenshot)
+            self.step("no key on the screenshot's page", self.no_key_on_screen)
             self.step("settings turn the gateway on", self.gateway_on)
             self.step("traffic through the gateway shows in the Budget view", self.gateway_traffic)
+            self.step("no key on the Budget view", self.no_key_on_screen)
             self.step("deleting the session ends the app", self.delete_session)
             self.step("the service the dashboard started outlives it", self.service_outlives)
         finally:
