@@ -723,6 +723,24 @@ fn local_answer(shared: &Shared, request: &Request<Incoming>) -> Response<Gatewa
     )
 }
 
+/// The answer to a request with both `Content-Length` and `Transfer-Encoding`: its length is
+/// ambiguous, and an ambiguous length is how a second request is smuggled behind a first.
+pub(crate) fn ambiguous_framing(shared: &Shared) -> Response<GatewayBody> {
+    let _in_flight = shared.counters.request_started();
+    shared.counters.answered_ourselves(OwnAnswer::Refused);
+    tracing::info!("gateway: refused a request with both Content-Length and Transfer-Encoding");
+    let mut answer = error_answer(
+        StatusCode::BAD_REQUEST,
+        "invalid_request_error",
+        "Claude Status gateway refused this request: it has both Content-Length and \
+         Transfer-Encoding, so its length is ambiguous",
+    );
+    answer
+        .headers_mut()
+        .insert(hyper::header::CONNECTION, static_value("close"));
+    answer
+}
+
 fn too_large(shared: &Shared) -> Response<GatewayBody> {
     shared.counters.answered_ourselves(OwnAnswer::TooLarge);
     error_answer(

@@ -27,6 +27,7 @@
 
 mod body;
 mod forward;
+mod framing;
 mod headers;
 pub mod json_field;
 mod meter;
@@ -486,9 +487,20 @@ async fn serve_connection(
     let _open = shared.counters.connection_opened();
     // Small writes (one streamed event) must leave at once, not wait for Nagle.
     let _ = stream.set_nodelay(true);
+    let (stream, conflict) = framing::Watched::new(stream);
+    // hyper serves a connection's requests one after another, so counting them here numbers
+    // them as the watcher numbers their heads.
+    let requests = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let service = service_fn(move |request| {
         let shared = Arc::clone(&shared);
-        async move { Ok::<_, Infallible>(forward::handle(shared, request).await) }
+        let index = requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let ambiguous = conflict.is(index);
+        async move {
+            if ambiguous {
+                return Ok::<_, Infallible>(forward::ambiguous_framing(&shared));
+            }
+            Ok::<_, Infallible>(forward::handle(shared, request).await)
+        }
     });
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
