@@ -6,13 +6,14 @@
 # Packages to build the Tauri app (WebKitGTK, GTK, the appindicator tray) and, for tests, to run
 # it headless (Xvfb, D-Bus, a StatusNotifierItem watcher, a notification daemon, ImageMagick),
 # and Prometheus and Alertmanager, whose promtool and amtool check the files in deploy/, and
-# python3-venv, for the venv of tests/fallback (the Anthropic SDK, openai, LiteLLM from PyPI).
+# python3-venv, for the venv of tests/fallback (the Anthropic SDK, openai, LiteLLM from PyPI), and
+# gnome-keyring, the Secret Service the faults case secrets-keychain stores the keys in.
 BUILD_PACKAGES=(build-essential pkg-config ca-certificates file libssl-dev libwebkit2gtk-4.1-dev
   libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev
   libjavascriptcoregtk-4.1-dev libxdo-dev nodejs npm)
 TEST_PACKAGES=(xvfb xauth dbus dbus-x11 x11-utils xdotool imagemagick dunst libnotify-bin
   haskell-status-notifier-item-utils haskell-gtk-sni-tray-utils webkit2gtk-driver chromium
-  systemd tmux prometheus prometheus-alertmanager python3 python3-venv faketime)
+  systemd tmux prometheus prometheus-alertmanager python3 python3-venv faketime gnome-keyring)
 
 setup_system_packages() {
   local wanted=("${BUILD_PACKAGES[@]}")

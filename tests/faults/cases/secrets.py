@@ -6,7 +6,7 @@ gateway, and three alert channels whose secrets go in through `claude-status ale
 the service's real store (a Slack webhook URL, a generic webhook's URL and its signing secret, a
 PagerDuty routing key), delivering to a local receiver. The simulator overloads the followed model,
 so level alerts fire on every channel; test alerts are sent; the gateway carries streamed and
-plain requests; a key is refused by the missing keychain. Then every place a secret could land is
+plain requests; a key is given to `set_api_key`. Then every place a secret could land is
 searched for every secret, whole and by a distinctive inner part: every byte of the data
 directory (the SQLite database and its WAL included) and of HOME, the service's log, the settings
 files, both `/metrics` pages, every control call's answer and a minute of its event stream,
@@ -14,10 +14,15 @@ files, both `/metrics` pages, every control call's answer and a minute of its ev
 appear anywhere but in the one place each secret is kept: the alert secrets in the secret store
 (this machine has no Secret Service on D-Bus, so that is `<data_dir>/alert-secrets.json`, which must
 be mode 0600), and the receiver that is the channels' destination.
+
+`secrets-keychain` is the same run with a real Secret Service, GNOME Keyring on a private session
+bus: the secrets must then all be in the keychain, with no alert-secrets.json at all, and the
+keyring's own files (encrypted) are searched like every other file.
 """
 
 import json
 import os
+import shutil
 import re
 import socket
 import stat
@@ -30,7 +35,7 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from e2e_support import free_port, wait_for
-from suite import Case, CaseFailed
+from suite import Case, CaseFailed, CaseSkipped
 
 MODEL = "claude-opus-5-5"
 
@@ -129,7 +134,7 @@ def secrets(receiver):
         "api key": API_KEY,
         "admin key": ADMIN_KEY,
         "oauth token": OAUTH_TOKEN,
-        "key refused by the keychain": KEYCHAIN_TRY,
+        "key given to set_api_key": KEYCHAIN_TRY,
         "slack webhook url": slack_url,
         "webhook url": webhook_url,
         "webhook signing secret": SIGNING_SECRET,
@@ -181,12 +186,53 @@ def gateway_traffic(port, count=6):
 def full_run(ctx):
     receiver = Receiver()
     try:
-        return run_with(ctx, receiver)
+        return run_with(ctx, receiver, keychain=False)
     finally:
         receiver.stop()
 
 
-def run_with(ctx, receiver):
+def keychain_run(ctx):
+    for tool in ("dbus-daemon", "gnome-keyring-daemon"):
+        if not shutil.which(tool):
+            raise CaseSkipped(f"{tool} is not installed (scripts/setup.sh test installs gnome-keyring): `which {tool}` found nothing")
+    receiver = Receiver()
+    try:
+        return run_with(ctx, receiver, keychain=True)
+    finally:
+        receiver.stop()
+
+
+def start_secret_service(ctx, env):
+    """A private session bus with GNOME Keyring's Secret Service on it, its keyring unlocked with
+    a password of this case's, its files under the case's HOME. Returns the bus address."""
+    bus = os.path.join(ctx.work, "run", "bus")
+    address = f"unix:path={bus}"
+    ctx.procs.start("dbus", ["dbus-daemon", "--session", "--nofork", "--nopidfile", f"--address={address}"], env=env)
+    wait_for("the session bus", lambda: os.path.exists(bus), 10)
+    env["DBUS_SESSION_BUS_ADDRESS"] = address
+    log = open(os.path.join(ctx.work, "gnome-keyring.log"), "ab", buffering=0)
+    keyring = subprocess.Popen(
+        ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
+        env=env, stdin=subprocess.PIPE, stdout=log, stderr=log, start_new_session=True,
+    )
+    keyring.stdin.write(b"case-password")
+    keyring.stdin.close()
+    # Stopped with the case's other children.
+    ctx.procs.procs.append(("gnome-keyring", keyring, log))
+
+    def serving():
+        ctx.procs.check_alive()
+        probe = subprocess.run(
+            ["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus",
+             "org.freedesktop.DBus.NameHasOwner", "string:org.freedesktop.secrets"],
+            env=env, capture_output=True, text=True, timeout=5,
+        )
+        return "boolean true" in probe.stdout
+    wait_for("the Secret Service on the bus", serving, 15)
+    return address
+
+
+def run_with(ctx, receiver, keychain):
     whole, needles = secrets(receiver)
     sim = ctx.procs.start("simulator", [ctx.sim, "--scenario", "model-overload", "--speed", "20"],
                           ready=r"listening on (http://\S+)")
@@ -205,8 +251,11 @@ def run_with(ctx, receiver):
         CLAUDE_STATUS_LOG="debug,claude_status_engine=trace,claude_status_cli=trace,claude_status_core=trace",
     )
     os.makedirs(os.path.join(env["CLAUDE_CONFIG_DIR"], "projects"), exist_ok=True)
-    # No Secret Service: a session bus that is not there, so the keychain fails as on a server.
-    env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+    if keychain:
+        start_secret_service(ctx, env)
+    else:
+        # No Secret Service: a session bus that is not there, so the keychain fails as on a server.
+        env.pop("DBUS_SESSION_BUS_ADDRESS", None)
     sock = os.path.join(data_dir, "control.sock")
     ctx.procs.start("service", [ctx.cli, "service", "run", "--model", MODEL], env=env)
     wait_for("the service's socket", lambda: (ctx.procs.check_alive(), os.path.exists(sock))[1], 30)
@@ -238,8 +287,9 @@ def run_with(ctx, receiver):
     cli("alerts", "secret", "hook", "--auth", stdin=SIGNING_SECRET + "\n")
     cli("alerts", "secret", "pager", stdin=ROUTING_KEY + "\n")
 
-    # A key the missing keychain refuses: the refusal must not repeat it.
-    refused = control.call("set_api_key", {"key": KEYCHAIN_TRY})
+    # A key through set_api_key: the missing keychain's refusal must not repeat it, and a keychain
+    # that takes it must keep it to itself.
+    keychain_reply = control.call("set_api_key", {"key": KEYCHAIN_TRY})
 
     # A subscriber for the whole run: every event and snapshot the front ends get.
     stream = Control(sock, timeout=2)
@@ -318,23 +368,35 @@ def run_with(ctx, receiver):
     wait_for("the service to exit", lambda: not os.path.exists(sock), 20)
     time.sleep(0.5)
 
-    # Where the secrets must be: the store, 0600, with exactly the alert secrets.
+    # Where the secrets must be: the keychain when there is one (and then no file at all), else
+    # the 0600 file, with exactly the alert secrets.
     store = os.path.join(data_dir, "alert-secrets.json")
-    if not os.path.exists(store):
-        raise CaseFailed("the alert secrets are not in <data_dir>/alert-secrets.json (and this machine has no keychain)")
-    mode = stat.S_IMODE(os.stat(store).st_mode)
-    if mode != 0o600:
-        raise CaseFailed(f"alert-secrets.json is mode {mode:o}, not 600")
-    with open(store, "rb") as f:
-        kept = f.read()
-    expected_in_store = {"slack webhook url", "webhook url", "webhook signing secret", "pagerduty routing key"}
-    in_store = {n for n in search(kept, {k: whole[k] for k in whole})}
-    if in_store != expected_in_store:
-        raise CaseFailed(f"the secret store holds {sorted(in_store)}, expected {sorted(expected_in_store)}")
     channels = dumps["alert_channels null"].get("result", {}).get("channels", [])
     sources = {c["channel"]["id"]: (c.get("target"), c.get("auth")) for c in channels}
-    if sources.get("team", (None,))[0] != "file" or sources.get("hook") != ("file", "file") or sources.get("pager", (None,))[0] != "file":
-        raise CaseFailed(f"the dashboard does not say where the secrets are: {sources}")
+    where = "keychain" if keychain else "file"
+    if sources.get("team", (None,))[0] != where or sources.get("hook") != (where, where) or sources.get("pager", (None,))[0] != where:
+        raise CaseFailed(f"the dashboard does not say the secrets are in the {where}: {sources}")
+    if keychain:
+        if os.path.exists(store):
+            raise CaseFailed("with a keychain, alert-secrets.json was written anyway")
+        settings_view = dumps["get_settings null"].get("result", {})
+        if settings_view.get("api_key_source") != "keychain":
+            raise CaseFailed(f"the key given to set_api_key is not the keychain's: {settings_view.get('api_key_source')}")
+        keyrings = os.path.join(ctx.work, "home", ".local", "share", "keyrings")
+        if not any(name.endswith(".keyring") for name in os.listdir(keyrings)):
+            raise CaseFailed(f"GNOME Keyring wrote no keyring file in {keyrings}")
+    else:
+        if not os.path.exists(store):
+            raise CaseFailed("the alert secrets are not in <data_dir>/alert-secrets.json (and this machine has no keychain)")
+        mode = stat.S_IMODE(os.stat(store).st_mode)
+        if mode != 0o600:
+            raise CaseFailed(f"alert-secrets.json is mode {mode:o}, not 600")
+        with open(store, "rb") as f:
+            kept = f.read()
+        expected_in_store = {"slack webhook url", "webhook url", "webhook signing secret", "pagerduty routing key"}
+        in_store = set(search(kept, {k: whole[k] for k in whole}))
+        if in_store != expected_in_store:
+            raise CaseFailed(f"the secret store holds {sorted(in_store)}, expected {sorted(expected_in_store)}")
 
     # Where they must not be.
     leaks = {}
@@ -361,7 +423,7 @@ def run_with(ctx, receiver):
         "control event stream": "".join(events).encode(),
         "CLI output": "\n".join(outputs).encode(),
         "watch --json-lines": watch_out,
-        "refused keychain call": json.dumps(refused).encode(),
+        "set_api_key's answer": json.dumps(keychain_reply).encode(),
     }
     places.update({k: v for k, v in live.items() if not k.startswith(os.path.relpath(store, ctx.work))})
     for place, blob in places.items():
@@ -380,8 +442,10 @@ def run_with(ctx, receiver):
         raise CaseFailed("PagerDuty was not sent the routing key")
     if not any(status == 200 for status, _ in answers):
         raise CaseFailed(f"no request went through the gateway: {[s for s, _ in answers]}")
-    if "error" not in refused:
-        raise CaseFailed(f"the keychain took the key on a machine without one: {refused}")
+    if keychain and "error" in keychain_reply:
+        raise CaseFailed(f"the Secret Service refused the key: {keychain_reply}")
+    if not keychain and "error" not in keychain_reply:
+        raise CaseFailed(f"the keychain took the key on a machine without one: {keychain_reply}")
     # The Admin API key was used: this month's cost comes from the Admin API's report.
     if '"admin_api"' not in json.dumps(dumps["snapshot {}"]):
         raise CaseFailed("the Admin API was not read (the month's cost source is not admin_api)")
@@ -423,6 +487,14 @@ CASES = [
         "log, the settings, either /metrics, any control answer or event, or the CLI's output; the "
         "alert secrets are only in the 0600 secret store",
         full_run,
+        timeout=120,
+    ),
+    Case(
+        "secrets-keychain",
+        "the same run with a real Secret Service (GNOME Keyring on a private session bus): every "
+        "key and alert secret goes into the keychain, no alert-secrets.json is written, and no "
+        "secret is in any file (the keyring's own, encrypted, included), log, answer or event",
+        keychain_run,
         timeout=120,
     ),
 ]
