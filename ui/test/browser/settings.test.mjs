@@ -564,6 +564,35 @@ test("the gateway's retries and fallback chain: off by default, sent with set_se
   }
 });
 
+test("issue 16: the web pages allowed to call the gateway: none by default, sent as a list, the service's refusal on the field", opts, async () => {
+  const { fx } = state.build;
+  const stored = fx.settingsView.settings;
+  const { context, page, seen } = await openPage(state.browser, state.build, fx.overloadScenario);
+  try {
+    await openSettings(page, state.server.origin);
+    const origins = field(page, "gateway_allowed_origins");
+    assert.equal(await origins.inputValue(), "");
+    assert.equal(await page.locator('label[for="setting-gateway_allowed_origins"]').textContent(), "Web pages allowed to call the gateway");
+    await origins.fill(" http://localhost:3000,  https://app.example ");
+    await page.locator(tid("settings-save")).click();
+    await page.locator(tid("settings-saved")).getByText("Saved.").waitFor();
+    const [first] = await callsOf(page, "set_settings");
+    assert.deepEqual(first.settings, { ...stored, gateway_allowed_origins: ["http://localhost:3000", "https://app.example"] });
+    assert.equal(await origins.inputValue(), "http://localhost:3000, https://app.example");
+
+    await origins.fill("localhost:3000");
+    await setResponse(page, "set_settings", {
+      __ipc_error: { kind: "invalid_settings", message: 'gateway_allowed_origins: "localhost:3000" is not a web origin' },
+    });
+    await page.locator(tid("settings-save")).click();
+    await page.locator(tid("error", "settings-error")).waitFor();
+    assert.equal(await text(page.locator(tid("setting-error-gateway_allowed_origins"))), '"localhost:3000" is not a web origin');
+    assertClean(assert, seen);
+  } finally {
+    await context.close();
+  }
+});
+
 test("a bad fallback chain is refused before sending, with the field named", opts, async () => {
   const { fx } = state.build;
   const { context, page, seen } = await openPage(state.browser, state.build, fx.overloadScenario);
