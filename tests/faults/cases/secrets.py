@@ -9,7 +9,7 @@ so level alerts fire on every channel; test alerts are sent; the gateway carries
 plain requests; a key is given to `set_api_key`. Then every place a secret could land is
 searched for every secret, whole and by a distinctive inner part: every byte of the data
 directory (the SQLite database and its WAL included) and of HOME, the service's log, the settings
-files, both `/metrics` pages, every control call's answer and a minute of its event stream,
+files, both `/metrics` pages, every control call's answer and its event stream for the whole run,
 `check --json`, `alerts list`, `service status`, `usage --json` and `watch --json-lines`. None may
 appear anywhere but in the one place each secret is kept: the alert secrets in the secret store
 (this machine has no Secret Service on D-Bus, so that is `<data_dir>/alert-secrets.json`, which must
