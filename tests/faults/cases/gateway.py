@@ -10,12 +10,10 @@ upstream (`Upstream`) records each request it gets, so a case can say what reach
 import http.client
 import json
 import os
-import re
 import resource
 import socket
 import stat
 import struct
-import subprocess
 import threading
 import time
 
