@@ -156,18 +156,55 @@ fn line(options: &Options, segments: Vec<Segment>) -> String {
     }
 }
 
-/// Stdin, bounded; a terminal (someone trying the command by hand) is not waited on.
+/// How long stdin is read at most. Claude Code writes its object at once and closes the pipe;
+/// a writer that leaves it open must not hold the line (and, since Claude Code starts the
+/// command anew many times a minute, pile up waiting processes): what arrived by then is read.
+const STDIN_BUDGET: Duration = Duration::from_millis(1500);
+
+/// Stdin, bounded in size and in time; a terminal (someone trying the command by hand) is not
+/// waited on.
 fn read_stdin() -> Result<Vec<u8>, &'static str> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
         return Err("pipe Claude Code's status-line JSON into this command");
     }
-    let mut bytes = Vec::with_capacity(8 * 1024);
     // One byte over the limit tells a too-large input from one exactly at it.
-    let limit = u64::try_from(MAX_INPUT_BYTES + 1).unwrap_or(u64::MAX);
-    match stdin.lock().take(limit).read_to_end(&mut bytes) {
-        Ok(_) => Ok(bytes),
-        Err(_) => Err("could not read the status-line input"),
+    let limit = MAX_INPUT_BYTES + 1;
+    // The read runs on a thread of its own that hands over what it reads, so the wait can end
+    // at the budget; a thread still blocked then ends with the process.
+    let (sender, chunks) = std::sync::mpsc::channel::<std::io::Result<Vec<u8>>>();
+    std::thread::spawn(move || {
+        let mut stdin = stdin.lock();
+        let mut left = limit;
+        let mut block = vec![0u8; 64 * 1024];
+        while left > 0 {
+            let want = left.min(block.len());
+            match stdin.read(&mut block[..want]) {
+                Ok(0) => break,
+                Ok(n) => {
+                    left -= n;
+                    if sender.send(Ok(block[..n].to_vec())).is_err() {
+                        return;
+                    }
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(error) => {
+                    let _ = sender.send(Err(error));
+                    return;
+                }
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + STDIN_BUDGET;
+    let mut bytes = Vec::with_capacity(8 * 1024);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match chunks.recv_timeout(left) {
+            Ok(Ok(chunk)) => bytes.extend_from_slice(&chunk),
+            Ok(Err(_)) => return Err("could not read the status-line input"),
+            // The end of the input, or of the budget: what arrived is the input.
+            Err(_) => return Ok(bytes),
+        }
     }
 }
 

@@ -136,19 +136,26 @@ fn is_retryable(outcome: &Classification) -> bool {
     }
 }
 
+/// The longest wait a reply is believed to ask for. The longest real one is a plan's weekly
+/// window (seven days); a value past a month is a broken or hostile header, and taken as given it
+/// would be shown to the user as "retry after 18446744073709552 s".
+pub const MAX_SERVER_WAIT: Duration = Duration::from_secs(31 * 86_400);
+
 /// The delay a reply asks for: `retry-after-ms` (milliseconds) first, then `retry-after` as
 /// seconds (fractions allowed) or as an HTTP date measured from `now`. The SDKs read them in this
-/// order. Negative, non-finite and unparseable values count as absent.
+/// order. Negative, non-finite and unparseable values count as absent, and so does a wait over
+/// [`MAX_SERVER_WAIT`].
 pub fn parse_retry_after(headers: &[(String, String)], now: DateTime<Utc>) -> Option<Duration> {
-    if let Some(millis) = header(headers, "retry-after-ms").and_then(parse_seconds) {
-        return Duration::try_from_secs_f64(millis / 1000.0).ok();
-    }
-    let value = header(headers, "retry-after")?;
-    if let Some(seconds) = parse_seconds(value) {
-        return Duration::try_from_secs_f64(seconds).ok();
-    }
-    let when = parse_http_date(value)?;
-    (when - now).to_std().ok()
+    let wait = if let Some(millis) = header(headers, "retry-after-ms").and_then(parse_seconds) {
+        Duration::try_from_secs_f64(millis / 1000.0).ok()
+    } else {
+        let value = header(headers, "retry-after")?;
+        match parse_seconds(value) {
+            Some(seconds) => Duration::try_from_secs_f64(seconds).ok(),
+            None => (parse_http_date(value)? - now).to_std().ok(),
+        }
+    };
+    wait.filter(|wait| *wait <= MAX_SERVER_WAIT)
 }
 
 /// A non-negative finite number of seconds (or milliseconds).

@@ -56,11 +56,25 @@ impl std::fmt::Display for InputError {
     }
 }
 
+/// The most a session is believed to cost: a larger `total_cost_usd` is a broken input, and
+/// printed it would fill the line with digits.
+const MAX_SESSION_COST_USD: f64 = 1_000_000.0;
+
+/// A string field as the line may print it: control characters (a terminal escape, a bell) and
+/// the bidirectional overrides that would reorder the rest of the line are dropped, since the
+/// line goes straight to Claude Code's terminal.
 fn text(value: Option<&Value>) -> Option<String> {
-    match value? {
-        Value::String(s) if !s.trim().is_empty() => Some(s.chars().take(200).collect()),
-        _ => None,
-    }
+    let Value::String(s) = value? else {
+        return None;
+    };
+    let clean: String = s
+        .chars()
+        .filter(|c| {
+            !c.is_control() && !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        })
+        .take(200)
+        .collect();
+    (!clean.trim().is_empty()).then_some(clean)
 }
 
 fn number(value: Option<&Value>) -> Option<f64> {
@@ -134,7 +148,7 @@ pub fn parse_input(bytes: &[u8], now: DateTime<Utc>) -> Result<StatusInput, Inpu
         model_display: text(model.and_then(|m| m.get("display_name"))),
         version,
         session_cost_usd: number(cost.and_then(|c| c.get("total_cost_usd")))
-            .filter(|usd| *usd >= 0.0),
+            .filter(|usd| (0.0..=MAX_SESSION_COST_USD).contains(usd)),
         context_used_percent,
         rate_limits,
     })

@@ -366,6 +366,10 @@ fn parsing_retry_after() {
         Some(2000),
     );
     check(&[("retry-after", "inf")], None);
+    // Past a month is a broken header, not a wait (a hostile input once shown as 1.8e16 s).
+    check(&[("retry-after-ms", "18446744073709551616")], None);
+    check(&[("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT")], None);
+    check(&[("retry-after", "604800")], Some(604_800_000));
     check(
         &[("retry-after", "Fri, 21 Aug 2026 12:42:00 GMT")],
         Some(60_000),

@@ -16,6 +16,7 @@ import os
 import re
 import sqlite3
 import subprocess
+import sys
 import time
 
 from suite import Case, CaseFailed, peak_rss_kib
@@ -314,5 +315,173 @@ CASES = [
         "every valid line counted once, peak RSS bounded, no panic, the overlong lines logged",
         case_transcripts_follower,
         timeout=120,
+    ),
+]
+
+
+def run_fed(argv, env, data, timeout, keep_open=False):
+    """Runs `argv` with `data` on its stdin (written from a thread, so a reader that stops early
+    only breaks the pipe), within `timeout`; returns (exit code, stdout, seconds, peak RSS KiB).
+    With `keep_open`, stdin stays open after the data, as from a writer that never finishes."""
+    import threading
+
+    started = time.monotonic()
+    # A process's peak RSS counts the image it was forked from, and this one holds the 100 MiB
+    # input: a small Python in between forks the program and reports the program's own peak.
+    peak_file = f"/tmp/claude-status-peak-{os.getpid()}-{time.monotonic_ns()}"
+    helper = (
+        "import resource, subprocess, sys\n"
+        "code = subprocess.call(sys.argv[2:], stderr=subprocess.DEVNULL)\n"
+        "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
+        "sys.exit(code)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", helper, peak_file, *argv], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+    def feed():
+        try:
+            view = memoryview(data)
+            for at in range(0, len(view), MIB):
+                proc.stdin.write(view[at : at + MIB])
+            proc.stdin.flush()
+            if not keep_open:
+                proc.stdin.close()
+        except (BrokenPipeError, ValueError, OSError):
+            pass
+
+    threading.Thread(target=feed, daemon=True).start()
+    chunks = []
+    reader = threading.Thread(target=lambda: chunks.append(proc.stdout.read()), daemon=True)
+    reader.start()
+    deadline = started + timeout
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            raise CaseFailed(f"{os.path.basename(argv[0])} {' '.join(argv[1:])} ran over {timeout} s")
+        time.sleep(0.01)
+    seconds = time.monotonic() - started
+    reader.join(5)
+    try:
+        proc.stdin.close()
+    except OSError:
+        pass
+    try:
+        with open(peak_file) as f:
+            peak = int(f.read())
+        os.unlink(peak_file)
+    except (OSError, ValueError):
+        raise CaseFailed(f"{os.path.basename(argv[0])}: its peak memory was not measured") from None
+    return os.waitstatus_to_exitcode(status), (chunks[0] if chunks else b""), seconds, peak
+
+
+STATUSLINE_FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "claude_code", "fixtures", "statusline-input-2.1.328.json")
+CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+
+
+def hostile_stdins():
+    with open(STATUSLINE_FIXTURE, "rb") as f:
+        real = f.read()
+    value = json.loads(real)
+    evil = json.loads(real)
+    evil["model"]["display_name"] = "\x1b[2J\x1b]0;pwned\x07Opus\u202e"
+    evil["cost"]["total_cost_usd"] = 1e308
+    wrong = json.loads(real)
+    wrong["model"] = ["not", "an", "object"]
+    wrong["context_window"] = {"used_percentage": "NaN", "context_window_size": -1}
+    return [
+        ("empty", b""),
+        ("whitespace", b" \n\t\n"),
+        ("real", real),
+        ("huge (100 MiB)", b'{"model":{"display_name":"' + b"x" * (100 * MIB) + b'"}}'),
+        ("deep (10,000)", b"[" * 10_000 + b"]" * 10_000),
+        ("deep object (10,000)", b'{"a":' * 10_000 + b"1" + b"}" * 10_000),
+        ("invalid UTF-8", b"\xff\xfe\xfd" * 1000),
+        ("invalid UTF-8 in a name", real.replace(value["model"]["display_name"].encode(), b"Op\xffus")),
+        ("NUL bytes", b"\x00" * 4096),
+        ("truncated", real[: len(real) // 2]),
+        ("escapes and huge cost", json.dumps(evil).encode()),
+        ("wrong types", json.dumps(wrong).encode()),
+        ("a JSON string", b'"hello"'),
+    ]
+
+
+def case_statusline_stdin(ctx):
+    """Both status-line programs, fed hostile stdin: exit 0, one sane line, bounded time and
+    memory."""
+    line_bin = os.path.join(os.path.dirname(ctx.cli), "claude-status-line")
+    env = ctx.env(CLAUDE_STATUS_DATA_DIR=os.path.join(ctx.work, "data"), NO_COLOR="1", COLUMNS="120")
+    inputs = hostile_stdins()
+    peak = slowest = 0
+    tried = 0
+    for argv in ([ctx.cli, "statusline"], [line_bin]):
+        for name, data in inputs:
+            code, out, seconds, rss = run_fed(argv, env, data, 15)
+            text = out.decode("utf-8", errors="strict") if out else ""
+            what = f"{os.path.basename(argv[0])} on {name} stdin"
+            if code != 0:
+                raise CaseFailed(f"{what} exited {code}")
+            lines = text.rstrip("\n").split("\n")
+            if not text.strip() or len(lines) > 2:
+                raise CaseFailed(f"{what} printed {text[:300]!r}")
+            if CONTROL.search(text):
+                raise CaseFailed(f"{what} printed a control character: {text[:300]!r}")
+            if len(text) > 1000:
+                raise CaseFailed(f"{what} printed {len(text)} characters")
+            if name == "real" and value_name() not in text:
+                raise CaseFailed(f"{what} does not name the model: {text!r}")
+            peak, slowest, tried = max(peak, rss), max(slowest, seconds), tried + 1
+        # A writer that never closes stdin: the line must still come, within Claude Code's
+        # patience, rather than wait for an end that never comes.
+        code, out, seconds, rss = run_fed(argv, env, b'{"model":{"display_name":"Opus"}}', 15, keep_open=True)
+        if code != 0 or b"Opus" not in out or seconds > 5:
+            raise CaseFailed(f"{os.path.basename(argv[0])} with stdin left open exited {code} after {seconds:.1f} s, printed {out[:200]!r}")
+        peak, slowest, tried = max(peak, rss), max(slowest, seconds), tried + 1
+    if peak > 64 * 1024:
+        raise CaseFailed(f"a status line peaked at {peak // 1024} MiB resident")
+    if slowest > 5:
+        raise CaseFailed(f"a status line took {slowest:.1f} s")
+    return {"inputs": {"statusline_stdin": tried}, "peak_rss_mib": round(peak / 1024, 1), "slowest_s": round(slowest, 2)}
+
+
+def value_name():
+    with open(STATUSLINE_FIXTURE) as f:
+        return json.load(f)["model"]["display_name"]
+
+
+def case_parsers(cases, timeout):
+    def run(ctx):
+        figures = ctx.cargo_test("claude-status-core", "hostile_input", env={"PROPTEST_CASES": str(cases)}, timeout=timeout)
+        if not figures.get("inputs") or min(figures["inputs"].values()) < cases:
+            raise CaseFailed(f"the property tests reported {figures.get('inputs')}, fewer than {cases} inputs each")
+        return figures
+
+    return run
+
+
+CASES += [
+    Case(
+        "input-statusline-stdin",
+        "`claude-status statusline` and `claude-status-line` fed empty, huge (100 MiB), 10,000-deep, "
+        "invalid UTF-8, truncated, wrong-typed and escape-laden stdin, and stdin never closed: exit 0 "
+        "within 5 s and 64 MiB, one or two lines with no control character",
+        case_statusline_stdin,
+        timeout=240,
+    ),
+    Case(
+        "input-parsers",
+        "mutated real status pages, API answers (status, headers, body), event streams and status-line "
+        "JSON (1,000 each): no panic, no stack overflow, a clear error or unknown, sane status line",
+        case_parsers(1000, 300),
+        timeout=330,
+    ),
+    Case(
+        "input-parsers-long",
+        "the same property tests with 50,000 inputs per parser (about 10 minutes)",
+        case_parsers(50_000, 1500),
+        long=True,
+        timeout=1600,
     ),
 ]
