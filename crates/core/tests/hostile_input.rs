@@ -319,8 +319,9 @@ where
     if let Err(error) = result {
         panic!("{parser}: {error}");
     }
+    // On a line of its own: the test harness's progress dots share stdout.
     println!(
-        "FAULT-FIGURES {{\"inputs\": {{\"{parser}\": {}}}}}",
+        "\nFAULT-FIGURES {{\"inputs\": {{\"{parser}\": {}}}}}",
         tried.load(Ordering::Relaxed)
     );
 }
