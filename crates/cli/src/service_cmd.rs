@@ -97,6 +97,17 @@ fn base_config(global: &GlobalOptions, demo: bool) -> anyhow::Result<BaseConfig>
     base.api_url.clone_from(&global.api_url);
     base.data_dir = data_dir(global, demo)?;
     base.offline = global.offline;
+    // `--retention-days` always has a value (its default), so only one that differs from the
+    // default overrides the service's; `CLAUDE_STATUS_RETENTION`, finer grained, wins over it.
+    if global.retention_days < 1 {
+        anyhow::bail!("--retention-days must be at least 1");
+    }
+    if base.retention_override.is_none()
+        && global.retention_days != claude_status_engine::store::RETENTION_DEFAULT_DAYS
+    {
+        let days = u64::try_from(global.retention_days).unwrap_or(u64::MAX / 86_400);
+        base.retention_override = Some(std::time::Duration::from_secs(days.saturating_mul(86_400)));
+    }
     Ok(base)
 }
 

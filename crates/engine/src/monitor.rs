@@ -22,8 +22,30 @@ use crate::poller::{run_poller, PollerCommand, PollerConfig, StatusPageClient};
 use crate::probe::{run_probes, HttpProber, ProbeCommand, ProbeConfig};
 use crate::store::Store;
 
-/// How often old history is pruned while running.
+/// How often old history is pruned while running, at most: a long retention needs no more.
 const PRUNE_EVERY: Duration = Duration::from_secs(6 * 3600);
+
+/// How often old history is pruned under `retention`: a sixth of it, between a minute and
+/// [`PRUNE_EVERY`]. A fixed six hours would let a one-hour retention keep seven hours of
+/// probes, so the database would hold seven times what the user asked for.
+pub fn prune_interval(retention: chrono::Duration) -> Duration {
+    let sixth = retention.to_std().unwrap_or(PRUNE_EVERY) / 6;
+    sixth.clamp(Duration::from_secs(60), PRUNE_EVERY)
+}
+
+/// Deletes the history older than `retention` at `now`, off the async workers; a failure is
+/// logged, never fatal: monitoring goes on with a bigger database.
+pub async fn prune_history(store: &Arc<Store>, now: DateTime<Utc>, retention: chrono::Duration) {
+    let store = store.clone();
+    let outcome = tokio::task::spawn_blocking(move || store.prune(now, retention)).await;
+    match outcome {
+        Ok(Ok(report)) if report.total() > 0 => {
+            tracing::debug!(rows = report.total(), "pruned old history");
+        }
+        Ok(Err(e)) => tracing::warn!("pruning old history failed: {e}"),
+        _ => {}
+    }
+}
 
 /// Everything the engine needs to run.
 #[derive(Debug, Clone)]
@@ -323,7 +345,7 @@ async fn run_monitor(
     mut queries: mpsc::Receiver<MonitorQuery>,
     shutdown: CancellationToken,
 ) {
-    let mut prune = tokio::time::interval(PRUNE_EVERY);
+    let mut prune = tokio::time::interval(prune_interval(io.retention));
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -336,14 +358,7 @@ async fn run_monitor(
                     let _ = reply.send(snapshot);
                 }
             },
-            _ = prune.tick() => {
-                let store = io.store.clone();
-                let retention = io.retention;
-                let outcome = tokio::task::spawn_blocking(move || store.prune(Utc::now(), retention)).await;
-                if let Ok(Err(e)) = outcome {
-                    tracing::warn!("pruning old history failed: {e}");
-                }
-            }
+            _ = prune.tick() => prune_history(&io.store, Utc::now(), io.retention).await,
             observation = observations.recv() => {
                 let Some(observation) = observation else { return };
                 let now = Utc::now();
@@ -386,8 +401,8 @@ fn count_observation(metrics: &Metrics, observation: &Observation, default_model
 }
 
 /// Keeps every probe result and every incident we are shown (with its updates) before the state
-/// folds them.
-pub(crate) async fn persist_observation(
+/// folds them. Public for the soak test's paused-time monitor, which stores what this one does.
+pub async fn persist_observation(
     store: &Arc<Store>,
     observation: &Observation,
     now: DateTime<Utc>,

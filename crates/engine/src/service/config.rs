@@ -36,6 +36,10 @@ pub struct BaseConfig {
     /// lower than 5 s.
     pub interval_override: Option<Duration>,
     pub confirm_interval_override: Option<Duration>,
+    /// How long history is kept, when not the default 90 days: `CLAUDE_STATUS_RETENTION` (at
+    /// least a minute, for tests and short soaks; `3600` or `3600s` is one hour), or
+    /// `--retention-days` on the service's command line.
+    pub retention_override: Option<Duration>,
     /// The `claude-status` binary the status line the Settings button installs runs; `None` is
     /// this executable (the service is `claude-status service run`).
     pub program: Option<PathBuf>,
@@ -109,6 +113,7 @@ impl BaseConfig {
                 "CLAUDE_STATUS_CONFIRM_INTERVAL",
                 Duration::from_millis(100),
             )?,
+            retention_override: env_duration("CLAUDE_STATUS_RETENTION", Duration::from_secs(60))?,
             program: None,
             offline: false,
         })
@@ -126,6 +131,7 @@ impl BaseConfig {
             data_dir,
             interval_override: None,
             confirm_interval_override: None,
+            retention_override: None,
             program: None,
             offline: false,
         }
@@ -258,7 +264,10 @@ pub fn engine_config(
             streaming,
             limits: HttpLimits::default(),
         }),
-        retention: chrono::Duration::days(crate::store::RETENTION_DEFAULT_DAYS),
+        retention: base
+            .retention_override
+            .and_then(|d| chrono::Duration::from_std(d).ok())
+            .unwrap_or_else(|| chrono::Duration::days(crate::store::RETENTION_DEFAULT_DAYS)),
         usage,
     }
 }

@@ -6,8 +6,9 @@
 //! window, the probe window) would see a frozen clock. [`start`] wires the same tasks the way
 //! `Engine::start` wires them (`run_probes` with the real `HttpProber`, `run_poller` with the real
 //! status-page client, the real `MonitorState`, and the engine's own [`dispatch`] of effects),
-//! with a monitor loop whose `now` is the paused clock, and without the store: neither the tests
-//! nor the bench read it. An optional [`ProbeHook`] is told of every probe result: the scenario
+//! with a monitor loop whose `now` is the paused clock, and without the store unless asked for
+//! ([`start_stored`], the soak test's): the scenario tests and the bench do not read it. An
+//! optional [`ProbeHook`] is told of every probe result: the scenario
 //! tests keep a log of the probes with it, the bench prints them when asked to.
 //!
 //! The example includes this file by path, so it holds no `unwrap`: the example's lints forbid it.
@@ -20,11 +21,14 @@ use claude_status_core::models::ModelsConfig;
 use claude_status_core::monitor::{MonitorConfig, MonitorState, Observation};
 use claude_status_core::report::Snapshot;
 use claude_status_engine::http::HttpLimits;
-use claude_status_engine::monitor::{dispatch, Dispatch};
+use claude_status_engine::monitor::{
+    dispatch, persist_observation, prune_history, prune_interval, Dispatch,
+};
 use claude_status_engine::poller::{run_poller, PollerCommand, PollerConfig, StatusPageClient};
 use claude_status_engine::probe::{
     run_probes, ApiKey, ApiProbe, HttpProber, ProbeCommand, ProbeConfig, StreamingProbeConfig,
 };
+use claude_status_engine::store::Store;
 use claude_status_engine::{EngineConfig, EngineEvent};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
@@ -157,6 +161,19 @@ impl PausedTasks {
 /// `Engine::start`'s wiring of `config` with the monitor on the paused clock, the per-model probe
 /// on as with a key (`config.probes` must be set), and `on_probe` told of every probe.
 pub fn start(config: EngineConfig, on_probe: Option<ProbeHook>) -> Result<PausedEngine, BoxError> {
+    start_stored(config, on_probe, None)
+}
+
+/// [`start`] with the store too, for the soak test: the poller keeps its fetches and cache in
+/// `store`, and the monitor keeps what `Engine::start`'s monitor keeps (`persist_observation`)
+/// and prunes it on the engine's own schedule (`prune_interval` of `config.retention`), both on
+/// the paused clock.
+#[allow(dead_code)] // Only the soak test keeps history; the scenario tests and the bench do not.
+pub fn start_stored(
+    config: EngineConfig,
+    on_probe: Option<ProbeHook>,
+    store: Option<Arc<Store>>,
+) -> Result<PausedEngine, BoxError> {
     let clock = VirtualClock::starting_now();
     let probes = config
         .probes
@@ -189,7 +206,7 @@ pub fn start(config: EngineConfig, on_probe: Option<ProbeHook>) -> Result<Paused
             shutdown.clone(),
         )),
         tokio::spawn(run_poller(
-            StatusPageClient::new(http, config.poller.clone(), None),
+            StatusPageClient::new(http, config.poller.clone(), store.clone()),
             observation_tx.clone(),
             poller_rx,
             shutdown.clone(),
@@ -202,6 +219,7 @@ pub fn start(config: EngineConfig, on_probe: Option<ProbeHook>) -> Result<Paused
                 events: events_tx,
                 probes: probe_tx,
                 poller: poller_tx,
+                store: store.map(|store| (store, config.retention)),
             },
             clock,
             shutdown.clone(),
@@ -222,9 +240,11 @@ struct MonitorOutputs {
     events: broadcast::Sender<EngineEvent>,
     probes: mpsc::Sender<ProbeCommand>,
     poller: mpsc::Sender<PollerCommand>,
+    /// The store and the retention, when the harness keeps history.
+    store: Option<(Arc<Store>, chrono::Duration)>,
 }
 
-/// The engine's monitor loop without the store, on the paused clock.
+/// The engine's monitor loop on the paused clock, with or without the store.
 async fn run_monitor(
     mut state: MonitorState,
     mut observations: mpsc::Receiver<Observation>,
@@ -232,15 +252,29 @@ async fn run_monitor(
     clock: VirtualClock,
     shutdown: CancellationToken,
 ) {
+    let every = out.store.as_ref().map_or(
+        std::time::Duration::from_secs(6 * 3600),
+        |(_, retention)| prune_interval(*retention),
+    );
+    let mut prune = tokio::time::interval(every);
     loop {
         let observation = tokio::select! {
             _ = shutdown.cancelled() => return,
+            _ = prune.tick() => {
+                if let Some((store, retention)) = &out.store {
+                    prune_history(store, clock.now(), *retention).await;
+                }
+                continue;
+            }
             observation = observations.recv() => match observation {
                 Some(observation) => observation,
                 None => return,
             },
         };
         let now = clock.now();
+        if let Some((store, _)) = &out.store {
+            persist_observation(store, &observation, now).await;
+        }
         let mut events = Vec::new();
         for effect in state.apply(observation, now) {
             // A full queue already holds commands, as in the engine.
