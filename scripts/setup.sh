@@ -110,3 +110,14 @@ setup_ui() {
     fi
   )
 }
+
+# cargo-deny, pinned, into ~/.cargo/bin when it is missing or another version: scripts/test.sh
+# checks the dependency tree's licenses, banned crates and sources with it (deny.toml). Building
+# it from crates.io takes about 2.5 minutes on 2 cores, once; after that this costs a few ms.
+CARGO_DENY_VERSION=0.20.2
+setup_cargo_deny() {
+  if [ "$(cargo deny --version 2>/dev/null)" != "cargo-deny $CARGO_DENY_VERSION" ]; then
+    echo "==> installing cargo-deny $CARGO_DENY_VERSION (crates.io, into ~/.cargo/bin)"
+    cargo install --locked --quiet cargo-deny --version "$CARGO_DENY_VERSION"
+  fi
+}

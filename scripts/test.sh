@@ -19,6 +19,9 @@ echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "==> cargo deny: licenses, banned and duplicate crates, sources (advisories need GitHub: left out)"
+setup_cargo_deny
+cargo deny --offline check --hide-inclusion-graph licenses bans sources
 echo "==> generated TypeScript types are current"
 ./scripts/check-bindings.sh
 echo "==> deploy/: promtool check and test rules, amtool, dashboard"
