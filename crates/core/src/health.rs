@@ -103,6 +103,13 @@ pub enum FailureKind {
     SlowFirstToken,
 }
 
+impl FailureKind {
+    /// No answer at all: no connection, or none in time.
+    pub fn unanswered(self) -> bool {
+        matches!(self, FailureKind::Network | FailureKind::Timeout)
+    }
+}
+
 /// How one result counts for the API's health.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "signal", content = "failure", rename_all = "snake_case")]
@@ -202,8 +209,10 @@ pub struct Episode {
     pub level: Level,
     /// When the first failure of the run that opened it happened.
     pub since: DateTime<Utc>,
-    /// True when every failure of the run was a network failure (our side or theirs: the
-    /// combination with the status page decides).
+    /// True when no probe of the run got any answer: no connection at all, or none in time (our
+    /// side or theirs: the combination with the status page decides). A dead network often
+    /// answers nothing rather than refusing: a laptop woken on a lost Wi-Fi sees its connections
+    /// time out, and that must read as offline, not as an outage, when the page is silent too.
     pub network_only: bool,
 }
 
@@ -271,7 +280,7 @@ impl ProbeHealth {
                     self.episode = Some(Episode {
                         level: level_of_run(&run_kinds),
                         since: run_start.unwrap_or(at),
-                        network_only: run_kinds.iter().all(|k| *k == FailureKind::Network),
+                        network_only: run_kinds.iter().all(|k| k.unanswered()),
                     });
                 } else if overloaded_by_rate {
                     self.episode = Some(Episode {
@@ -305,7 +314,7 @@ impl ProbeHealth {
                             .len()
                             .saturating_sub(config.failures_to_enter as usize)..];
                         episode.level = level_of_run(recent);
-                        episode.network_only = recent.iter().all(|k| *k == FailureKind::Network);
+                        episode.network_only = recent.iter().all(|k| k.unanswered());
                     }
                 }
             }

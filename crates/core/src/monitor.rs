@@ -134,6 +134,9 @@ pub struct MonitorState {
     page_source: Option<String>,
     page_fetched_at: Option<DateTime<Utc>>,
     page_failure: Option<FetchFailure>,
+    /// When the page answered again after a failed fetch: the network is back from then on, and a
+    /// probe failure older than it is no news about the API.
+    page_back_at: Option<DateTime<Utc>>,
     checked_at: Option<DateTime<Utc>>,
     verdict: Verdict,
     level_since: Option<DateTime<Utc>>,
@@ -171,6 +174,7 @@ impl MonitorState {
             page_source: None,
             page_fetched_at: None,
             page_failure: None,
+            page_back_at: None,
             checked_at: None,
             verdict: Verdict {
                 level: initial.level,
@@ -389,7 +393,9 @@ impl MonitorState {
                 self.record_lead_times(now, effects);
                 self.page_source = Some(source_url);
                 self.page_fetched_at = Some(now);
-                self.page_failure = None;
+                if self.page_failure.take().is_some() {
+                    self.page_back_at = Some(now);
+                }
             }
             PageFetch::Failed { failure } => self.page_failure = Some(failure),
         }
@@ -623,6 +629,7 @@ impl MonitorState {
         let api = combine(
             page_verdict,
             self.page_failure.as_ref(),
+            self.page_back_at,
             probe_verdict.as_ref(),
             self.probes.latest(),
         );
@@ -739,10 +746,15 @@ impl MonitorState {
 /// * Our probes cannot reach the API while the status page answers: `outage`.
 /// * Otherwise the worse of the two, with our evidence first; when our probes see trouble and the
 ///   page still says operational, the reasons say so (the page lags real outages).
+/// * Our probes could not reach the API while the page could not be reached either, and the page
+///   answers again (at `page_back_at`) before any probe ran since: still `offline`, because the
+///   network came back and the API has not been asked yet. Otherwise every return of a laptop's
+///   network would flash a false outage (and its notification) until the next probe.
 /// * A page we could not read does not hide what our probes see.
 pub fn combine(
     page: Verdict,
     page_failure: Option<&FetchFailure>,
+    page_back_at: Option<DateTime<Utc>>,
     probes: Option<&ProbeVerdict>,
     latest_probe: Option<&ProbeResult>,
 ) -> Verdict {
@@ -766,6 +778,26 @@ pub fn combine(
                             .to_owned(),
                     );
                     reasons.push(format!("status page: {}", failure.detail));
+                    Level::Offline
+                }
+                // No probe has failed since the network came back: the ones since, if any, got
+                // answers and are closing the episode.
+                None if page_back_at.is_some_and(|back| {
+                    latest_probe.is_none_or(|probe| {
+                        probe.at < back
+                            || !matches!(
+                                probe.outcome(),
+                                ProbeOutcome::Timeout | ProbeOutcome::Network
+                            )
+                    })
+                }) =>
+                {
+                    reasons.insert(
+                        0,
+                        "the network is back (the status page answers again): the API is being \
+                         checked again"
+                            .to_owned(),
+                    );
                     Level::Offline
                 }
                 _ => {
