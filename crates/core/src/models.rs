@@ -211,6 +211,11 @@ pub struct ModelContext<'a> {
     pub catalog: Option<&'a Catalog>,
     /// The API-wide level: offline turns every model's network failures into "can't tell".
     pub api_level: Level,
+    /// The last moment the API-wide verdict was `offline`. A model whose failures were all
+    /// unanswered and all came before it failed with the network, not on its own: it stays
+    /// "can't tell" until it is probed again, rather than flashing an outage (and its
+    /// notification) the moment the network returns.
+    pub offline_seen_at: Option<DateTime<Utc>>,
 }
 
 /// What a batch of usage records asks of the engine.
@@ -753,6 +758,24 @@ fn model_verdict(
     let level = match episode {
         Some(episode) if episode.network_only && context.api_level == Level::Offline => {
             reasons.push("the network is down: this model cannot be checked".to_owned());
+            Level::Offline
+        }
+        Some(episode)
+            if episode.network_only
+                && context.offline_seen_at.is_some_and(|offline| {
+                    entry.is_some_and(|e| {
+                        e.health
+                            .signals()
+                            .filter(|(_, s)| matches!(s, Signal::Fail(_)))
+                            .all(|(r, _)| r.at <= offline)
+                    })
+                }) =>
+        {
+            reasons.push(
+                "its last checks went unanswered while your network was down: it is being checked \
+                 again"
+                    .to_owned(),
+            );
             Level::Offline
         }
         Some(episode) => {

@@ -137,6 +137,8 @@ pub struct MonitorState {
     /// When the page answered again after a failed fetch: the network is back from then on, and a
     /// probe failure older than it is no news about the API.
     page_back_at: Option<DateTime<Utc>>,
+    /// The last moment the API-wide verdict was `offline` (see `ModelContext::offline_seen_at`).
+    offline_seen_at: Option<DateTime<Utc>>,
     checked_at: Option<DateTime<Utc>>,
     verdict: Verdict,
     level_since: Option<DateTime<Utc>>,
@@ -175,6 +177,7 @@ impl MonitorState {
             page_fetched_at: None,
             page_failure: None,
             page_back_at: None,
+            offline_seen_at: None,
             checked_at: None,
             verdict: Verdict {
                 level: initial.level,
@@ -633,6 +636,9 @@ impl MonitorState {
             probe_verdict.as_ref(),
             self.probes.latest(),
         );
+        if api.level == Level::Offline {
+            self.offline_seen_at = Some(now);
+        }
         // The tracker's catalog carries the user's overrides; without a tracker the built-in one,
         // parsed once in `new`: parsing it on every observation cost milliseconds each.
         let catalog = self
@@ -646,6 +652,7 @@ impl MonitorState {
             followed_components: &self.config.assess.followed_components,
             catalog: Some(catalog),
             api_level: api.level,
+            offline_seen_at: self.offline_seen_at,
         };
         self.model_reports = self.models.reports(&context, now);
         let facts = ApiFacts {

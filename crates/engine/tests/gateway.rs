@@ -1769,6 +1769,7 @@ async fn traffic_stays_elsewhere_until_the_verdict_is_operational_then_comes_bac
             followed_components: &[],
             catalog: None,
             api_level: Level::Operational,
+            offline_seen_at: None,
         };
         let mut report = book
             .reports(&context, Utc::now())

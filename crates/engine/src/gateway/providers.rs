@@ -816,6 +816,7 @@ impl OwnVerdicts {
                     followed_components: &[],
                     catalog: None,
                     api_level: claude_status_core::level::Level::Operational,
+                    offline_seen_at: None,
                 };
                 book.reports(&context, now)
             }
