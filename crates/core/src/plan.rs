@@ -68,6 +68,9 @@ pub const READINGS_KEPT: usize = 1_500;
 /// An unchanged reading is kept at most this often, so a status line that runs every second does
 /// not fill the store with copies.
 pub const UNCHANGED_EVERY: Duration = Duration::minutes(5);
+/// The most a reading can lag behind the latest one of its window and still be a late reading
+/// (sources race by seconds); anything older means the wall clock was set back.
+pub const LATE_AT_MOST: Duration = Duration::minutes(2);
 
 /// A window name a source may use: short, lower case, letters, digits and underscores.
 pub fn valid_window_name(name: &str) -> bool {
@@ -367,8 +370,8 @@ pub enum Observed {
 
 impl PlanWindows {
     /// Takes a reading. Readings are kept in the order they were seen; an out-of-order one
-    /// (older than the window's latest) is ignored, so a late header never overrides a fresher
-    /// status-line reading.
+    /// (older than the window's latest, by at most `LATE_AT_MOST`) is ignored, so a late header
+    /// never overrides a fresher status-line reading; an older one means the clock moved back.
     pub fn observe(&mut self, reading: PlanReading) -> Observed {
         if !valid_window_name(&reading.window)
             || !reading.used_percent.is_finite()
@@ -380,6 +383,16 @@ impl PlanWindows {
             return Observed::Ignored;
         }
         let list = self.readings.entry(reading.window.clone()).or_default();
+        if list
+            .last()
+            .is_some_and(|last| last.seen_at - reading.seen_at > LATE_AT_MOST)
+        {
+            // Readings are stamped by our own clock as they arrive, so one this much older than
+            // the latest is not late: the clock moved back (issue 16, clock jumps). The readings
+            // "from the future" would otherwise hide every new one until the clock caught up
+            // with them, an hour of a stale figure shown as current; they are dropped instead.
+            list.retain(|kept| kept.seen_at <= reading.seen_at);
+        }
         if let Some(last) = list.last() {
             if reading.seen_at < last.seen_at {
                 return Observed::Ignored;
