@@ -760,16 +760,28 @@ fn model_verdict(
             reasons.push("the network is down: this model cannot be checked".to_owned());
             Level::Offline
         }
-        Some(episode)
-            if episode.network_only
-                && context.offline_seen_at.is_some_and(|offline| {
-                    entry.is_some_and(|e| {
-                        e.health
-                            .signals()
-                            .filter(|(_, s)| matches!(s, Signal::Fail(_)))
-                            .all(|(r, _)| r.at <= offline)
+        // Failures that began while nothing answered, of the kinds a dead or returning network
+        // causes (no answer, or one slowed by the connection waiting for the network), say
+        // nothing about the model. A probe caught by the network's return is often slow rather
+        // than unanswered: its connection waited, then went through.
+        Some(_)
+            if context.offline_seen_at.is_some_and(|offline| {
+                entry.is_some_and(|e| {
+                    e.health.signals().all(|(r, s)| match s {
+                        Signal::Pass => true,
+                        Signal::Fail(kind) => {
+                            r.at <= offline
+                                && matches!(
+                                    kind,
+                                    FailureKind::Timeout
+                                        | FailureKind::Network
+                                        | FailureKind::Slow
+                                        | FailureKind::SlowFirstToken
+                                )
+                        }
                     })
-                }) =>
+                })
+            }) =>
         {
             reasons.push(
                 "its last checks went unanswered while your network was down: it is being checked \

@@ -181,6 +181,27 @@ fn the_network_coming_back_flashes_no_outage_for_the_api_or_a_model() {
 }
 
 #[test]
+fn a_probe_slowed_by_the_network_coming_back_flashes_no_outage() {
+    let mut run = Run::down_and_back();
+    // The model's probe began while nothing answered, waited for its connection, and went
+    // through when the network came back: late (the fault case saw 3.5 s), not unanswered.
+    let mut slow = result(second(run.clock - 2), Some(HAIKU), true);
+    slow.ttft_ms = Some(3_500);
+    slow.latency_ms = Some(3_100);
+    run.feed(Observation::Probe { result: slow });
+    run.feed(Observation::Probe {
+        result: result(second(run.clock + 5), None, true),
+    });
+    let (_, model) = run.levels();
+    assert_ne!(model, Level::Outage, "{:?}", run.said);
+    for _ in 0..3 {
+        run.probes(true);
+    }
+    assert_eq!(run.levels(), (Level::Operational, Level::Operational));
+    no_outage(&run);
+}
+
+#[test]
 fn a_model_still_unanswered_after_the_network_is_back_is_its_own_trouble() {
     let mut run = Run::down_and_back();
     for _ in 0..3 {
