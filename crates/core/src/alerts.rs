@@ -340,7 +340,7 @@ impl AlertState {
         if self
             .sent
             .get(key)
-            .is_some_and(|at| now - *at < policy.cooldown)
+            .is_some_and(|at| within(now, *at, policy.cooldown))
         {
             return false;
         }
@@ -349,19 +349,23 @@ impl AlertState {
     }
 
     fn forget_old(&mut self, policy: &AlertPolicy, now: DateTime<Utc>) {
-        while self
-            .level_alerts
-            .front()
-            .is_some_and(|at| now - *at > policy.flap_window)
-        {
-            self.level_alerts.pop_front();
-        }
+        // A retain, not a pop from the front: after the clock was set back the alerts "from the
+        // future" sit behind older ones, and they must leave too.
+        self.level_alerts
+            .retain(|at| within(now, *at, policy.flap_window + Duration::nanoseconds(1)));
         if self.flapping_since.is_some() && self.level_alerts.len() <= 1 {
             self.flapping_since = None;
         }
         let horizon = policy.cooldown.max(policy.flap_window) * 4;
-        self.sent.retain(|_, at| now - *at < horizon);
+        self.sent.retain(|_, at| within(now, *at, horizon));
     }
+}
+
+/// True when `at` is less than `span` before `now`. A moment well after `now` is not: the clock was
+/// set back (issue 16, clock jumps), and an alert sent "an hour from now" must neither hold back
+/// the next one for an hour and its cooldown nor count toward flapping until the clock catches up.
+fn within(now: DateTime<Utc>, at: DateTime<Utc>, span: Duration) -> bool {
+    at <= now + crate::health::CLOCK_BACK_TOLERANCE && now - at < span
 }
 
 fn minutes_text(duration: Duration) -> String {

@@ -240,6 +240,10 @@ pub struct ProbeHealth {
     rate_counts_after: Option<DateTime<Utc>>,
 }
 
+/// How far a result may be stamped after the one just taken and still be a race between sources
+/// rather than a clock that was set back.
+pub const CLOCK_BACK_TOLERANCE: chrono::Duration = chrono::Duration::minutes(2);
+
 /// How many ended episodes are remembered for lead-time matching.
 const PAST_EPISODES_KEPT: usize = 16;
 
@@ -323,6 +327,17 @@ impl ProbeHealth {
 
     fn trim(&mut self, config: &HealthConfig, now: DateTime<Utc>) {
         let window = chrono::Duration::from_std(config.window).unwrap_or(chrono::Duration::MAX);
+        // Results are stamped by our own clock as they arrive, so one stamped well after `now`
+        // means the clock was set back (issue 16, clock jumps). Kept, such results would stay in
+        // the window until the clock caught up with them, and an hour-old storm's 529s would
+        // flap the level; the episode's end would hide every new result from the 529-rate rule.
+        let future = now + CLOCK_BACK_TOLERANCE;
+        if self.window.iter().any(|(r, _)| r.at > future) {
+            self.window.retain(|(r, _)| r.at <= future);
+        }
+        if self.rate_counts_after.is_some_and(|after| after > future) {
+            self.rate_counts_after = Some(now);
+        }
         while self
             .window
             .front()

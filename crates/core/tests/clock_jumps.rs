@@ -412,3 +412,52 @@ fn the_detector_sees_every_shape_of_negative_duration() {
         assert!(negative_durations(shown).is_empty(), "{shown}");
     }
 }
+
+#[test]
+fn a_trouble_after_the_clock_came_back_is_told_though_one_was_told_an_hour_ahead() {
+    // Overloads while the clock is an hour ahead, and again 15 real minutes later (past the
+    // 10-minute cooldown) after it came back: both are told, each with its recovery. The first
+    // one's send time, an hour "in the future" of the second, must not hold the second back.
+    let mut state = monitor();
+    state.apply(page(), wall(0));
+    let mut changes = Vec::new();
+    for elapsed in (0..1500).step_by(5) {
+        let now = wall(elapsed);
+        let outcome = if (70..95).contains(&elapsed) || (1000..1025).contains(&elapsed) {
+            ProbeOutcome::Overloaded
+        } else {
+            ProbeOutcome::Ok
+        };
+        changes.extend(said(state.apply(probe(now, None, ProbeOutcome::Ok), now)));
+        changes.extend(said(state.apply(probe(now, Some(HAIKU), outcome), now)));
+        if elapsed % 60 == 0 {
+            state.apply(page(), now);
+        }
+    }
+    let notes: Vec<&String> = changes.iter().filter(|c| c.starts_with("notify")).collect();
+    let told: Vec<&str> = notes
+        .iter()
+        .map(|c| {
+            if c.contains("flapping") {
+                "flapping"
+            } else if c.contains("recovered") {
+                "recovered"
+            } else {
+                "trouble"
+            }
+        })
+        .collect();
+    assert_eq!(
+        told,
+        ["trouble", "recovered", "trouble", "recovered"],
+        "{changes:#?}"
+    );
+    let flips = changes.iter().filter(|c| c.starts_with("level")).count();
+    assert_eq!(
+        flips, 5,
+        "two episodes are four level changes after the first: {changes:#?}"
+    );
+    for note in notes {
+        assert!(negative_durations(note).is_empty(), "{note}");
+    }
+}
