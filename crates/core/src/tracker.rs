@@ -155,6 +155,10 @@ pub struct CostFigure {
     pub as_of: Option<DateTime<Utc>>,
 }
 
+/// The most a reply's headers can trail the newest ones held and still be a late reply (probes
+/// overlap, each within its deadline of a minute or so); older means the clock was set back.
+pub const LATE_REPLY_AT_MOST: chrono::Duration = chrono::Duration::minutes(10);
+
 /// Totals of one period (today, this month).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -614,7 +618,10 @@ impl Tracker {
         }
         let (class, _) = self.class_of(model);
         match self.live.get(&class) {
-            Some(existing) if existing.at > at => {}
+            // An older reply's headers never replace newer ones, but a late reply is late by a
+            // probe's deadline at most: headers far "newer" than these were read before the clock
+            // was set back, and would otherwise stand for an hour (issue 16, clock jumps).
+            Some(existing) if existing.at > at && existing.at - at <= LATE_REPLY_AT_MOST => {}
             _ => {
                 self.live.insert(
                     class,

@@ -13,6 +13,7 @@ use claude_status_core::models::ModelsConfig;
 use claude_status_core::monitor::{Effect, MonitorConfig, MonitorState, Observation, PageFetch};
 use claude_status_core::plan::{Freshness, Observed, PlanReading, PlanSource, PlanWindows};
 use claude_status_core::probe::{Classification, ProbeOutcome};
+use claude_status_core::ratelimit::{RateLimitBucket, RateLimitSnapshot};
 use claude_status_core::statusline::{parse_input, render, RenderOptions, Segment, StatusFacts};
 use claude_status_core::statuspage::StatusPage;
 use claude_status_core::tracker::{Tracker, TrackerConfig};
@@ -459,5 +460,39 @@ fn a_trouble_after_the_clock_came_back_is_told_though_one_was_told_an_hour_ahead
     );
     for note in notes {
         assert!(negative_durations(note).is_empty(), "{note}");
+    }
+}
+
+fn headers(remaining: u64) -> RateLimitSnapshot {
+    RateLimitSnapshot {
+        requests: Some(RateLimitBucket {
+            limit: Some(50),
+            remaining: Some(remaining),
+            reset: None,
+        }),
+        ..RateLimitSnapshot::default()
+    }
+}
+
+#[test]
+fn the_live_limits_are_the_latest_headers_after_the_clock_moves_back() {
+    // Headers read while the clock was an hour ahead must not outrank the ones read after it
+    // came back: a late reply is seconds late, never an hour.
+    let mut tracker = tracker();
+    let model = "claude-sonnet-4-5-20250929";
+    for (elapsed, remaining) in [(10, 40), (70, 30), (130, 20), (140, 10)] {
+        let now = wall(elapsed);
+        tracker.record(&request(now));
+        tracker.observe_ratelimit(now, model, &headers(remaining));
+        let windows = tracker.windows(now);
+        let live = windows
+            .iter()
+            .find_map(|w| w.live.as_ref())
+            .expect("live limits");
+        assert_eq!(
+            live.snapshot.requests.as_ref().and_then(|b| b.remaining),
+            Some(remaining),
+            "at {elapsed} s the live limits are {live:?}"
+        );
     }
 }
