@@ -10,7 +10,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::error::{Error, Result};
 
 /// Every migration, oldest first. Append only; see the module documentation.
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     // 1: status-page history, incidents and the HTTP cache.
     r#"
     -- One row per status-page fetch attempt, kept so "how often did the page fail?" has an answer.

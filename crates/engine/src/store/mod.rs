@@ -49,6 +49,14 @@ pub use recovery::Recovered;
 pub use status_history::LevelChange;
 pub use usage::{BatchOutcome, IngestWriter, RateLimitReading, UsageFileOffset};
 
+/// Every shipped migration's SQL, oldest first (migration `n` is at index `n - 1`), so a test can
+/// build a database exactly as an older build left it and prove it migrates to the current schema
+/// with its rows intact (`tests/store_schema.rs`). Not for anything but tests.
+#[doc(hidden)]
+pub fn shipped_migrations() -> &'static [&'static str] {
+    migrations::MIGRATIONS
+}
+
 /// The file name of the database inside the app's data directory.
 pub const DATABASE_FILE_NAME: &str = "claude-status.sqlite3";
 
