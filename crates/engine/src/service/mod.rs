@@ -453,6 +453,7 @@ impl Inner {
                 &self.metrics,
                 &self.secrets,
                 self.snapshot.subscribe(),
+                &self.options.base.data_dir,
             )
             .await;
         self.metrics_server.apply(&settings, &self.metrics).await;
