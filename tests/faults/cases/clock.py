@@ -128,6 +128,8 @@ def run(ctx):
         percent, window = five_hour(ahead)
         if percent not in (45, None):
             raise CaseFailed(f"an hour ahead, `check --json` shows the 5-hour window at {percent}: {window}")
+        figures["five_hour_ahead"] = "unknown" if percent is None else percent
+        shown(ctx, ["history"], clock.env(env))
         figures["jumps_survived"] += 1
 
         # And back: an hour back from there, to the true time.
@@ -162,6 +164,15 @@ def run(ctx):
             raise CaseFailed(f"the jumps raised {len(notes)} notification(s) and {len(changes)} level change(s): {events}")
         if control.level() != "operational":
             raise CaseFailed(f"after the jumps the level is {control.level()!r}")
+        # A task's panic does not end the process (tokio catches it), so its log is read too.
+        with open(os.path.join(ctx.work, "service.log"), errors="replace") as log:
+            text = log.read()
+        if "panicked" in text:
+            raise CaseFailed(f"the service panicked: {text[text.index('panicked') - 200:][:1500]}")
+        negative = svc.negative_durations(text)
+        figures["negative_durations"] = len(negative)
+        if negative:
+            raise CaseFailed(f"the service's log shows negative durations: {negative[:5]}")
         rows = svc.probe_rows(env["CLAUDE_STATUS_DATA_DIR"])
         # The jump was real for the service: it stamped probes an hour ahead, then on time again.
         real_ms = time.time() * 1000
