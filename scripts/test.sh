@@ -22,6 +22,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "==> cargo deny: licenses, banned and duplicate crates, sources (advisories need GitHub: left out)"
 setup_cargo_deny
 cargo deny --offline check --hide-inclusion-graph licenses bans sources
+echo "==> the UI's npm lock: hashes, licenses, what ships (npm audit needs the registry's audit service: left out)"
+./scripts/check-npm.sh
 echo "==> generated TypeScript types are current"
 ./scripts/check-bindings.sh
 echo "==> deploy/: promtool check and test rules, amtool, dashboard"
