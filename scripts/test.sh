@@ -21,6 +21,9 @@ echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "==> cargo deny: licenses, banned and duplicate crates, sources (advisories need GitHub: left out)"
 setup_cargo_deny
+# cargo-deny reads the tree for every platform the app ships on, so the crates of the other
+# platforms are fetched first (a fresh machine has only its own); after that it runs offline.
+cargo fetch --locked -q
 cargo deny --offline check --hide-inclusion-graph licenses bans sources
 echo "==> the UI's npm lock: hashes, licenses, what ships (npm audit needs the registry's audit service: left out)"
 ./scripts/check-npm.sh
