@@ -1,7 +1,8 @@
 // The Overview with the overload, the first (empty) and an operational snapshot, and a
 // `snapshot-changed` event redrawing it without a new command; the models card (an overloaded
 // model the user relies on next to an operational one), the coverage warning without a key or
-// gateway, the demo's "recovering" case that must never read "Outage", and the probe-cost notice.
+// gateway, the demo's "recovering" case that must never read "Outage", the probe-cost notice, and the
+// notice that history is not being saved (a full disk).
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -143,6 +144,37 @@ test("operational, and a snapshot-changed event redraws without asking again", o
     assert.equal(await text(page.locator(tid("hits-you"))), `Does it hit you? ${fx.overloadSnapshot.hits_you.text}`);
     assert.equal(await page.locator(tid("model-row")).count(), 3, "the models follow the event too");
     assert.equal((await callsOf(page, "get_snapshot")).length, 1);
+    assertClean(assert, seen);
+  } finally {
+    await context.close();
+  }
+});
+
+test("issue 16: a full disk says history is not being saved, keeps the live level, and the notice goes when writes succeed", opts, async () => {
+  const { fx } = state.build;
+  const { context, page, seen } = await openPage(state.browser, state.build, fx.operationalScenario);
+  try {
+    await load(page, state.server.origin, "/", "Operational");
+    assert.equal(await page.locator(tid("history-not-saved-warning")).count(), 0, "history is saved: no notice");
+
+    // The service's store refused a write (SQLITE_FULL); the snapshot carries why.
+    const why = "history is not being saved: the disk is full (SQLITE_FULL)";
+    const full = { ...fx.overloadSnapshot, history_not_saved: why };
+    await page.evaluate((snapshot) => window.__mockIpc.emit("snapshot-changed", snapshot), full);
+    const notice = page.locator(tid("history-not-saved-warning"));
+    await notice.waitFor();
+    assert.equal(await notice.getAttribute("role"), "note");
+    assert.equal(
+      await text(notice),
+      "History is not being saved: the disk is full (SQLITE_FULL). The levels and notifications are live; what happens now will be missing from the history and the usage tables.",
+    );
+    // Monitoring goes on: the same snapshot's level is shown, not hidden behind the notice.
+    assert.equal(await page.locator(tid("summary")).getAttribute("data-level"), "overloaded");
+
+    // The next write succeeded: the notice goes with the next snapshot.
+    await page.evaluate((snapshot) => window.__mockIpc.emit("snapshot-changed", snapshot), fx.operationalSnapshot);
+    await page.waitForFunction(() => document.getElementById("level")?.textContent === "Operational");
+    assert.equal(await page.locator(tid("history-not-saved-warning")).count(), 0);
     assertClean(assert, seen);
   } finally {
     await context.close();
