@@ -12,6 +12,11 @@ pub enum Error {
     /// The SQLite store failed; the text says which operation and why.
     #[error("store: {0}")]
     Store(String),
+    /// Another program held a lock on the database past the busy timeout; the text says which
+    /// operation waited. A caller that can go on without history does (`Store::open_or_in_memory`,
+    /// `usage`), instead of failing on a lock that is someone else's and usually brief.
+    #[error("store: {0}")]
+    StoreLocked(String),
     /// The database file was written by a newer build whose schema this build does not know.
     ///
     /// Opening it anyway could corrupt data the newer build relies on, so we refuse and say so.

@@ -29,7 +29,15 @@ pub fn facts_from_store(
     zone: &DayZone,
     now: DateTime<Utc>,
 ) -> Result<StatusFacts> {
-    store.record_plan_readings(readings)?;
+    // Readings that could not be kept (another program holds the database locked) are still
+    // this run's to show: the line loses only their history, not today's spend or the windows.
+    let unkept = match store.record_plan_readings(readings) {
+        Ok(_) => &[][..],
+        Err(error) => {
+            tracing::debug!("status line: the plan readings were not stored: {error}");
+            readings
+        }
+    };
     let mut tracker = Tracker::new(
         catalog,
         TrackerConfig {
@@ -46,6 +54,9 @@ pub fn facts_from_store(
     }
     for reading in store.plan_readings_for_report(now - PLAN_HISTORY)? {
         tracker.observe_plan(reading);
+    }
+    for reading in unkept {
+        tracker.observe_plan(reading.clone());
     }
     let snapshot = tracker.snapshot(now);
     Ok(StatusFacts {

@@ -185,6 +185,31 @@ pub(crate) fn lock_ok<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// How long the service waits at start for another program to release a lock on the database
+/// before it starts with its history in memory for the rest of its run.
+const STORE_LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Opens the service's store. A database another program holds locked (a backup, a `sqlite3`
+/// shell) is waited for, up to [`STORE_LOCK_PATIENCE`]: unlike `check`, which answers at once
+/// with its history in memory, the service runs for days, and a lock held for a few seconds at
+/// login must not cost it the history of all of them. Past the patience it monitors without
+/// history, and says so, rather than exit and be restarted into the same lock.
+async fn open_store(path: &std::path::Path) -> crate::Result<Store> {
+    let started = std::time::Instant::now();
+    loop {
+        match Store::open(path) {
+            Err(crate::Error::StoreLocked(why)) if started.elapsed() < STORE_LOCK_PATIENCE => {
+                tracing::warn!("waiting for the history database: {why}");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            Ok(store) => return Ok(store),
+            // A place that cannot be written, a lock held past the patience: the store lives in
+            // memory and says why.
+            Err(_) => return Store::open_or_in_memory(path),
+        }
+    }
+}
+
 /// Events a slow subscriber may fall behind by before it gets `lagged`.
 const EVENT_QUEUE: usize = 256;
 
@@ -199,7 +224,7 @@ impl Service {
             .map_err(|e| crate::Error::Config(e.to_string()))?;
         // A data directory the service cannot write (read-only, another user's, a full disk)
         // costs the history, not the monitoring: the store then lives in memory and says so.
-        let store = Store::open_or_in_memory(&Store::default_path(&options.base.data_dir))?;
+        let store = open_store(&Store::default_path(&options.base.data_dir)).await?;
         let http = crate::http::build_client(&crate::http::HttpLimits::default())?;
         let data_dir = options.base.data_dir.clone();
         let legacy = options.legacy_settings.clone();

@@ -268,7 +268,11 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// file as it was.
 pub(super) fn migrate(connection: &mut Connection, location: &str) -> Result<()> {
     let failed = |action: &str, e: rusqlite::Error| {
-        Error::store(format_args!("{action} of the database {location}"), e)
+        super::store_error(
+            location,
+            format_args!("{action} of the database {location}"),
+            e,
+        )
     };
     let current: i64 = connection
         .pragma_query_value(None, "user_version", |row| row.get(0))

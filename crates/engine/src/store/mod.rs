@@ -34,6 +34,7 @@ mod usage;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -61,8 +62,14 @@ pub fn shipped_migrations() -> &'static [&'static str] {
 pub const DATABASE_FILE_NAME: &str = "claude-status.sqlite3";
 
 /// How long a connection waits for another process (the CLI next to the tray app) to release a
-/// lock before giving up with "database is locked".
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// lock before giving up with [`Error::StoreLocked`].
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long each statement waits once one has already waited the whole busy timeout in vain, until
+/// a write gets through again. Another program that holds a lock for minutes (a backup, a
+/// `sqlite3` shell left in a transaction) would otherwise cost every write its own 5 s: a `check`
+/// makes about ten, and the service's monitor would fall minutes behind its probes.
+const BUSY_TIMEOUT_WHILE_LOCKED: Duration = Duration::from_millis(250);
 
 /// The app's persistent history, shared as `Arc<Store>`.
 pub struct Store {
@@ -73,6 +80,11 @@ pub struct Store {
     recovered: Option<Recovered>,
     /// Why history is not being saved, when it is not (see [`Store::not_saving`]).
     not_saving: Mutex<Option<NotSaving>>,
+    /// The busy timeout this store was opened with.
+    busy_timeout: Duration,
+    /// Set when a statement waited the whole busy timeout for another program's lock, so the
+    /// next ones wait [`BUSY_TIMEOUT_WHILE_LOCKED`] only; cleared by the next write that succeeds.
+    locked_out: AtomicBool,
 }
 
 /// Why the store's writes are not reaching a file.
@@ -101,8 +113,16 @@ impl Store {
     /// A file SQLite cannot read (not a database, or a damaged header or schema) is moved aside
     /// with its `-wal` and `-shm` as `<name>.corrupt-<UTC time>` and a new database is started;
     /// [`Store::recovered`] then says so, once, for the caller to tell the user. The damaged file
-    /// is never deleted. A busy database, or one from a newer build, is an error as before.
+    /// is never deleted. A busy database ([`Error::StoreLocked`]), or one from a newer build, is
+    /// an error as before.
     pub fn open(path: &Path) -> Result<Store> {
+        Store::open_with_busy_timeout(path, BUSY_TIMEOUT)
+    }
+
+    /// Opens the database at `path` like [`Store::open`], waiting at most `busy_timeout` for
+    /// another program's lock on each statement: the status line, which Claude Code waits for,
+    /// cannot spend the five seconds everything else may.
+    pub fn open_with_busy_timeout(path: &Path, busy_timeout: Duration) -> Result<Store> {
         let location = path.display().to_string();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| {
@@ -112,19 +132,26 @@ impl Store {
                 )
             })?;
         }
-        let opening = |e| Error::store(format_args!("opening the database {location}"), e);
-        let (connection, recovered) = match open_file(path) {
+        let opening = |e| {
+            store_error(
+                &location,
+                format_args!("opening the database {location}"),
+                e,
+            )
+        };
+        let (connection, recovered) = match open_file(path, busy_timeout) {
             Ok(connection) => (connection, None),
             Err(e) if recovery::is_unreadable(&e) => {
-                let recovered = recover(path, &e)?;
+                let recovered = recover(path, &e, busy_timeout)?;
                 // The fresh file is opened once more and no further: if it fails too, the fault
                 // is not the old file's, and moving files aside in a loop would not help.
-                (open_file(path).map_err(opening)?, recovered)
+                (open_file(path, busy_timeout).map_err(opening)?, recovered)
             }
             Err(e) => return Err(opening(e)),
         };
         let mut store = Store::from_connection(connection, location)?;
         store.recovered = recovered;
+        store.busy_timeout = busy_timeout;
         Ok(store)
     }
 
@@ -132,15 +159,30 @@ impl Store {
     /// read-only or foreign-owned data directory, a full disk), opens an in-memory store instead,
     /// so the caller keeps monitoring, and [`Store::not_saving`] says why history is not kept.
     ///
-    /// Only a place we cannot write falls back; anything else (a database from a newer build, one
-    /// locked by another process beyond the busy timeout) is still an error, because writing a
-    /// second history beside the user's would hide the real problem. Whether the place can be
-    /// written is tested directly, with a small file beside the database, rather than read off
-    /// SQLite's error, which says "unable to open database file" for half a dozen causes.
+    /// A database another program holds locked beyond the busy timeout falls back too (issue 16):
+    /// the lock is someone else's, usually a backup or a `sqlite3` shell, and must not stop the
+    /// monitoring or put SQLite's "database is locked" in front of the user.
+    ///
+    /// Anything else (a database from a newer build) is still an error, because a history in
+    /// memory would hide the real problem. Whether the place can be written is tested directly,
+    /// with a small file beside the database, rather than read off SQLite's error, which says
+    /// "unable to open database file" for half a dozen causes.
     pub fn open_or_in_memory(path: &Path) -> Result<Store> {
         let error = match Store::open(path) {
             Ok(store) => return Ok(store),
             Err(error @ Error::SchemaTooNew { .. }) => return Err(error),
+            Err(Error::StoreLocked(_)) => {
+                let reason = locked_text(&path.display().to_string());
+                tracing::warn!(store = %path.display(), "history is not being saved: {reason}");
+                let store = Store::open_in_memory()?;
+                // For the store's life: rows kept in memory meanwhile could not be merged into
+                // the file later without a second, conflicting copy of the ingest offsets.
+                *lock_ok(&store.not_saving) = Some(NotSaving {
+                    text: format!("history is not being saved: {reason}"),
+                    for_good: true,
+                });
+                return Ok(store);
+            }
             Err(error) => error,
         };
         let Some(reason) = cannot_write(path) else {
@@ -203,7 +245,8 @@ impl Store {
     pub fn open_in_memory() -> Result<Store> {
         let connection = Connection::open_in_memory()
             .map_err(|e| Error::store("opening an in-memory database", e))?;
-        configure(&connection).map_err(|e| Error::store("configuring an in-memory database", e))?;
+        configure(&connection, BUSY_TIMEOUT)
+            .map_err(|e| Error::store("configuring an in-memory database", e))?;
         Store::from_connection(connection, ":memory:".to_owned())
     }
 
@@ -234,6 +277,8 @@ impl Store {
             location,
             recovered: None,
             not_saving: Mutex::new(None),
+            busy_timeout: BUSY_TIMEOUT,
+            locked_out: AtomicBool::new(false),
         })
     }
 
@@ -261,7 +306,19 @@ impl Store {
         work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Result<T> {
         let connection = self.lock();
-        work(&connection).map_err(|e| Error::store(action, e))
+        let outcome = work(&connection);
+        if outcome.as_ref().err().is_some_and(is_busy) {
+            self.note_locked_out(&connection);
+        }
+        outcome.map_err(|e| store_error(&self.location, action, e))
+    }
+
+    /// After a statement waited the whole busy timeout for another program's lock, the next
+    /// ones wait briefly only (see [`BUSY_TIMEOUT_WHILE_LOCKED`]).
+    fn note_locked_out(&self, connection: &Connection) {
+        if !self.locked_out.swap(true, Ordering::Relaxed) {
+            let _ = connection.busy_timeout(BUSY_TIMEOUT_WHILE_LOCKED.min(self.busy_timeout));
+        }
     }
 
     /// Runs `work` in one write transaction and commits it, or rolls everything back on error.
@@ -283,9 +340,16 @@ impl Store {
             Ok(value)
         };
         let outcome = run(&mut connection);
+        match &outcome {
+            Err(e) if is_busy(e) => self.note_locked_out(&connection),
+            Ok(_) if self.locked_out.swap(false, Ordering::Relaxed) => {
+                let _ = connection.busy_timeout(self.busy_timeout);
+            }
+            _ => {}
+        }
         drop(connection);
         self.note_write(outcome.as_ref().map(|_| ()));
-        outcome.map_err(|e: rusqlite::Error| Error::store(action, e))
+        outcome.map_err(|e: rusqlite::Error| store_error(&self.location, action, e))
     }
 }
 
@@ -297,9 +361,33 @@ fn lock_ok<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// Whether SQLite gave up waiting for another connection's lock.
+fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// The words for another program's lock, in place of SQLite's bare "database is locked", which
+/// says neither which database nor that the fault is not ours.
+fn locked_text(location: &str) -> String {
+    format!("another program holds a lock on the history database {location}")
+}
+
+/// A database error with the operation that failed; another program's lock is
+/// [`Error::StoreLocked`], in words that say so.
+fn store_error(location: &str, action: impl std::fmt::Display, error: rusqlite::Error) -> Error {
+    if is_busy(&error) {
+        Error::StoreLocked(format!("{action}: {}", locked_text(location)))
+    } else {
+        Error::store(action, error)
+    }
+}
+
 /// What a failed write says about the place the history lives, in a few words with SQLite's code,
-/// when it is about the place (a full disk, a read-only file, an I/O error) rather than about the
-/// data or another writer (a constraint, a busy database), which are the caller's to report.
+/// when it is about the place (a full disk, a read-only file, an I/O error) or another program's
+/// lock on it, rather than about the data (a constraint), which is the caller's to report.
 fn unsaved_cause(error: &rusqlite::Error) -> Option<String> {
     let rusqlite::Error::SqliteFailure(failure, _) = error else {
         return None;
@@ -311,6 +399,9 @@ fn unsaved_cause(error: &rusqlite::Error) -> Option<String> {
         Code::CannotOpen => "the database file cannot be opened (SQLITE_CANTOPEN)",
         Code::PermissionDenied => "permission to write the database was denied (SQLITE_PERM)",
         Code::SystemIoFailure => "the disk reported an I/O error (SQLITE_IOERR)",
+        Code::DatabaseBusy | Code::DatabaseLocked => {
+            "another program holds a lock on the history database (SQLITE_BUSY)"
+        }
         _ => return None,
     };
     Some(cause.to_owned())
@@ -366,10 +457,10 @@ fn cannot_write(path: &Path) -> Option<String> {
 /// SQLITE_NOTADB or SQLITE_CORRUPT on a damaged file, cheaply (page 1 and `sqlite_master`, not
 /// every page as `PRAGMA quick_check` would). The error is kept as SQLite's so that the caller can
 /// tell damage from a busy or read-only file.
-fn open_file(path: &Path) -> rusqlite::Result<Connection> {
+fn open_file(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Connection> {
     recovery::check_header(path)?;
     let connection = Connection::open(path)?;
-    configure(&connection)?;
+    configure(&connection, busy_timeout)?;
     connection.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
     Ok(connection)
 }
@@ -379,7 +470,11 @@ fn open_file(path: &Path) -> rusqlite::Result<Connection> {
 /// Two processes can find the same damaged file at the same moment (the service and `check`).
 /// They take turns through a lock file beside the database, and each looks again under the lock:
 /// the second then finds the fresh database the first started and leaves it alone (`None`).
-fn recover(path: &Path, error: &rusqlite::Error) -> Result<Option<Recovered>> {
+fn recover(
+    path: &Path,
+    error: &rusqlite::Error,
+    busy_timeout: Duration,
+) -> Result<Option<Recovered>> {
     let location = path.display();
     let failed = |action: &str, e: std::io::Error| {
         Error::store(
@@ -400,10 +495,11 @@ fn recover(path: &Path, error: &rusqlite::Error) -> Result<Option<Recovered>> {
     // no newcomer shares; both look again under their lock, and both find the fresh database the
     // first one started, which is all the lock has to ensure.
     let _remove_lock = RemoveOnDrop(lock_path);
-    match open_file(path) {
+    match open_file(path, busy_timeout) {
         Ok(_) => return Ok(None),
         Err(e) if !recovery::is_unreadable(&e) => {
-            return Err(Error::store(
+            return Err(store_error(
+                &location.to_string(),
                 format_args!("opening the database {location}"),
                 e,
             ))
@@ -435,13 +531,13 @@ impl Drop for RemoveOnDrop {
 }
 
 /// Connection settings applied on every open, before the migrations.
-fn configure(connection: &Connection) -> rusqlite::Result<()> {
+fn configure(connection: &Connection, busy_timeout: Duration) -> rusqlite::Result<()> {
     // The busy timeout goes first so that switching to WAL waits for another process too.
-    connection.busy_timeout(BUSY_TIMEOUT)?;
+    connection.busy_timeout(busy_timeout)?;
     // WAL lets the CLI read while the tray app writes. An in-memory database answers "memory",
     // and a file system without shared memory support may refuse WAL: both still work, so a
     // refusal is logged rather than fatal.
-    let mode = switch_to_wal(connection)?;
+    let mode = switch_to_wal(connection, busy_timeout)?;
     if !mode.eq_ignore_ascii_case("wal") && !mode.eq_ignore_ascii_case("memory") {
         tracing::warn!(journal_mode = %mode, "SQLite refused WAL mode; continuing without it");
     }
@@ -464,9 +560,9 @@ fn configure(connection: &Connection) -> rusqlite::Result<()> {
 /// The bound is a deadline, not a number of attempts: against a database another program holds
 /// an exclusive lock on, each attempt itself waits the whole busy timeout before answering busy,
 /// and a hundred attempts made `check` wait over eight minutes (issue 16).
-fn switch_to_wal(connection: &Connection) -> rusqlite::Result<String> {
+fn switch_to_wal(connection: &Connection, busy_timeout: Duration) -> rusqlite::Result<String> {
     const PAUSE: Duration = Duration::from_millis(50);
-    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    let deadline = std::time::Instant::now() + busy_timeout;
     loop {
         let current: rusqlite::Result<String> =
             connection.pragma_query_value(None, "journal_mode", |row| row.get(0));
