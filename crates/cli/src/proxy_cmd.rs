@@ -110,9 +110,8 @@ pub async fn proxy(global: &GlobalOptions, args: ProxyArgs) -> anyhow::Result<Ex
         // memory only, said once here.
         let store = Store::open_or_in_memory(&path)
             .with_context(|| format!("opening the history database {}", path.display()))?;
-        if let Some(recovered) = store.recovered() {
-            eprintln!("claude-status: {recovered}");
-        }
+        // A damaged database moved aside is said by the store's own warning, which the gateway's
+        // log keeps (see `main`): a plain line here as well told the user twice (issue 16).
         if let Some(not_saved) = store.not_saving() {
             eprintln!("claude-status: {not_saved}; the gateway serves without it");
         }

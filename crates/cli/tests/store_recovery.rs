@@ -135,6 +135,8 @@ fn issue_16_the_gateway_starts_with_a_database_of_random_bytes() {
         .filter(|line| line.contains("WARN") && line.contains(&moved[0].display().to_string()))
         .collect();
     assert_eq!(told.len(), 1, "{stderr}");
+    // Once in all: no plain line repeats it.
+    assert_eq!(stderr.matches("was unreadable").count(), 1, "{stderr}");
     // And the history it kept is in a database that opens.
     let store =
         claude_status_engine::Store::open(&data.path().join("claude-status.sqlite3")).unwrap();
