@@ -176,14 +176,35 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let ingested_by_service = match service {
                 Ok(Some(mut client)) => {
-                    let report: claude_status_engine::claude_code::IngestReport = client
-                        .call(claude_status_engine::control::proto::Call::IngestUsage)
-                        .await?;
-                    tracing::info!(
-                        "the running service read the logs ({} new lines)",
-                        report.lines
-                    );
-                    Some(report)
+                    match client
+                        .call::<claude_status_engine::claude_code::IngestReport>(
+                            claude_status_engine::control::proto::Call::IngestUsage,
+                        )
+                        .await
+                    {
+                        Ok(report) => {
+                            tracing::info!(
+                                "the running service read the logs ({} new lines)",
+                                report.lines
+                            );
+                            Some(report)
+                        }
+                        // The service could not write its ledger (another program holds the
+                        // database locked, a full disk): the logs are read here instead, where
+                        // `usage` goes on without the ledger and says so, rather than pass the
+                        // service's store error on as its own failure (issue 16).
+                        Err(claude_status_engine::control::client::ClientError::Refused(
+                            refused,
+                        )) if refused.kind
+                            == claude_status_engine::control::proto::ErrorKind::Storage =>
+                        {
+                            tracing::info!(
+                                "the running service could not read the logs: {refused}"
+                            );
+                            None
+                        }
+                        Err(error) => return Err(error.into()),
+                    }
                 }
                 _ => None,
             };

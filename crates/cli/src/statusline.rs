@@ -22,6 +22,11 @@ use claude_status_engine::control::proto::Call;
 /// How long the service may take to answer before the line is drawn from the store instead.
 const SERVICE_BUDGET: Duration = Duration::from_millis(300);
 
+/// How long the store may wait for another program's lock on each statement. The other commands
+/// wait five seconds (`store::BUSY_TIMEOUT`), but Claude Code waits for this line: a database a
+/// backup holds locked costs the line its history, not the user a frozen prompt.
+const STORE_BUSY_BUDGET: Duration = Duration::from_millis(300);
+
 /// What the command was asked to show.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Options {
@@ -236,14 +241,18 @@ fn facts(
     // Without a service the readings are kept in the store directly (created on the first run),
     // so the service finds them when it starts.
     let store_path = claude_status_engine::store::Store::default_path(&data_dir);
-    let from_store = claude_status_engine::store::Store::open(&store_path).and_then(|store| {
-        // Stdout is the status line itself; the notice goes to stderr, once.
-        if let Some(recovered) = store.recovered() {
-            eprintln!("claude-status: {recovered}");
-        }
-        let catalog = claude_status_engine::usage::load_catalog_in(&data_dir)?;
-        claude_status_engine::statusline::facts_from_store(&store, &readings, catalog, zone, now)
-    });
+    let from_store =
+        claude_status_engine::store::Store::open_with_busy_timeout(&store_path, STORE_BUSY_BUDGET)
+            .and_then(|store| {
+                // Stdout is the status line itself; the notice goes to stderr, once.
+                if let Some(recovered) = store.recovered() {
+                    eprintln!("claude-status: {recovered}");
+                }
+                let catalog = claude_status_engine::usage::load_catalog_in(&data_dir)?;
+                claude_status_engine::statusline::facts_from_store(
+                    &store, &readings, catalog, zone, now,
+                )
+            });
     from_store.unwrap_or_else(|error| {
         tracing::debug!("status line: the store gave nothing: {error}");
         StatusFacts::none()

@@ -104,13 +104,27 @@ pub fn usage_with(
         Some(logs) => store_path_for_logs(data_dir, logs),
         None => Store::default_path(data_dir),
     };
-    let store = Store::open(&store_path)?;
+    // Another program holding the history database locked (a backup, a `sqlite3` shell) costs
+    // this report the ledger, not its answer: Claude Code's logs are read into a ledger in memory
+    // instead, and the user is told what the report leaves out (issue 16).
+    let (mut store, mut ingested_by_service) = match Store::open(&store_path) {
+        Ok(store) => (store, ingested_by_service),
+        Err(claude_status_engine::Error::StoreLocked(why)) => (without_ledger(&why)?, None),
+        Err(error) => return Err(error.into()),
+    };
     crate::tell_if_recovered(&store);
     if reads_claude_code(source) {
         let dirs = claude_status_engine::claude_code::projects_dirs(logs)?;
-        let report = match ingested_by_service {
+        let report = match ingested_by_service.take() {
             Some(report) => report,
-            None => claude_status_engine::claude_code::ingest_all(&store, &dirs)?,
+            None => match claude_status_engine::claude_code::ingest_all(&store, &dirs) {
+                Ok(report) => report,
+                Err(claude_status_engine::Error::StoreLocked(why)) => {
+                    store = without_ledger(&why)?;
+                    claude_status_engine::claude_code::ingest_all(&store, &dirs)?
+                }
+                Err(error) => return Err(error.into()),
+            },
         };
         if report.malformed > 0 {
             eprintln!(
@@ -905,6 +919,16 @@ struct TierOutput<'a> {
 struct LiveOutput {
     at: chrono::DateTime<chrono::Utc>,
     ratelimit: claude_status_core::ratelimit::RateLimitSnapshot,
+}
+
+/// Says that the history database is locked and what the report is then made of, and returns the
+/// in-memory ledger it is made from.
+fn without_ledger(why: &str) -> anyhow::Result<Store> {
+    eprintln!(
+        "claude-status: {why}; this report counts Claude Code's logs as they are now, without \
+         the gateway's and the probe's records, and saves nothing"
+    );
+    Ok(Store::open_in_memory()?)
 }
 
 /// `limits`: the tier table and the latest live reading.
