@@ -45,6 +45,11 @@ const RECORD_QUEUE: usize = 4096;
 /// The most records written in one ledger transaction.
 const BATCH_MAX: usize = 512;
 
+/// The most records kept for the ledger while its writes fail (another program holds the database
+/// locked, the disk is full), to be written with the next batch: a minute at 100 requests a
+/// second. Past it the oldest go, counted as ledger errors.
+const UNWRITTEN_MAX: usize = 6000;
+
 /// Rate-limit readings are kept at most this often: every reply carries the headers, and at
 /// thousands of requests a second one reading a second says as much as all of them.
 const READING_EVERY: Duration = Duration::from_secs(1);
@@ -550,6 +555,10 @@ async fn write_records(
     } = outputs;
     let mut last_reading: Option<Instant> = None;
     let mut batch = Vec::with_capacity(BATCH_MAX);
+    // Records whose write failed, written again ahead of the next batch: the ledger deduplicates
+    // by request, so a record written twice is still one row, whereas dropping them lost every
+    // request the gateway served while another program held the database locked (issue 16).
+    let mut unwritten: Vec<UsageRecord> = Vec::new();
     while rx.recv_many(&mut batch, BATCH_MAX).await > 0 {
         let mut records = Vec::with_capacity(batch.len());
         let mut reading = None;
@@ -590,23 +599,36 @@ async fn write_records(
         });
         if let Some(store) = &store {
             let store = Arc::clone(store);
-            let to_store = records.clone();
+            let mut to_store = std::mem::take(&mut unwritten);
+            to_store.extend(records.iter().cloned());
             let plan_to_store = plan.clone();
             let written = tokio::task::spawn_blocking(move || {
-                store.ingest_batch(&to_store, &[])?;
-                store.record_gateway_events(&events)?;
-                if let Some(reading) = reading {
-                    store.record_ratelimit_reading(&reading)?;
+                if let Err(e) = store.ingest_batch(&to_store, &[]) {
+                    return Err((e, to_store));
                 }
-                store.record_plan_readings(&plan_to_store)?;
-                Ok::<(), crate::Error>(())
+                let rest = || {
+                    store.record_gateway_events(&events)?;
+                    if let Some(reading) = reading {
+                        store.record_ratelimit_reading(&reading)?;
+                    }
+                    store.record_plan_readings(&plan_to_store)
+                };
+                rest().map(|_| ()).map_err(|e| (e, Vec::new()))
             })
             .await;
             match written {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => {
+                Ok(Err((e, kept))) => {
                     bump(&counters.ledger_errors);
                     tracing::warn!("the gateway could not store usage records: {e}");
+                    unwritten = kept;
+                    if unwritten.len() > UNWRITTEN_MAX {
+                        let dropped = unwritten.len() - UNWRITTEN_MAX;
+                        unwritten.drain(..dropped);
+                        tracing::warn!(
+                            "the gateway dropped {dropped} usage records it could not store"
+                        );
+                    }
                 }
                 Err(e) => {
                     bump(&counters.ledger_errors);
@@ -636,6 +658,16 @@ async fn write_records(
             if sender.send(Observation::Usage { records }).await.is_err() {
                 observations = None;
             }
+        }
+    }
+    // The gateway is stopping: one last try for what a failed write left behind.
+    if let (Some(store), false) = (store, unwritten.is_empty()) {
+        let count = unwritten.len();
+        let written =
+            tokio::task::spawn_blocking(move || store.ingest_batch(&unwritten, &[])).await;
+        if !matches!(written, Ok(Ok(_))) {
+            bump(&counters.ledger_errors);
+            tracing::warn!("the gateway stopped with {count} usage records it could not store");
         }
     }
 }
