@@ -17,7 +17,10 @@ and the real processes a user runs (`check`, `usage`, `statusline`, the `proxy` 
   committed with its rows, so the next ingest reads the dropped lines again.
 - db-locked: another process (Python's sqlite3) holds the write lock (BEGIN IMMEDIATE), then an
   exclusive lock that keeps readers out too (locking_mode=EXCLUSIVE), for 8 s, while `check`,
-  `usage`, `statusline` and the service run.
+  `usage`, `statusline` and the service (its gateway serving requests) run. A command either
+  waits the lock out or goes on without history and says so; the status line waits 300 ms at
+  most. Before the store's fix, `usage` and `check` exited 70 with "database is locked" and the
+  service started under the lock exited; before the gateway's, its records were dropped.
 - db-many-writers: the service (probing every second, its gateway under load, Claude Code's
   transcripts being written) with `check`, `check --no-service`, `statusline` and `usage` in
   four loops beside it for 30 s.
@@ -487,6 +490,12 @@ def locked(ctx):
     control = svc.Control(env["CLAUDE_STATUS_SOCKET"])
     control.wait_level({"operational"}, 30)
     wait_until("the first rows", lambda: rows_now(data, session) >= 20, 30, service, ctx)
+    # The service's gateway serves the user's requests through the lock, and meters every one.
+    import soak
+    from e2e_support import free_port
+    port = free_port()
+    soak.set_gateway(env["CLAUDE_STATUS_SOCKET"], port)
+    wait_until("the gateway listening", lambda: port_open(port), 30, service, ctx)
     figures = {"faults": 0, "lock_s": LOCK_S}
     written = 20
     problems = []
@@ -498,8 +507,26 @@ def locked(ctx):
     held_at = time.monotonic()
     append_lines(transcript, written, 20, session)
     written += 20
+    statuses = []
+
+    def traffic():
+        while time.monotonic() < held_at + LOCK_S:
+            statuses.append(post_message(port, "under the lock"))
+            time.sleep(0.5)
+    sender = threading.Thread(target=traffic)
+    sender.start()
     results = commands_under(ctx, env)
+    sender.join()
     time.sleep(max(0, held_at + LOCK_S + 1 - time.monotonic()))
+    if not statuses or any(code != 200 for code in statuses):
+        problems.append(f"write lock: the gateway answered {statuses}")
+    # The records it could not write under the lock go with the next batch: one more request.
+    statuses.append(post_message(port, "after the lock"))
+    deadline = time.monotonic() + 10
+    while (gateway_rows := count(db, "SELECT count(*) FROM usage_ledger WHERE source = 'gateway'")) < len(statuses) \
+            and time.monotonic() < deadline:
+        time.sleep(0.3)
+    figures.update(gateway_requests=len(statuses), gateway_rows=gateway_rows)
     fresh = {s.get("checked_at") for at, s in control.snapshots(since=held_at) if at < held_at + LOCK_S}
     if len(fresh) < LOCK_S // 2:
         problems.append(f"write lock: the service published {len(fresh)} fresh rounds in the {LOCK_S} s lock")
@@ -535,7 +562,8 @@ def locked(ctx):
     # Every transcript line reaches the ledger once the locks are gone.
     wait_until(f"{written} rows", lambda: rows_now(data, session) >= written, 30, service, ctx, "service-under-lock")
     rows, distinct, output = ledger_counts(data, session)
-    lost, double = written - distinct, rows - distinct
+    lost = (written - distinct) + max(0, len(statuses) - gateway_rows)
+    double = (rows - distinct) + max(0, gateway_rows - len(statuses))
     for name in ("service", "service-under-lock"):
         text = log_text(ctx, name)
         if SQLITE_LOCKED.search(text):
@@ -545,6 +573,15 @@ def locked(ctx):
         raise CaseFailed("; ".join(problems) + (f"; ledger: lost {lost}, double-counted {double}" if lost or double else ""))
     figures.update(commands=8, longest_command_s=round(longest, 2), lost=lost, double_counted=double)
     return figures
+
+
+def port_open(port):
+    import socket
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
 
 
 def holder_file(ctx):
@@ -709,7 +746,8 @@ CASES = [
         "another process holds the write lock, then an exclusive one, for 8 s: `check`, `usage`, "
         "`statusline` exit 0 without \"database is locked\", in bounded time (the status line in "
         "under 2 s), going on without history and saying so; the running service keeps publishing "
-        "rounds, one started under the lock waits for it; every transcript line reaches the ledger once",
+        "rounds and its gateway answers 200, one started under the lock waits for it; every "
+        "transcript line and gateway request reaches the ledger once",
         locked,
         timeout=90,
     ),
