@@ -531,6 +531,9 @@ async fn watch(
         config.usage = Some(usage_config(global)?);
     }
     let store = open_store(global)?;
+    if let Some(not_saved) = store.not_saving() {
+        eprintln!("claude-status: {not_saved}; monitoring goes on without it");
+    }
     cost::announce(
         &config,
         &cost::followed_models(&config, Some(&store)),

@@ -284,6 +284,13 @@ def read_only(ctx):
     if "not being saved" not in reason or data not in reason:
         raise CaseFailed(f"`check` did not say why history is not saved: {reason!r}")
 
+    # Told once: the plain report says it, and no log line says it again.
+    plain = subprocess.run(as_other_argv([ctx.cli, "check", "--no-service"]), env=env,
+                           capture_output=True, text=True, timeout=60, cwd="/")
+    told = (plain.stdout + plain.stderr).count("not being saved")
+    if told != 1:
+        raise CaseFailed(f"`check` said {told} times that history is not being saved:\n{plain.stdout}\n{plain.stderr}")
+
     service = ctx.procs.start("service-other", as_other_argv([ctx.cli, "service", "run"]), env=env)
     # The startup message, on stderr, in one line.
     deadline = time.monotonic() + 30
@@ -310,6 +317,9 @@ def read_only(ctx):
         time.sleep(0.5)
     if service.poll() is not None:
         raise CaseFailed(f"the service exited {service.returncode}:\n{ctx.procs.tail('service-other')}")
+    told = ctx.procs.tail("service-other", 400).count("not being saved")
+    if told != 1:
+        raise CaseFailed(f"the service said {told} times that history is not being saved:\n{ctx.procs.tail('service-other')}")
     after = {name: os.stat(os.path.join(data, name)).st_mtime_ns for name in os.listdir(data)}
     if after != before:
         raise CaseFailed(f"the read-only data directory changed: {before} -> {after}")

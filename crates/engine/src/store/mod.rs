@@ -163,6 +163,9 @@ impl Store {
     /// the lock is someone else's, usually a backup or a `sqlite3` shell, and must not stop the
     /// monitoring or put SQLite's "database is locked" in front of the user.
     ///
+    /// The caller tells the user, from [`Store::not_saving`]: `check`'s report, `watch`'s and
+    /// `proxy`'s first line, `service run`'s start, the tray's tooltip.
+    ///
     /// Anything else (a database from a newer build) is still an error, because a history in
     /// memory would hide the real problem. Whether the place can be written is tested directly,
     /// with a small file beside the database, rather than read off SQLite's error, which says
@@ -173,7 +176,9 @@ impl Store {
             Err(error @ Error::SchemaTooNew { .. }) => return Err(error),
             Err(Error::StoreLocked(_)) => {
                 let reason = locked_text(&path.display().to_string());
-                tracing::warn!(store = %path.display(), "history is not being saved: {reason}");
+                // Said by each front end from `not_saving` (once, in its own words); a warning
+                // here as well told the user twice.
+                tracing::debug!(store = %path.display(), "history is not being saved: {reason}");
                 let store = Store::open_in_memory()?;
                 // For the store's life: rows kept in memory meanwhile could not be merged into
                 // the file later without a second, conflicting copy of the ingest offsets.
@@ -188,7 +193,7 @@ impl Store {
         let Some(reason) = cannot_write(path) else {
             return Err(error);
         };
-        tracing::warn!(store = %path.display(), %error, "history is not being saved: {reason}");
+        tracing::debug!(store = %path.display(), %error, "history is not being saved: {reason}");
         let store = Store::open_in_memory()?;
         *lock_ok(&store.not_saving) = Some(NotSaving {
             text: format!("history is not being saved: {reason}"),
