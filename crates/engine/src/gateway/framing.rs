@@ -195,7 +195,7 @@ impl<S> Watched<S> {
                 continue;
             };
             let name = &line[..colon];
-            let value = trim(&line[colon + 1..]);
+            let value = line[colon + 1..].trim_ascii();
             if name.eq_ignore_ascii_case(b"content-length") {
                 lengths += 1;
                 length = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
@@ -204,7 +204,7 @@ impl<S> Watched<S> {
                 chunked = value
                     .rsplit(|b| *b == b',')
                     .next()
-                    .is_some_and(|last| trim(last).eq_ignore_ascii_case(b"chunked"));
+                    .is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
             } else if name.eq_ignore_ascii_case(b"upgrade") {
                 // hyper's server here does not upgrade, but a framing it does not follow is
                 // not ours to guess at.
@@ -252,23 +252,11 @@ fn head_end(bytes: &[u8]) -> Option<usize> {
 fn chunk_size(line: &[u8]) -> Option<u64> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let digits = line.split(|b| *b == b';').next().unwrap_or_default();
-    let digits = trim(digits);
+    let digits = digits.trim_ascii();
     if digits.is_empty() || digits.len() > 16 {
         return None;
     }
     u64::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
-}
-
-fn trim(bytes: &[u8]) -> &[u8] {
-    let start = bytes
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(start, |at| at + 1);
-    &bytes[start..end]
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
