@@ -196,10 +196,18 @@ const STORE_LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(
 /// history, and says so, rather than exit and be restarted into the same lock.
 async fn open_store(path: &std::path::Path) -> crate::Result<Store> {
     let started = std::time::Instant::now();
+    let mut said = false;
     loop {
         match Store::open(path) {
             Err(crate::Error::StoreLocked(why)) if started.elapsed() < STORE_LOCK_PATIENCE => {
-                tracing::warn!("waiting for the history database: {why}");
+                // Once: each attempt itself waits the busy timeout, and the same line every few
+                // seconds would only fill the log.
+                if !std::mem::replace(&mut said, true) {
+                    tracing::warn!(
+                        "waiting up to {} s for the history database: {why}",
+                        STORE_LOCK_PATIENCE.as_secs()
+                    );
+                }
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             }
             Ok(store) => return Ok(store),

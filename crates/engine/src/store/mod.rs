@@ -171,30 +171,24 @@ impl Store {
     /// with a small file beside the database, rather than read off SQLite's error, which says
     /// "unable to open database file" for half a dozen causes.
     pub fn open_or_in_memory(path: &Path) -> Result<Store> {
-        let error = match Store::open(path) {
+        let (error, reason) = match Store::open(path) {
             Ok(store) => return Ok(store),
             Err(error @ Error::SchemaTooNew { .. }) => return Err(error),
-            Err(Error::StoreLocked(_)) => {
+            Err(error @ Error::StoreLocked(_)) => {
                 let reason = locked_text(&path.display().to_string());
-                // Said by each front end from `not_saving` (once, in its own words); a warning
-                // here as well told the user twice.
-                tracing::debug!(store = %path.display(), "history is not being saved: {reason}");
-                let store = Store::open_in_memory()?;
-                // For the store's life: rows kept in memory meanwhile could not be merged into
-                // the file later without a second, conflicting copy of the ingest offsets.
-                *lock_ok(&store.not_saving) = Some(NotSaving {
-                    text: format!("history is not being saved: {reason}"),
-                    for_good: true,
-                });
-                return Ok(store);
+                (error, reason)
             }
-            Err(error) => error,
+            Err(error) => match cannot_write(path) {
+                Some(reason) => (error, reason),
+                None => return Err(error),
+            },
         };
-        let Some(reason) = cannot_write(path) else {
-            return Err(error);
-        };
+        // Said by each front end from `not_saving` (once, in its own words); a warning here as
+        // well told the user twice.
         tracing::debug!(store = %path.display(), %error, "history is not being saved: {reason}");
         let store = Store::open_in_memory()?;
+        // For the store's life: rows kept in memory meanwhile could not be merged into the file
+        // later without a second, conflicting copy of the ingest offsets.
         *lock_ok(&store.not_saving) = Some(NotSaving {
             text: format!("history is not being saved: {reason}"),
             for_good: true,
