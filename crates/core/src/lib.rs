@@ -1,6 +1,7 @@
 //! Pure domain logic of Claude Status: the status-page model, change detection, health assessment
 //! and alert decisions. Nothing here does IO or reads the clock: time comes in as an argument.
 
+pub mod advice;
 pub mod aggregate;
 pub mod alerts;
 pub mod assess;
