@@ -178,6 +178,11 @@ pub enum Command {
         /// With `blocks`: only the blocks of the last 3 days, and the active one.
         #[arg(long)]
         recent: bool,
+        /// Advice from the gateway's last 24 hours instead of the tables: where prompt caching
+        /// would save (and what it saves where used), and what small requests would cost on a
+        /// cheaper current model. It never changes a request.
+        #[arg(long, conflicts_with_all = ["since", "until", "source", "active", "recent", "logs"])]
+        advice: bool,
     },
     /// Your rate-limit tier's table and the live headroom from the latest rate-limit headers.
     Limits {

@@ -1,5 +1,6 @@
 //! `claude-status`: the headless front end over the engine (check, watch, incidents).
 
+mod advice_cmd;
 mod alerts_cmd;
 mod args;
 mod cost;
@@ -150,8 +151,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             source,
             active,
             recent,
+            advice,
         } => {
             let data_dir = claude_status_engine::paths::data_dir(cli.global.data_dir.clone())?;
+            if advice {
+                return tokio::task::block_in_place(|| advice_cmd::advice(&data_dir, json));
+            }
             let source = source.map(args::SourceArg::source);
             if source == Some(claude_status_core::usage::UsageSource::AdminApi) {
                 return usage_cmd::admin_usage(

@@ -187,6 +187,9 @@ pub async fn proxy(global: &GlobalOptions, args: ProxyArgs) -> anyhow::Result<Ex
         body_timeout: args.body_timeout,
         max_connections: args.max_connections,
         token: token.as_ref().map(|(token, _, _)| token.clone()),
+        prefix_key: claude_status_engine::paths::data_dir(global.data_dir.clone())
+            .ok()
+            .and_then(|dir| claude_status_engine::service::gateway::advisor_key(&dir)),
         ..GatewayConfig::default()
     };
     let gateway = Gateway::bind(config).await?;

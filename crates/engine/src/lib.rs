@@ -2,6 +2,7 @@
 //! SQLite store and the HTTP client. Pure decisions live in `claude-status-core`.
 
 pub mod admin;
+pub mod advice;
 pub mod alerting;
 pub mod blocks;
 pub mod catalog_cache;

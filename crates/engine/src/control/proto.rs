@@ -140,6 +140,9 @@ pub enum Call {
     /// Claude Code's 5-hour blocks estimated from the transcripts (`core::blocks::BlocksReport`),
     /// for subscribers without the status-line feed.
     UsageBlocks,
+    /// The prompt-cache advisor's and model advice's report over the gateway's last 24 hours
+    /// (`core::advice::AdviceReport`; never any prompt text).
+    Advice,
     /// The alert channels with their delivery status and whether their secrets are set
     /// (`core::channels::AlertingReport`; never a secret).
     AlertChannels,
@@ -198,6 +201,7 @@ impl Call {
             Call::InstallStatusLine { .. } => "install_status_line",
             Call::UninstallStatusLine => "uninstall_status_line",
             Call::UsageBlocks => "usage_blocks",
+            Call::Advice => "advice",
             Call::AlertChannels => "alert_channels",
             Call::SetAlertSecret { .. } => "set_alert_secret",
             Call::ProviderKeys => "provider_keys",

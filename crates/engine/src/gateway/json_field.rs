@@ -40,6 +40,49 @@ pub fn top_level_value(body: &[u8], key: &str) -> Option<Range<usize>> {
     }
 }
 
+/// The byte ranges of the values of several top-level fields, in one pass over the body: each
+/// slot of the answer is the range of the key at the same position, `None` when the body lacks
+/// it. The first occurrence of a key wins. A body that stops being a well-formed object keeps
+/// what was found before that point.
+pub fn top_level_values<const N: usize>(body: &[u8], keys: [&str; N]) -> [Option<Range<usize>>; N] {
+    let mut found: [Option<Range<usize>>; N] = std::array::from_fn(|_| None);
+    let mut scanner = Scanner { body, at: 0 };
+    scanner.skip_whitespace();
+    if scanner.expect(b'{').is_none() {
+        return found;
+    }
+    loop {
+        scanner.skip_whitespace();
+        if scanner.peek() != Some(b'"') {
+            return found;
+        }
+        let Some(name) = scanner.string() else {
+            return found;
+        };
+        scanner.skip_whitespace();
+        if scanner.expect(b':').is_none() {
+            return found;
+        }
+        scanner.skip_whitespace();
+        let start = scanner.at;
+        if scanner.value().is_none() {
+            return found;
+        }
+        for (slot, key) in found.iter_mut().zip(keys) {
+            if slot.is_none() && scanner.name_is(name.clone(), key) {
+                *slot = Some(start..scanner.at);
+            }
+        }
+        if found.iter().all(Option::is_some) {
+            return found;
+        }
+        scanner.skip_whitespace();
+        if scanner.next() != Some(b',') {
+            return found;
+        }
+    }
+}
+
 /// The top-level `model` of a Messages request, decoded.
 pub fn model(body: &[u8]) -> Option<String> {
     let range = top_level_value(body, "model")?;

@@ -28,7 +28,7 @@ use tokio::sync::mpsc;
 use super::headers::{metering_headers, request_id};
 use super::json_field;
 use super::stats::{bump, Counters};
-use crate::store::{RateLimitReading, Store};
+use crate::store::{GatewayShape, RateLimitReading, Store};
 
 /// How much of a JSON reply metering reads: far more than any reply's `usage` needs, far less
 /// than a large reply would cost to hold.
@@ -147,6 +147,9 @@ pub(crate) struct Metered {
     plan: Vec<claude_status_core::plan::PlanReading>,
     /// The answer was an event stream (a streamed exchange's duration is not an answer time).
     streamed: bool,
+    /// The request's prefix and caching, for the prompt-cache advisor: a keyed hash and a length,
+    /// never text.
+    shape: super::prefix::RequestShape,
 }
 
 /// What the writer task is handed: a metered exchange, or one of the gateway's own decisions.
@@ -164,6 +167,7 @@ pub(crate) enum Written {
 pub(crate) struct MeterSink {
     tx: mpsc::Sender<Written>,
     counters: Arc<Counters>,
+    prefix_key: Arc<super::prefix::PrefixKey>,
 }
 
 impl MeterSink {
@@ -220,6 +224,9 @@ async fn meter_exchange(
     sink: MeterSink,
 ) {
     let requested_model = json_field::model(&request_body);
+    // The prefix is read here, off the client's path, and the body is dropped before the answer
+    // is read: only the hash and the length stay.
+    let shape = super::prefix::shape(&sink.prefix_key, &request_body);
     drop(request_body);
     let headers = metering_headers(&head.headers);
 
@@ -256,6 +263,7 @@ async fn meter_exchange(
         reading: metered.reading,
         plan,
         streamed,
+        shape,
     });
 }
 
@@ -526,6 +534,8 @@ pub(crate) struct MeterOutputs {
     pub metrics: Option<Arc<crate::metrics::Metrics>>,
     /// Verdicts kept from the gateway's own records, when no monitor gives them.
     pub verdicts: Option<Arc<super::providers::OwnVerdicts>>,
+    /// The key request prefixes are hashed under.
+    pub prefix_key: super::prefix::PrefixKey,
 }
 
 /// Creates the sink and the writer task's future. The writer ends when every sink is dropped
@@ -538,6 +548,7 @@ pub(crate) fn writer(
     let sink = MeterSink {
         tx,
         counters: Arc::clone(&counters),
+        prefix_key: Arc::new(outputs.prefix_key.clone()),
     };
     (sink, write_records(rx, outputs, counters))
 }
@@ -552,6 +563,7 @@ async fn write_records(
         mut observations,
         metrics,
         verdicts,
+        prefix_key: _,
     } = outputs;
     let mut last_reading: Option<Instant> = None;
     let mut batch = Vec::with_capacity(BATCH_MAX);
@@ -564,6 +576,7 @@ async fn write_records(
         let mut reading = None;
         let mut plan = Vec::new();
         let mut events = Vec::new();
+        let mut shapes = Vec::new();
         for written in batch.drain(..) {
             match written {
                 Written::Exchange(metered) => {
@@ -573,6 +586,11 @@ async fn write_records(
                             metrics.observe_ratelimit(reading.at, &reading.snapshot);
                         }
                     }
+                    shapes.push(GatewayShape::of(
+                        &metered.record,
+                        metered.streamed,
+                        metered.shape,
+                    ));
                     records.push(metered.record);
                     if metered.reading.is_some() {
                         reading = metered.reading;
@@ -607,6 +625,7 @@ async fn write_records(
                     return Err((e, to_store));
                 }
                 let rest = || {
+                    store.record_gateway_shapes(&shapes)?;
                     store.record_gateway_events(&events)?;
                     if let Some(reading) = reading {
                         store.record_ratelimit_reading(&reading)?;

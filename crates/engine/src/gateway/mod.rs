@@ -31,6 +31,7 @@ mod framing;
 mod headers;
 pub mod json_field;
 mod meter;
+pub mod prefix;
 mod providers;
 mod stats;
 pub mod token;
@@ -151,6 +152,10 @@ pub struct GatewayConfig {
     /// `allow_remote` is set: whoever reaches a remote gateway could otherwise spend the keys
     /// that pass through it and read its figures.
     pub token: Option<AccessToken>,
+    /// The key the prompt-cache advisor hashes each request's prefix under
+    /// (`prefix::PrefixKey::load_or_create` beside the history database); `None` uses a key of
+    /// this process only, so the same prefix before and after a restart counts as two.
+    pub prefix_key: Option<prefix::PrefixKey>,
 }
 
 impl Default for GatewayConfig {
@@ -175,6 +180,7 @@ impl Default for GatewayConfig {
             body_timeout: DEFAULT_BODY_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             token: None,
+            prefix_key: None,
         }
     }
 }
@@ -271,6 +277,9 @@ impl Gateway {
                 observations: config.observations,
                 metrics: config.metrics.clone(),
                 verdicts: own_verdicts,
+                prefix_key: config
+                    .prefix_key
+                    .unwrap_or_else(prefix::PrefixKey::ephemeral),
             },
             Arc::clone(&counters),
         );

@@ -713,6 +713,25 @@ impl Inner {
                 .await?;
                 to_value(&report)
             }
+            Call::Advice => {
+                let store = self.store.clone();
+                let data_dir = self.options.base.data_dir.clone();
+                let report = blocking(move || {
+                    let catalog = crate::usage::load_catalog_in(&data_dir).unwrap_or_else(|e| {
+                        tracing::warn!("{e}; pricing the advice with the built-in catalog");
+                        claude_status_core::catalog::Catalog::builtin()
+                    });
+                    crate::advice::advice_report(
+                        &store,
+                        &catalog,
+                        Utc::now(),
+                        crate::advice::ADVICE_WINDOW,
+                    )
+                    .map_err(storage)
+                })
+                .await?;
+                to_value(&report)
+            }
             Call::AlertChannels => to_value(&self.alerting.report().await),
             Call::SetAlertSecret {
                 channel,

@@ -264,6 +264,7 @@ async fn start(
         catalog: Some(metrics.catalog()),
         store: Some(store.clone()),
         observations: Some(relay_tx),
+        prefix_key: advisor_key(data_dir),
         ..GatewayConfig::default()
     };
     let gateway = Gateway::bind(config).await.map_err(|e| e.to_string())?;
@@ -299,6 +300,22 @@ async fn relay(engine: EngineInput, mut observations: mpsc::Receiver<Observation
         if let Some(target) = target {
             // An engine that has just stopped drops this batch; the ledger already has it.
             let _ = target.send(observation).await;
+        }
+    }
+}
+
+/// The installation's prefix key for the prompt-cache advisor; without one (a data directory that
+/// cannot be written) the gateway hashes under a key of this run, and says so once.
+pub fn advisor_key(data_dir: &std::path::Path) -> Option<crate::gateway::prefix::PrefixKey> {
+    match crate::gateway::prefix::PrefixKey::load_or_create(data_dir) {
+        Ok(key) => Some(key),
+        Err(e) => {
+            tracing::warn!(
+                "the prompt-cache advisor's key could not be kept in {}: {e}; prefixes are \
+                 hashed under a key of this run only, so the advice restarts with the gateway",
+                data_dir.display()
+            );
+            None
         }
     }
 }

@@ -251,6 +251,35 @@ pub(super) const MIGRATIONS: &[&str] = &[
         attempt   TEXT    NOT NULL      -- JSON of core::gateway::ProviderAttempt
     );
     "#,
+    // 9: the prompt-cache advisor (issue 17): the shape of each request the gateway forwarded,
+    // beside its row in the ledger (joined by request id): whether it streamed, a keyed hash of
+    // its prefix (tools and system prompt) and that prefix's length, and whether it asked for
+    // caching. Never any text. The index finds a gateway row's tokens by its request id.
+    r#"
+    CREATE TABLE IF NOT EXISTS gateway_shapes (
+        id            INTEGER PRIMARY KEY,
+        at            INTEGER NOT NULL,  -- unix ms UTC, as the ledger row's
+        model         TEXT    NOT NULL,
+        request_id    TEXT,
+        status        INTEGER,
+        streamed      INTEGER NOT NULL,
+        prefix_key    TEXT,              -- HMAC-SHA256 (hex, 16 bytes) under <data_dir>/advisor-key
+        prefix_chars  INTEGER,
+        prefix_parts  TEXT,              -- core::advice::PrefixParts::as_str()
+        cache_use     TEXT    NOT NULL   -- core::advice::CacheUse::as_str()
+    );
+    CREATE INDEX IF NOT EXISTS gateway_shapes_at ON gateway_shapes (at);
+    CREATE INDEX IF NOT EXISTS usage_ledger_gateway_request ON usage_ledger (request_id)
+        WHERE source = 'gateway' AND request_id IS NOT NULL;
+    -- Prefix sizes as count_tokens counted them, once per distinct prefix and model.
+    CREATE TABLE IF NOT EXISTS prefix_sizes (
+        model       TEXT    NOT NULL,
+        prefix_key  TEXT    NOT NULL,
+        tokens      INTEGER NOT NULL,
+        counted_at  INTEGER NOT NULL,
+        PRIMARY KEY (model, prefix_key)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build creates and understands.

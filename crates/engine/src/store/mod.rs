@@ -17,6 +17,7 @@
 //! (probe results, a usage ledger) touches: a new entry at the end of [`migrations::MIGRATIONS`],
 //! a new submodule here, and, if its rows expire, one statement and one counter in [`prune`].
 
+mod advice;
 mod alerts;
 mod fetch_log;
 mod gateway_events;
@@ -40,6 +41,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 
+pub use advice::GatewayShape;
 pub use fetch_log::{FetchOutcome, FetchRecord};
 pub use http_cache::CachedResponse;
 pub use incidents::UpsertOutcome;

@@ -82,6 +82,10 @@ impl Store {
                 )?
                 .execute([])?;
             delete_older("plan_readings")?;
+            delete_older("gateway_shapes")?;
+            transaction
+                .prepare_cached("DELETE FROM prefix_sizes WHERE counted_at < ?1")?
+                .execute(params![cutoff])?;
             // A delivery is only remembered for its dedup window (at most 8 days,
             // `core::channels::dedup_window`), whatever the retention: a month covers every
             // window with room to spare, and a short retention must not shorten a window.

@@ -1,0 +1,239 @@
+//! A request's prefix (its tools and system prompt) as the prompt-cache advisor sees it: a keyed
+//! hash, a length in characters and whether the request asks for caching; never its text.
+//!
+//! This runs on the metering side, on the request body the meter task already holds, never on
+//! the client's path. The hash is HMAC-SHA256 under a key of this installation (a file of mode
+//! 0600 beside the history database), so a stored hash cannot be tested against a guessed prompt
+//! by anyone who has the database but not the key.
+
+use std::fmt;
+use std::path::Path;
+
+use claude_status_core::advice::{CacheUse, PrefixParts, PrefixShape};
+use hmac::{Hmac, Mac as _};
+use sha2::Sha256;
+
+use super::json_field::top_level_values;
+use super::token;
+use crate::error::Result;
+
+/// The key file's name in the data directory.
+pub const KEY_FILE: &str = "advisor-key";
+
+/// The key prefixes are hashed under. Its `Debug` never shows it.
+#[derive(Clone)]
+pub struct PrefixKey(Vec<u8>);
+
+impl fmt::Debug for PrefixKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PrefixKey(…)")
+    }
+}
+
+impl PrefixKey {
+    /// The installation's key from `<data_dir>/advisor-key`, made (mode 0600) on first use.
+    pub fn load_or_create(data_dir: &Path) -> Result<PrefixKey> {
+        let (key, _) = token::load_or_create(&data_dir.join(KEY_FILE))?;
+        Ok(PrefixKey(key.expose().as_bytes().to_vec()))
+    }
+
+    /// A key for this process only: hashes then differ after a restart, so the advisor sees the
+    /// same prefix as two. For a gateway without a data directory, and for tests.
+    pub fn ephemeral() -> PrefixKey {
+        PrefixKey(token::AccessToken::generate().expose().as_bytes().to_vec())
+    }
+
+    fn hash(&self, tools: &[u8], system: &[u8]) -> String {
+        // An HMAC key of any length is accepted, so this cannot fail.
+        let mut mac = <Hmac<Sha256>>::new_from_slice(&self.0)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        // Lengths first, so that moving bytes between the two parts changes the hash.
+        mac.update(&(tools.len() as u64).to_le_bytes());
+        mac.update(tools);
+        mac.update(&(system.len() as u64).to_le_bytes());
+        mac.update(system);
+        let digest = mac.finalize().into_bytes();
+        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// What the advisor records of one request body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestShape {
+    /// `None` for a request with neither tools nor a system prompt.
+    pub prefix: Option<PrefixShape>,
+    pub cache_use: CacheUse,
+}
+
+/// Reads a Messages request body's shape. A body that is not a JSON object has no prefix and no
+/// caching, which is also what the API would make of it.
+pub fn shape(key: &PrefixKey, body: &[u8]) -> RequestShape {
+    let [tools, system, top_level, messages] =
+        top_level_values(body, ["tools", "system", "cache_control", "messages"]);
+    let slice = |range: &Option<std::ops::Range<usize>>| {
+        range
+            .clone()
+            .and_then(|range| body.get(range))
+            .filter(|raw| !is_empty_value(raw))
+    };
+    let (tools, system, top_level, messages) = (
+        slice(&tools),
+        slice(&system),
+        slice(&top_level),
+        slice(&messages),
+    );
+    let cache_use = if top_level.is_some() {
+        CacheUse::TopLevel
+    } else if [tools, system, messages]
+        .into_iter()
+        .flatten()
+        .any(has_cache_control)
+    {
+        CacheUse::Blocks
+    } else {
+        CacheUse::None
+    };
+    let parts = match (tools.is_some(), system.is_some()) {
+        (false, false) => None,
+        (true, false) => Some(PrefixParts::Tools),
+        (false, true) => Some(PrefixParts::System),
+        (true, true) => Some(PrefixParts::ToolsAndSystem),
+    };
+    let prefix = parts.map(|parts| PrefixShape {
+        key: key.hash(tools.unwrap_or_default(), system.unwrap_or_default()),
+        chars: tools.map_or(0, text_chars) + system.map_or(0, text_chars),
+        parts,
+    });
+    RequestShape { prefix, cache_use }
+}
+
+/// `null`, `[]`, `""` and `{}`: a field that is there but gives the model nothing.
+fn is_empty_value(raw: &[u8]) -> bool {
+    let trimmed: Vec<u8> = raw
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .take(5)
+        .collect();
+    matches!(trimmed.as_slice(), b"null" | b"[]" | b"\"\"" | b"{}")
+}
+
+/// Whether a JSON value has a `cache_control` key anywhere in it. A scan for the quoted key is
+/// enough: inside a JSON string a quote is escaped, so prompt text that mentions
+/// `"cache_control"` reads `\"cache_control\"` and does not match.
+fn has_cache_control(raw: &[u8]) -> bool {
+    memchr::memmem::find(raw, b"\"cache_control\"").is_some()
+}
+
+/// The characters of every string in a JSON value (tool names, descriptions and schemas' texts,
+/// the system prompt's blocks), without the JSON around them: what the 4-characters-a-token
+/// estimate is about. A value that does not parse counts its bytes, an over- rather than an
+/// under-estimate.
+fn text_chars(raw: &[u8]) -> u64 {
+    fn count(value: &serde_json::Value) -> u64 {
+        match value {
+            serde_json::Value::String(text) => text.chars().count() as u64,
+            serde_json::Value::Array(items) => items.iter().map(count).sum(),
+            serde_json::Value::Object(fields) => fields
+                .iter()
+                // `cache_control` and `type` are markup, not text the model reads.
+                .filter(|(name, _)| name.as_str() != "cache_control" && name.as_str() != "type")
+                .map(|(_, value)| count(value))
+                .sum(),
+            _ => 0,
+        }
+    }
+    match serde_json::from_slice::<serde_json::Value>(raw) {
+        Ok(value) => count(&value),
+        Err(_) => raw.len() as u64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> PrefixKey {
+        PrefixKey(b"test key".to_vec())
+    }
+
+    #[test]
+    fn the_same_prefix_has_the_same_key_and_another_does_not() {
+        let a = shape(
+            &key(),
+            br#"{"model":"m","system":"You are terse.","messages":[{"role":"user","content":"hi"}]}"#,
+        );
+        let b = shape(
+            &key(),
+            br#"{"messages":[{"role":"user","content":"other"}],"system":"You are terse.","model":"m"}"#,
+        );
+        let c = shape(
+            &key(),
+            br#"{"model":"m","system":"You are verbose.","messages":[]}"#,
+        );
+        let (a, b, c) = (a.prefix.unwrap(), b.prefix.unwrap(), c.prefix.unwrap());
+        assert_eq!(a.key, b.key);
+        assert_ne!(a.key, c.key);
+        assert_eq!(a.chars, 14);
+        assert_eq!(a.parts, PrefixParts::System);
+        let other_key = shape(
+            &PrefixKey(b"another".to_vec()),
+            br#"{"system":"You are terse."}"#,
+        );
+        assert_ne!(other_key.prefix.unwrap().key, a.key);
+    }
+
+    #[test]
+    fn caching_is_found_on_blocks_and_at_the_top_level_but_not_in_text() {
+        let blocks = shape(
+            &key(),
+            br#"{"system":[{"type":"text","text":"abcd","cache_control":{"type":"ephemeral"}}],"messages":[]}"#,
+        );
+        assert_eq!(blocks.cache_use, CacheUse::Blocks);
+        assert_eq!(blocks.prefix.unwrap().chars, 4);
+        let in_messages = shape(
+            &key(),
+            br#"{"messages":[{"role":"user","content":[{"type":"text","text":"x","cache_control":{"type":"ephemeral"}}]}]}"#,
+        );
+        assert_eq!(in_messages.cache_use, CacheUse::Blocks);
+        assert_eq!(in_messages.prefix, None);
+        let top = shape(
+            &key(),
+            br#"{"cache_control":{"type":"ephemeral"},"tools":[{"name":"get","input_schema":{}}],"messages":[]}"#,
+        );
+        assert_eq!(top.cache_use, CacheUse::TopLevel);
+        assert_eq!(top.prefix.unwrap().parts, PrefixParts::Tools);
+        let mention = shape(
+            &key(),
+            br#"{"system":"explain \"cache_control\" to me","messages":[{"role":"user","content":"what is \"cache_control\"?"}]}"#,
+        );
+        assert_eq!(mention.cache_use, CacheUse::None);
+    }
+
+    #[test]
+    fn bad_bodies_have_no_prefix() {
+        for body in [
+            &b""[..],
+            b"[]",
+            b"{",
+            b"{\"system\":",
+            b"not json",
+            b"{\"system\":null}",
+        ] {
+            assert_eq!(
+                shape(&key(), body),
+                RequestShape {
+                    prefix: None,
+                    cache_use: CacheUse::None
+                },
+                "{:?}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
+    fn the_key_never_shows() {
+        assert_eq!(format!("{:?}", key()), "PrefixKey(…)");
+    }
+}
