@@ -15,6 +15,10 @@ use serde::Serialize;
 use serde_json::Value;
 use ts_rs::{Config, TS};
 
+use claude_status_core::advice::{
+    AdviceReport, Advisor, CacheUse, CachedPrefix, CachedTotals, MinCacheable, ModelAdvice,
+    PrefixAdvice, PrefixParts, PrefixSend, PrefixShape, PrefixTokens,
+};
 use claude_status_core::aggregate::DayZone;
 use claude_status_core::alerts::{AlertKind, Notification};
 use claude_status_core::blocks::{ActiveBlock, Block, BlocksReport, BurnRate, Projection};
@@ -124,6 +128,15 @@ macro_rules! for_each_binding {
         $action::<StatusLineSetup>();
         $action::<StatusLineSetupState>();
         $action::<BlocksReport>();
+        $action::<AdviceReport>();
+        $action::<PrefixAdvice>();
+        $action::<CachedPrefix>();
+        $action::<CachedTotals>();
+        $action::<ModelAdvice>();
+        $action::<PrefixParts>();
+        $action::<PrefixTokens>();
+        $action::<MinCacheable>();
+        $action::<CacheUse>();
         $action::<Block>();
         $action::<ActiveBlock>();
         $action::<BurnRate>();
@@ -898,6 +911,50 @@ fn gateway_report_has_every_declared_key() {
     assert_eq!(value["events"][0]["kind"], "fallback");
     assert_eq!(value["events"][1]["kind"], "provider");
     check::<GatewayReport>(&json(&GatewayReport::default()));
+}
+
+#[test]
+fn advice_report_has_every_declared_key() {
+    let catalog = Catalog::builtin();
+    let start = at(0);
+    let end = start + chrono::Duration::hours(24);
+    let mut advisor = Advisor::new(&catalog, start, end);
+    let send = |minute: i64, key: &str, cache_use: CacheUse, tokens: TokenCounts| PrefixSend {
+        at: start + chrono::Duration::minutes(minute),
+        model: "claude-opus-4-5".to_owned(),
+        prefix: Some(PrefixShape {
+            key: key.to_owned(),
+            chars: 20_000,
+            parts: PrefixParts::ToolsAndSystem,
+        }),
+        cache_use,
+        status: Some(200),
+        tokens: Some(tokens),
+        service_tier: None,
+    };
+    let small = TokenCounts {
+        input: 100,
+        output: 10,
+        ..TokenCounts::default()
+    };
+    let read = TokenCounts {
+        cache_read: 5_000,
+        ..small
+    };
+    for minute in 0..25 {
+        advisor.push(&send(minute, "aa00", CacheUse::None, small));
+        if minute < 10 {
+            advisor.push(&send(minute, "bb00", CacheUse::Blocks, read));
+        }
+    }
+    let value = json(&advisor.report(&|_, _| None, end));
+    check::<AdviceReport>(&value);
+    check::<PrefixAdvice>(&value["advice"][0]);
+    check::<PrefixTokens>(&value["advice"][0]["size"]);
+    check::<MinCacheable>(&value["advice"][0]["minimum"]);
+    check::<CachedPrefix>(&value["cached"][0]);
+    check::<CachedTotals>(&value["cached_totals"]);
+    check::<ModelAdvice>(&value["models"][0]);
 }
 
 #[test]
