@@ -27,7 +27,8 @@
 //! its alias share entries) and per prefix (a hash of every block up to the breakpoint). An
 //! entry lives five minutes, or an hour for `"ttl": "1h"`, from its last use, on story time,
 //! so a manual or sped-up clock moves it. A request looks its breakpoints up from the last to
-//! the first: the longest live prefix is read (and its lifetime starts again); the tokens from
+//! the first, each with the 20 block boundaries before it as the real API does: the longest
+//! live prefix is read (and its lifetime starts again); the tokens from
 //! there to the last breakpoint are written, one entry at each breakpoint that reaches the
 //! model's minimum (api-facts D3); the tokens after the last breakpoint are plain input. The
 //! cache holds at most [`CAPACITY`] entries: when it is full, expired entries go first and then
@@ -114,9 +115,16 @@ impl Ttl {
     }
 }
 
+/// How many block boundaries before a breakpoint are also looked up. The real API checks
+/// "about 20 blocks" back (Anthropic's prompt-caching guide; the figure is not in api-facts),
+/// which is what lets a conversation under a top-level marker read the previous turn's entry.
+const LOOKBACK_BLOCKS: usize = 20;
+
 /// One marked block of a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Breakpoint {
+    /// The index of its block in [`Plan::prefixes`].
+    block: usize,
     /// The tokens of its prefix.
     tokens: u64,
     /// The hash of its prefix, `cache_control` fields left out.
@@ -124,10 +132,12 @@ pub(crate) struct Breakpoint {
     ttl: Ttl,
 }
 
-/// What the cache needs of a request: its whole input and its breakpoints in prompt order.
+/// What the cache needs of a request: its whole input, the (tokens, hash) of the prefix
+/// ending at each block, and its breakpoints in prompt order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Plan {
     pub(crate) total: u64,
+    prefixes: Vec<(u64, u64)>,
     breakpoints: Vec<Breakpoint>,
 }
 
@@ -364,6 +374,7 @@ pub(crate) fn plan(body: &Value) -> Result<Plan, String> {
         if let Some(marker) = block.marker {
             let ttl = parse_marker(marker, &format!("{}.cache_control", block.path))?;
             breakpoints.push(Breakpoint {
+                block: index,
                 tokens: block.point.tokens,
                 prefix: block.prefix,
                 ttl,
@@ -375,6 +386,7 @@ pub(crate) fn plan(body: &Value) -> Result<Plan, String> {
         let ttl = parse_marker(marker, "cache_control")?;
         if let (Some(last), false) = (layout.blocks.last(), last_is_marked) {
             breakpoints.push(Breakpoint {
+                block: layout.blocks.len() - 1,
                 tokens: last.point.tokens,
                 prefix: last.prefix,
                 ttl,
@@ -401,6 +413,11 @@ pub(crate) fn plan(body: &Value) -> Result<Plan, String> {
     }
     Ok(Plan {
         total: layout.total,
+        prefixes: layout
+            .blocks
+            .iter()
+            .map(|block| (block.point.tokens, block.prefix))
+            .collect(),
         breakpoints,
     })
 }
@@ -500,33 +517,50 @@ impl PromptCache {
             return CacheUse::uncached(plan.total);
         }
         let model = models::normalise(model);
-        let key = |breakpoint: &Breakpoint| Key {
+        let key = |prefix: u64| Key {
             account,
             model: model.clone(),
-            prefix: breakpoint.prefix,
+            prefix,
         };
 
-        let mut hit = None;
-        for (index, breakpoint) in plan.breakpoints.iter().enumerate().rev() {
-            if let Some(entry) = self.entries.get_mut(&key(breakpoint)) {
-                if entry.expires > now {
-                    // A hit starts the entry's lifetime again; a marker asking for longer
-                    // than the entry had lengthens it.
-                    entry.ttl = entry.ttl.max(breakpoint.ttl);
-                    entry.expires = now.saturating_add(entry.ttl.lifetime());
-                    hit = Some(index);
+        // The longest live prefix at a breakpoint or within the lookback before one. Entries
+        // exist only at prefixes of at least the minimum, so a shorter one is never found.
+        let mut hit: Option<(usize, u64, u64, Ttl)> = None;
+        for breakpoint in plan.breakpoints.iter().rev() {
+            let first = breakpoint.block.saturating_sub(LOOKBACK_BLOCKS);
+            for block in (first..=breakpoint.block).rev() {
+                if hit.is_some_and(|(found, ..)| found >= block) {
+                    break;
+                }
+                let Some(&(tokens, prefix)) = plan.prefixes.get(block) else {
+                    continue;
+                };
+                if self
+                    .entries
+                    .get(&key(prefix))
+                    .is_some_and(|entry| entry.expires > now)
+                {
+                    hit = Some((block, tokens, prefix, breakpoint.ttl));
                     break;
                 }
             }
         }
-
-        let mut used = CacheUse {
-            read: hit.map_or(0, |index| plan.breakpoints[index].tokens),
-            ..CacheUse::default()
-        };
+        let mut used = CacheUse::default();
+        if let Some((_, tokens, prefix, ttl)) = hit {
+            if let Some(entry) = self.entries.get_mut(&key(prefix)) {
+                // A hit starts the entry's lifetime again; a marker asking for longer than the
+                // entry had lengthens it.
+                entry.ttl = entry.ttl.max(ttl);
+                entry.expires = now.saturating_add(entry.ttl.lifetime());
+            }
+            used.read = tokens;
+        }
         let mut cached_up_to = used.read;
-        let first_to_write = hit.map_or(0, |index| index + 1);
-        for breakpoint in &plan.breakpoints[first_to_write..] {
+        let written_after = hit.map(|(block, ..)| block);
+        for breakpoint in &plan.breakpoints {
+            if written_after.is_some_and(|block| breakpoint.block <= block) {
+                continue;
+            }
             if breakpoint.tokens < minimum {
                 // Too short to be an entry: its tokens are written with the next one's.
                 continue;
@@ -538,7 +572,7 @@ impl PromptCache {
             }
             cached_up_to = breakpoint.tokens;
             self.insert(
-                key(breakpoint),
+                key(breakpoint.prefix),
                 Entry {
                     expires: now.saturating_add(breakpoint.ttl.lifetime()),
                     ttl: breakpoint.ttl,
