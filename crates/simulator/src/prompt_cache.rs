@@ -565,7 +565,7 @@ impl PromptCache {
                 // Too short to be an entry: its tokens are written with the next one's.
                 continue;
             }
-            let span = breakpoint.tokens - cached_up_to;
+            let span = breakpoint.tokens.saturating_sub(cached_up_to);
             match breakpoint.ttl {
                 Ttl::FiveMinutes => used.written_5m += span,
                 Ttl::OneHour => used.written_1h += span,
