@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 use crate::ids;
 use crate::models::{self, ModelScope, MODELS};
 use crate::net::Connection;
+use crate::prompt_cache::{self, CacheUse, Plan};
 use crate::scenario::ApiMode;
 use crate::server::{RequestKind, Shared};
 use crate::stats::MessageEvent;
@@ -646,8 +647,20 @@ async fn get_model(
 struct MessagesRequest {
     model: String,
     max_tokens: u64,
-    input_tokens: u64,
+    /// Its input tokens and cache breakpoints.
+    plan: Plan,
+    /// How its input split between the cache and plain input; every token is plain input
+    /// until the cache has been asked.
+    cache: CacheUse,
     stream: bool,
+}
+
+impl MessagesRequest {
+    /// The input tokens that count against the per-minute input limit: cache reads do not,
+    /// as the real rate limits say.
+    fn limited_input_tokens(&self) -> u64 {
+        self.cache.input + self.cache.written()
+    }
 }
 
 fn invalid(shared: &Shared, message: &str) -> Response {
@@ -659,19 +672,6 @@ fn invalid(shared: &Shared, message: &str) -> Response {
         None,
         Budget::Look,
     )
-}
-
-/// A rough, deterministic token estimate: about four characters of text per token.
-fn estimate_tokens(value: &Value) -> u64 {
-    fn characters(value: &Value) -> usize {
-        match value {
-            Value::String(text) => text.chars().count(),
-            Value::Array(items) => items.iter().map(characters).sum(),
-            Value::Object(fields) => fields.values().map(characters).sum(),
-            _ => 0,
-        }
-    }
-    (characters(value) as u64).div_ceil(4) + 7
 }
 
 fn parse_messages_request(body: &Value) -> Result<MessagesRequest, String> {
@@ -690,16 +690,19 @@ fn parse_messages_request(body: &Value) -> Result<MessagesRequest, String> {
         },
         None => return Err("max_tokens: Field required".to_owned()),
     };
-    let messages = match fields.get("messages") {
-        Some(messages @ Value::Array(_)) => messages,
+    match fields.get("messages") {
+        Some(Value::Array(_)) => {}
         Some(_) => return Err("messages: Input should be a valid list".to_owned()),
         None => return Err("messages: Field required".to_owned()),
-    };
-    let system = fields.get("system").map_or(0, estimate_tokens);
+    }
+    // Tokens are the deterministic estimate of `prompt_cache` (about four characters a
+    // token), which also reads and checks the cache breakpoints.
+    let plan = prompt_cache::plan(body)?;
     Ok(MessagesRequest {
         model,
         max_tokens,
-        input_tokens: estimate_tokens(messages) + system,
+        cache: CacheUse::uncached(plan.total),
+        plan,
         stream: fields
             .get("stream")
             .and_then(Value::as_bool)
@@ -724,14 +727,14 @@ struct Usage {
 }
 
 impl Usage {
-    fn new(input_tokens: u64, output_tokens: u64) -> Self {
+    fn new(cache: CacheUse, output_tokens: u64) -> Self {
         Self {
-            input_tokens,
-            cache_creation_input_tokens: 0,
-            cache_read_input_tokens: 0,
+            input_tokens: cache.input,
+            cache_creation_input_tokens: cache.written(),
+            cache_read_input_tokens: cache.read,
             cache_creation: CacheCreation {
-                ephemeral_5m_input_tokens: 0,
-                ephemeral_1h_input_tokens: 0,
+                ephemeral_5m_input_tokens: cache.written_5m,
+                ephemeral_1h_input_tokens: cache.written_1h,
             },
             output_tokens,
             service_tier: "standard",
@@ -815,7 +818,7 @@ async fn messages(
             "There was an error parsing the body of your request",
         );
     };
-    let request = match parse_messages_request(&value) {
+    let mut request = match parse_messages_request(&value) {
         Ok(request) => request,
         Err(message) => return invalid(&shared, &message),
     };
@@ -838,6 +841,16 @@ async fn messages(
             return overloaded(&shared);
         }
     };
+    // A request that is answered (even one whose stream then fails) has had its prompt read,
+    // so it reads and writes the cache; a refused one never got that far. Story time is taken
+    // before the cache's lock, because a scenario switch takes the two the other way round.
+    let now = shared.story_time();
+    let account = headers.get("x-api-key").map_or(0, |key| {
+        prompt_cache::account_of(&String::from_utf8_lossy(key.as_bytes()))
+    });
+    request.cache = shared
+        .prompt_cache()
+        .apply(account, &request.model, &request.plan, now);
     let (tokens, stop_reason) = reply(request.max_tokens);
     let message_id = format!("msg_sim{}", ids::base62(shared.next_id(), 20));
     if request.stream {
@@ -848,6 +861,7 @@ async fn messages(
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
     let output_tokens = tokens.len() as u64;
+    let limited_input_tokens = request.limited_input_tokens();
     let message = Message {
         id: message_id,
         kind: "message",
@@ -859,13 +873,13 @@ async fn messages(
         }],
         stop_reason: Some(stop_reason),
         stop_sequence: None,
-        usage: Usage::new(request.input_tokens, output_tokens),
+        usage: Usage::new(request.cache, output_tokens),
     };
     json_response(
         &shared,
         &message,
         Budget::Spend {
-            input_tokens: request.input_tokens,
+            input_tokens: limited_input_tokens,
             output_tokens,
         },
     )
@@ -886,9 +900,9 @@ async fn count_tokens(
             "There was an error parsing the body of your request",
         );
     };
-    let Some(messages) = value.get("messages") else {
+    if value.get("messages").is_none() {
         return invalid(&shared, "messages: Field required");
-    };
+    }
     // Counting tokens for a model that is gone fails as a message would. A body without a
     // model is still counted, as the simulator always has, so older callers keep working.
     if let Some(model) = value.get("model").and_then(Value::as_str) {
@@ -896,11 +910,16 @@ async fn count_tokens(
             return model_not_found(&shared, model);
         }
     }
-    let system = value.get("system").map_or(0, estimate_tokens);
+    // The same estimate as a message's, tools included; a malformed marker is refused here
+    // too, since the body is a Messages body.
+    let plan = match prompt_cache::plan(&value) {
+        Ok(plan) => plan,
+        Err(message) => return invalid(&shared, &message),
+    };
     json_response(
         &shared,
         &CountTokens {
-            input_tokens: estimate_tokens(messages) + system,
+            input_tokens: plan.total,
         },
         Budget::Look,
     )
@@ -1008,7 +1027,7 @@ fn stream_events(
         content: Vec::new(),
         stop_reason: None,
         stop_sequence: None,
-        usage: Usage::new(request.input_tokens, 1),
+        usage: Usage::new(request.cache, 1),
     };
     let mut events = VecDeque::new();
     events.push_back((
@@ -1059,9 +1078,9 @@ fn stream_events(
             stop_sequence: None,
         },
         usage: DeltaUsage {
-            input_tokens: request.input_tokens,
-            cache_creation_input_tokens: 0,
-            cache_read_input_tokens: 0,
+            input_tokens: request.cache.input,
+            cache_creation_input_tokens: request.cache.written(),
+            cache_read_input_tokens: request.cache.read,
             output_tokens: tokens.len() as u64,
         },
     };
@@ -1109,7 +1128,7 @@ fn stream(
         rate_headers(
             shared,
             Budget::Spend {
-                input_tokens: request.input_tokens,
+                input_tokens: request.limited_input_tokens(),
                 output_tokens,
             },
         ),

@@ -11,6 +11,7 @@ mod error;
 mod ids;
 mod models;
 mod net;
+mod prompt_cache;
 mod scenario;
 mod server;
 mod stats;
@@ -21,6 +22,8 @@ use std::net::SocketAddr;
 
 pub use clock::Clock;
 pub use error::{Error, Result, UnknownScenario};
+pub use models::minimum_cacheable_tokens;
+pub use prompt_cache::{input_tokens, prefix_tokens, BlockLocation, PrefixPoint};
 pub use server::{SimHandle, SimState, Simulator};
 pub use stats::{ModelCounts, Stats};
 

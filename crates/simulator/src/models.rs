@@ -175,6 +175,43 @@ pub(crate) fn display_name(model: &str) -> String {
     name
 }
 
+/// The shortest prefix, in tokens, that a model caches (api-facts D3). A marked prefix below it
+/// is processed normally and makes no cache entry. The table is matched on the normalised id,
+/// so a dated snapshot or a `[1m]` variant has its model's minimum. Models the reference has no
+/// figure for (Opus 4.7 and later, every 5.x model, Fable, Mythos) get 4,096: D3 says the figure
+/// was not recovered, and the largest known minimum is the conservative guess, since it never
+/// promises a saving the real API might not give.
+const MINIMUM_CACHEABLE_TOKENS: [(&str, u64); 15] = [
+    ("claude-opus-4-5", 4_096),
+    ("claude-opus-4-6", 4_096),
+    ("claude-haiku-4-5", 4_096),
+    ("claude-sonnet-4-6", 2_048),
+    ("claude-sonnet-4-5", 1_024),
+    ("claude-sonnet-4", 1_024),
+    ("claude-sonnet-4-0", 1_024),
+    ("claude-4-sonnet", 1_024),
+    ("claude-opus-4-1", 1_024),
+    ("claude-opus-4", 1_024),
+    ("claude-opus-4-0", 1_024),
+    ("claude-4-opus", 1_024),
+    ("claude-3-7-sonnet", 1_024),
+    ("claude-3-5-haiku", 2_048),
+    ("claude-3-haiku", 2_048),
+];
+
+/// What [`MINIMUM_CACHEABLE_TOKENS`] assumes for a model it does not list (api-facts D3).
+const ASSUMED_MINIMUM_CACHEABLE_TOKENS: u64 = 4_096;
+
+/// The minimum cacheable prefix of `model` in tokens (api-facts D3); 4,096 for a model whose
+/// figure is not known.
+pub fn minimum_cacheable_tokens(model: &str) -> u64 {
+    let id = normalise(model);
+    MINIMUM_CACHEABLE_TOKENS
+        .iter()
+        .find(|(known, _)| *known == id)
+        .map_or(ASSUMED_MINIMUM_CACHEABLE_TOKENS, |&(_, minimum)| minimum)
+}
+
 /// Checks a model chosen for `model-overload`, so a typo fails at start-up rather than giving a
 /// storm nobody's requests can meet. Returns the id as it will be stored (trimmed).
 pub(crate) fn check_overload_model(model: &str) -> Result<String, String> {
@@ -250,6 +287,31 @@ mod tests {
             ("claude-opus-4-8-2026", "claude-opus-4-8-2026"),
         ] {
             assert_eq!(normalise(raw), expected, "{raw}");
+        }
+    }
+
+    #[test]
+    fn minimum_cacheable_tokens_follow_d3() {
+        for (model, expected) in [
+            ("claude-opus-4-5", 4_096),
+            ("claude-opus-4-6", 4_096),
+            ("claude-haiku-4-5-20251001", 4_096),
+            ("claude-sonnet-4-6", 2_048),
+            ("claude-sonnet-4-6[1m]", 2_048),
+            ("claude-sonnet-4-5-20250929", 1_024),
+            ("claude-sonnet-4-20250514", 1_024),
+            ("claude-opus-4-1-20250805", 1_024),
+            ("claude-opus-4-20250514", 1_024),
+            ("claude-3-7-sonnet-latest", 1_024),
+            ("claude-3-5-haiku-20241022", 2_048),
+            ("claude-3-haiku-20240307", 2_048),
+            // Not recovered: the conservative assumption.
+            ("claude-opus-4-7", 4_096),
+            ("claude-opus-5-5", 4_096),
+            ("claude-sonnet-5", 4_096),
+            ("claude-fable-5-2", 4_096),
+        ] {
+            assert_eq!(minimum_cacheable_tokens(model), expected, "{model}");
         }
     }
 

@@ -22,6 +22,7 @@ use crate::clock::{Clock, StoryClock};
 use crate::error::{Error, UnknownScenario};
 use crate::models::{self, ModelScope};
 use crate::net::{Connection, CountingListener, DroppedConnection};
+use crate::prompt_cache::PromptCache;
 use crate::scenario::{NoticeScript, Scenario};
 use crate::stats::{Counters, Stats};
 use crate::statuspage::PageView;
@@ -155,6 +156,7 @@ impl Simulator {
             options: self.options,
             counters: Arc::clone(&counters),
             rate: Mutex::new(api::RateWindow::default()),
+            prompt_cache: Mutex::new(PromptCache::default()),
             next_id: AtomicU64::new(ids::mix(Utc::now().timestamp_millis().unsigned_abs())),
             cancel: cancel.clone(),
             huge_body: OnceLock::new(),
@@ -362,6 +364,8 @@ pub(crate) struct Shared {
     pub(crate) options: Options,
     pub(crate) counters: Arc<Counters>,
     pub(crate) rate: Mutex<api::RateWindow>,
+    /// The prompt cache, on story time; emptied when a switch starts the story again.
+    prompt_cache: Mutex<PromptCache>,
     next_id: AtomicU64,
     pub(crate) cancel: CancellationToken,
     pub(crate) huge_body: OnceLock<Bytes>,
@@ -388,11 +392,27 @@ impl Shared {
         clock.restart();
         let overload_model = overload_model.unwrap_or_else(|| Arc::clone(&story.overload_model));
         *story = Story::new(scenario, clock, overload_model);
+        // Entries expire on story time, which starts again at zero, so the old ones must go.
+        self.prompt_cache().clear();
         tracing::info!(
             scenario = scenario.name(),
             overload_model = %story.overload_model,
             "scenario switched"
         );
+    }
+
+    /// The prompt cache. Like the story, it is held only for a few map operations and never
+    /// across an `.await`, so a std mutex does; a poisoned one is still usable because an
+    /// entry is written in one assignment.
+    pub(crate) fn prompt_cache(&self) -> MutexGuard<'_, PromptCache> {
+        self.prompt_cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The story time now, for what lives on it (prompt cache entries).
+    pub(crate) fn story_time(&self) -> Duration {
+        self.story().clock.now()
     }
 
     /// Takes the moment for one request and counts it.
