@@ -19,6 +19,7 @@ fn main() {
         "get_probe_cost",
         "dismiss_probe_cost_notice",
         "get_usage_blocks",
+        "get_advice",
         "get_status_line",
         "install_status_line",
         "uninstall_status_line",

@@ -127,6 +127,16 @@ pub async fn get_usage_blocks(
     forward(&state, Call::UsageBlocks).await
 }
 
+/// The advisor's report over the gateway's last 24 hours: where prompt caching would save, what
+/// it saves where it is used, and what small requests would cost on a cheaper model. It carries
+/// keyed hashes and sizes of prefixes, never prompt text, so it is safe to hand to the page.
+#[tauri::command]
+pub async fn get_advice(
+    state: AppStateRef<'_>,
+) -> Result<claude_status_core::advice::AdviceReport> {
+    forward(&state, Call::Advice).await
+}
+
 /// Whether Claude Code's settings run our status line, and which file that is.
 #[tauri::command]
 pub async fn get_status_line(

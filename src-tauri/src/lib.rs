@@ -132,6 +132,7 @@ pub fn build_app<R: Runtime>(
             commands::get_gateway,
             commands::get_probe_cost,
             commands::get_usage_blocks,
+            commands::get_advice,
             commands::get_status_line,
             commands::install_status_line,
             commands::uninstall_status_line,

@@ -5,6 +5,7 @@
 import { invoke, type InvokeArgs } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 
+import type { AdviceReport } from "./bindings/AdviceReport.ts";
 import type { AlertingReport } from "./bindings/AlertingReport.ts";
 import type { BlocksReport } from "./bindings/BlocksReport.ts";
 import type { GatewayReport } from "./bindings/GatewayReport.ts";
@@ -159,6 +160,12 @@ export const checkNow = (): Promise<null> => call("check_now");
 
 /** Claude Code's 5-hour blocks estimated from the transcripts (ccusage's rules). */
 export const getUsageBlocks = (): Promise<BlocksReport> => call("get_usage_blocks");
+
+/**
+ * The advisor's report over the gateway's last 24 hours: prompt caching that would save, what it
+ * saves where it is used, and small requests priced on a cheaper model. Never any prompt text.
+ */
+export const getAdvice = (): Promise<AdviceReport> => call("get_advice");
 
 /** Whether Claude Code's settings run our status line. */
 export const getStatusLine = (): Promise<StatusLineSetup> => call("get_status_line");

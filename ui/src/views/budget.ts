@@ -5,7 +5,8 @@
 // the local gateway's section (views/gateway.ts): its own traffic, refreshed on each snapshot while
 // the tab is open. First, a subscriber's plan windows (5-hour session, weekly) with their pace and
 // source; after the spend, the 5-hour blocks estimated from the transcripts, asked for when the
-// tab opens.
+// tab opens; after them, the advisor's report on the gateway's traffic (views/advice.ts), with or
+// without the tracker, since it reads the gateway's own records.
 
 import type { BudgetProgress } from "../bindings/BudgetProgress.ts";
 import type { ClassWindow } from "../bindings/ClassWindow.ts";
@@ -33,6 +34,7 @@ import type { PlanWindowReport } from "../bindings/PlanWindowReport.ts";
 import { getUsageBlocks } from "../ipc.ts";
 import { activeBlockText, blockText, paceText, sourceText, windowText } from "../plan.ts";
 import type { AppContext, View } from "./context.ts";
+import { advicePanel } from "./advice.ts";
 import { gatewayPanel } from "./gateway.ts";
 
 const pad = (n: number) => String(n).padStart(2, "0");
@@ -349,6 +351,7 @@ export function budgetView(context: AppContext): View {
   const gateway = gatewayPanel(context);
   const plan = el("div", { testid: "budget-plan" });
   const blocks = blocksPanel();
+  const advice = advicePanel();
 
   function drawLimits(snapshot: Snapshot | null, tracked: boolean): void {
     const probe = snapshot?.probe ?? null;
@@ -420,16 +423,18 @@ export function budgetView(context: AppContext): View {
   return {
     name: "budget",
     mount(panel) {
-      panel.append(plan, usageBox, blocks.element, limits, notMeasured, gateway.element);
+      panel.append(plan, usageBox, blocks.element, advice.element, limits, notMeasured, gateway.element);
       draw(context.snapshot());
     },
     shown() {
       draw(context.snapshot());
       blocks.shown(context.snapshot()?.usage != null);
+      advice.shown();
       gateway.shown();
     },
     snapshot(snapshot, visible) {
       if (visible) draw(snapshot);
+      advice.snapshot(visible);
       gateway.snapshot(visible);
     },
   };

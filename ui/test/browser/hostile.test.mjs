@@ -219,7 +219,7 @@ test("security: every kind of payload was shown as text somewhere", opts, () => 
 test("security: a failed command's message is text too", opts, async () => {
   const { fx } = state.build;
   const error = { __ipc_error: { kind: "internal", message: PAYLOADS.join(" ") } };
-  const answers = { ...fx.overloadScenario, list_incidents: error, "get_history:24h": error, "get_probe_series:24h": error, get_gateway: error, get_alert_channels: error, get_usage_blocks: error };
+  const answers = { ...fx.overloadScenario, list_incidents: error, "get_history:24h": error, "get_probe_series:24h": error, get_gateway: error, get_alert_channels: error, get_usage_blocks: error, get_advice: error };
   const { context, page, seen } = await openPage(state.browser, state.build, answers);
   try {
     await load(page, state.server.origin, "/");
