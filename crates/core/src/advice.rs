@@ -350,17 +350,17 @@ struct Entry {
     unknown_price: bool,
 }
 
-/// A model's requests, for model advice.
+/// A model's requests, for model advice: sums, so a busy day costs no more memory than a quiet one.
 #[derive(Debug, Clone, Default)]
 struct ModelTally {
     requests: u64,
-    small: Vec<(TokenCounts, Option<String>)>,
+    small_requests: u64,
+    /// What the small requests cost, and would have cost on `cheaper`.
+    cost_usd: f64,
+    cheaper_cost_usd: f64,
+    /// The cheaper current model, decided once per model.
+    cheaper: Option<String>,
 }
-
-/// The most small requests kept per model for model advice; past it they are counted but not
-/// priced one by one, and their share is still exact. Pricing a sample of 50,000 gives the
-/// figure to well under a cent in the sentence's precision.
-const SMALL_KEPT: usize = 50_000;
 
 /// Builds an [`AdviceReport`] from sends given in time order.
 #[derive(Debug)]
@@ -372,7 +372,6 @@ pub struct Advisor<'a> {
     models: Vec<String>,
     model_index: HashMap<String, u16>,
     tallies: BTreeMap<u16, ModelTally>,
-    small_counts: BTreeMap<u16, u64>,
     requests: u64,
     with_prefix: u64,
     untracked_sends: u64,
@@ -417,7 +416,6 @@ impl<'a> Advisor<'a> {
             models: Vec::new(),
             model_index: HashMap::new(),
             tallies: BTreeMap::new(),
-            small_counts: BTreeMap::new(),
             requests: 0,
             with_prefix: 0,
             untracked_sends: 0,
@@ -454,12 +452,18 @@ impl<'a> Advisor<'a> {
                 .insert(self.models[usize::from(model)].clone(), ());
         }
         if let Some(tokens) = send.tokens {
-            let tally = self.tallies.entry(model).or_default();
+            let (catalog, end) = (self.catalog, self.end);
+            let tally = self.tallies.entry(model).or_insert_with(|| ModelTally {
+                cheaper: cheaper_current_model(catalog, &send.model, end),
+                ..ModelTally::default()
+            });
             tally.requests += 1;
             if tokens.total_input() < SMALL_INPUT_TOKENS && tokens.output < SMALL_OUTPUT_TOKENS {
-                *self.small_counts.entry(model).or_default() += 1;
-                if tally.small.len() < SMALL_KEPT {
-                    tally.small.push((tokens, send.service_tier.clone()));
+                tally.small_requests += 1;
+                if let Some(cheaper) = &tally.cheaper {
+                    let tier = send.service_tier.as_deref();
+                    tally.cost_usd += cost_of(&tokens, &send.model, tier, catalog).usd;
+                    tally.cheaper_cost_usd += cost_of(&tokens, cheaper, tier, catalog).usd;
                 }
             }
         }
@@ -523,22 +527,14 @@ impl<'a> Advisor<'a> {
         let entries = self.entries.capacity()
             * (std::mem::size_of::<((u16, [u8; 16]), Entry)>() + std::mem::size_of::<u64>());
         let models: usize = self.models.iter().map(|m| m.capacity() * 2 + 48).sum();
-        let small: usize = self
-            .tallies
-            .values()
-            .map(|t| t.small.capacity() * std::mem::size_of::<(TokenCounts, Option<String>)>())
-            .sum();
-        entries + models + small
+        let tallies = self.tallies.len() * (std::mem::size_of::<ModelTally>() + 64);
+        entries + models + tallies
     }
 
     /// The report. `size_of(model, key)` gives a prefix's counted size, when `count_tokens`
-    /// counted it; otherwise it is estimated from its characters. `now` decides which models are
-    /// current for model advice.
-    pub fn report(
-        self,
-        size_of: &dyn Fn(&str, &str) -> Option<u64>,
-        now: DateTime<Utc>,
-    ) -> AdviceReport {
+    /// counted it; otherwise it is estimated from its characters. The window's end decides which models
+    /// are current for model advice.
+    pub fn report(self, size_of: &dyn Fn(&str, &str) -> Option<u64>) -> AdviceReport {
         let catalog = self.catalog;
         let window = (self.end - self.start).max(Duration::minutes(1));
         let days = window.num_seconds() as f64 / 86_400.0;
@@ -665,8 +661,7 @@ impl<'a> Advisor<'a> {
         let mut models = Vec::new();
         for (slot, tally) in &self.tallies {
             let model = &self.models[usize::from(*slot)];
-            let small_requests = self.small_counts.get(slot).copied().unwrap_or(0);
-            if let Some(advice) = model_advice(model, tally, small_requests, catalog, now) {
+            if let Some(advice) = model_advice(model, tally) {
                 models.push(advice);
             }
         }
@@ -734,47 +729,28 @@ pub fn cheaper_current_model(catalog: &Catalog, model: &str, now: DateTime<Utc>)
         .map(|(id, _)| id)
 }
 
-fn model_advice(
-    model: &str,
-    tally: &ModelTally,
-    small_requests: u64,
-    catalog: &Catalog,
-    now: DateTime<Utc>,
-) -> Option<ModelAdvice> {
-    if tally.requests < MODEL_ADVICE_MIN_REQUESTS || small_requests * 2 <= tally.requests {
+fn model_advice(model: &str, tally: &ModelTally) -> Option<ModelAdvice> {
+    if tally.requests < MODEL_ADVICE_MIN_REQUESTS || tally.small_requests * 2 <= tally.requests {
         return None;
     }
-    let cheaper = cheaper_current_model(catalog, model, now)?;
-    let mut cost_usd = 0.0;
-    let mut cheaper_cost_usd = 0.0;
-    for (tokens, tier) in &tally.small {
-        cost_usd += cost_of(tokens, model, tier.as_deref(), catalog).usd;
-        cheaper_cost_usd += cost_of(tokens, &cheaper, tier.as_deref(), catalog).usd;
-    }
-    // Past the kept sample the figures are scaled up by the exact count, so the sums stay whole.
-    let kept = tally.small.len() as f64;
-    if kept > 0.0 && (small_requests as f64) > kept {
-        let scale = small_requests as f64 / kept;
-        cost_usd *= scale;
-        cheaper_cost_usd *= scale;
-    }
-    let small_share = small_requests as f64 / tally.requests as f64;
+    let cheaper = tally.cheaper.clone()?;
+    let small_share = tally.small_requests as f64 / tally.requests as f64;
     Some(ModelAdvice {
         model: model.to_owned(),
         requests: tally.requests,
-        small_requests,
+        small_requests: tally.small_requests,
         small_share,
-        cost_usd,
+        cost_usd: tally.cost_usd,
         cheaper_model: cheaper.clone(),
-        cheaper_cost_usd,
+        cheaper_cost_usd: tally.cheaper_cost_usd,
         sentence: format!(
             "{} of your {} requests are under 2K input and 200 output tokens; on {} they would \
              have cost {} instead of {}.",
             percent(small_share),
             display_model(model),
             display_model(&cheaper),
-            money(cheaper_cost_usd),
-            money(cost_usd),
+            money(tally.cheaper_cost_usd),
+            money(tally.cost_usd),
         ),
     })
 }

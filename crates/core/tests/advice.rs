@@ -64,7 +64,7 @@ fn an_uncached_prefix_saves_hits_times_the_read_discount_less_the_rewrites_premi
         status: Some(529),
         ..send(4, "claude-opus-4-5", A, 20_000, CacheUse::None)
     });
-    let report = advisor.report(&|_, _| None, end);
+    let report = advisor.report(&|_, _| None);
     assert_eq!(report.requests, 7);
     assert_eq!(report.advice.len(), 1);
     let advice = &report.advice[0];
@@ -92,10 +92,8 @@ fn a_counted_size_is_used_and_not_called_estimated() {
     for minute in 0..3 {
         advisor.push(&send(minute, "claude-opus-4-5", A, 20_000, CacheUse::None));
     }
-    let report = advisor.report(
-        &|model, key| (model == "claude-opus-4-5" && key == A).then_some(6_000),
-        end,
-    );
+    let report =
+        advisor.report(&|model, key| (model == "claude-opus-4-5" && key == A).then_some(6_000));
     let advice = &report.advice[0];
     assert_eq!(advice.size.tokens, 6_000);
     assert!(!advice.size.estimated);
@@ -132,7 +130,7 @@ fn under_the_minimum_or_never_repeated_within_five_minutes_is_no_advice() {
             CacheUse::None,
         ));
     }
-    let report = advisor.report(&|_, _| None, end);
+    let report = advisor.report(&|_, _| None);
     assert_eq!(report.below_minimum, 1);
     assert_eq!(report.advice.len(), 1);
     assert_eq!(report.advice[0].model, "claude-sonnet-4-5");
@@ -164,7 +162,7 @@ fn where_caching_is_used_the_hit_ratio_and_the_money_saved_come_from_the_answers
             ..send(minute, "claude-opus-4-5", A, 20_000, CacheUse::Blocks)
         });
     }
-    let report = advisor.report(&|_, _| None, end);
+    let report = advisor.report(&|_, _| None);
     assert!(report.advice.is_empty());
     assert_eq!(report.cached.len(), 1);
     let cached = &report.cached[0];
@@ -202,7 +200,7 @@ fn sends_outside_the_window_and_past_the_bound_are_not_followed() {
         memory < 4 * 1024 * 1024,
         "{memory} bytes for 10,000 prefixes"
     );
-    let report = advisor.report(&|_, _| None, end);
+    let report = advisor.report(&|_, _| None);
     assert_eq!(report.requests, MAX_PREFIXES as u64 + 5);
     assert_eq!(report.prefixes, MAX_PREFIXES as u64);
     assert_eq!(report.untracked_sends, 5);
@@ -233,7 +231,7 @@ fn small_requests_get_a_cost_figure_on_a_cheaper_current_model() {
             ..send(n, "claude-opus-4-5", A, 0, CacheUse::None)
         });
     }
-    let report = advisor.report(&|_, _| None, now);
+    let report = advisor.report(&|_, _| None);
     assert_eq!(report.models.len(), 1);
     let advice = &report.models[0];
     assert_eq!((advice.requests, advice.small_requests), (30, 24));
@@ -258,5 +256,5 @@ fn small_requests_get_a_cost_figure_on_a_cheaper_current_model() {
             ..send(n, "claude-opus-4-5", A, 0, CacheUse::None)
         });
     }
-    assert!(advisor.report(&|_, _| None, now).models.is_empty());
+    assert!(advisor.report(&|_, _| None).models.is_empty());
 }

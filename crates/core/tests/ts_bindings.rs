@@ -947,7 +947,7 @@ fn advice_report_has_every_declared_key() {
             advisor.push(&send(minute, "bb00", CacheUse::Blocks, read));
         }
     }
-    let value = json(&advisor.report(&|_, _| None, end));
+    let value = json(&advisor.report(&|_, _| None));
     check::<AdviceReport>(&value);
     check::<PrefixAdvice>(&value["advice"][0]);
     check::<PrefixTokens>(&value["advice"][0]["size"]);

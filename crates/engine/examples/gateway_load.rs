@@ -12,7 +12,8 @@
 //! recorded payloads of the translation tests; and how many requests it takes from the trigger
 //! to the first answer served by the fallback.
 //!
-//! Usage: `gateway_load --bin target/release/claude-status [--quick] [--fallback]`
+//! Usage: `gateway_load --bin target/release/claude-status [--quick] [--fallback]`; with
+//! `GATEWAY_BENCH_SYSTEM_CHARS=N` every request carries a system prompt of N characters.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A benchmark fails loudly.
 
 // The simulator that answers at once, shared with the gateway's tests.
@@ -37,13 +38,25 @@ enum Mode {
 
 impl Mode {
     fn body(self) -> String {
-        serde_json::json!({
+        let mut body = serde_json::json!({
             "model": "claude-sonnet-4-6",
             "max_tokens": 16,
             "messages": [{"role": "user", "content": "Hello from the gateway benchmark."}],
             "stream": self == Mode::Stream,
-        })
-        .to_string()
+        });
+        // `GATEWAY_BENCH_SYSTEM_CHARS=16000` gives every request a system prompt of that many
+        // characters, so the prompt-cache advisor's reading of the prefix (issue 17) is measured
+        // on a realistic body.
+        let chars = std::env::var("GATEWAY_BENCH_SYSTEM_CHARS")
+            .ok()
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(0);
+        if chars > 0 {
+            body["system"] = serde_json::Value::String(
+                "You answer briefly. ".repeat(chars / 20 + 1)[..chars].to_owned(),
+            );
+        }
+        body.to_string()
     }
 
     fn name(self) -> &'static str {

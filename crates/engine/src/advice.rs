@@ -35,5 +35,5 @@ pub fn advice_report(
                     .map(|(_, tokens)| *tokens)
             })
     };
-    Ok(advisor.report(&size_of, now))
+    Ok(advisor.report(&size_of))
 }
