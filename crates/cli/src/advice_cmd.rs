@@ -108,8 +108,9 @@ pub fn render(report: &AdviceReport) -> String {
     let mut notes = Vec::new();
     if report.estimated_sizes > 0 {
         notes.push(
-            "Sizes marked estimated are 4 characters a token of the prefix's text: the API's \
-             own count (count_tokens) is not asked for yet."
+            "Sizes marked estimated are 4 characters a token of the prefix's text; turn on \
+             advisor_count_tokens in the settings (or `proxy --count-prefix-tokens`) to have \
+             count_tokens (free) count each prefix once."
                 .to_owned(),
         );
     }

@@ -80,6 +80,11 @@ pub struct ProxyArgs {
     /// connections over it are closed at once.
     #[arg(long, default_value_t = claude_status_engine::gateway::DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
+    /// Have the prompt-cache advisor ask the API's count_tokens (free) for each new prefix's
+    /// size once, with the credentials of the request that carried it; without it, sizes are
+    /// estimated at 4 characters per token (`usage --advice` says which).
+    #[arg(long)]
+    pub count_prefix_tokens: bool,
     /// Print one line per metered request (model, status, latency, time to first token, tokens).
     #[arg(long)]
     pub print: bool,
@@ -186,6 +191,7 @@ pub async fn proxy(global: &GlobalOptions, args: ProxyArgs) -> anyhow::Result<Ex
         header_timeout: args.header_timeout,
         body_timeout: args.body_timeout,
         max_connections: args.max_connections,
+        count_prefix_tokens: args.count_prefix_tokens,
         token: token.as_ref().map(|(token, _, _)| token.clone()),
         prefix_key: claude_status_engine::paths::data_dir(global.data_dir.clone())
             .ok()

@@ -100,6 +100,10 @@ pub struct Settings {
     /// any other `Origin` is refused with 403, so a site the user visits cannot use the gateway
     /// or read its figures. Empty by default: SDKs and command-line clients send no `Origin`.
     pub gateway_allowed_origins: Vec<String>,
+    /// The prompt-cache advisor asks the API's `count_tokens` (free, its own rate limit) for the
+    /// size of each new prefix once, with the credentials of the request that carried it. Off by
+    /// default, when sizes are estimated at 4 characters per token and say so.
+    pub advisor_count_tokens: bool,
     /// Serve Prometheus metrics at `http://ADDR/metrics` (e.g. `127.0.0.1:9464`); `None` serves
     /// none. Anything but a loopback address needs `allow_remote`.
     pub metrics_addr: Option<String>,
@@ -147,6 +151,7 @@ impl Default for Settings {
             gateway_providers: Vec::new(),
             gateway_bind: None,
             gateway_allowed_origins: Vec::new(),
+            advisor_count_tokens: false,
             metrics_addr: None,
             allow_remote: false,
             price_refresh: true,

@@ -253,3 +253,103 @@ async fn repeated_uncached_prefixes_get_the_exact_saving_and_no_text_is_kept() {
         "a log line holds prompt text"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_counting_on_a_prefix_is_counted_once_by_count_tokens_and_not_called_estimated() {
+    captured_logs();
+    let sim = sim::fast_sim("healthy").await;
+    let directory = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(&directory.path().join("claude-status.sqlite3")).unwrap());
+    let gateway = Gateway::bind(GatewayConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        upstream: sim.base_url(),
+        store: Some(Arc::clone(&store)),
+        prefix_key: Some(PrefixKey::load_or_create(directory.path()).unwrap()),
+        count_prefix_tokens: true,
+        ..GatewayConfig::default()
+    })
+    .await
+    .unwrap();
+    let url = gateway.base_url();
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(gateway.run(shutdown.clone()));
+    let client = reqwest::Client::new();
+    let tools = json!([{"name": "lookup", "description": system_prompt(6_000, "tool"),
+                        "input_schema": {"type": "object", "properties": {}}}]);
+    let system = json!([{"type": "text", "text": system_prompt(20_000, "counted")}]);
+    let request = json!({
+        "model": "claude-opus-4-5", "max_tokens": 16, "tools": tools, "system": system,
+        "messages": [{"role": "user", "content": "hello"}],
+    });
+    for _ in 0..5 {
+        let answer = client
+            .post(format!("{url}/v1/messages"))
+            .header("x-api-key", "sk-ant-api03-advisor-count")
+            .header("anthropic-version", "2023-06-01")
+            .json(&request)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+        answer.bytes().await.unwrap();
+    }
+    // The count runs on a task of its own: wait for it, within a bound.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while store.prefix_sizes().unwrap().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no prefix was counted"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(15), task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+
+    // One prefix, counted once: what the simulator's cache would count up to the end of the
+    // system prompt's last block (tools, then system), the same figure count_tokens gives.
+    let sizes = store.prefix_sizes().unwrap();
+    assert_eq!(sizes.len(), 1, "{sizes:?}");
+    let want = claude_status_simulator::prefix_tokens(&request)
+        .iter()
+        .rev()
+        .find(|point| {
+            !matches!(
+                point.location,
+                claude_status_simulator::BlockLocation::Message { .. }
+            )
+        })
+        .map(|point| point.tokens)
+        .unwrap();
+    assert_eq!(sizes.values().copied().next(), Some(want));
+
+    let catalog = Catalog::builtin();
+    let report = claude_status_engine::advice::advice_report(
+        &store,
+        &catalog,
+        chrono::Utc::now() + chrono::Duration::seconds(1),
+        claude_status_engine::advice::ADVICE_WINDOW,
+    )
+    .unwrap();
+    assert_eq!(report.estimated_sizes, 0);
+    let advice = &report.advice[0];
+    assert_eq!(advice.size.tokens, want);
+    assert!(!advice.size.estimated);
+    assert_eq!(
+        advice.parts,
+        claude_status_core::advice::PrefixParts::ToolsAndSystem
+    );
+    assert!(
+        advice.sentence.starts_with("Tools and system prompt #1 ("),
+        "{}",
+        advice.sentence
+    );
+    // count_tokens saw the requests' own key; the gateway kept it nowhere.
+    let logs = captured_logs().lock().unwrap();
+    assert!(!logs
+        .windows(b"advisor-count".len())
+        .any(|w| w == b"advisor-count"));
+}

@@ -132,6 +132,12 @@ gateway_bind: string | null,
  */
 gateway_allowed_origins: Array<string>, 
 /**
+ * The prompt-cache advisor asks the API's `count_tokens` (free, its own rate limit) for the
+ * size of each new prefix once, with the credentials of the request that carried it. Off by
+ * default, when sizes are estimated at 4 characters per token and say so.
+ */
+advisor_count_tokens: boolean, 
+/**
  * Serve Prometheus metrics at `http://ADDR/metrics` (e.g. `127.0.0.1:9464`); `None` serves
  * none. Anything but a loopback address needs `allow_remote`.
  */

@@ -484,6 +484,7 @@ impl Exchange<'_> {
                     at: self.at,
                     status: status.as_u16(),
                     headers: parts.headers.clone(),
+                    credentials: self.shared.meter.credentials(&self.headers),
                 },
                 request_body,
             )
@@ -522,6 +523,7 @@ impl Exchange<'_> {
                     at: self.at,
                     status,
                     headers: headers.clone(),
+                    credentials: self.shared.meter.credentials(&self.headers),
                 },
                 request_body,
                 &body,
@@ -585,6 +587,7 @@ impl Exchange<'_> {
                 at: Utc::now(),
                 status,
                 headers,
+                credentials: self.shared.meter.credentials(&self.headers),
             },
             request_body.clone(),
             body,

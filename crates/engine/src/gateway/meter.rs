@@ -64,6 +64,9 @@ pub(crate) struct ExchangeHead {
     /// The response headers. Cloning a `HeaderMap` shares its values, so the request path pays
     /// one allocation; the meter task picks out the few it reads.
     pub headers: HeaderMap,
+    /// The request's credentials, only when the advisor counts prefixes with `count_tokens`
+    /// (`MeterSink::credentials`); `None` otherwise, which costs the request path nothing.
+    pub credentials: Option<super::count::Credentials>,
 }
 
 /// How a response body ended, as the body saw it.
@@ -168,9 +171,18 @@ pub(crate) struct MeterSink {
     tx: mpsc::Sender<Written>,
     counters: Arc<Counters>,
     prefix_key: Arc<super::prefix::PrefixKey>,
+    counter: Option<Arc<super::count::PrefixCounter>>,
 }
 
 impl MeterSink {
+    /// What a request must hand its meter for the advisor's count: its credentials when
+    /// counting is on, nothing otherwise.
+    pub(crate) fn credentials(&self, headers: &HeaderMap) -> Option<super::count::Credentials> {
+        self.counter
+            .as_ref()
+            .map(|_| super::count::Credentials::of(headers))
+    }
+
     /// Starts metering one exchange: a task that reads the chunks the returned tap offers.
     /// `request_body` is scanned for its `model` by that task, then dropped.
     pub(crate) fn exchange(&self, head: ExchangeHead, request_body: Bytes) -> Tap {
@@ -226,7 +238,21 @@ async fn meter_exchange(
     let requested_model = json_field::model(&request_body);
     // The prefix is read here, off the client's path, and the body is dropped before the answer
     // is read: only the hash and the length stay.
-    let shape = super::prefix::shape(&sink.prefix_key, &request_body);
+    let (shape, (tools, system)) = super::prefix::shape_and_ranges(&sink.prefix_key, &request_body);
+    if let (Some(counter), Some(credentials), Some(prefix), true) = (
+        &sink.counter,
+        head.credentials.clone(),
+        &shape.prefix,
+        (200..300).contains(&head.status),
+    ) {
+        let part = |range: Option<std::ops::Range<usize>>| {
+            range
+                .filter(|range| range.end <= request_body.len())
+                .map(|range| request_body.slice(range))
+        };
+        let model = requested_model.clone().unwrap_or_default();
+        counter.offer(&model, &prefix.key, part(tools), part(system), credentials);
+    }
     drop(request_body);
     let headers = metering_headers(&head.headers);
 
@@ -536,6 +562,8 @@ pub(crate) struct MeterOutputs {
     pub verdicts: Option<Arc<super::providers::OwnVerdicts>>,
     /// The key request prefixes are hashed under.
     pub prefix_key: super::prefix::PrefixKey,
+    /// Counts new prefixes with `count_tokens`, when the user turned it on.
+    pub counter: Option<Arc<super::count::PrefixCounter>>,
 }
 
 /// Creates the sink and the writer task's future. The writer ends when every sink is dropped
@@ -549,6 +577,7 @@ pub(crate) fn writer(
         tx,
         counters: Arc::clone(&counters),
         prefix_key: Arc::new(outputs.prefix_key.clone()),
+        counter: outputs.counter.clone(),
     };
     (sink, write_records(rx, outputs, counters))
 }
@@ -564,6 +593,7 @@ async fn write_records(
         metrics,
         verdicts,
         prefix_key: _,
+        counter: _,
     } = outputs;
     let mut last_reading: Option<Instant> = None;
     let mut batch = Vec::with_capacity(BATCH_MAX);

@@ -26,6 +26,7 @@
 //! `model`.
 
 mod body;
+mod count;
 mod forward;
 mod framing;
 mod headers;
@@ -156,6 +157,10 @@ pub struct GatewayConfig {
     /// (`prefix::PrefixKey::load_or_create` beside the history database); `None` uses a key of
     /// this process only, so the same prefix before and after a restart counts as two.
     pub prefix_key: Option<prefix::PrefixKey>,
+    /// Asks `count_tokens` (free) for the size of each new prefix, once, with the credentials of
+    /// the request that carried it; off, the advisor estimates at 4 characters per token. Needs
+    /// `store`.
+    pub count_prefix_tokens: bool,
 }
 
 impl Default for GatewayConfig {
@@ -181,6 +186,7 @@ impl Default for GatewayConfig {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             token: None,
             prefix_key: None,
+            count_prefix_tokens: false,
         }
     }
 }
@@ -271,6 +277,7 @@ impl Gateway {
             }
             _ => None,
         };
+        let counter_store = config.store.clone();
         let (sink, writer) = meter::writer(
             meter::MeterOutputs {
                 store: config.store,
@@ -280,6 +287,14 @@ impl Gateway {
                 prefix_key: config
                     .prefix_key
                     .unwrap_or_else(prefix::PrefixKey::ephemeral),
+                counter: match (&counter_store, config.count_prefix_tokens) {
+                    (Some(store), true) => Some(Arc::new(count::PrefixCounter::new(
+                        client.clone(),
+                        &upstream,
+                        Arc::clone(store),
+                    ))),
+                    _ => None,
+                },
             },
             Arc::clone(&counters),
         );

@@ -7,6 +7,7 @@
 //! by anyone who has the database but not the key.
 
 use std::fmt;
+use std::ops::Range;
 use std::path::Path;
 
 use claude_status_core::advice::{CacheUse, PrefixParts, PrefixShape};
@@ -68,8 +69,17 @@ pub struct RequestShape {
 /// Reads a Messages request body's shape. A body that is not a JSON object has no prefix and no
 /// caching, which is also what the API would make of it.
 pub fn shape(key: &PrefixKey, body: &[u8]) -> RequestShape {
-    let [tools, system, top_level, messages] =
+    shape_and_ranges(key, body).0
+}
+
+/// The byte ranges of a request's tools and system prompt in its body, for a count.
+pub(crate) type PrefixRanges = (Option<Range<usize>>, Option<Range<usize>>);
+
+/// [`shape`], with where the tools and the system prompt are in the body.
+pub(crate) fn shape_and_ranges(key: &PrefixKey, body: &[u8]) -> (RequestShape, PrefixRanges) {
+    let [tools_range, system_range, top_level, messages] =
         top_level_values(body, ["tools", "system", "cache_control", "messages"]);
+    let (tools, system) = (tools_range.clone(), system_range.clone());
     let slice = |range: &Option<std::ops::Range<usize>>| {
         range
             .clone()
@@ -104,7 +114,12 @@ pub fn shape(key: &PrefixKey, body: &[u8]) -> RequestShape {
         chars: tools.map_or(0, text_chars) + system.map_or(0, text_chars),
         parts,
     });
-    RequestShape { prefix, cache_use }
+    let keep = |range: Option<Range<usize>>, present: bool| range.filter(|_| present);
+    let ranges = (
+        keep(tools_range, tools.is_some()),
+        keep(system_range, system.is_some()),
+    );
+    (RequestShape { prefix, cache_use }, ranges)
 }
 
 /// `null`, `[]`, `""` and `{}`: a field that is there but gives the model nothing.

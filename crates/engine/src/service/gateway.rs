@@ -50,6 +50,7 @@ struct GatewayKey {
     fallback: Vec<String>,
     fallback_after_secs: u64,
     allowed_origins: Vec<String>,
+    count_prefix_tokens: bool,
     /// The chain's other providers with their base URLs and keys (a key stored from Settings
     /// restarts the gateway with it; `ProviderKey` never prints one).
     providers: Vec<(Provider, String, Option<ProviderKey>)>,
@@ -73,6 +74,7 @@ impl GatewayKey {
             fallback: settings.gateway_fallback.clone(),
             fallback_after_secs: settings.gateway_fallback_after_secs,
             allowed_origins: settings.gateway_allowed_origins.clone(),
+            count_prefix_tokens: settings.advisor_count_tokens,
             providers: provider_endpoints(settings, secrets),
         }
     }
@@ -265,6 +267,7 @@ async fn start(
         store: Some(store.clone()),
         observations: Some(relay_tx),
         prefix_key: advisor_key(data_dir),
+        count_prefix_tokens: key.count_prefix_tokens,
         ..GatewayConfig::default()
     };
     let gateway = Gateway::bind(config).await.map_err(|e| e.to_string())?;
