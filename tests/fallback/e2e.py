@@ -969,6 +969,64 @@ def case_hostile_answer_costs_one_provider_request(run):
     return "asked once"
 
 
+# --- The prompt-cache advisor (issue 17) --------------------------------------------------------
+
+ADVISOR_MODEL = "claude-haiku-4-5"
+# Text that must never reach the advisor's gateway's data folder.
+ADVISOR_MARKER = "okapi-lantern-7f3c"
+
+
+def advisor_report(run):
+    """`claude-status usage --advice --json` on the advisor gateway's data folder."""
+    import subprocess
+    done = subprocess.run([run.cli, "usage", "--advice", "--json"], env=run.advisor_env,
+                          capture_output=True, text=True, timeout=60)
+    expect(done.returncode == 0, f"usage --advice: {done.returncode}: {done.stderr[-500:]}")
+    return json.loads(done.stdout)
+
+
+def case_advisor_with_the_sdk(run):
+    """The real SDK through `claude-status proxy --count-prefix-tokens` (history on): 6 sends of
+    a 20,000-character system prompt without caching and 3 with `cache_control`, then the CLI's
+    advice: the saving exact from Haiku 4.5's prices and the size count_tokens gives, the cached
+    prefix's hits from the simulator's cache, and no prompt text in the data folder."""
+    client = run.clients["advisor"]
+    system = (f"{ADVISOR_MARKER} You are a terse assistant. " * 700)[:20_000]
+    for _ in range(6):
+        client.messages.create(model=ADVISOR_MODEL, max_tokens=16, system=system, messages=user("Hello."))
+    cached = [{"type": "text", "text": "Cached: " + system, "cache_control": {"type": "ephemeral"}}]
+    answers = [client.messages.create(model=ADVISOR_MODEL, max_tokens=16, system=cached, messages=user("Hi."))
+               for _ in range(3)]
+    expect(answers[0].usage.cache_creation_input_tokens > 0, f"first cached send: {answers[0].usage}")
+    expect(answers[1].usage.cache_read_input_tokens > 0, f"second cached send: {answers[1].usage}")
+    # What count_tokens itself says the prefix is, through the same gateway and SDK.
+    probe = user(".")
+    with_prefix = client.messages.count_tokens(model=ADVISOR_MODEL, system=system, messages=probe).input_tokens
+    alone = client.messages.count_tokens(model=ADVISOR_MODEL, messages=probe).input_tokens
+    tokens = with_prefix - alone
+
+    def settled():
+        report = advisor_report(run)
+        return report if report["requests"] >= 9 and report["estimated_sizes"] == 0 else None
+    report = wait_for("the advice to count 9 requests with counted sizes", settled, 15)
+    advice = [a for a in report["advice"] if a["model"] == ADVISOR_MODEL]
+    expect(len(advice) == 1, f"advice: {report['advice']}")
+    advice = advice[0]
+    expect((advice["sends"], advice["would_hit"], advice["would_write"]) == (6, 5, 1), f"advice {advice}")
+    expect(advice["size"] == {"tokens": tokens, "estimated": False}, f"size {advice['size']}, count_tokens {tokens}")
+    # Haiku 4.5: $1 input, $1.25 5-minute write, $0.10 read per million tokens.
+    want = 5 * tokens * (1 - 0.10) / 1e6 - 1 * tokens * (1.25 - 1) / 1e6
+    expect(abs(advice["saving_usd"] - want) < 1e-9, f"saving {advice['saving_usd']} != {want}")
+    expect(len(report["cached"]) == 1, f"cached: {report['cached']}")
+    hit = report["cached"][0]
+    expect((hit["sends"], hit["hits"], hit["writes"]) == (3, 2, 1), f"cached {hit}")
+    for folder, _, files in os.walk(run.advisor_dir):
+        for name in files:
+            with open(os.path.join(folder, name), "rb") as f:
+                expect(ADVISOR_MARKER.encode() not in f.read(), f"{name} holds prompt text")
+    return f"{tokens} tokens counted, ${advice['saving_usd']:.5f} to save, {hit['hits']}/{hit['sends']} cache reads"
+
+
 CASES = [
     case_litellm_create,
     case_litellm_stream,
@@ -990,6 +1048,7 @@ CASES = [
     case_hostile_unknown_finish_reason,
     case_hostile_unknown_finish_reason_stream,
     case_hostile_answer_costs_one_provider_request,
+    case_advisor_with_the_sdk,
 ]
 
 
@@ -1065,12 +1124,20 @@ def main():
                     ["--provider", f"litetools={litellm_v1}"], {"LITETOOLS_API_KEY": LITELLM_KEY})
             gateway("litellm_busy", f"{MODEL},openai-compatible:litebusy:gpt-4o-busy",
                     ["--provider", f"litebusy={litellm_v1}"], {"LITEBUSY_API_KEY": LITELLM_KEY})
+        # The advisor's gateway keeps history (its advice is read from it) and counts prefixes.
+        advisor_dir = os.path.join(work, "data-advisor")
+        advisor_env = {**base_env, "CLAUDE_STATUS_DATA_DIR": advisor_dir}
+        match = procs.start("gateway-advisor", [args.cli, "proxy", "--port", "0", "--upstream", sim_url,
+                                                "--no-probe", "--count-prefix-tokens", "--for", "300s"],
+                            advisor_env, ready=r"listening on (http://[0-9.]+:\d+)")
+        gateways["advisor"] = match.group(1)
         setup.append(("gateways started", time.monotonic() - t0))
         if litellm:
             setup.append(("LiteLLM's proxy ready (from its start)", litellm.wait_ready()))
         procs.check_alive()
 
         run = Run(sim_url, gateways, capture, litellm)
+        run.cli, run.advisor_dir, run.advisor_env = args.cli, advisor_dir, advisor_env
         for case in cases:
             name = name_of(case)
             t = time.monotonic()
