@@ -353,6 +353,7 @@ const FIELDS: readonly SettingsField[] = [
   "gateway",
   "gateway_port",
   "gateway_retry",
+  "advisor_count_tokens",
   "gateway_fallback",
   "gateway_fallback_after_secs",
   "gateway_providers",

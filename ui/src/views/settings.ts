@@ -54,6 +54,7 @@ type BooleanField =
   | "admin_api"
   | "gateway"
   | "gateway_retry"
+  | "advisor_count_tokens"
   | "price_refresh";
 type BudgetField = "monthly_budget_cents" | "daily_budget_cents";
 type ModelListField = "gateway_fallback" | "pinned_models" | "dropped_models" | "gateway_allowed_origins";
@@ -405,6 +406,7 @@ export function settingsView(context: AppContext): View {
       gateway: checks.get("gateway")?.checked ?? base.gateway,
       gateway_port: number("gateway_port"),
       gateway_retry: checks.get("gateway_retry")?.checked ?? base.gateway_retry,
+      advisor_count_tokens: checks.get("advisor_count_tokens")?.checked ?? base.advisor_count_tokens,
       price_refresh: checks.get("price_refresh")?.checked ?? base.price_refresh,
       gateway_fallback: parseModelList(fallback.value),
       gateway_allowed_origins: parseModelList(origins.value),
@@ -830,6 +832,10 @@ export function settingsView(context: AppContext): View {
           numberField("gateway_port"),
           gatewayStatus,
           checkField("gateway_retry", "Retry 529, 500 and 429 in the gateway before my code sees them (never the spend cap)"),
+          checkField(
+            "advisor_count_tokens",
+            "Count each new prompt prefix once with the API's count_tokens (free, with the request's own key) so the Budget view's caching advice uses exact sizes instead of 4 characters per token",
+          ),
           listField(
             "gateway_allowed_origins",
             "Web pages allowed to call the gateway",

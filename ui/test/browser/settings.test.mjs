@@ -530,12 +530,14 @@ test("the gateway's retries and fallback chain: off by default, sent with set_se
   try {
     await openSettings(page, state.server.origin);
     assert.equal(await field(page, "gateway_retry").isChecked(), false);
+    assert.equal(await field(page, "advisor_count_tokens").isChecked(), false);
     assert.equal(await field(page, "gateway_fallback").inputValue(), "");
     assert.match(await text(page.locator(tid("gateway-resilience-hint"))), /^Both are off by default\. Your SDK already retries 529s, 500s and 429s/);
     const label = await page.locator('label[for="setting-gateway_fallback"]').textContent();
     assert.equal(label, "Fallback chain");
 
     await field(page, "gateway_retry").check();
+    await field(page, "advisor_count_tokens").check();
     await field(page, "gateway_fallback").fill(" claude-opus-4-6,claude-sonnet-4-6  claude-haiku-4-5 ");
     assert.equal(await text(page.locator(tid("setting-error-gateway_fallback"))), "");
     await page.locator(tid("settings-save")).click();
@@ -544,6 +546,7 @@ test("the gateway's retries and fallback chain: off by default, sent with set_se
     assert.deepEqual(first.settings, {
       ...stored,
       gateway_retry: true,
+      advisor_count_tokens: true,
       gateway_fallback: ["claude-opus-4-6", "claude-sonnet-4-6", "claude-haiku-4-5"],
     });
     // The form shows what the shell answered, in one spelling.
