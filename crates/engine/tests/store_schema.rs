@@ -63,7 +63,14 @@ fn value_for(table: &str, column: &str, declared: &str, i: i64) -> Value {
         ("plan_readings", "source") => return text("statusline"),
         ("plan_readings", "used_percent") => return Value::Real(10.0 * (i + 1) as f64),
         ("alert_episodes", "level") => return text("degraded"),
-        ("gateway_event_providers", "attempt") => return text("{}"),
+        // A provider's part as the store writes it, so the event reads back whole.
+        ("gateway_event_providers", "attempt") => {
+            return text(
+                r#"{"target":"openai:gpt-4o","reason":"overloaded","status":200,"served":true,
+                    "latency_ms":120,"input_tokens":10,"output_tokens":5,"cache_read_tokens":0,
+                    "cost_usd":0.001}"#,
+            )
+        }
         _ => {}
     }
     let declared = declared.to_ascii_uppercase();
