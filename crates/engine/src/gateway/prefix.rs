@@ -140,28 +140,61 @@ fn has_cache_control(raw: &[u8]) -> bool {
     memchr::memmem::find(raw, b"\"cache_control\"").is_some()
 }
 
-/// The characters of every string in a JSON value (tool names, descriptions and schemas' texts,
-/// the system prompt's blocks), without the JSON around them: what the 4-characters-a-token
-/// estimate is about. A value that does not parse counts its bytes, an over- rather than an
-/// under-estimate.
+/// The characters of every string value in a JSON value (tool names, descriptions and schemas'
+/// texts, the system prompt's blocks), without the JSON around them, the object keys, or the
+/// markup values of `type` and `ttl` (`"text"`, `"ephemeral"`, `"1h"`): what the
+/// 4-characters-a-token estimate is about.
+///
+/// One pass over the bytes without building the document: this runs for every metered request,
+/// and a parse into `serde_json::Value` cost several times the hash. An escape counts as the one
+/// character it stands for. Bytes that are not well-formed JSON are counted as they come, an
+/// estimate either way.
 fn text_chars(raw: &[u8]) -> u64 {
-    fn count(value: &serde_json::Value) -> u64 {
-        match value {
-            serde_json::Value::String(text) => text.chars().count() as u64,
-            serde_json::Value::Array(items) => items.iter().map(count).sum(),
-            serde_json::Value::Object(fields) => fields
-                .iter()
-                // `cache_control` and `type` are markup, not text the model reads.
-                .filter(|(name, _)| name.as_str() != "cache_control" && name.as_str() != "type")
-                .map(|(_, value)| count(value))
-                .sum(),
-            _ => 0,
+    let mut total = 0u64;
+    let mut at = 0;
+    // Whether the string that ended last was a markup key (`type`, `ttl`), whose value is
+    // skipped.
+    let mut markup_value_next = false;
+    while at < raw.len() {
+        if raw[at] != b'"' {
+            at += 1;
+            continue;
+        }
+        // A string: count its characters, and remember the first few bytes to tell a markup key.
+        let start = at + 1;
+        let mut chars = 0u64;
+        let mut i = start;
+        while i < raw.len() && raw[i] != b'"' {
+            if raw[i] == b'\\' {
+                // `\uXXXX` stands for one character, as does every shorter escape.
+                i += if raw.get(i + 1) == Some(&b'u') { 6 } else { 2 };
+                chars += 1;
+                continue;
+            }
+            // Continuation bytes of a UTF-8 sequence are not characters of their own.
+            if raw[i] & 0xC0 != 0x80 {
+                chars += 1;
+            }
+            i += 1;
+        }
+        let end = i.min(raw.len());
+        at = end + 1;
+        // A key is followed by a colon; anything else is a value.
+        let mut next = at;
+        while next < raw.len() && raw[next].is_ascii_whitespace() {
+            next += 1;
+        }
+        if raw.get(next) == Some(&b':') {
+            let key = &raw[start..end];
+            markup_value_next = key == b"type" || key == b"ttl";
+        } else {
+            if !markup_value_next {
+                total += chars;
+            }
+            markup_value_next = false;
         }
     }
-    match serde_json::from_slice::<serde_json::Value>(raw) {
-        Ok(value) => count(&value),
-        Err(_) => raw.len() as u64,
-    }
+    total
 }
 
 #[cfg(test)]
@@ -244,6 +277,22 @@ mod tests {
                 "{:?}",
                 String::from_utf8_lossy(body)
             );
+        }
+    }
+
+    #[test]
+    fn the_characters_are_the_string_values_less_markup() {
+        let cases: [(&[u8], u64); 7] = [
+            (br#""You are terse.""#, 14),
+            (br#"[{"type":"text","text":"abcd","cache_control":{"type":"ephemeral","ttl":"1h"}}]"#, 4),
+            (br#"[{"name":"get","description":"Gets it.","input_schema":{"type":"object","properties":{"q":{"type":"string","description":"a query"}}}}]"#, 18),
+            (br#""caf\u00e9 \"quoted\"\n""#, 14),
+            ("\"façade ✓\"".as_bytes(), 8),
+            (b"\"unterminated", 12),
+            (b"12345", 0),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(text_chars(raw), want, "{}", String::from_utf8_lossy(raw));
         }
     }
 
