@@ -475,10 +475,16 @@ struct Reading {
 
 impl ModelWatch {
     fn prune(&mut self, now: DateTime<Utc>) {
-        let oldest_minute = minute_index(now) - MINUTES_KEPT;
-        self.minutes.retain(|minute, _| *minute > oldest_minute);
-        let oldest_hour = hour_index(now) - BASELINE_SPAN_HOURS;
-        self.hours.retain(|hour, _| *hour >= oldest_hour);
+        // Minutes and hours "from the future" were stamped before the clock was set back; they
+        // go too, rather than wait (unbounded) for the clock to catch up.
+        let current_minute = minute_index(now);
+        let oldest_minute = current_minute - MINUTES_KEPT;
+        self.minutes
+            .retain(|minute, _| *minute > oldest_minute && *minute <= current_minute + 60);
+        let current_hour = hour_index(now);
+        let oldest_hour = current_hour - BASELINE_SPAN_HOURS;
+        self.hours
+            .retain(|hour, _| *hour >= oldest_hour && *hour <= current_hour);
         let since = now - LATENCY_WINDOW;
         for ring in [&mut self.ttft, &mut self.answers] {
             // The ring is in arrival order, which is nearly time order; a retain also drops a
@@ -616,6 +622,11 @@ impl SpikeWatch {
         }
         let cost = sample.cost_usd(catalog);
         let watch = self.models.entry(model).or_default();
+        // Between evaluations samples of scattered times could add minutes without end: the
+        // oldest go first past twice what an evaluation keeps.
+        while watch.minutes.len() >= 2 * MINUTES_KEPT as usize {
+            watch.minutes.pop_first();
+        }
         watch.last_seen = Some(watch.last_seen.map_or(sample.at, |t| t.max(sample.at)));
         watch
             .minutes
@@ -642,6 +653,10 @@ impl SpikeWatch {
             }
             let index = hour_index(value.hour);
             let watch = self.models.entry(value.model.clone()).or_default();
+            // At most one value per hour of the span is kept, whatever a caller sends.
+            if watch.hours.len() > BASELINE_SPAN_HOURS as usize * 2 {
+                continue;
+            }
             let end = value.hour + Duration::hours(1);
             watch.last_seen = Some(watch.last_seen.map_or(end, |t| t.max(end)));
             watch.hours.entry(index).or_insert(value);
