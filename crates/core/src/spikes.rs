@@ -293,7 +293,9 @@ pub struct HourValue {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum SpikeMeasure {
-    /// Cost per 1,000 requests over the trailing hour, against the 7-day baseline.
+    /// Cost per 1,000 requests over the trailing hour, against the 7-day baseline. Named by
+    /// hand: serde's snake case would write `cost_per1k`, unlike its key's `cost_per_1k`.
+    #[serde(rename = "cost_per_1k")]
     CostPer1k,
     /// p95 input tokens per request over the trailing hour, against the 7-day baseline.
     P95InputTokens,
@@ -907,6 +909,16 @@ mod tests {
         assert_eq!(p95_exact(1..=20u64), Some((19, 20)));
         assert_eq!(p95_exact(std::iter::once(7)), Some((7, 1)));
         assert_eq!(p95_exact(std::iter::empty()), None);
+    }
+
+    #[test]
+    fn each_measure_is_spelt_the_same_in_json_and_in_keys() {
+        for measure in SpikeMeasure::ALL {
+            assert_eq!(
+                serde_json::to_value(measure).unwrap(),
+                serde_json::Value::String(measure.as_str().to_owned())
+            );
+        }
     }
 
     #[test]

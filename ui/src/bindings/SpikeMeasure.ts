@@ -3,4 +3,4 @@
 /**
  * What a spike alert measures.
  */
-export type SpikeMeasure = "cost_per1k" | "p95_input_tokens" | "stream_ttft" | "answer_time";
+export type SpikeMeasure = "cost_per_1k" | "p95_input_tokens" | "stream_ttft" | "answer_time";
