@@ -71,14 +71,16 @@ pub fn show_message<R: Runtime>(
 fn icon_name(notification: &Notification) -> &'static str {
     use claude_status_core::alerts::AlertKind;
     match notification.kind {
-        AlertKind::Recovered | AlertKind::IncidentResolved | AlertKind::ProviderBack => {
-            "emblem-ok-symbolic"
-        }
+        AlertKind::Recovered
+        | AlertKind::IncidentResolved
+        | AlertKind::ProviderBack
+        | AlertKind::TrafficSpikeOver => "emblem-ok-symbolic",
         AlertKind::Trouble
         | AlertKind::Flapping
         | AlertKind::ProviderFallback
         | AlertKind::UsageThreshold
-        | AlertKind::SpendCapReached => "dialog-warning",
+        | AlertKind::SpendCapReached
+        | AlertKind::TrafficSpike => "dialog-warning",
         AlertKind::IncidentOpened | AlertKind::IncidentUpdated => "dialog-information",
     }
 }
@@ -88,6 +90,27 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
     use claude_status_core::fallback::{notification, GateNotice};
+
+    /// Issue 17: a spike in the gateway's traffic warns, and its end says all is well again.
+    #[test]
+    fn a_traffic_spike_warns_and_its_end_reassures() {
+        use claude_status_core::alerts::{AlertKind, Notification};
+        use claude_status_core::Level;
+        let spike = |kind| Notification {
+            kind,
+            level: Level::Degraded,
+            title: "Opus 4.5: cost per 1,000 requests $41.20".to_owned(),
+            body: "Over twice its 7-day median of $18.05 for 10 minutes.".to_owned(),
+            incident_id: None,
+            key: "spike:cost_per_1k:claude-opus-4-5".to_owned(),
+            model: Some("claude-opus-4-5".to_owned()),
+        };
+        assert_eq!(icon_name(&spike(AlertKind::TrafficSpike)), "dialog-warning");
+        assert_eq!(
+            icon_name(&spike(AlertKind::TrafficSpikeOver)),
+            "emblem-ok-symbolic"
+        );
+    }
 
     /// Issue 15: the gateway's move to another provider warns, its return says all is well, and
     /// both keep the core's own words (the model's name and the target).

@@ -64,7 +64,7 @@ export function newChannel(kind: ChannelKind, id: string, name: string): Channel
     name: name.trim() || id,
     kind,
     enabled: true,
-    filter: { levels: ["overloaded", "outage"], models: [], incidents: true, budget: true, plan: true },
+    filter: { levels: ["overloaded", "outage"], models: [], incidents: true, budget: true, plan: true, traffic: true },
     endpoint: null,
   };
 }
@@ -89,6 +89,8 @@ const ALERT_KIND_LABELS: Record<AlertKind, string> = {
   spend_cap_reached: "spend cap reached",
   provider_fallback: "the gateway moving a model's requests to another provider",
   provider_back: "its requests coming back to Claude",
+  traffic_spike: "a spike in the gateway's traffic (cost, input tokens, time to first token, answer time)",
+  traffic_spike_over: "the end of a traffic spike",
 };
 
 export function alertKindLabel(kind: AlertKind): string {

@@ -10,6 +10,8 @@ import type { CostFigure } from "./bindings/CostFigure.ts";
 import type { CostSource } from "./bindings/CostSource.ts";
 import type { OwnTraffic } from "./bindings/OwnTraffic.ts";
 import type { RateLimitBucket } from "./bindings/RateLimitBucket.ts";
+import type { SpikeLine } from "./bindings/SpikeLine.ts";
+import type { SpikeMeasure } from "./bindings/SpikeMeasure.ts";
 import type { TierChoice } from "./bindings/TierChoice.ts";
 import type { TrackerSnapshot } from "./bindings/TrackerSnapshot.ts";
 import { count, percent, spanText, usd } from "./format.ts";
@@ -171,4 +173,28 @@ export function ownTrafficText(own: OwnTraffic): { overloaded: string; rateLimit
 /** True when the tracker has recorded anything today. */
 export function recordedToday(usage: TrackerSnapshot): boolean {
   return usage.today.cost.source !== null || usage.today.requests > 0;
+}
+
+/** What each spike alert measures, in words; a new measure fails the build until it has some. */
+const SPIKE_MEASURE_WORDS: Record<SpikeMeasure, string> = {
+  cost_per_1k: "cost per 1,000 requests",
+  p95_input_tokens: "p95 input tokens per request",
+  stream_ttft: "p95 time to first token (streams)",
+  answer_time: "p95 answer time (whole answers)",
+};
+
+/**
+ * One spike-alert line of the Budget view, from core's `SpikeLine` (spikes.rs): the model, the
+ * measure, core's own sentence (the value against the 7-day median or the fixed limit, or
+ * "learning: N of 24 hours"), and the state.
+ */
+export function spikeLineText(line: SpikeLine): string {
+  const state = line.alerting
+    ? "alerting"
+    : line.above
+      ? "above, for 10 minutes before it alerts"
+      : line.threshold === null
+        ? "no alert until the baseline has 24 hours"
+        : "normal";
+  return `${line.model_name}, ${SPIKE_MEASURE_WORDS[line.measure]}: ${line.text} (${state})`;
 }

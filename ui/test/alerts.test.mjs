@@ -39,14 +39,14 @@ test("a new channel follows core's rules", () => {
     name: "phone",
     kind: "ntfy",
     enabled: true,
-    filter: { levels: ["overloaded", "outage"], models: [], incidents: true, budget: true, plan: true },
+    filter: { levels: ["overloaded", "outage"], models: [], incidents: true, budget: true, plan: true, traffic: true },
     endpoint: null,
   });
 });
 
 test("issue 15: every notification kind has words, and the level boxes say they bring the provider moves", async () => {
   const { readFile } = await import("node:fs/promises");
-  const kinds = ["trouble", "recovered", "flapping", "incident_opened", "incident_updated", "incident_resolved", "usage_threshold", "spend_cap_reached", "provider_fallback", "provider_back"];
+  const kinds = ["trouble", "recovered", "flapping", "incident_opened", "incident_updated", "incident_resolved", "usage_threshold", "spend_cap_reached", "provider_fallback", "provider_back", "traffic_spike", "traffic_spike_over"];
   for (const kind of kinds) assert.ok(alertKindLabel(kind).length > 0, kind);
   assert.equal(alertKindLabel("provider_fallback"), "the gateway moving a model's requests to another provider");
   assert.equal(alertKindLabel("provider_back"), "its requests coming back to Claude");

@@ -19,6 +19,7 @@ import {
   limitRows,
   liveText,
   ownTrafficText,
+  spikeLineText,
   progressText,
   recordedToday,
   tierText,
@@ -228,4 +229,30 @@ test("the usage fixtures add up the way tracker.rs computes them", () => {
   assert.equal(fx.settingsView.settings.daily_budget_cents, null);
   assert.equal(fx.usageSnapshot.usage, fx.busyUsage);
   assert.equal(fx.usageScenario.get_snapshot, fx.usageSnapshot);
+});
+
+test("issue 17: a spike-alert line names the model, the measure, core's sentence and the state", () => {
+  const line = {
+    model: "claude-opus-4-5",
+    model_name: "Opus 4.5",
+    measure: "cost_per_1k",
+    threshold: 18.05,
+    fixed_limit: false,
+    baseline_hours: 31,
+    current: 41.2,
+    current_requests: 1234,
+    above: true,
+    above_since: "2026-12-07T12:00:00Z",
+    alerting: true,
+    text: "$41.20, 7-day median $18.05",
+  };
+  assert.equal(spikeLineText(line), "Opus 4.5, cost per 1,000 requests: $41.20, 7-day median $18.05 (alerting)");
+  assert.equal(
+    spikeLineText({ ...line, alerting: false }),
+    "Opus 4.5, cost per 1,000 requests: $41.20, 7-day median $18.05 (above, for 10 minutes before it alerts)",
+  );
+  assert.equal(
+    spikeLineText({ ...line, measure: "stream_ttft", threshold: null, above: false, alerting: false, text: "under 20 requests in the last 10 minutes (3)" }),
+    "Opus 4.5, p95 time to first token (streams): under 20 requests in the last 10 minutes (3) (no alert until the baseline has 24 hours)",
+  );
 });

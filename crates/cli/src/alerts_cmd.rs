@@ -66,6 +66,10 @@ pub enum AlertsCommand {
         /// No plan-window alerts.
         #[arg(long)]
         no_plan: bool,
+        /// No traffic-spike alerts (the gateway's cost per 1,000 requests, input tokens, time
+        /// to first token and answer time).
+        #[arg(long)]
+        no_traffic: bool,
         /// PagerDuty only: the Events API URL (an EU account:
         /// https://events.eu.pagerduty.com/v2/enqueue).
         #[arg(long)]
@@ -123,6 +127,7 @@ pub async fn alerts(global: &GlobalOptions, command: AlertsCommand) -> anyhow::R
             no_incidents,
             no_budget,
             no_plan,
+            no_traffic,
             endpoint,
             disabled,
         } => {
@@ -133,6 +138,7 @@ pub async fn alerts(global: &GlobalOptions, command: AlertsCommand) -> anyhow::R
             channel.filter.incidents = !no_incidents;
             channel.filter.budget = !no_budget;
             channel.filter.plan = !no_plan;
+            channel.filter.traffic = !no_traffic;
             channel.endpoint = endpoint;
             change_settings(global, |settings| {
                 settings.alert_channels.retain(|c| c.id != id);
@@ -231,7 +237,7 @@ async fn list(global: &GlobalOptions, json: bool) -> anyhow::Result<ExitCode> {
             channel.name
         );
         println!(
-            "    {secret}; levels {}; models {}; incidents {}, budget {}, plan {}",
+            "    {secret}; levels {}; models {}; incidents {}, budget {}, plan {}, traffic {}",
             if levels.is_empty() {
                 "none".to_owned()
             } else {
@@ -245,6 +251,7 @@ async fn list(global: &GlobalOptions, json: bool) -> anyhow::Result<ExitCode> {
             yes_no(channel.filter.incidents),
             yes_no(channel.filter.budget),
             yes_no(channel.filter.plan),
+            yes_no(channel.filter.traffic),
         );
         if report.running {
             println!(

@@ -187,6 +187,19 @@ fn channels_are_set_up_tested_and_an_overload_storm_reaches_the_webhook() {
     );
     assert_eq!(bad.code, Some(64), "{bad:#?}");
     assert!(bad.stderr.contains("alert_channels[1].id"), "{bad:#?}");
+    // A channel without traffic-spike alerts (issue 17): its filter says so, and it goes again.
+    let quiet = run(
+        cli(data, &url).args(["alerts", "add", "ntfy", "quiet", "--no-traffic"]),
+        None,
+    );
+    assert_eq!(quiet.code, Some(0), "{quiet:#?}");
+    let listed = run(cli(data, &url).args(["alerts", "list"]), None);
+    assert!(
+        listed.stdout.contains("plan on, traffic off"),
+        "{listed:#?}"
+    );
+    let removed = run(cli(data, &url).args(["alerts", "remove", "quiet"]), None);
+    assert_eq!(removed.code, Some(0), "{removed:#?}");
 
     // Without a keychain the signing secret goes to the 0600 file; the URL comes from the
     // environment.

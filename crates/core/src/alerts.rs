@@ -32,6 +32,12 @@ pub enum AlertKind {
     ProviderFallback,
     /// The gateway's requests for that model go to Claude again.
     ProviderBack,
+    /// A model's own traffic through the gateway spiked: cost per 1,000 requests or p95 input
+    /// tokens over twice its 7-day baseline for 10 minutes, or its p95 time to first token or
+    /// answer time over its limit (`spikes::SpikeWatch`).
+    TrafficSpike,
+    /// That spike is over: the value is back under its limit.
+    TrafficSpikeOver,
 }
 
 /// One notification for the OS (the tray) or the terminal (`watch`).
@@ -333,6 +339,19 @@ impl AlertState {
             AlertKind::Recovered => self.notified_trouble = None,
             _ => {}
         }
+    }
+
+    /// Whether a notification raised outside `decide` (a traffic spike) may go out now: true, and
+    /// remembered, when its key was not sent within the cooldown. The same deduplication and
+    /// cooldown as every other alert, so a spike that flaps around its limit is told once.
+    pub fn admit(
+        &mut self,
+        policy: &AlertPolicy,
+        notification: &Notification,
+        now: DateTime<Utc>,
+    ) -> bool {
+        self.forget_old(policy, now);
+        self.fresh(policy, &notification.key, now)
     }
 
     /// True (and remembered) when the key was not sent within the cooldown.

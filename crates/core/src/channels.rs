@@ -185,6 +185,10 @@ pub struct ChannelFilter {
     pub budget: bool,
     /// A subscriber's plan windows (80 %, 95 %, 100 %).
     pub plan: bool,
+    /// Spikes in the gateway's own traffic (cost per 1,000 requests, p95 input tokens, time to
+    /// first token, answer time) and their ends, for the models `models` lets through. A
+    /// settings file written before it existed reads as `true`.
+    pub traffic: bool,
 }
 
 impl Default for ChannelFilter {
@@ -195,6 +199,7 @@ impl Default for ChannelFilter {
             incidents: true,
             budget: true,
             plan: true,
+            traffic: true,
         }
     }
 }
@@ -253,6 +258,7 @@ impl ChannelConfig {
             Topic::Incident => filter.incidents,
             Topic::Budget => filter.budget,
             Topic::Plan => filter.plan,
+            Topic::Traffic => filter.traffic && self.accepts_model(notification.model.as_deref()),
         }
     }
 
@@ -452,6 +458,8 @@ pub enum Topic {
     Budget,
     /// Plan windows.
     Plan,
+    /// Spikes in the gateway's traffic and their ends.
+    Traffic,
 }
 
 impl Topic {
@@ -469,6 +477,7 @@ impl Topic {
             | AlertKind::IncidentResolved => Topic::Incident,
             AlertKind::UsageThreshold if notification.key.starts_with("plan:") => Topic::Plan,
             AlertKind::UsageThreshold | AlertKind::SpendCapReached => Topic::Budget,
+            AlertKind::TrafficSpike | AlertKind::TrafficSpikeOver => Topic::Traffic,
         }
     }
 }
@@ -481,6 +490,9 @@ impl Topic {
 pub fn dedup_window(key: &str) -> Duration {
     if key.starts_with("usage:") || key.starts_with("spend:") {
         Duration::minutes(30)
+    } else if key.starts_with("spike:") {
+        // A spike recurs by design; the core's own cooldown (`AlertPolicy`, 10 minutes).
+        Duration::minutes(10)
     } else {
         Duration::days(8)
     }
@@ -547,6 +559,8 @@ impl AlertMessage {
             Some(AlertKind::SpendCapReached) => "spend_cap_reached",
             Some(AlertKind::ProviderFallback) => "provider_fallback",
             Some(AlertKind::ProviderBack) => "provider_back",
+            Some(AlertKind::TrafficSpike) => "traffic_spike",
+            Some(AlertKind::TrafficSpikeOver) => "traffic_spike_over",
         }
     }
 
@@ -719,6 +733,27 @@ impl Router {
                             ),
                         });
                     }
+                }
+                AlertKind::TrafficSpikeOver => {
+                    if !channel.accepts(notification) || delivered(&channel.id, &notification.key) {
+                        continue;
+                    }
+                    // The end of a spike resolves the spike's own key, so PagerDuty closes the
+                    // event the spike triggered rather than opening another.
+                    let spike_key = notification
+                        .key
+                        .strip_suffix(":recovered")
+                        .unwrap_or(&notification.key)
+                        .to_owned();
+                    routed.deliveries.push(Delivery {
+                        channel_id: channel.id.clone(),
+                        message: AlertMessage::from_notification(
+                            notification,
+                            at,
+                            AlertAction::Resolve,
+                            spike_key,
+                        ),
+                    });
                 }
                 _ => {
                     if !channel.accepts(notification) || delivered(&channel.id, &notification.key) {
@@ -955,7 +990,9 @@ pub fn pagerduty_severity(message: &AlertMessage) -> &'static str {
     match message.kind {
         Some(AlertKind::Trouble) if message.level == Level::Outage => "critical",
         Some(AlertKind::Trouble) => "error",
-        Some(AlertKind::Flapping) | Some(AlertKind::SpendCapReached) => "warning",
+        Some(AlertKind::Flapping)
+        | Some(AlertKind::SpendCapReached)
+        | Some(AlertKind::TrafficSpike) => "warning",
         _ => "info",
     }
 }
@@ -1482,6 +1519,93 @@ mod tests {
         assert!(body.contains("529"));
         assert!(headers.contains(&("Priority", "4".to_owned())));
         assert_eq!(signed_content(12, b"{}"), b"12.{}".to_vec());
+    }
+
+    #[test]
+    fn traffic_spikes_have_their_filter_and_their_end_resolves_the_spike() {
+        // A settings file written before the filter existed still parses, with spikes on.
+        let old: ChannelFilter = serde_json::from_value(json!({
+            "levels": ["outage"], "models": [], "incidents": true, "budget": false, "plan": true
+        }))
+        .unwrap();
+        assert!(old.traffic);
+        let mut old_channel = ChannelConfig::new("old", "Old", ChannelKind::Slack);
+        old_channel.filter = old;
+        assert_eq!(validate_channels(&[old_channel]), Ok(()));
+
+        let spike = notification(
+            AlertKind::TrafficSpike,
+            Level::Degraded,
+            Some("claude-opus-4-5"),
+            "spike:cost_per_1k:claude-opus-4-5",
+        );
+        let over = notification(
+            AlertKind::TrafficSpikeOver,
+            Level::Operational,
+            Some("claude-opus-4-5"),
+            "spike:cost_per_1k:claude-opus-4-5:recovered",
+        );
+        assert_eq!(Topic::of(&spike), Topic::Traffic);
+        assert_eq!(Topic::of(&over), Topic::Traffic);
+        let all = ChannelConfig::new("all", "All", ChannelKind::Pagerduty);
+        let none = channel("quiet", ChannelKind::Slack, |f| f.traffic = false);
+        let sonnet_only = channel("sonnet", ChannelKind::Discord, |f| {
+            f.models = vec!["claude-sonnet-4-5".to_owned()]
+        });
+        assert!(all.accepts(&spike));
+        assert!(!none.accepts(&spike));
+        assert!(
+            !sonnet_only.accepts(&spike),
+            "a channel's models choose spikes too"
+        );
+
+        let channels = [all, none, sonnet_only];
+        let mut router = Router::default();
+        let fired = router.route(&channels, &spike, at(0), &never);
+        assert_eq!(fired.deliveries.len(), 1);
+        let fired = &fired.deliveries[0].message;
+        assert_eq!(fired.action, AlertAction::Notify);
+        let ended = router.route(&channels, &over, at(20), &never);
+        assert_eq!(ended.deliveries.len(), 1);
+        let ended = &ended.deliveries[0].message;
+        assert_eq!(ended.action, AlertAction::Resolve);
+        assert_eq!(
+            ended.dedup_key, fired.dedup_key,
+            "PagerDuty closes what it opened"
+        );
+        assert_eq!(ended.notification_key, over.key);
+        assert!(
+            router.open_episodes().is_empty(),
+            "a spike is no level episode"
+        );
+
+        // Every channel's payload names the kind and carries the model.
+        let pd = pagerduty_payload(fired, "KEY", "host");
+        assert_eq!(pd["event_action"], "trigger");
+        assert_eq!(pd["payload"]["severity"], "warning");
+        assert_eq!(pd["payload"]["class"], "traffic_spike");
+        assert_eq!(pd["payload"]["component"], "claude-opus-4-5");
+        assert_eq!(
+            pagerduty_payload(ended, "KEY", "host"),
+            json!({"routing_key": "KEY", "event_action": "resolve",
+                   "dedup_key": "spike:cost_per_1k:claude-opus-4-5"})
+        );
+        let hook = serde_json::to_value(webhook_payload(fired, "0.1.0")).unwrap();
+        assert_eq!(hook["kind"], "traffic_spike");
+        assert_eq!(hook["model"], "claude-opus-4-5");
+        let hook = serde_json::to_value(webhook_payload(ended, "0.1.0")).unwrap();
+        assert_eq!(hook["kind"], "traffic_spike_over");
+        assert!(slack_payload(fired)["text"]
+            .as_str()
+            .unwrap()
+            .contains("TrafficSpike"));
+        assert!(discord_payload(fired)["embeds"][0]["footer"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("claude-opus-4-5"));
+        let (_, headers) = ntfy_request(ended);
+        assert!(headers.iter().any(|(name, _)| *name == "Tags"));
+        assert_eq!(dedup_window(&spike.key), Duration::minutes(10));
     }
 
     #[test]

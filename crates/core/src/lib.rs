@@ -28,6 +28,7 @@ pub mod report;
 pub mod retry;
 pub mod series;
 pub mod settings;
+pub mod spikes;
 pub mod sse;
 pub mod statusline;
 pub mod statuspage;

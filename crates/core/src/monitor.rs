@@ -85,6 +85,20 @@ pub enum Observation {
     },
     /// The gateway moved a model's requests to another provider, or back to Claude.
     Fallback { notice: crate::fallback::GateNotice },
+    /// The gateway's requests, successful or not, for the spike alerts (`spikes::SpikeWatch`).
+    /// `replay` marks requests read back from the ledger at start: the ledger does not say which
+    /// answers were streamed, so they count toward the hourly and trailing-hour figures only,
+    /// never toward the latency rules (a stream's duration must never be timed as an answer's).
+    Traffic {
+        samples: Vec<crate::spikes::TrafficSample>,
+        #[serde(default)]
+        replay: bool,
+    },
+    /// The hourly values of the last 7 days read back from the ledger at start, so a restart
+    /// keeps the spike alerts' baselines.
+    TrafficBaseline {
+        hours: Vec<crate::spikes::HourValue>,
+    },
     /// A new price table (a refresh of the ecosystem's table, or the override file edited).
     #[serde(skip)]
     Catalog {
@@ -152,6 +166,8 @@ pub struct MonitorState {
     tracker: Option<Tracker>,
     usage_alerts: UsageAlerts,
     usage_alert_policy: UsageAlertPolicy,
+    /// The spike alerts on the gateway's traffic, decided on `tick`.
+    spikes: crate::spikes::SpikeWatch,
     /// Per-model health: streaming probes and the user's own requests, by model.
     models: ModelBook,
     /// The latest streaming probe of any model, for the probe report.
@@ -191,6 +207,7 @@ impl MonitorState {
             tracker: None,
             usage_alerts: UsageAlerts::default(),
             usage_alert_policy: UsageAlertPolicy::default(),
+            spikes: crate::spikes::SpikeWatch::default(),
             models: ModelBook::default(),
             latest_streaming: None,
             model_reports: Vec::new(),
@@ -331,6 +348,21 @@ impl MonitorState {
                     tracker.set_catalog(*catalog);
                 }
             }
+            Observation::Traffic { samples, replay } => {
+                // The tracker's catalog, so a spike's cost agrees with the Budget view's.
+                let catalog = self
+                    .tracker
+                    .as_ref()
+                    .map_or(&self.builtin_catalog, |t| t.catalog());
+                for mut sample in samples {
+                    if replay {
+                        sample.ttft_ms = None;
+                        sample.latency_ms = None;
+                    }
+                    self.spikes.record(&sample, catalog);
+                }
+            }
+            Observation::TrafficBaseline { hours } => self.spikes.seed_hours(hours),
         }
         self.expire_pending(now, &mut effects);
         self.reassess(now, &mut effects);
@@ -710,6 +742,25 @@ impl MonitorState {
         self.verdict = verdict;
     }
 
+    /// The periodic evaluation (the engine calls it every minute): the spike alerts on the
+    /// gateway's traffic, which need time to pass rather than an observation. Their
+    /// notifications pass the same deduplication and cooldown as the level alerts.
+    pub fn tick(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
+        let policy = &self.config.alerts;
+        let alerts = &mut self.alerts;
+        self.spikes
+            .decide(now)
+            .into_iter()
+            .filter(|notification| alerts.admit(policy, notification, now))
+            .map(Effect::Notify)
+            .collect()
+    }
+
+    /// The spike watch (its report is in the snapshot).
+    pub fn spikes(&self) -> &crate::spikes::SpikeWatch {
+        &self.spikes
+    }
+
     /// The current snapshot for the front ends.
     pub fn snapshot(&self) -> Snapshot {
         let mut status_page = match &self.page {
@@ -740,6 +791,10 @@ impl MonitorState {
                 .tracker
                 .as_ref()
                 .map(|t| t.snapshot(self.checked_at.unwrap_or_default())),
+            traffic: {
+                let report = self.spikes.report();
+                (!report.lines.is_empty() || report.dropped_samples > 0).then(|| report.clone())
+            },
             // The store's health is the engine's to know; it fills this in as it publishes.
             history_not_saved: None,
         }

@@ -206,6 +206,11 @@ pub struct Snapshot {
     /// Usage and cost against the tier limits; `None` while usage tracking is off.
     #[serde(default)]
     pub usage: Option<crate::tracker::TrackerSnapshot>,
+    /// The spike alerts on the gateway's traffic, per model and measure: the baseline (or how
+    /// many of its 24 hours it has learnt), the current value, and whether it is above. `None`
+    /// while no gateway traffic was seen.
+    #[serde(default)]
+    pub traffic: Option<crate::spikes::SpikeReport>,
     /// Every model worth showing, with its own verdict: the followed ones (most used first), and
     /// any other the status page names or the user's traffic failed on.
     #[serde(default)]
@@ -323,6 +328,7 @@ impl Snapshot {
             status_page: StatusPageReport::default(),
             probe: None,
             usage: None,
+            traffic: None,
             models: Vec::new(),
             subject: None,
             hits_you: HitsYou {

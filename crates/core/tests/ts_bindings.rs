@@ -45,6 +45,7 @@ use claude_status_core::report::{
 };
 use claude_status_core::series::{ProbeSeries, SeriesBucket};
 use claude_status_core::settings::{ProviderEndpoint, Settings, SettingsError};
+use claude_status_core::spikes::{SpikeLine, SpikeMeasure, SpikeReport};
 use claude_status_core::sse::Usage;
 use claude_status_core::statusline::{StatusLineSetup, StatusLineSetupState};
 use claude_status_core::statuspage::{
@@ -149,6 +150,9 @@ macro_rules! for_each_binding {
         $action::<ChannelStatus>();
         $action::<AlertingReport>();
         $action::<TestOutcome>();
+        $action::<SpikeReport>();
+        $action::<SpikeLine>();
+        $action::<SpikeMeasure>();
     };
 }
 
@@ -326,6 +330,25 @@ fn full_snapshot() -> Snapshot {
             }),
         }),
         usage: Some(full_tracker_snapshot()),
+        traffic: Some(SpikeReport {
+            evaluated_at: Some(at(3)),
+            lines: vec![SpikeLine {
+                model: "claude-opus-4-5".to_owned(),
+                model_name: "Opus 4.5".to_owned(),
+                measure: SpikeMeasure::CostPer1k,
+                threshold: Some(18.05),
+                fixed_limit: false,
+                baseline_hours: 31,
+                current: Some(41.2),
+                current_requests: 1234,
+                above: true,
+                above_since: Some(at(1)),
+                alerting: false,
+                text: "$41.20, 7-day median $18.05".to_owned(),
+            }],
+            unpriced_requests: 3,
+            dropped_samples: 0,
+        }),
         models: vec![full_model_report()],
         subject: Some("claude-opus-5-5".to_owned()),
         hits_you: HitsYou {

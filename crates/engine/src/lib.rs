@@ -21,6 +21,7 @@ pub mod prices;
 pub mod probe;
 pub mod retry;
 pub mod service;
+pub mod spikes;
 pub mod statusline;
 pub mod statusline_install;
 pub mod store;

@@ -87,6 +87,15 @@ pub const DURATION_BUCKETS: [f64; 14] = [
     0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
 ];
 
+/// The buckets of `claude_status_gateway_request_input_tokens`: 64 tokens doubling to 2,097,152
+/// (16 buckets, past the largest context window). Doubling, because its spike rule compares a
+/// p95 with twice its median: a doubling moves the p95 by one bucket, and `histogram_quantile`
+/// interpolates inside it.
+pub const INPUT_TOKEN_BUCKETS: [f64; 16] = [
+    64.0, 128.0, 256.0, 512.0, 1024.0, 2048.0, 4096.0, 8192.0, 16384.0, 32768.0, 65536.0, 131072.0,
+    262144.0, 524288.0, 1048576.0, 2097152.0,
+];
+
 /// Every level, as exported.
 const LEVELS: [Level; 7] = Level::ALL;
 
@@ -161,6 +170,10 @@ fn duration_histogram() -> Histogram {
     Histogram::new(DURATION_BUCKETS)
 }
 
+fn input_token_histogram() -> Histogram {
+    Histogram::new(INPUT_TOKEN_BUCKETS)
+}
+
 /// The metrics of one process: register once, feed from the engine's sources, serve with
 /// [`serve`]. Cheap to share (`Arc`); every update is a few atomic operations and, for usage
 /// records, one short lock.
@@ -175,6 +188,7 @@ pub struct Metrics {
     fallback_cost: Family<TargetLabels, Counter<f64, AtomicU64>>,
     gateway_duration: HistogramFamily<GatewayTimeLabels>,
     gateway_ttft: HistogramFamily<ModelLabels>,
+    gateway_input: HistogramFamily<ModelLabels>,
     tokens: Family<TokenLabels, Counter>,
     cost: Family<SourceLabels, Counter<f64, AtomicU64>>,
     requests: Family<SourceLabels, Counter>,
@@ -291,6 +305,15 @@ impl Metrics {
             Unit::Seconds,
             gateway_ttft.clone(),
         );
+        let gateway_input: HistogramFamily<ModelLabels> =
+            Family::new_with_constructor(input_token_histogram);
+        registry.register_with_unit(
+            "gateway_request_input",
+            "Input tokens of each successful (2xx) request through the gateway (uncached input, \
+             cache writes and cache reads), by model: the p95 the spike alerts compare",
+            Unit::Other("tokens".to_owned()),
+            gateway_input.clone(),
+        );
         let tokens = Family::<TokenLabels, Counter>::default();
         registry.register(
             "tokens",
@@ -333,6 +356,7 @@ impl Metrics {
             fallback_cost,
             gateway_duration,
             gateway_ttft,
+            gateway_input,
             tokens,
             cost,
             requests,
@@ -432,8 +456,16 @@ impl Metrics {
         }
         if let Some(ms) = record.ttft_ms {
             self.gateway_ttft
-                .get_or_create(&ModelLabels { model })
+                .get_or_create(&ModelLabels {
+                    model: model.clone(),
+                })
                 .observe(seconds(ms));
+        }
+        // The same requests as the spike alerts count: the successful ones.
+        if record.status.is_some_and(|s| (200..300).contains(&s)) {
+            self.gateway_input
+                .get_or_create(&ModelLabels { model })
+                .observe(record.tokens.total_input() as f64);
         }
         self.count_usage(record);
     }

@@ -22,6 +22,10 @@ use crate::poller::{run_poller, PollerCommand, PollerConfig, StatusPageClient};
 use crate::probe::{run_probes, HttpProber, ProbeCommand, ProbeConfig};
 use crate::store::Store;
 
+/// How often the monitor evaluates what needs time to pass rather than an observation: the spike
+/// alerts on the gateway's traffic ("above for 10 minutes" is counted in these steps).
+pub const TICK_EVERY: Duration = Duration::from_secs(60);
+
 /// How often old history is pruned while running, at most: a long retention needs no more.
 const PRUNE_EVERY: Duration = Duration::from_secs(6 * 3600);
 
@@ -156,6 +160,19 @@ impl Engine {
         let (events_tx, first_events) = broadcast::channel(256);
 
         let mut tasks = Vec::new();
+        // The spike alerts' baselines and trailing hour, from the gateway's ledger rows, so a
+        // restart does not start them learning again. Priced with the tracker's catalog.
+        tasks.push(tokio::spawn(crate::spikes::send_traffic_seed(
+            store.clone(),
+            config
+                .usage
+                .as_ref()
+                .map_or_else(claude_status_core::catalog::Catalog::builtin, |u| {
+                    u.catalog.clone()
+                }),
+            Utc::now(),
+            observation_tx.clone(),
+        )));
         let mut probe_commands = None;
         let mut monitor_config = config.monitor.clone();
         // The monitor says "overloads are not watched" unless the per-model probe really runs.
@@ -346,6 +363,9 @@ async fn run_monitor(
     shutdown: CancellationToken,
 ) {
     let mut prune = tokio::time::interval(prune_interval(io.retention));
+    let mut tick = tokio::time::interval(TICK_EVERY);
+    // After a stall (a laptop's sleep) one evaluation is enough, not one per missed minute.
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -359,6 +379,18 @@ async fn run_monitor(
                 }
             },
             _ = prune.tick() => prune_history(&io.store, Utc::now(), io.retention).await,
+            _ = tick.tick() => {
+                let now = Utc::now();
+                let effects = state.tick(now);
+                let events = handle_effects(&io, effects, now).await;
+                // Only what the tick decides is news. Before the first observation the state's
+                // snapshot is no verdict yet, and must not replace the initial one.
+                let unchanged = io.snapshot.borrow().traffic == state.snapshot().traffic;
+                if events.is_empty() && unchanged {
+                    continue;
+                }
+                publish(&io, &state, events);
+            }
             observation = observations.recv() => {
                 let Some(observation) = observation else { return };
                 let now = Utc::now();
@@ -368,24 +400,29 @@ async fn run_monitor(
                 persist_observation(&io.store, &observation, now).await;
                 let effects = state.apply(observation, now);
                 let events = handle_effects(&io, effects, now).await;
-                let mut snapshot = state.snapshot();
-                // Read after this observation's writes, so a write the full disk refused shows.
-                snapshot.history_not_saved = io.store.not_saving();
-                io.snapshot.send_if_modified(|current| {
-                    if *current == snapshot {
-                        false
-                    } else {
-                        *current = snapshot;
-                        true
-                    }
-                });
-                // Events go out after the snapshot, so a listener that reads the snapshot on an
-                // event sees the state that event led to.
-                for event in events {
-                    let _ = io.events.send(event);
-                }
+                publish(&io, &state, events);
             }
         }
+    }
+}
+
+/// Publishes the state's snapshot, when it changed, and then the events of the step.
+fn publish(io: &MonitorIo, state: &MonitorState, events: Vec<EngineEvent>) {
+    let mut snapshot = state.snapshot();
+    // Read after this step's writes, so a write the full disk refused shows.
+    snapshot.history_not_saved = io.store.not_saving();
+    io.snapshot.send_if_modified(|current| {
+        if *current == snapshot {
+            false
+        } else {
+            *current = snapshot;
+            true
+        }
+    });
+    // Events go out after the snapshot, so a listener that reads the snapshot on an event sees
+    // the state that event led to.
+    for event in events {
+        let _ = io.events.send(event);
     }
 }
 

@@ -266,11 +266,38 @@ async fn records(observations: &mut mpsc::Receiver<Observation>, count: usize) -
         let left = deadline.saturating_duration_since(Instant::now());
         match tokio::time::timeout(left, observations.recv()).await {
             Ok(Some(Observation::Usage { records: batch })) => records.extend(batch),
+            // The spike alerts' copy of the same requests (`traffic` below reads it).
+            Ok(Some(Observation::Traffic { .. })) => {}
             Ok(Some(other)) => panic!("unexpected observation {other:?}"),
             Ok(None) | Err(_) => panic!("only {} of {count} records arrived", records.len()),
         }
     }
     records
+}
+
+/// The spike alerts' samples the gateway sent to the monitor so far, waiting until `count`
+/// arrived; the usage records beside them are left out.
+async fn traffic(
+    observations: &mut mpsc::Receiver<Observation>,
+    count: usize,
+) -> Vec<claude_status_core::spikes::TrafficSample> {
+    let mut samples = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while samples.len() < count {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, observations.recv()).await {
+            Ok(Some(Observation::Traffic {
+                samples: batch,
+                replay,
+            })) => {
+                assert!(!replay, "the live feed is no replay");
+                samples.extend(batch);
+            }
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => panic!("only {} of {count} samples arrived", samples.len()),
+        }
+    }
+    samples
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -982,6 +1009,42 @@ async fn only_loopback_unless_remote_is_allowed() {
 // Metering
 
 #[tokio::test]
+async fn issue_17_the_spike_alerts_get_each_request_and_whether_it_was_streamed() {
+    let sim = Simulator::new("healthy")
+        .clock(Clock::Manual)
+        .time_to_first_token(Duration::from_millis(40))
+        .token_interval(Duration::from_millis(1))
+        .start()
+        .await
+        .unwrap();
+    let mut running = gateway_with(&sim.base_url(), |_| {}).await;
+    let client = client();
+    for (model, stream) in [("claude-sonnet-4-6", false), ("claude-opus-4-6", true)] {
+        send(
+            &client,
+            &running.url,
+            &Call::post("/v1/messages", message(model, 8, stream)),
+        )
+        .await
+        .unwrap();
+    }
+    let got = traffic(&mut running.observations, 2).await;
+    let plain = got.iter().find(|s| s.model == "claude-sonnet-4-6").unwrap();
+    assert!(!plain.streamed);
+    assert_eq!(plain.status, Some(200));
+    assert!(plain.latency_ms.unwrap() >= 40, "{plain:?}");
+    assert_eq!(plain.ttft_ms, None);
+    let streamed = got.iter().find(|s| s.model == "claude-opus-4-6").unwrap();
+    // A stream: its first token is timed, and the flag keeps its duration from being timed as
+    // an answer's.
+    assert!(streamed.streamed);
+    assert!(streamed.ttft_ms.unwrap() >= 40, "{streamed:?}");
+    assert_eq!(streamed.tokens.output, 8);
+    running.stop().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metering_records_usage_timings_and_rate_limits_without_the_key() {
     let sim = Simulator::new("healthy")
         .clock(Clock::Manual)

@@ -247,6 +247,23 @@ async fn an_overload_storm_shows_in_the_metrics_and_prometheus_reads_them() {
         Some(1.0),
         "{text}"
     );
+    // Input tokens per request: the successful ones only, so the 529 adds nothing (issue 17).
+    assert_eq!(
+        value(
+            &text,
+            r#"claude_status_gateway_request_input_tokens_count{model="claude-haiku-4-5"}"#
+        ),
+        Some(2.0),
+        "{text}"
+    );
+    assert_eq!(
+        value(
+            &text,
+            r#"claude_status_gateway_request_input_tokens_count{model="claude-opus-5-5"}"#
+        ),
+        None,
+        "{text}"
+    );
     assert!(
         value(
             &text,

@@ -3,4 +3,4 @@
 /**
  * What a notification is about.
  */
-export type AlertKind = "trouble" | "recovered" | "flapping" | "incident_opened" | "incident_updated" | "incident_resolved" | "usage_threshold" | "spend_cap_reached" | "provider_fallback" | "provider_back";
+export type AlertKind = "trouble" | "recovered" | "flapping" | "incident_opened" | "incident_updated" | "incident_resolved" | "usage_threshold" | "spend_cap_reached" | "provider_fallback" | "provider_back" | "traffic_spike" | "traffic_spike_over";

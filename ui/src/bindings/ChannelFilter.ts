@@ -26,4 +26,10 @@ budget: boolean,
 /**
  * A subscriber's plan windows (80 %, 95 %, 100 %).
  */
-plan: boolean, };
+plan: boolean, 
+/**
+ * Spikes in the gateway's own traffic (cost per 1,000 requests, p95 input tokens, time to
+ * first token, answer time) and their ends, for the models `models` lets through. A
+ * settings file written before it existed reads as `true`.
+ */
+traffic: boolean, };

@@ -4,6 +4,7 @@ import type { HitsYou } from "./HitsYou";
 import type { Level } from "./Level";
 import type { ModelReport } from "./ModelReport";
 import type { ProbeReport } from "./ProbeReport";
+import type { SpikeReport } from "./SpikeReport";
 import type { StatusPageReport } from "./StatusPageReport";
 import type { TrackerSnapshot } from "./TrackerSnapshot";
 
@@ -35,6 +36,12 @@ probe: ProbeReport | null,
  * Usage and cost against the tier limits; `None` while usage tracking is off.
  */
 usage: TrackerSnapshot | null, 
+/**
+ * The spike alerts on the gateway's traffic, per model and measure: the baseline (or how
+ * many of its 24 hours it has learnt), the current value, and whether it is above. `None`
+ * while no gateway traffic was seen.
+ */
+traffic: SpikeReport | null, 
 /**
  * Every model worth showing, with its own verdict: the followed ones (most used first), and
  * any other the status page names or the user's traffic failed on.

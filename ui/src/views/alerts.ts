@@ -143,7 +143,7 @@ export function alertsPanel(context: AppContext): { element: HTMLElement; load()
     return el("label", { class: "check" }, box, ` ${label}`);
   }
 
-  function topicBox(channel: ChannelConfig, topic: "incidents" | "budget" | "plan", label: string): HTMLElement {
+  function topicBox(channel: ChannelConfig, topic: "incidents" | "budget" | "plan" | "traffic", label: string): HTMLElement {
     const box = el("input", { testid: `alert-${topic}-${channel.id}`, attrs: { type: "checkbox" } });
     box.checked = channel.filter[topic];
     box.addEventListener("change", () => replace({ ...channel, filter: { ...channel.filter, [topic]: box.checked } }));
@@ -213,6 +213,7 @@ export function alertsPanel(context: AppContext): { element: HTMLElement; load()
         topicBox(channel, "incidents", "Official incidents"),
         topicBox(channel, "budget", "Budget and limits"),
         topicBox(channel, "plan", "Plan windows"),
+        topicBox(channel, "traffic", "Traffic spikes (gateway)"),
         el("span", { class: "hint", testid: `alert-level-hint-${channel.id}`, text: levelTopicHint() }),
       ),
       el("div", "field", el("span", { text: "Only these models: " }), models),

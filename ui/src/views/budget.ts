@@ -26,6 +26,7 @@ import {
   liveText,
   ownTrafficText,
   progressText,
+  spikeLineText,
   tierText,
   type LimitRow,
 } from "../usage.ts";
@@ -350,6 +351,7 @@ export function budgetView(context: AppContext): View {
   const notMeasured = el("div");
   const gateway = gatewayPanel(context);
   const plan = el("div", { testid: "budget-plan" });
+  const spikes = el("div", { testid: "budget-spikes" });
   const blocks = blocksPanel();
   const advice = advicePanel();
 
@@ -418,12 +420,28 @@ export function budgetView(context: AppContext): View {
       );
     }
     drawLimits(snapshot, usage !== null);
+    // The spike alerts on the gateway's traffic (core's SpikeReport): only once it saw some.
+    const traffic = snapshot?.traffic ?? null;
+    setChildren(
+      spikes,
+      traffic &&
+        section(
+          "Spike alerts (your gateway traffic)",
+          "spike-alerts",
+          el("ul", { class: "plain" }, ...traffic.lines.map((line) => el("li", { testid: "spike-line", text: spikeLineText(line) }))),
+          traffic.unpriced_requests > 0 &&
+            el("p", {
+              class: "muted",
+              text: `${count(traffic.unpriced_requests)} requests of the last hour have no known price and are left out of the cost per 1,000 requests.`,
+            }),
+        ),
+    );
   }
 
   return {
     name: "budget",
     mount(panel) {
-      panel.append(plan, usageBox, blocks.element, advice.element, limits, notMeasured, gateway.element);
+      panel.append(plan, usageBox, spikes, blocks.element, advice.element, limits, notMeasured, gateway.element);
       draw(context.snapshot());
     },
     shown() {

@@ -603,6 +603,9 @@ async fn write_records(
     let mut unwritten: Vec<UsageRecord> = Vec::new();
     while rx.recv_many(&mut batch, BATCH_MAX).await > 0 {
         let mut records = Vec::with_capacity(batch.len());
+        // The same requests as the spike alerts see them: whether each was streamed is known
+        // only here, not in the ledger.
+        let mut traffic = Vec::with_capacity(batch.len());
         let mut reading = None;
         let mut plan = Vec::new();
         let mut events = Vec::new();
@@ -620,6 +623,10 @@ async fn write_records(
                         &metered.record,
                         metered.streamed,
                         metered.shape,
+                    ));
+                    traffic.push(claude_status_core::spikes::TrafficSample::from_record(
+                        &metered.record,
+                        metered.streamed,
                     ));
                     records.push(metered.record);
                     if metered.reading.is_some() {
@@ -705,6 +712,15 @@ async fn write_records(
         if let Some(sender) = &observations {
             // Waiting here only slows metering (whose queue then drops), never a client.
             if sender.send(Observation::Usage { records }).await.is_err() {
+                observations = None;
+            }
+        }
+        if let Some(sender) = &observations {
+            let samples = Observation::Traffic {
+                samples: traffic,
+                replay: false,
+            };
+            if sender.send(samples).await.is_err() {
                 observations = None;
             }
         }

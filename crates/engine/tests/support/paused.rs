@@ -257,9 +257,17 @@ async fn run_monitor(
         |(_, retention)| prune_interval(*retention),
     );
     let mut prune = tokio::time::interval(every);
+    // The engine's periodic evaluation (the spike alerts), on the same schedule.
+    let mut tick = tokio::time::interval(claude_status_engine::monitor::TICK_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        let mut ticked = None;
         let observation = tokio::select! {
             _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {
+                ticked = Some(clock.now());
+                None
+            }
             _ = prune.tick() => {
                 if let Some((store, retention)) = &out.store {
                     prune_history(store, clock.now(), *retention).await;
@@ -267,16 +275,29 @@ async fn run_monitor(
                 continue;
             }
             observation = observations.recv() => match observation {
-                Some(observation) => observation,
+                Some(observation) => Some(observation),
                 None => return,
             },
         };
-        let now = clock.now();
-        if let Some((store, _)) = &out.store {
-            persist_observation(store, &observation, now).await;
-        }
+        let now = ticked.unwrap_or_else(|| clock.now());
+        let effects = match observation {
+            Some(observation) => {
+                if let Some((store, _)) = &out.store {
+                    persist_observation(store, &observation, now).await;
+                }
+                state.apply(observation, now)
+            }
+            None => {
+                let effects = state.tick(now);
+                // As in the engine: a tick publishes only what it decided.
+                if effects.is_empty() && out.snapshot.borrow().traffic == state.snapshot().traffic {
+                    continue;
+                }
+                effects
+            }
+        };
         let mut events = Vec::new();
-        for effect in state.apply(observation, now) {
+        for effect in effects {
             // A full queue already holds commands, as in the engine.
             match dispatch(effect, now) {
                 Dispatch::Event(event) => events.push(event),
