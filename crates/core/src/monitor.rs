@@ -354,11 +354,11 @@ impl MonitorState {
                     .tracker
                     .as_ref()
                     .map_or(&self.builtin_catalog, |t| t.catalog());
-                for mut sample in samples {
-                    if replay {
-                        sample.ttft_ms = None;
-                        sample.latency_ms = None;
-                    }
+                // A replayed sample carries its times only where the engine knew from the
+                // gateway's request shapes whether it was streamed (`engine::spikes`), so a
+                // stream's duration is never timed as an answer's; `replay` changes nothing else.
+                let _ = replay;
+                for sample in samples {
                     self.spikes.record(&sample, catalog);
                 }
             }

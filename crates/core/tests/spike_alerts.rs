@@ -562,19 +562,30 @@ fn the_monitor_ticks_spikes_through_the_alert_cooldown() {
 }
 
 #[test]
-fn replayed_traffic_is_never_timed() {
-    // The ledger does not say which answers were streamed: a replay's times are dropped.
-    let mut state = MonitorState::new(MonitorConfig::default());
-    let samples = samples_of(
-        &[timed(0..1, OPUS, 40, Answer::Whole { latency_ms: 60_000 })],
-        0,
-    );
-    let _ = state.apply(
-        Observation::Traffic {
-            samples,
-            replay: true,
-        },
-        eval_at(0),
-    );
-    assert!(state.tick(eval_at(0)).is_empty());
+fn replayed_traffic_is_timed_only_where_the_engine_sent_its_times() {
+    // The engine replays a request's times only when the gateway's shapes say whether it was
+    // streamed; without them a replayed request is never timed.
+    let replayed = |keep_times: bool| {
+        let mut state = MonitorState::new(MonitorConfig::default());
+        let mut samples = samples_of(
+            &[timed(0..1, OPUS, 40, Answer::Whole { latency_ms: 60_000 })],
+            0,
+        );
+        if !keep_times {
+            for sample in &mut samples {
+                sample.ttft_ms = None;
+                sample.latency_ms = None;
+            }
+        }
+        let _ = state.apply(
+            Observation::Traffic {
+                samples,
+                replay: true,
+            },
+            eval_at(0) - Duration::seconds(1),
+        );
+        state.tick(eval_at(0))
+    };
+    assert!(replayed(false).is_empty());
+    assert!(!replayed(true).is_empty());
 }

@@ -4,7 +4,8 @@
 //! for a current value.
 //!
 //! Completed hours are sent as `HourValue`s (`Observation::TrafficBaseline`); the requests of the
-//! last 60 minutes as samples (`Observation::Traffic { replay: true }`), which the watch counts
+//! last 60 minutes as samples (`Observation::Traffic { replay: true }`, timed where the gateway's
+//! request shapes say whether each streamed), which the watch counts
 //! toward the trailing hour and the hour in progress but never toward a seeded hour, so the hour
 //! before the restart is not counted twice. The live feed (the gateway's meter) carries on from
 //! there. A request in flight across the restart that the ledger already holds when this reads it
@@ -68,13 +69,22 @@ pub fn read_traffic_seed(
         }
     };
     let mut replay = std::collections::VecDeque::new();
+    // Whether each request of the trailing hour streamed, from the gateway's request shapes
+    // (issue 17's table): a replayed request keeps its times only when this says, so a stream's
+    // duration is never timed as an answer's and a restart keeps the latency windows.
+    let streamed = store.gateway_streamed_between(replay_from, now, REPLAY_MAX)?;
     store.visit_usage(from, now, Some(UsageSource::Gateway), &mut |record| {
-        // Streamed or not is not in the ledger; the replay carries no times (the monitor drops
-        // them too), so a stream's duration is never timed as an answer's.
-        let sample = TrafficSample {
-            ttft_ms: None,
-            latency_ms: None,
-            ..TrafficSample::from_record(record, false)
+        let known = record
+            .request_id
+            .as_ref()
+            .and_then(|id| streamed.get(id).copied());
+        let sample = match known {
+            Some(streamed) => TrafficSample::from_record(record, streamed),
+            None => TrafficSample {
+                ttft_ms: None,
+                latency_ms: None,
+                ..TrafficSample::from_record(record, false)
+            },
         };
         if !record.status.is_some_and(|s| (200..300).contains(&s)) {
             return;

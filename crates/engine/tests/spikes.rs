@@ -124,13 +124,61 @@ fn seed_suite(store: &Store) {
     assert!(seed.hours.windows(2).all(|w| w[0].hour < w[1].hour));
     assert_eq!(seed.hours.last().unwrap().hour, hour(1));
     // The replay: 11:40 to 12:40, i.e. the last 20 minutes of hour 1 back (40 of its 120) and
-    // the 80 of this hour, without their times (the ledger does not say which were streamed).
+    // the 80 of this hour, without their times (no gateway shapes say which were streamed).
     assert_eq!(seed.replay.len(), 40 + 80);
     assert!(seed
         .replay
         .iter()
         .all(|s| s.ttft_ms.is_none() && s.latency_ms.is_none()));
     assert!(seed.replay.windows(2).all(|w| w[0].at <= w[1].at));
+}
+
+#[test]
+fn a_replayed_request_keeps_its_times_where_the_gateway_shapes_say_whether_it_streamed() {
+    use claude_status_core::advice::CacheUse;
+    use claude_status_engine::gateway::prefix::RequestShape;
+    use claude_status_engine::store::GatewayShape;
+
+    let store = Store::open_in_memory().unwrap();
+    seed_suite(&store);
+    let now = Utc.with_ymd_and_hms(2026, 10, 8, 12, 40, 0).unwrap();
+    let this_hour = Utc.with_ymd_and_hms(2026, 10, 8, 12, 0, 0).unwrap();
+    // The gateway's shapes of this hour's first 20 requests: even ones streamed.
+    let shapes: Vec<GatewayShape> = (0..20)
+        .map(|n: i64| {
+            let row = record(
+                this_hour + chrono::Duration::seconds(n * 30),
+                n as usize,
+                UsageSource::Gateway,
+                200,
+            );
+            GatewayShape::of(
+                &row,
+                n % 2 == 0,
+                RequestShape {
+                    prefix: None,
+                    cache_use: CacheUse::None,
+                },
+            )
+        })
+        .collect();
+    store.record_gateway_shapes(&shapes).unwrap();
+    let seed = read_traffic_seed(&store, &Catalog::builtin(), now).unwrap();
+    let timed: Vec<&TrafficSample> = seed
+        .replay
+        .iter()
+        .filter(|s| s.latency_ms.is_some())
+        .collect();
+    assert_eq!(timed.len(), 20);
+    assert_eq!(timed.iter().filter(|s| s.streamed).count(), 10);
+    // The rest have no shape, so no times.
+    assert_eq!(
+        seed.replay
+            .iter()
+            .filter(|s| s.latency_ms.is_none())
+            .count(),
+        40 + 60
+    );
 }
 
 #[test]

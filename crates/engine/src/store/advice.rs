@@ -140,6 +140,29 @@ impl Store {
         })
     }
 
+    /// Whether each gateway request with `from <= at < to` was streamed, by request id, at most
+    /// `limit` of the newest: what the spike alerts' replay needs to time a request as a stream
+    /// or as a whole answer.
+    pub fn gateway_streamed_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<HashMap<String, bool>> {
+        self.read("reading which gateway requests streamed", |connection| {
+            let mut statement = connection.prepare_cached(
+                "SELECT request_id, streamed FROM gateway_shapes
+                 WHERE at >= ?1 AND at < ?2 AND request_id IS NOT NULL
+                 ORDER BY at DESC LIMIT ?3",
+            )?;
+            let rows = statement.query_map(
+                params![to_millis(from), to_millis(to), super::to_sql_limit(limit)],
+                |row| Ok((row.get::<_, String>(0)?, row.get::<_, bool>(1)?)),
+            )?;
+            rows.collect()
+        })
+    }
+
     /// Keeps the size `count_tokens` gave a prefix of a model.
     pub fn record_prefix_size(
         &self,
