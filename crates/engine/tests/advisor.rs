@@ -3,7 +3,7 @@
 //! prices give; and no prompt text anywhere in the database, its WAL or the logs.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use claude_status_core::advice::{estimate_tokens, CacheUse};
@@ -14,36 +14,15 @@ use claude_status_engine::Store;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
+#[path = "support/logs.rs"]
+mod logs;
 #[path = "support/sim.rs"]
 mod sim;
 
+use logs::captured_logs;
+
 /// Text that must never be stored or logged: it is in every system prompt and message sent.
 const MARKER: &str = "zebra-quartz-marker-5b1e";
-
-fn captured_logs() -> &'static Mutex<Vec<u8>> {
-    static LOGS: OnceLock<&'static Mutex<Vec<u8>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs: &'static Mutex<Vec<u8>> = Box::leak(Box::new(Mutex::new(Vec::new())));
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || LogWriter(logs))
-            .finish();
-        let _ = tracing::subscriber::set_global_default(subscriber);
-        logs
-    })
-}
-
-struct LogWriter(&'static Mutex<Vec<u8>>);
-
-impl std::io::Write for LogWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// A system prompt of exactly `chars` characters that holds the marker.
 fn system_prompt(chars: usize, seed: &str) -> String {

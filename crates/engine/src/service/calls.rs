@@ -338,6 +338,27 @@ impl Inner {
 
     /// Reads Claude Code's new lines into the ledger for `usage`, which asked for them
     /// explicitly, so it runs whether or not the service follows the logs itself.
+    /// A report read from the store and priced with the data directory's catalog (the built-in
+    /// one when it cannot be read), off the async workers: the Budget view's blocks and advice.
+    async fn priced_report<T: Serialize + Send + 'static>(
+        &self,
+        report: impl FnOnce(&crate::Store, &claude_status_core::catalog::Catalog) -> crate::Result<T>
+            + Send
+            + 'static,
+    ) -> CallResult {
+        let store = self.store.clone();
+        let data_dir = self.options.base.data_dir.clone();
+        let report = blocking(move || {
+            let catalog = crate::usage::load_catalog_in(&data_dir).unwrap_or_else(|e| {
+                tracing::warn!("{e}; pricing the report with the built-in catalog");
+                claude_status_core::catalog::Catalog::builtin()
+            });
+            report(&store, &catalog).map_err(storage)
+        })
+        .await?;
+        to_value(&report)
+    }
+
     async fn ingest_usage(&self) -> CallResult {
         if self.options.base.demo {
             return to_value(&crate::claude_code::IngestReport::default());
@@ -701,36 +722,21 @@ impl Inner {
                 self.status_line_settings(call).await
             }
             Call::UsageBlocks => {
-                let store = self.store.clone();
-                let data_dir = self.options.base.data_dir.clone();
-                let report = blocking(move || {
-                    let catalog = crate::usage::load_catalog_in(&data_dir).unwrap_or_else(|e| {
-                        tracing::warn!("{e}; pricing blocks with the built-in catalog");
-                        claude_status_core::catalog::Catalog::builtin()
-                    });
-                    crate::blocks::blocks_report(&store, &catalog, Utc::now()).map_err(storage)
+                self.priced_report(|store, catalog| {
+                    crate::blocks::blocks_report(store, catalog, Utc::now())
                 })
-                .await?;
-                to_value(&report)
+                .await
             }
             Call::Advice => {
-                let store = self.store.clone();
-                let data_dir = self.options.base.data_dir.clone();
-                let report = blocking(move || {
-                    let catalog = crate::usage::load_catalog_in(&data_dir).unwrap_or_else(|e| {
-                        tracing::warn!("{e}; pricing the advice with the built-in catalog");
-                        claude_status_core::catalog::Catalog::builtin()
-                    });
+                self.priced_report(|store, catalog| {
                     crate::advice::advice_report(
-                        &store,
-                        &catalog,
+                        store,
+                        catalog,
                         Utc::now(),
                         crate::advice::ADVICE_WINDOW,
                     )
-                    .map_err(storage)
                 })
-                .await?;
-                to_value(&report)
+                .await
             }
             Call::AlertChannels => to_value(&self.alerting.report().await),
             Call::SetAlertSecret {
