@@ -765,7 +765,7 @@ fn display_model(model: &str) -> String {
 /// "the last 24 hours", "the last 7 days", "the last 90 minutes".
 fn window_words(window: Duration) -> String {
     let minutes = window.num_minutes();
-    if minutes % 1440 == 0 && minutes > 1440 {
+    if minutes > 1440 && minutes % 1440 == 0 {
         format!("the last {} days", minutes / 1440)
     } else if minutes % 60 == 0 {
         match minutes / 60 {
@@ -782,7 +782,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -108,6 +108,29 @@ async fn the_dashboard_gets_the_advice_of_the_services_gateway() {
         &std::fs::metadata(&key_file).unwrap().permissions(),
     );
     assert_eq!(mode & 0o777, 0o600, "{}", key_file.display());
+    // count_tokens used the request's own key for the call only: the service stored it nowhere,
+    // neither as its own key nor in any file of the data directory.
+    use claude_status_engine::service::Secrets as _;
+    assert_eq!(
+        service
+            .secrets
+            .get(claude_status_engine::service::API_KEY_ACCOUNT)
+            .unwrap(),
+        None
+    );
+    for entry in std::fs::read_dir(&service.data_dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !bytes
+                    .windows(b"service-advice".len())
+                    .any(|w| w == b"service-advice"),
+                "{} holds the client's key",
+                path.display()
+            );
+        }
+    }
     drop(client);
     service.stop().await;
 }
