@@ -134,3 +134,74 @@ pub fn render(report: &AdviceReport) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // Tests fail loudly by design.
+
+    use super::*;
+    use chrono::{Duration, TimeZone, Utc};
+    use claude_status_core::advice::{Advisor, CacheUse, PrefixParts, PrefixSend, PrefixShape};
+    use claude_status_core::catalog::Catalog;
+    use claude_status_core::usage::TokenCounts;
+
+    fn report(sends: &[(i64, CacheUse)]) -> AdviceReport {
+        let catalog = Catalog::builtin();
+        let start = Utc.with_ymd_and_hms(2026, 12, 6, 0, 0, 0).unwrap();
+        let mut advisor = Advisor::new(&catalog, start, start + Duration::hours(24));
+        for (minute, cache_use) in sends {
+            advisor.push(&PrefixSend {
+                at: start + Duration::minutes(*minute),
+                model: "claude-opus-4-5".to_owned(),
+                prefix: Some(PrefixShape {
+                    key: "ab".repeat(16),
+                    chars: 20_000,
+                    parts: PrefixParts::System,
+                }),
+                cache_use: *cache_use,
+                status: Some(200),
+                tokens: Some(TokenCounts {
+                    input: 10,
+                    output: 10,
+                    cache_read: if cache_use.is_used() { 5_000 } else { 0 },
+                    ..TokenCounts::default()
+                }),
+                service_tier: None,
+            });
+        }
+        advisor.report(&|_, _| None)
+    }
+
+    #[test]
+    fn no_traffic_says_how_to_get_advice() {
+        let text = render(&report(&[]));
+        assert!(
+            text.contains("No requests went through the gateway"),
+            "{text}"
+        );
+        assert!(text.contains("It never changes a request."), "{text}");
+    }
+
+    #[test]
+    fn advice_prints_the_cores_sentences_and_the_estimate_note() {
+        let text = render(&report(&[(0, CacheUse::None), (1, CacheUse::None)]));
+        assert!(
+            text.contains(
+                "  System prompt #1 (about 5,000 tokens, estimated) on Opus 4.5 sent 2 times"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("In all: about $"), "{text}");
+        assert!(text.contains("turn on advisor_count_tokens"), "{text}");
+    }
+
+    #[test]
+    fn cached_prefixes_print_their_reads() {
+        let text = render(&report(&[(0, CacheUse::Blocks), (1, CacheUse::Blocks)]));
+        assert!(
+            text.contains("Cached requests: 2 of 2 read the cache (100 %)"),
+            "{text}"
+        );
+        assert!(text.contains("No uncached prefix repeats"), "{text}");
+    }
+}
