@@ -97,7 +97,7 @@ test("a channel is added through set_settings, a bad id is refused first", opts,
       name: "Ops hook",
       kind: "webhook",
       enabled: true,
-      filter: { levels: ["overloaded", "outage"], models: [], incidents: true, budget: true, plan: true },
+      filter: { levels: ["overloaded", "outage"], models: [], incidents: true, budget: true, plan: true, traffic: true },
       endpoint: null,
     });
     // The list is read again on snapshot-changed while Settings is shown.
