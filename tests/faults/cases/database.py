@@ -528,6 +528,7 @@ def locked(ctx):
         time.sleep(0.3)
     figures.update(gateway_requests=len(statuses), gateway_rows=gateway_rows)
     fresh = {s.get("checked_at") for at, s in control.snapshots(since=held_at) if at < held_at + LOCK_S}
+    figures["write_lock_fresh_rounds"] = len(fresh)
     if len(fresh) < LOCK_S // 2:
         problems.append(f"write lock: the service published {len(fresh)} fresh rounds in the {LOCK_S} s lock")
     judge(results, problems, "write lock", held_at, figures, "write_lock")

@@ -50,6 +50,9 @@ const BATCH_MAX: usize = 512;
 /// second. Past it the oldest go, counted as ledger errors.
 const UNWRITTEN_MAX: usize = 6000;
 
+/// How long the ledger writer leaves the store alone after a failed write.
+const WRITE_BACKOFF: Duration = Duration::from_secs(1);
+
 /// Rate-limit readings are kept at most this often: every reply carries the headers, and at
 /// thousands of requests a second one reading a second says as much as all of them.
 const READING_EVERY: Duration = Duration::from_secs(1);
@@ -601,7 +604,26 @@ async fn write_records(
     // by request, so a record written twice is still one row, whereas dropping them lost every
     // request the gateway served while another program held the database locked (issue 16).
     let mut unwritten: Vec<UsageRecord> = Vec::new();
-    while rx.recv_many(&mut batch, BATCH_MAX).await > 0 {
+    let mut write_again_at: Option<Instant> = None;
+    loop {
+        // Records held back by a failed write are written again when the back-off ends, whether
+        // or not another request comes: the last requests before a quiet spell are not left
+        // waiting for the next one.
+        let retry_in = (!unwritten.is_empty()).then(|| {
+            write_again_at.map_or(Duration::ZERO, |at| {
+                at.saturating_duration_since(Instant::now())
+            })
+        });
+        let received = match retry_in {
+            None => rx.recv_many(&mut batch, BATCH_MAX).await,
+            Some(wait) => tokio::select! {
+                received = rx.recv_many(&mut batch, BATCH_MAX) => received,
+                () = tokio::time::sleep(wait) => usize::MAX,
+            },
+        };
+        if received == 0 {
+            break;
+        }
         let mut records = Vec::with_capacity(batch.len());
         // The same requests as the spike alerts see them: whether each was streamed is known
         // only here, not in the ledger.
@@ -652,7 +674,21 @@ async fn write_records(
             }
             due
         });
-        if let Some(store) = &store {
+        // After a failed write the ledger is left alone for a second: under another program's
+        // lock every attempt holds the store for its busy wait, and one attempt per request
+        // starved the monitor's own writes (its probe rounds slowed to one in two seconds). The
+        // records wait in `unwritten` meanwhile, so nothing is lost by waiting.
+        let backing_off = write_again_at.is_some_and(|at| Instant::now() < at);
+        if backing_off {
+            unwritten.extend(records.iter().cloned());
+            if unwritten.len() > UNWRITTEN_MAX {
+                let dropped = unwritten.len() - UNWRITTEN_MAX;
+                unwritten.drain(..dropped);
+                bump(&counters.ledger_errors);
+                tracing::warn!("the gateway dropped {dropped} usage records it could not store");
+            }
+        }
+        if let (Some(store), false) = (&store, backing_off) {
             let store = Arc::clone(store);
             let mut to_store = std::mem::take(&mut unwritten);
             to_store.extend(records.iter().cloned());
@@ -672,6 +708,10 @@ async fn write_records(
                 rest().map(|_| ()).map_err(|e| (e, Vec::new()))
             })
             .await;
+            write_again_at = match &written {
+                Ok(Ok(())) => None,
+                _ => Some(Instant::now() + WRITE_BACKOFF),
+            };
             match written {
                 Ok(Ok(())) => {}
                 Ok(Err((e, kept))) => {
