@@ -1,7 +1,7 @@
 //! Alert decisions: from the previous and new verdict and the status-page changes, which
 //! notifications to raise. One per change, deduplicated, with a cooldown, and flapping suppressed.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -111,7 +111,14 @@ pub struct AlertState {
     /// That model's id.
     notified_model: Option<String>,
     flapping_since: Option<DateTime<Utc>>,
+    /// The traffic spikes whose start was told and whose end has not been yet, by key: an end
+    /// goes out exactly when its start did, whatever the cooldown says.
+    told_spikes: BTreeSet<String>,
 }
+
+/// The most spike starts remembered for their end. The spike watch follows 16 models with 4
+/// measures each; the rest is room for models it has since stopped following.
+const TOLD_SPIKES_MAX: usize = 256;
 
 fn is_trouble(level: Level) -> bool {
     matches!(level, Level::Overloaded | Level::Outage)
@@ -344,6 +351,10 @@ impl AlertState {
     /// Whether a notification raised outside `decide` (a traffic spike) may go out now: true, and
     /// remembered, when its key was not sent within the cooldown. The same deduplication and
     /// cooldown as every other alert, so a spike that flaps around its limit is told once.
+    ///
+    /// A spike's end is the exception: it goes out exactly when that spike's start went out. An
+    /// end held back by the cooldown would leave the user believing a told spike goes on, and an
+    /// end whose start was held back would end something they were never told of.
     pub fn admit(
         &mut self,
         policy: &AlertPolicy,
@@ -351,7 +362,29 @@ impl AlertState {
         now: DateTime<Utc>,
     ) -> bool {
         self.forget_old(policy, now);
-        self.fresh(policy, &notification.key, now)
+        match notification.kind {
+            AlertKind::TrafficSpikeOver => {
+                let told = notification
+                    .key
+                    .strip_suffix(crate::spikes::RECOVERED_SUFFIX)
+                    .is_some_and(|start| self.told_spikes.remove(start));
+                if told {
+                    self.sent.insert(notification.key.clone(), now);
+                }
+                told
+            }
+            AlertKind::TrafficSpike => {
+                let fresh = self.fresh(policy, &notification.key, now);
+                if fresh {
+                    self.told_spikes.insert(notification.key.clone());
+                    if self.told_spikes.len() > TOLD_SPIKES_MAX {
+                        self.told_spikes.pop_first();
+                    }
+                }
+                fresh
+            }
+            _ => self.fresh(policy, &notification.key, now),
+        }
     }
 
     /// True (and remembered) when the key was not sent within the cooldown.

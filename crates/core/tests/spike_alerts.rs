@@ -561,6 +561,56 @@ fn the_monitor_ticks_spikes_through_the_alert_cooldown() {
         .any(|l| l.model == OPUS && l.measure == SpikeMeasure::AnswerTime));
 }
 
+/// A spike's end goes out exactly when its start did: a second spike told once the cooldown has
+/// passed gets its end even inside the end's own cooldown.
+#[test]
+fn a_told_spike_is_always_told_to_end() {
+    let config = MonitorConfig {
+        alerts: AlertPolicy {
+            cooldown: Duration::minutes(30),
+            ..AlertPolicy::default()
+        },
+        ..MonitorConfig::default()
+    };
+    let mut state = MonitorState::new(config);
+    let slow = Answer::Whole { latency_ms: 7000 };
+    let fast = Answer::Whole { latency_ms: 700 };
+    // The first spike starts at minute 9 and ends at 19. The second starts at 39, 30 minutes
+    // after the first (so past the cooldown), and ends at 40 when the traffic stops: 21 minutes
+    // after the first end, inside its cooldown.
+    let rows = [
+        timed(0..10, OPUS, 2, slow),
+        timed(10..20, OPUS, 2, fast),
+        timed(30..39, OPUS, 2, fast),
+        timed(39..40, OPUS, 2, slow),
+    ];
+    let mut got = Vec::new();
+    for minute in 0..45 {
+        let samples = samples_of(&rows, minute);
+        let _ = state.apply(
+            Observation::Traffic {
+                samples,
+                replay: false,
+            },
+            eval_at(minute) - Duration::seconds(1),
+        );
+        for effect in state.tick(eval_at(minute)) {
+            if let claude_status_core::monitor::Effect::Notify(n) = effect {
+                got.push(line(minute, &n));
+            }
+        }
+    }
+    assert_eq!(
+        got,
+        [
+            "9 spike spike:answer_time:claude-opus-4-5",
+            "19 over spike:answer_time:claude-opus-4-5:recovered",
+            "39 spike spike:answer_time:claude-opus-4-5",
+            "40 over spike:answer_time:claude-opus-4-5:recovered",
+        ]
+    );
+}
+
 #[test]
 fn replayed_traffic_is_timed_only_where_the_engine_sent_its_times() {
     // The engine replays a request's times only when the gateway's shapes say whether it was
