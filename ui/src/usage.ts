@@ -175,7 +175,11 @@ export function recordedToday(usage: TrackerSnapshot): boolean {
   return usage.today.cost.source !== null || usage.today.requests > 0;
 }
 
-/** What each spike alert measures, in words; a new measure fails the build until it has some. */
+/**
+ * What each spike alert measures, in words; a new measure fails the build until it has some. The
+ * words and the states below are core's `SpikeMeasure::label` and `SpikeLine::state_words`, which
+ * `claude-status check` prints: a change to one is a change to both (their tests share sentences).
+ */
 const SPIKE_MEASURE_WORDS: Record<SpikeMeasure, string> = {
   cost_per_1k: "cost per 1,000 requests",
   p95_input_tokens: "p95 input tokens per request",

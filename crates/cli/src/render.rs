@@ -194,6 +194,11 @@ pub fn check_report(
         }
     }
 
+    if let Some(traffic) = snapshot.traffic.as_ref().filter(|t| !t.lines.is_empty()) {
+        let _ = writeln!(out, "\nTraffic spikes (gateway):");
+        out.push_str(&spike_lines(traffic));
+    }
+
     let troubled: Vec<_> = page.troubled_components().collect();
     if !troubled.is_empty() {
         let _ = writeln!(out, "\nComponents not operational:");
@@ -234,6 +239,65 @@ pub fn check_report(
                 maintenance.name, maintenance.status
             );
         }
+    }
+    out
+}
+
+/// The spike watch in `check`: every measure above its threshold or alerting, in the Budget
+/// view's words, then one line for the rest, so a quiet watch takes one line however many models
+/// it follows (`check --json` and the dashboard carry every line).
+pub fn spike_lines(traffic: &claude_status_core::spikes::SpikeReport) -> String {
+    let mut out = String::new();
+    let (raised, quiet): (Vec<_>, Vec<_>) =
+        traffic.lines.iter().partition(|l| l.alerting || l.above);
+    for line in &raised {
+        let style = if line.alerting {
+            level_style(Level::Degraded)
+        } else {
+            Style::new()
+        };
+        let _ = writeln!(out, "  {style}{}{style:#}", line.summary());
+    }
+    if !quiet.is_empty() {
+        let learning = quiet.iter().filter(|l| l.threshold.is_none()).count();
+        let models: std::collections::BTreeSet<_> = quiet.iter().map(|l| &l.model).collect();
+        let measure = if raised.is_empty() {
+            "measure"
+        } else {
+            "other measure"
+        };
+        let plural = |n: usize, word: &str| {
+            if n == 1 {
+                format!("{n} {word}")
+            } else {
+                format!("{n} {word}s")
+            }
+        };
+        let state = match learning {
+            0 => "normal".to_owned(),
+            n if n == quiet.len() => {
+                "learning (no alert until the baseline has 24 hours)".to_owned()
+            }
+            n => format!(
+                "quiet: {} normal, {n} learning (no alert until the baseline has 24 hours)",
+                quiet.len() - n
+            ),
+        };
+        let _ = writeln!(
+            out,
+            "  {dim}{} of {}: {state}{dim:#}",
+            plural(quiet.len(), measure),
+            plural(models.len(), "model"),
+            dim = Style::new().dimmed()
+        );
+    }
+    if traffic.unpriced_requests > 0 {
+        let _ = writeln!(
+            out,
+            "  {dim}{} requests in the last hour have no known price and are left out of the cost per 1,000{dim:#}",
+            traffic.unpriced_requests,
+            dim = Style::new().dimmed()
+        );
     }
     out
 }
@@ -422,6 +486,7 @@ pub fn short_duration(delta: chrono::Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use claude_status_core::spikes::{SpikeLine, SpikeMeasure, SpikeReport};
 
     #[test]
     fn durations_read_naturally() {
@@ -543,6 +608,79 @@ mod tests {
             report.contains("Opus 5.5 (62 % of your requests this week): overloaded"),
             "{report}"
         );
+    }
+
+    fn spike_line(model: &str, measure: SpikeMeasure) -> SpikeLine {
+        SpikeLine {
+            model: model.to_owned(),
+            model_name: "Opus 4.5".to_owned(),
+            measure,
+            threshold: Some(18.05),
+            fixed_limit: false,
+            baseline_hours: 31,
+            current: Some(41.2),
+            current_requests: 1234,
+            above: true,
+            above_since: Some(Utc::now()),
+            alerting: true,
+            text: "$41.20, 7-day median $18.05".to_owned(),
+        }
+    }
+
+    /// Issue 17: `check` says which traffic spikes are raised, in the Budget view's words, and
+    /// sums up the quiet measures in one line.
+    #[test]
+    fn check_lists_raised_spikes_and_sums_up_the_rest() {
+        let mut snapshot = Snapshot::initial();
+        let alerting = spike_line("claude-opus-4-5", SpikeMeasure::CostPer1k);
+        let mut normal = spike_line("claude-opus-4-5", SpikeMeasure::StreamTtft);
+        (normal.above, normal.alerting) = (false, false);
+        let mut learning = spike_line("claude-haiku-4-5", SpikeMeasure::P95InputTokens);
+        (learning.above, learning.alerting, learning.threshold) = (false, false, None);
+        snapshot.traffic = Some(SpikeReport {
+            evaluated_at: Some(Utc::now()),
+            lines: vec![alerting, normal.clone(), learning.clone()],
+            unpriced_requests: 3,
+            dropped_samples: 0,
+        });
+        let text = plain(&check_report(&snapshot, None, Utc::now()));
+        assert!(
+            text.contains(
+                "\nTraffic spikes (gateway):\n  Opus 4.5, cost per 1,000 requests: $41.20, \
+                 7-day median $18.05 (alerting)\n  2 other measures of 2 models: quiet: 1 normal, \
+                 1 learning (no alert until the baseline has 24 hours)\n  3 requests in the last \
+                 hour have no known price and are left out of the cost per 1,000\n"
+            ),
+            "{text}"
+        );
+
+        // A quiet watch is one line.
+        snapshot.traffic = Some(SpikeReport {
+            lines: vec![normal],
+            unpriced_requests: 0,
+            ..SpikeReport::default()
+        });
+        let text = plain(&check_report(&snapshot, None, Utc::now()));
+        assert!(
+            text.contains("\nTraffic spikes (gateway):\n  1 measure of 1 model: normal\n"),
+            "{text}"
+        );
+        snapshot.traffic = Some(SpikeReport {
+            lines: vec![learning],
+            ..SpikeReport::default()
+        });
+        let text = plain(&check_report(&snapshot, None, Utc::now()));
+        assert!(
+            text.contains(
+                "  1 measure of 1 model: learning (no alert until the baseline has 24 hours)\n"
+            ),
+            "{text}"
+        );
+
+        // No gateway traffic seen: no section.
+        snapshot.traffic = Some(SpikeReport::default());
+        let text = plain(&check_report(&snapshot, None, Utc::now()));
+        assert!(!text.contains("Traffic spikes"), "{text}");
     }
 
     #[test]

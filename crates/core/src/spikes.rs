@@ -45,6 +45,9 @@ pub const BASELINE_SPAN_HOURS: i64 = 7 * 24;
 /// "Above" means more than this many times the baseline.
 pub const SPIKE_FACTOR: f64 = 2.0;
 
+/// What a spike's end adds to its start's key: the alert state pairs the two by it.
+pub const RECOVERED_SUFFIX: &str = ":recovered";
+
 /// How long a value must stay above before its alert fires.
 pub const SUSTAIN: Duration = Duration::minutes(10);
 
@@ -333,6 +336,17 @@ impl SpikeMeasure {
         }
     }
 
+    /// The words beside a line in the dashboard's Budget view and in `check`: the notification's
+    /// words, with what the latency measures time.
+    pub fn label(self) -> &'static str {
+        match self {
+            SpikeMeasure::CostPer1k => "cost per 1,000 requests",
+            SpikeMeasure::P95InputTokens => "p95 input tokens per request",
+            SpikeMeasure::StreamTtft => "p95 time to first token (streams)",
+            SpikeMeasure::AnswerTime => "p95 answer time (whole answers)",
+        }
+    }
+
     fn against_baseline(self) -> bool {
         matches!(self, SpikeMeasure::CostPer1k | SpikeMeasure::P95InputTokens)
     }
@@ -392,6 +406,33 @@ pub struct SpikeLine {
     pub alerting: bool,
     /// One sentence: "learning: 5 of 24 hours", "$12.10, baseline $11.80".
     pub text: String,
+}
+
+impl SpikeLine {
+    /// Where the line stands, in the words the dashboard uses (ui/src/usage.ts says the same).
+    pub fn state_words(&self) -> &'static str {
+        if self.alerting {
+            "alerting"
+        } else if self.above {
+            "above, for 10 minutes before it alerts"
+        } else if self.threshold.is_none() {
+            "no alert until the baseline has 24 hours"
+        } else {
+            "normal"
+        }
+    }
+
+    /// "Opus 4.5, cost per 1,000 requests: $31.00, 7-day median $12.00 (alerting)", as the
+    /// Budget view lists it.
+    pub fn summary(&self) -> String {
+        format!(
+            "{}, {}: {} ({})",
+            self.model_name,
+            self.measure.label(),
+            self.text,
+            self.state_words()
+        )
+    }
 }
 
 /// What the spike watch shows: one line per model and measure with traffic.
@@ -878,7 +919,7 @@ fn recovered(
         title: format!("{name}: {} back to normal", measure.words()),
         body,
         incident_id: None,
-        key: format!("{}:recovered", spike_key(measure, model)),
+        key: format!("{}{RECOVERED_SUFFIX}", spike_key(measure, model)),
         model: Some(model.to_owned()),
     }
 }
@@ -909,6 +950,44 @@ mod tests {
         assert_eq!(p95_exact(1..=20u64), Some((19, 20)));
         assert_eq!(p95_exact(std::iter::once(7)), Some((7, 1)));
         assert_eq!(p95_exact(std::iter::empty()), None);
+    }
+
+    /// The same sentences as ui/test/usage.test.mjs expects of the Budget view's `spikeLineText`,
+    /// so `check` and the dashboard say one thing.
+    #[test]
+    fn a_line_reads_as_the_budget_view_lists_it() {
+        let mut line = SpikeLine {
+            model: "claude-opus-4-5".to_owned(),
+            model_name: "Opus 4.5".to_owned(),
+            measure: SpikeMeasure::CostPer1k,
+            threshold: Some(18.05),
+            fixed_limit: false,
+            baseline_hours: 31,
+            current: Some(41.2),
+            current_requests: 1234,
+            above: true,
+            above_since: None,
+            alerting: true,
+            text: "$41.20, 7-day median $18.05".to_owned(),
+        };
+        assert_eq!(
+            line.summary(),
+            "Opus 4.5, cost per 1,000 requests: $41.20, 7-day median $18.05 (alerting)"
+        );
+        line.alerting = false;
+        assert_eq!(
+            line.summary(),
+            "Opus 4.5, cost per 1,000 requests: $41.20, 7-day median $18.05 (above, for 10 minutes before it alerts)"
+        );
+        line.measure = SpikeMeasure::StreamTtft;
+        (line.threshold, line.above) = (None, false);
+        line.text = "under 20 requests in the last 10 minutes (3)".to_owned();
+        assert_eq!(
+            line.summary(),
+            "Opus 4.5, p95 time to first token (streams): under 20 requests in the last 10 minutes (3) (no alert until the baseline has 24 hours)"
+        );
+        line.threshold = Some(3000.0);
+        assert!(line.summary().ends_with("(normal)"));
     }
 
     #[test]
