@@ -53,6 +53,17 @@ const UNWRITTEN_MAX: usize = 6000;
 /// How long the ledger writer leaves the store alone after a failed write.
 const WRITE_BACKOFF: Duration = Duration::from_secs(1);
 
+/// Keeps the newest [`UNWRITTEN_MAX`] records waiting for a write and says how many older ones
+/// went.
+fn drop_oldest_unwritten(unwritten: &mut Vec<UsageRecord>) -> usize {
+    let dropped = unwritten.len().saturating_sub(UNWRITTEN_MAX);
+    if dropped > 0 {
+        unwritten.drain(..dropped);
+        tracing::warn!("the gateway dropped {dropped} usage records it could not store");
+    }
+    dropped
+}
+
 /// Rate-limit readings are kept at most this often: every reply carries the headers, and at
 /// thousands of requests a second one reading a second says as much as all of them.
 const READING_EVERY: Duration = Duration::from_secs(1);
@@ -681,11 +692,8 @@ async fn write_records(
         let backing_off = write_again_at.is_some_and(|at| Instant::now() < at);
         if backing_off {
             unwritten.extend(records.iter().cloned());
-            if unwritten.len() > UNWRITTEN_MAX {
-                let dropped = unwritten.len() - UNWRITTEN_MAX;
-                unwritten.drain(..dropped);
+            if drop_oldest_unwritten(&mut unwritten) > 0 {
                 bump(&counters.ledger_errors);
-                tracing::warn!("the gateway dropped {dropped} usage records it could not store");
             }
         }
         if let (Some(store), false) = (&store, backing_off) {
@@ -718,13 +726,7 @@ async fn write_records(
                     bump(&counters.ledger_errors);
                     tracing::warn!("the gateway could not store usage records: {e}");
                     unwritten = kept;
-                    if unwritten.len() > UNWRITTEN_MAX {
-                        let dropped = unwritten.len() - UNWRITTEN_MAX;
-                        unwritten.drain(..dropped);
-                        tracing::warn!(
-                            "the gateway dropped {dropped} usage records it could not store"
-                        );
-                    }
+                    drop_oldest_unwritten(&mut unwritten);
                 }
                 Err(e) => {
                     bump(&counters.ledger_errors);
