@@ -117,7 +117,9 @@ pub struct AlertState {
 }
 
 /// The most spike starts remembered for their end. The spike watch follows 16 models with 4
-/// measures each; the rest is room for models it has since stopped following.
+/// measures each; the rest is room for the starts of models it stopped following mid-spike,
+/// whose end never comes. Past it the first key in order goes, not the oldest: only such
+/// leftovers can fill it.
 const TOLD_SPIKES_MAX: usize = 256;
 
 fn is_trouble(level: Level) -> bool {

@@ -340,10 +340,9 @@ impl SpikeMeasure {
     /// words, with what the latency measures time.
     pub fn label(self) -> &'static str {
         match self {
-            SpikeMeasure::CostPer1k => "cost per 1,000 requests",
-            SpikeMeasure::P95InputTokens => "p95 input tokens per request",
             SpikeMeasure::StreamTtft => "p95 time to first token (streams)",
             SpikeMeasure::AnswerTime => "p95 answer time (whole answers)",
+            SpikeMeasure::CostPer1k | SpikeMeasure::P95InputTokens => self.words(),
         }
     }
 

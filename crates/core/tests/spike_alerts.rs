@@ -128,6 +128,39 @@ fn line(minute: i64, notification: &Notification) -> String {
     format!("{minute} {kind} {}", notification.key)
 }
 
+/// A monitor whose alerts have this cooldown.
+fn monitor_with_cooldown(cooldown: Duration) -> MonitorState {
+    MonitorState::new(MonitorConfig {
+        alerts: AlertPolicy {
+            cooldown,
+            ..AlertPolicy::default()
+        },
+        ..MonitorConfig::default()
+    })
+}
+
+/// Runs a series through a `MonitorState` from minute 0 to `until` (exclusive), ticking it at
+/// the end of every minute as the engine does: the notifications that passed its alert state.
+fn tick_monitor(state: &mut MonitorState, rows: &[Row], until: i64) -> Vec<String> {
+    let mut got = Vec::new();
+    for minute in 0..until {
+        let samples = samples_of(rows, minute);
+        let _ = state.apply(
+            Observation::Traffic {
+                samples,
+                replay: false,
+            },
+            eval_at(minute) - Duration::seconds(1),
+        );
+        for effect in state.tick(eval_at(minute)) {
+            if let claude_status_core::monitor::Effect::Notify(n) = effect {
+                got.push(line(minute, &n));
+            }
+        }
+    }
+    got
+}
+
 /// Runs a series through a bare `SpikeWatch` from minute 0 to `until` (exclusive).
 fn run(seed: Vec<HourValue>, rows: &[Row], until: i64) -> (Vec<String>, SpikeWatch) {
     let catalog = Catalog::builtin();
@@ -512,14 +545,7 @@ fn the_notification_carries_the_model_and_the_numbers() {
 /// The monitor's own tick: spikes pass the alert state's deduplication and cooldown.
 #[test]
 fn the_monitor_ticks_spikes_through_the_alert_cooldown() {
-    let config = MonitorConfig {
-        alerts: AlertPolicy {
-            cooldown: Duration::minutes(30),
-            ..AlertPolicy::default()
-        },
-        ..MonitorConfig::default()
-    };
-    let mut state = MonitorState::new(config);
+    let mut state = monitor_with_cooldown(Duration::minutes(30));
     let slow = Answer::Whole { latency_ms: 7000 };
     let fast = Answer::Whole { latency_ms: 700 };
     // Slow, fast, slow again: the second spike comes 11 minutes after the first, inside the
@@ -530,22 +556,7 @@ fn the_monitor_ticks_spikes_through_the_alert_cooldown() {
         timed(20..30, OPUS, 2, slow),
         timed(30..45, OPUS, 2, fast),
     ];
-    let mut got = Vec::new();
-    for minute in 0..45 {
-        let samples = samples_of(&rows, minute);
-        let _ = state.apply(
-            Observation::Traffic {
-                samples,
-                replay: false,
-            },
-            eval_at(minute) - Duration::seconds(1),
-        );
-        for effect in state.tick(eval_at(minute)) {
-            if let claude_status_core::monitor::Effect::Notify(n) = effect {
-                got.push(line(minute, &n));
-            }
-        }
-    }
+    let got = tick_monitor(&mut state, &rows, 45);
     assert_eq!(
         got,
         [
@@ -565,14 +576,7 @@ fn the_monitor_ticks_spikes_through_the_alert_cooldown() {
 /// passed gets its end even inside the end's own cooldown.
 #[test]
 fn a_told_spike_is_always_told_to_end() {
-    let config = MonitorConfig {
-        alerts: AlertPolicy {
-            cooldown: Duration::minutes(30),
-            ..AlertPolicy::default()
-        },
-        ..MonitorConfig::default()
-    };
-    let mut state = MonitorState::new(config);
+    let mut state = monitor_with_cooldown(Duration::minutes(30));
     let slow = Answer::Whole { latency_ms: 7000 };
     let fast = Answer::Whole { latency_ms: 700 };
     // The first spike starts at minute 9 and ends at 19. The second starts at 39, 30 minutes
@@ -584,22 +588,7 @@ fn a_told_spike_is_always_told_to_end() {
         timed(30..39, OPUS, 2, fast),
         timed(39..40, OPUS, 2, slow),
     ];
-    let mut got = Vec::new();
-    for minute in 0..45 {
-        let samples = samples_of(&rows, minute);
-        let _ = state.apply(
-            Observation::Traffic {
-                samples,
-                replay: false,
-            },
-            eval_at(minute) - Duration::seconds(1),
-        );
-        for effect in state.tick(eval_at(minute)) {
-            if let claude_status_core::monitor::Effect::Notify(n) = effect {
-                got.push(line(minute, &n));
-            }
-        }
-    }
+    let got = tick_monitor(&mut state, &rows, 45);
     assert_eq!(
         got,
         [
